@@ -1,0 +1,66 @@
+/* decode.c - version sniffing and per-exporter accounting around the decoders. */
+#include "config.h"
+
+#include "collector/bytes.h"
+#include "collector/decode.h"
+#include "collector/fixbuf_decode.h"
+#include "collector/v5.h"
+
+static enum reject_reason decode_v5(struct exporter_table *t, struct exporter *e,
+                                    const uint8_t *buf, size_t len, int64_t now,
+                                    const struct flow_emitter *out)
+{
+    struct v5_header hdr;
+    enum reject_reason why = v5_parse_header(buf, len, &hdr);
+    if (why != REJ_NONE)
+        return why;
+    struct exporter_domain *d =
+        exporter_domain_get(t, e, (uint32_t)hdr.engine_type << 8 | hdr.engine_id, 5);
+    if (!d)
+        return REJ_EXPORTER_LIMIT;
+    d->packets++;
+    d->dirty = true;
+    seq_update(&d->seq, hdr.flow_sequence, hdr.count);
+    struct flow flows[V5_MAX_RECORDS];
+    v5_decode_records(buf, &hdr, &e->addr, now, flows);
+    for (unsigned i = 0; i < hdr.count; i++) {
+        if (out->emit(out->ctx, &flows[i]))
+            d->flows++;
+        else
+            d->dropped_queue++;
+    }
+    return REJ_NONE;
+}
+
+enum reject_reason decode_packet(struct exporter_table *t, const struct fh_addr *from,
+                                 const uint8_t *buf, size_t len, int64_t now,
+                                 const struct flow_emitter *out)
+{
+    enum reject_reason why;
+    exporters_lock(t);
+    struct exporter *e = exporters_get(t, from, now);
+    if (!e) {
+        exporters_unlock(t);
+        return REJ_EXPORTER_LIMIT;
+    }
+    e->packets++;
+    e->bytes += len;
+    e->dirty = true;
+    if (len == 0) {
+        why = REJ_EMPTY;
+    } else if (len < 2) {
+        why = REJ_TRUNCATED;
+    } else {
+        uint16_t version = get_be16(buf);
+        if (version == 5)
+            why = decode_v5(t, e, buf, len, now, out);
+        else if (version == 9 || version == 10)
+            why = fixbuf_decode(t, e, (uint8_t)version, buf, len, now, out);
+        else
+            why = REJ_UNKNOWN_VERSION;
+    }
+    if (why != REJ_NONE)
+        e->rejects[why]++;
+    exporters_unlock(t);
+    return why;
+}

@@ -1,0 +1,29 @@
+/* decode.h - the packet entry point: sniff the version of a datagram, account it to its
+ * exporter, run the right decoder and emit struct flows. Shared by the daemon, the tests and
+ * the fuzz harness. */
+#ifndef FLOWHOUND_DECODE_H
+#define FLOWHOUND_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collector/exporters.h"
+#include "collector/flow.h"
+#include "collector/reject.h"
+
+/* Where decoded flows go. emit returns false when the flow could not be accepted (queue
+ * full); the decoder then counts it in the domain's dropped_queue. */
+struct flow_emitter {
+    bool (*emit)(void *ctx, const struct flow *f);
+    void *ctx;
+};
+
+/* Decodes one datagram from `from`, received at now_ms. Updates the exporter's counters
+ * (packets, rejects, sequence loss, flows). Returns REJ_NONE or why the datagram (or its
+ * first bad part) was rejected; records decoded before a later error are still emitted. */
+enum reject_reason decode_packet(struct exporter_table *t, const struct fh_addr *from,
+                                 const uint8_t *buf, size_t len, int64_t now_ms,
+                                 const struct flow_emitter *out);
+
+#endif

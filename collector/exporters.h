@@ -1,0 +1,76 @@
+/* exporters.h - the table of exporters seen, with their counters.
+ *
+ * An exporter is a device (source address). Each sends one or more observation domains
+ * (v5 engine type/id, v9 source id, IPFIX observation domain id); sequence numbers and
+ * templates are per domain, so they live in struct exporter_domain.
+ *
+ * Three separate loss counters, because users need to know WHERE records were lost:
+ *   - seq.lost:      records (or v9 packets) missing by the exporter's own sequence numbers:
+ *                    lost on the network or by the exporter;
+ *   - kernel_drops:  datagrams the kernel dropped at our socket (SO_RXQ_OVFL). The kernel
+ *                    counts per socket; we attribute each increase to the exporter whose
+ *                    datagram reported it, which is exact for one exporter and approximate for
+ *                    several (listener totals are exact: struct listener);
+ *   - dropped_queue / dropped_store: records we decoded and then dropped ourselves.
+ *
+ * Thread safety: the receiver thread creates and updates entries; the writer and web threads
+ * read snapshots and add store drops. Every access goes through exporters_lock/unlock.
+ */
+#ifndef FLOWHOUND_EXPORTERS_H
+#define FLOWHOUND_EXPORTERS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "collector/flow.h"
+#include "collector/reject.h"
+#include "collector/sequence.h"
+
+struct exporter_domain {
+    uint32_t domain;
+    uint8_t version;
+    uint64_t packets, flows;
+    struct seq_state seq;
+    uint64_t dropped_queue, dropped_store;
+    uint64_t records_rejected; /* data records we could not decode (e.g. no template) */
+    /* v9/IPFIX template state, owned by the protocol decoder (NULL for v5). */
+    void *proto_state;
+    bool dirty; /* changed since last persisted */
+};
+
+struct exporter {
+    struct fh_addr addr;
+    int64_t first_seen_ms, last_seen_ms;
+    uint64_t packets, bytes;
+    uint64_t rejects[REJ__COUNT];
+    uint64_t kernel_drops;
+    struct exporter_domain *domains;
+    unsigned n_domains, cap_domains;
+    bool dirty;
+};
+
+struct exporter_table {
+    pthread_mutex_t lock;
+    struct exporter **slots; /* open addressing by address hash */
+    unsigned cap, count, max_exporters;
+    unsigned max_domains;
+    uint64_t overflow_packets; /* packets from exporters we could not track (limit reached) */
+    void (*free_proto_state)(void *);
+};
+
+void exporters_init(struct exporter_table *t, unsigned max_exporters, unsigned max_domains);
+void exporters_free(struct exporter_table *t);
+void exporters_lock(struct exporter_table *t);
+void exporters_unlock(struct exporter_table *t);
+
+/* Lookup or create (call with the lock held). NULL when the table is full. */
+struct exporter *exporters_get(struct exporter_table *t, const struct fh_addr *addr,
+                               int64_t now);
+/* The domain entry of an exporter; created on first use. NULL when the exporter has too many. */
+struct exporter_domain *exporter_domain_get(struct exporter_table *t, struct exporter *e,
+                                            uint32_t domain, uint8_t version);
+/* Iterate: calls fn for each exporter (with the lock held). */
+void exporters_foreach(struct exporter_table *t, void (*fn)(struct exporter *, void *), void *arg);
+
+#endif

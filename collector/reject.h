@@ -1,0 +1,25 @@
+/* reject.h - why a datagram or record was rejected. Counted per exporter and shown to users,
+ * so every name here is part of the interface (exporter_rejects.reason, the web UI, docs). */
+#ifndef FLOWHOUND_REJECT_H
+#define FLOWHOUND_REJECT_H
+
+enum reject_reason {
+    REJ_NONE = 0,
+    REJ_EMPTY,               /* zero-length datagram */
+    REJ_TRUNCATED,           /* shorter than its header or than its records need */
+    REJ_BAD_LENGTH,          /* length disagrees with the header (v5: 24 + 48*count) */
+    REJ_BAD_COUNT,           /* record count out of range (v5: 1..30) */
+    REJ_UNKNOWN_VERSION,     /* not 5, 9 or 10 */
+    REJ_MALFORMED_SET,       /* v9/IPFIX set or template that breaks the rules */
+    REJ_TEMPLATE_MISSING,    /* v9/IPFIX data set whose template we do not know (records) */
+    REJ_TEMPLATE_LIMIT,      /* too many templates from one exporter */
+    REJ_EXPORTER_LIMIT,      /* too many exporters: new ones are not tracked */
+    REJ_NOT_ALLOWED,         /* exporter not in the allow-list */
+    REJ_BAD_RECORD,          /* a record whose fields make no sense (e.g. bad address) */
+    REJ__COUNT
+};
+
+/* Stable lower-case names: "truncated", "bad_length", ... */
+const char *reject_reason_name(enum reject_reason r);
+
+#endif

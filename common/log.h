@@ -1,0 +1,34 @@
+/* log.h - the daemon's log: stderr (foreground) or syslog(3) (--daemon), with levels and a
+ * rate limiter for anything a remote peer can trigger. Library code under collector/ and
+ * storage/ returns errors to its caller instead of logging, except through log_ratelimited
+ * for per-packet rejects that a caller could not usefully aggregate. */
+#ifndef FLOWHOUND_LOG_H
+#define FLOWHOUND_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARN = 4, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
+
+void log_init(const char *ident, bool use_syslog, enum log_level max_level);
+void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_err(...)   log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+
+/* A token bucket: at most `burst` messages, refilled at `per_sec` a second. Messages over the
+ * limit are counted and their number reported with the next one that passes. */
+struct log_limit {
+    double tokens;
+    int64_t last_ms;
+    uint64_t suppressed;
+    double per_sec, burst;
+};
+#define LOG_LIMIT_INIT(per_sec, burst) {(burst), 0, 0, (per_sec), (burst)}
+
+void log_ratelimited(struct log_limit *lim, enum log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,345 @@
+/* flowhoundd.c - the collector daemon: sockets -> decoders -> queue -> SQLite writer
+ * (-> analyzer -> alerts). Signals only set flags; the receive loop acts on them. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector/exporters.h"
+#include "collector/fixbuf_decode.h"
+#include "collector/listener.h"
+#include "collector/receiver.h"
+#include "common/flowqueue.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "daemon/settings.h"
+#include "daemon/hooks.h"
+#include "storage/store.h"
+#include "storage/writer.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: flowhoundd [-c FILE] [OPTIONS]\n"
+               "NetFlow v5/v9 and IPFIX collector that stores flows in SQLite and alerts on\n"
+               "stale connection state.\n\n"
+               "  -c, --config FILE      read settings from FILE (key = value lines)\n"
+               "      --check-config     check the settings, print them, exit\n"
+               "  -h, --help             this help\n"
+               "  -V, --version          print the version\n\n"
+               "Every setting of the config file is also an option (command line wins):\n");
+    for (const struct cfg_key *k = config_keys; k->key; k++) {
+        char left[64];
+        if (k->type == CFG_BOOL)
+            snprintf(left, sizeof(left), "--%s", k->key);
+        else
+            snprintf(left, sizeof(left), "--%s %s", k->key, k->arg ? k->arg : "VALUE");
+        if (strlen(left) > 28)
+            fprintf(f, "      %s\n      %-28s %s", left, "", k->help);
+        else
+            fprintf(f, "      %-28s %s", left, k->help);
+        if (k->def)
+            fprintf(f, " [%s]", k->def);
+        fputc('\n', f);
+    }
+    fprintf(f, "\nExamples:\n"
+               "  flowhoundd                                  # defaults: ./flowhound.db, UDP 2055 "
+               "and 4739, web 127.0.0.1:8080\n"
+               "  flowhoundd --db /var/lib/flowhound/flows.db --listen [::]:2055 --web off\n"
+               "See flowhoundd(8) and flowhound.conf(5).\n");
+}
+
+enum { OPT_CHECK = 1000, OPT_KEY_BASE = 2000 };
+
+static int parse_args(int argc, char **argv, struct fh_config *cfg)
+{
+    size_t nkeys = 0;
+    while (config_keys[nkeys].key)
+        nkeys++;
+    struct option *opts = xcalloc(nkeys + 5, sizeof(*opts));
+    size_t o = 0;
+    opts[o++] = (struct option){"config", required_argument, NULL, 'c'};
+    opts[o++] = (struct option){"help", no_argument, NULL, 'h'};
+    opts[o++] = (struct option){"version", no_argument, NULL, 'V'};
+    opts[o++] = (struct option){"check-config", no_argument, NULL, OPT_CHECK};
+    for (size_t i = 0; i < nkeys; i++)
+        opts[o++] = (struct option){config_keys[i].key,
+                                    config_keys[i].type == CFG_BOOL ? no_argument
+                                                                    : required_argument,
+                                    NULL, (int)(OPT_KEY_BASE + i)};
+    /* First pass: only -c, so that the command line can override the file. */
+    char err[512];
+    int c, rc = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1)
+        if (c == 'c') {
+            free(cfg->config_file);
+            cfg->config_file = xstrdup(optarg);
+        }
+    if (cfg->config_file && config_load_file(cfg, cfg->config_file, err, sizeof(err))) {
+        fprintf(stderr, "flowhoundd: %s\n", err);
+        free(opts);
+        return 2;
+    }
+    optind = 1;
+    opterr = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+        if (c == 'c') {
+            continue;
+        } else if (c == 'h') {
+            usage(stdout);
+            rc = 1;
+        } else if (c == 'V') {
+            printf("flowhoundd %s\n", PACKAGE_VERSION);
+            rc = 1;
+        } else if (c == OPT_CHECK) {
+            cfg->check_config = true;
+        } else if (c >= OPT_KEY_BASE && (size_t)(c - OPT_KEY_BASE) < nkeys) {
+            const struct cfg_key *k = &config_keys[c - OPT_KEY_BASE];
+            if (config_set(cfg, k->key, k->type == CFG_BOOL ? "yes" : optarg, err, sizeof(err))) {
+                fprintf(stderr, "flowhoundd: --%s\n", err);
+                rc = 2;
+            }
+        } else {
+            fprintf(stderr, "Try 'flowhoundd --help'.\n");
+            rc = 2;
+        }
+    }
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "flowhoundd: unexpected argument '%s'. Try 'flowhoundd --help'.\n",
+                argv[optind]);
+        rc = 2;
+    }
+    free(opts);
+    return rc;
+}
+
+static enum log_level parse_level(const char *s, bool *ok)
+{
+    *ok = true;
+    if (!strcmp(s, "error"))
+        return LOG_LVL_ERR;
+    if (!strcmp(s, "warning"))
+        return LOG_LVL_WARN;
+    if (!strcmp(s, "info"))
+        return LOG_LVL_INFO;
+    if (!strcmp(s, "debug"))
+        return LOG_LVL_DEBUG;
+    *ok = false;
+    return LOG_LVL_INFO;
+}
+
+/* Checks what can be checked without side effects. */
+static int validate(const struct fh_config *cfg)
+{
+    char err[256];
+    bool ok;
+    parse_level(cfg->log_level, &ok);
+    if (!ok) {
+        fprintf(stderr, "flowhoundd: log-level: '%s' is not error, warning, info or debug\n",
+                cfg->log_level);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_listen; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        if (!listener_parse(cfg->listen[i], &ss, &len, err, sizeof(err))) {
+            fprintf(stderr, "flowhoundd: listen: %s\n", err);
+            return -1;
+        }
+    }
+    if (cfg->partition_ms < 60000) {
+        fprintf(stderr, "flowhoundd: partition: at least 1m\n");
+        return -1;
+    }
+    if (cfg->queue_batches < 2 || cfg->queue_batches > 65536) {
+        fprintf(stderr, "flowhoundd: queue-batches: 2..65536\n");
+        return -1;
+    }
+    return hooks_validate(cfg, err, sizeof(err)) ? (fprintf(stderr, "flowhoundd: %s\n", err), -1)
+                                                 : 0;
+}
+
+static int write_ready_file(const char *path, struct listener *ls, unsigned n, const char *web)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    for (unsigned i = 0; i < n; i++)
+        fprintf(f, "listen %s %u\n", ls[i].spec, listener_port(&ls[i]));
+    if (web)
+        fprintf(f, "web %s\n", web);
+    fclose(f);
+    return rename(tmp, path);
+}
+
+static int write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Threads started after this inherit a mask without SIGTERM/SIGINT: only main handles them. */
+static void block_signals_for_threads(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static int run(struct fh_config *cfg)
+{
+    char err[512];
+    struct store_options so = {.partition_ms = cfg->partition_ms};
+    struct store *store = store_open(cfg->db, STORE_RW, &so, err, sizeof(err));
+    if (!store) {
+        log_err("cannot open the store: %s", err);
+        return 1;
+    }
+    struct exporter_table exporters;
+    exporters_init(&exporters, (unsigned)cfg->max_exporters, 64);
+    exporters.free_proto_state = fixbuf_free_state;
+    if (store_load_exporters(store, &exporters, err, sizeof(err)))
+        log_warn("exporter counters not restored: %s", err);
+
+    struct listener *ls = xcalloc(cfg->n_listen, sizeof(*ls));
+    for (size_t i = 0; i < cfg->n_listen; i++) {
+        if (listener_open(&ls[i], cfg->listen[i], (int)cfg->rcvbuf, err, sizeof(err))) {
+            log_err("cannot listen: %s", err);
+            for (size_t j = 0; j < i; j++)
+                listener_close(&ls[j]);
+            free(ls);
+            exporters_free(&exporters);
+            store_close(store);
+            return 1;
+        }
+        if (cfg->rcvbuf > 0 && ls[i].rcvbuf_granted < cfg->rcvbuf)
+            log_warn("%s: asked for a %lld-byte receive buffer, the kernel gave %d: raise "
+                     "net.core.rmem_max (sysctl) or bursts will be dropped",
+                     cfg->listen[i], (long long)cfg->rcvbuf, ls[i].rcvbuf_granted);
+        log_info("listening on UDP %s (port %u)", cfg->listen[i], listener_port(&ls[i]));
+    }
+
+    struct flow_queue queue;
+    flowq_init(&queue, (size_t)cfg->queue_batches);
+    struct writer writer;
+    writer_init(&writer, store, &queue, &exporters, cfg->commit_interval_ms);
+
+    sigset_t old;
+    block_signals_for_threads(&old);
+    struct hooks hooks;
+    int rc = hooks_start(&hooks, cfg, &writer, &exporters, err, sizeof(err));
+    if (rc == 0 && writer_start(&writer) != 0) {
+        snprintf(err, sizeof(err), "cannot start the writer thread");
+        rc = -1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        log_err("%s", err);
+        hooks_stop(&hooks);
+        for (size_t i = 0; i < cfg->n_listen; i++)
+            listener_close(&ls[i]);
+        free(ls);
+        flowq_destroy(&queue);
+        exporters_free(&exporters);
+        store_close(store);
+        return 1;
+    }
+    if (cfg->ready_file && write_ready_file(cfg->ready_file, ls, (unsigned)cfg->n_listen,
+                                            hooks.web_address))
+        log_warn("cannot write %s: %s", cfg->ready_file, strerror(errno));
+    log_info("storing flows in %s", cfg->db);
+
+    struct receiver recv;
+    receiver_init(&recv, ls, (unsigned)cfg->n_listen, &exporters, &queue);
+    receiver_run(&recv, &stop_flag);
+
+    log_info("stopping: flushing %zu queued batches", flowq_depth(&queue));
+    flowq_close(&queue);
+    writer_join(&writer);
+    hooks_stop(&hooks);
+    log_info("stopped: %llu datagrams (%llu rejected), %llu flows stored, %llu dropped "
+             "(queue %llu, store %llu)",
+             (unsigned long long)recv.datagrams, (unsigned long long)recv.rejected,
+             (unsigned long long)writer.rows_stored,
+             (unsigned long long)(recv.flows_dropped + writer.rows_failed),
+             (unsigned long long)recv.flows_dropped, (unsigned long long)writer.rows_failed);
+    for (size_t i = 0; i < cfg->n_listen; i++) {
+        if (ls[i].kernel_drops)
+            log_warn("%s: the kernel dropped %llu datagrams", cfg->listen[i],
+                     (unsigned long long)ls[i].kernel_drops);
+        listener_close(&ls[i]);
+    }
+    free(ls);
+    flowq_destroy(&queue);
+    exporters_free(&exporters);
+    store_close(store);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct fh_config cfg;
+    config_defaults(&cfg);
+    int rc = parse_args(argc, argv, &cfg);
+    if (rc) {
+        config_free(&cfg);
+        return rc == 1 ? 0 : 2;
+    }
+    config_finish(&cfg);
+    if (validate(&cfg)) {
+        config_free(&cfg);
+        return 2;
+    }
+    if (cfg.check_config) {
+        config_dump(&cfg, stdout);
+        printf("# configuration OK\n");
+        config_free(&cfg);
+        return 0;
+    }
+    bool ok;
+    log_init("flowhoundd", cfg.daemonize, parse_level(cfg.log_level, &ok));
+    if (cfg.daemonize && daemon(1, 0) < 0) {
+        fprintf(stderr, "flowhoundd: cannot detach: %s\n", strerror(errno));
+        config_free(&cfg);
+        return 1;
+    }
+    if (cfg.pidfile && write_pidfile(cfg.pidfile))
+        log_warn("cannot write %s: %s", cfg.pidfile, strerror(errno));
+    install_signals();
+    rc = run(&cfg);
+    if (cfg.pidfile)
+        unlink(cfg.pidfile);
+    config_free(&cfg);
+    return rc;
+}

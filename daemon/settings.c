@@ -1,0 +1,283 @@
+/* settings.c - the settings table, file parser and setters. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+#include "daemon/settings.h"
+
+#define OFF(f) offsetof(struct fh_config, f)
+
+/* Every key, its default and its help. --help, --check-config and the man page follow this. */
+const struct cfg_key config_keys[] = {
+    {"db", CFG_STR, OFF(db), 0, "flowhound.db", "PATH", "SQLite store (created if missing)"},
+    {"listen", CFG_STRLIST, OFF(listen), OFF(n_listen), "0.0.0.0:2055 0.0.0.0:4739",
+     "[ADDR]:PORT", "UDP socket for exporters, any version (repeatable)"},
+    {"web", CFG_STR, OFF(web), 0, "127.0.0.1:8080", "ADDR:PORT|off", "web UI and JSON API"},
+    {"rcvbuf", CFG_SIZE, OFF(rcvbuf), 0, "32M", "BYTES", "socket receive buffer to ask for"},
+    {"partition", CFG_DURATION, OFF(partition_ms), 0, "1h", "DURATION",
+     "receive-time span of one flows_* table"},
+    {"commit-interval", CFG_DURATION, OFF(commit_interval_ms), 0, "1s", "DURATION",
+     "longest time between commits (what a crash can lose)"},
+    {"queue-batches", CFG_INT, OFF(queue_batches), 0, "256", "N",
+     "batches of 512 flows between receiver and writer"},
+    {"max-exporters", CFG_INT, OFF(max_exporters), 0, "4096", "N",
+     "exporters tracked; datagrams from more are rejected"},
+    {"alert-syslog", CFG_STRLIST, OFF(alert_syslog), OFF(n_alert_syslog), NULL,
+     "local|udp://H:P|tcp://H:P|tls://H:P", "send alerts to syslog (repeatable)"},
+    {"log-level", CFG_STR, OFF(log_level), 0, "info", "LEVEL", "error, warning, info or debug"},
+    {"daemon", CFG_BOOL, OFF(daemonize), 0, "no", NULL, "detach and log to syslog"},
+    {"pidfile", CFG_STR, OFF(pidfile), 0, NULL, "PATH", "write the process id here"},
+    {"ready-file", CFG_STR, OFF(ready_file), 0, NULL, "PATH",
+     "when listening, write the bound ports here (for scripts)"},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static const struct cfg_key *find_key(const char *key)
+{
+    for (const struct cfg_key *k = config_keys; k->key; k++)
+        if (strcmp(k->key, key) == 0)
+            return k;
+    return NULL;
+}
+
+static bool parse_size(const char *s, int64_t *out)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return false;
+    double mult = 1;
+    switch (toupper((unsigned char)*end)) {
+    case '\0':
+        break;
+    case 'K':
+        mult = 1024.0;
+        break;
+    case 'M':
+        mult = 1024.0 * 1024;
+        break;
+    case 'G':
+        mult = 1024.0 * 1024 * 1024;
+        break;
+    case 'T':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        break;
+    default:
+        return false;
+    }
+    if (*end && end[1] && !(toupper((unsigned char)end[1]) == 'B' && end[2] == '\0'))
+        return false;
+    if (v * mult > 9.2e18)
+        return false;
+    *out = (int64_t)(v * mult);
+    return true;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") || !strcmp(s, "1"))
+        *out = true;
+    else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") || !strcmp(s, "0"))
+        *out = false;
+    else
+        return false;
+    return true;
+}
+
+static int set_key(struct fh_config *c, const struct cfg_key *k, const char *v, char *err,
+                   size_t errlen)
+{
+    char *base = (char *)c;
+    switch (k->type) {
+    case CFG_STR: {
+        char **p = (char **)(base + k->offset);
+        free(*p);
+        *p = xstrdup(v);
+        return 0;
+    }
+    case CFG_STRLIST: {
+        char ***p = (char ***)(base + k->offset);
+        size_t *n = (size_t *)(base + k->count_offset);
+        *p = xreallocarray(*p, *n + 1, sizeof(char *));
+        (*p)[(*n)++] = xstrdup(v);
+        return 0;
+    }
+    case CFG_BOOL:
+        if (parse_bool(v, (bool *)(base + k->offset)))
+            return 0;
+        snprintf(err, errlen, "%s: '%s' is not yes or no", k->key, v);
+        return -1;
+    case CFG_INT: {
+        errno = 0;
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        if (errno || !*v || *end || n < 0) {
+            snprintf(err, errlen, "%s: '%s' is not a non-negative integer", k->key, v);
+            return -1;
+        }
+        *(int64_t *)(base + k->offset) = n;
+        return 0;
+    }
+    case CFG_SIZE:
+        if (parse_size(v, (int64_t *)(base + k->offset)))
+            return 0;
+        snprintf(err, errlen, "%s: '%s' is not a size (e.g. 512K, 32M, 50G)", k->key, v);
+        return -1;
+    case CFG_DURATION:
+        if (parse_duration_ms(v, (int64_t *)(base + k->offset)))
+            return 0;
+        snprintf(err, errlen, "%s: '%s' is not a duration (e.g. 30s, 15m, 1h, 7d)", k->key, v);
+        return -1;
+    }
+    return -1;
+}
+
+int config_set(struct fh_config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+    const struct cfg_key *k = find_key(key);
+    if (!k) {
+        snprintf(err, errlen, "unknown setting '%s'", key);
+        return -1;
+    }
+    return set_key(c, k, value, err, errlen);
+}
+
+void config_defaults(struct fh_config *c)
+{
+    char err[128];
+    memset(c, 0, sizeof(*c));
+    for (const struct cfg_key *k = config_keys; k->key; k++)
+        if (k->def && k->type != CFG_STRLIST)
+            set_key(c, k, k->def, err, sizeof(err));
+}
+
+void config_finish(struct fh_config *c)
+{
+    char err[128];
+    for (const struct cfg_key *k = config_keys; k->key; k++) {
+        if (k->type != CFG_STRLIST || !k->def)
+            continue;
+        if (*(size_t *)((char *)c + k->count_offset))
+            continue;
+        char *defs = xstrdup(k->def), *save = NULL;
+        for (char *t = strtok_r(defs, " ", &save); t; t = strtok_r(NULL, " ", &save))
+            set_key(c, k, t, err, sizeof(err));
+        free(defs);
+    }
+}
+
+void config_free(struct fh_config *c)
+{
+    for (const struct cfg_key *k = config_keys; k->key; k++) {
+        char *base = (char *)c;
+        if (k->type == CFG_STR) {
+            free(*(char **)(base + k->offset));
+        } else if (k->type == CFG_STRLIST) {
+            char **list = *(char ***)(base + k->offset);
+            size_t n = *(size_t *)(base + k->count_offset);
+            for (size_t i = 0; i < n; i++)
+                free(list[i]);
+            free(list);
+        }
+    }
+    free(c->config_file);
+    memset(c, 0, sizeof(*c));
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+int config_load_file(struct fh_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[4096], msg[512];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line);
+        if (!*s)
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        /* Values may be quoted to keep '#' or spaces. */
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        if (config_set(c, key, value, msg, sizeof(msg))) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+void config_dump(const struct fh_config *c, void *file)
+{
+    FILE *f = file;
+    const char *base = (const char *)c;
+    for (const struct cfg_key *k = config_keys; k->key; k++) {
+        switch (k->type) {
+        case CFG_STR: {
+            const char *v = *(char *const *)(base + k->offset);
+            if (v)
+                fprintf(f, "%s = %s\n", k->key, v);
+            break;
+        }
+        case CFG_STRLIST: {
+            char *const *list = *(char **const *)(base + k->offset);
+            size_t n = *(const size_t *)(base + k->count_offset);
+            for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s = %s\n", k->key, list[i]);
+            break;
+        }
+        case CFG_BOOL:
+            fprintf(f, "%s = %s\n", k->key, *(const bool *)(base + k->offset) ? "yes" : "no");
+            break;
+        case CFG_INT:
+        case CFG_SIZE:
+            fprintf(f, "%s = %lld\n", k->key, (long long)*(const int64_t *)(base + k->offset));
+            break;
+        case CFG_DURATION:
+            fprintf(f, "%s = %llds\n", k->key,
+                    (long long)(*(const int64_t *)(base + k->offset) / 1000));
+            break;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/* settings.h - flowhoundd's settings: one table of keys, read from the config file
+ * (`key = value`) and from the command line (`--key value`), command line last. */
+#ifndef FLOWHOUND_SETTINGS_H
+#define FLOWHOUND_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fh_config {
+    char *db;
+    char **listen;
+    size_t n_listen;
+    char *web;
+    int64_t rcvbuf;
+    int64_t partition_ms;
+    int64_t commit_interval_ms;
+    int64_t queue_batches;
+    int64_t max_exporters;
+    char **alert_syslog;
+    size_t n_alert_syslog;
+    char *log_level;
+    bool daemonize;
+    char *pidfile;
+    char *ready_file;
+    char *config_file;
+    bool check_config;
+};
+
+enum cfg_type { CFG_STR, CFG_STRLIST, CFG_BOOL, CFG_INT, CFG_SIZE, CFG_DURATION };
+
+struct cfg_key {
+    const char *key;
+    enum cfg_type type;
+    size_t offset;      /* in struct fh_config */
+    size_t count_offset; /* CFG_STRLIST: the size_t count */
+    const char *def;    /* default, as text; NULL = none */
+    const char *arg;    /* argument name in --help */
+    const char *help;
+};
+
+extern const struct cfg_key config_keys[];
+
+void config_defaults(struct fh_config *c);
+void config_free(struct fh_config *c);
+/* Sets one key from text. Returns 0, or -1 with a message. */
+int config_set(struct fh_config *c, const char *key, const char *value, char *err, size_t errlen);
+/* Reads a config file. Errors name the file and line. */
+int config_load_file(struct fh_config *c, const char *path, char *err, size_t errlen);
+/* After parsing: fills unset repeatable keys with their defaults. */
+void config_finish(struct fh_config *c);
+/* Writes the effective configuration, one `key = value` line each. */
+void config_dump(const struct fh_config *c, void *file);
+
+#endif

@@ -1,0 +1,193 @@
+-- flowhound store schema.
+--
+-- The schema version is PRAGMA user_version. storage/store.c applies the statements of each
+-- "-- @version N" block whose N is above the file's version, in one transaction per block,
+-- and sets user_version = N. Never edit a released block: add a new one.
+--
+-- Flows live in time partitions: one table per span of receive time (default one hour),
+-- named flows_YYYYMMDDHH, all with the columns of the "-- @partition" block below. The view
+-- `flows` is a UNION ALL of every partition and is what users, the CLI and the web UI query.
+-- Dropping a partition is how retention removes old flows without a large DELETE.
+--
+-- Addresses are TEXT as inet_ntop writes them ("192.0.2.1", "2001:db8::1"), so that
+-- `sqlite3 flowhound.db "select * from flows where src_addr = '10.1.1.50'"` just works.
+-- Times are Unix milliseconds. A NULL means the exporter did not send that field.
+
+-- @version 1
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+);
+
+-- One row per flow partition table.
+CREATE TABLE partitions (
+    name       TEXT PRIMARY KEY,  -- flows_YYYYMMDDHH
+    span_start INTEGER NOT NULL,  -- receive-time span covered, Unix ms [start, end)
+    span_end   INTEGER NOT NULL,
+    min_first  INTEGER,           -- smallest first_ms stored in it (for query pruning)
+    max_last   INTEGER,           -- largest last_ms stored in it
+    rows       INTEGER NOT NULL DEFAULT 0
+);
+
+-- Exporting devices, one row per source address.
+CREATE TABLE exporters (
+    addr          TEXT PRIMARY KEY,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms  INTEGER NOT NULL,
+    packets       INTEGER NOT NULL DEFAULT 0,  -- datagrams received
+    bytes         INTEGER NOT NULL DEFAULT 0,
+    rejected      INTEGER NOT NULL DEFAULT 0,  -- datagrams rejected, all reasons
+    kernel_drops  INTEGER NOT NULL DEFAULT 0   -- datagrams dropped by the kernel at our socket
+);
+
+-- Observation domains of an exporter: v5 engine_type<<8|engine_id, v9 source id, IPFIX ODID.
+CREATE TABLE exporter_domains (
+    addr             TEXT NOT NULL,
+    domain           INTEGER NOT NULL,
+    version          INTEGER NOT NULL,   -- 5, 9 or 10
+    packets          INTEGER NOT NULL DEFAULT 0,
+    flows            INTEGER NOT NULL DEFAULT 0,  -- records decoded
+    seq_lost         INTEGER NOT NULL DEFAULT 0,  -- missing by sequence numbers (v5 flows,
+                                                  -- v9 packets, IPFIX records)
+    seq_duplicates   INTEGER NOT NULL DEFAULT 0,
+    seq_resets       INTEGER NOT NULL DEFAULT 0,
+    dropped_queue    INTEGER NOT NULL DEFAULT 0,  -- records we dropped: queue full
+    dropped_store    INTEGER NOT NULL DEFAULT 0,  -- records we dropped: store error
+    records_rejected INTEGER NOT NULL DEFAULT 0,  -- records not decodable (e.g. no template)
+    PRIMARY KEY (addr, domain, version)
+);
+
+-- Rejected datagrams by exporter and reason (collector/reject.h names the reasons).
+CREATE TABLE exporter_rejects (
+    addr   TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (addr, reason)
+);
+
+-- Per-exporter totals, as the web UI and `flowhound exporters` show them.
+CREATE VIEW exporter_stats AS
+SELECT e.addr AS exporter, e.first_seen_ms, e.last_seen_ms, e.packets, e.rejected,
+       e.kernel_drops,
+       COALESCE(SUM(d.flows), 0) AS flows,
+       COALESCE(SUM(d.seq_lost), 0) AS seq_lost,
+       COALESCE(SUM(d.dropped_queue), 0) + COALESCE(SUM(d.dropped_store), 0) AS dropped,
+       COALESCE(SUM(d.records_rejected), 0) AS records_rejected
+FROM exporters e LEFT JOIN exporter_domains d ON d.addr = e.addr
+GROUP BY e.addr;
+
+-- == collector: v9/IPFIX templates (the raw template sets received, replayed at start) ==
+CREATE TABLE templates (
+    exporter    TEXT NOT NULL,
+    domain      INTEGER NOT NULL,
+    version     INTEGER NOT NULL,
+    template_id INTEGER NOT NULL,
+    is_options  INTEGER NOT NULL DEFAULT 0,
+    raw         BLOB NOT NULL,      -- the template record as received
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (exporter, domain, version, template_id)
+);
+
+-- == analyzer: connections rebuilt from flows ==
+CREATE TABLE connections (
+    id           INTEGER PRIMARY KEY,
+    exporter     TEXT NOT NULL,
+    client_addr  TEXT NOT NULL,
+    client_port  INTEGER NOT NULL,
+    server_addr  TEXT NOT NULL,
+    server_port  INTEGER NOT NULL,
+    start_ms     INTEGER NOT NULL,
+    end_ms       INTEGER NOT NULL,
+    state        TEXT NOT NULL,     -- Zeek conn_state words (S0, SF, REJ, S1, RSTO, ...) + SA
+    role_rule    TEXT,              -- which rule decided client vs server
+    c_packets    INTEGER, c_bytes INTEGER, c_flags INTEGER,
+    s_packets    INTEGER, s_bytes INTEGER, s_flags INTEGER,
+    end_reason   INTEGER,
+    records      INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX connections_client ON connections (client_addr, client_port, start_ms);
+CREATE INDEX connections_start ON connections (start_ms);
+
+-- == analyzer: alerts ==
+CREATE TABLE alerts (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,      -- stale_state, port_exhaustion
+    state       TEXT NOT NULL,      -- open, resolved
+    client_addr TEXT NOT NULL,
+    client_port INTEGER,            -- NULL for port_exhaustion (evidence lists the ports)
+    server_addr TEXT NOT NULL,
+    server_port INTEGER NOT NULL,
+    holder      TEXT NOT NULL,      -- middlebox, server, unknown
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    opened_ms   INTEGER NOT NULL,
+    updated_ms  INTEGER NOT NULL,
+    resolved_ms INTEGER,
+    summary     TEXT,               -- one plain-language sentence
+    evidence    TEXT NOT NULL       -- JSON
+);
+CREATE INDEX alerts_client ON alerts (client_addr, client_port);
+CREATE INDEX alerts_opened ON alerts (opened_ms);
+
+-- == alert delivery: one row per alert event to deliver (the spool) ==
+CREATE TABLE alert_events (
+    id          INTEGER PRIMARY KEY,
+    alert_id    INTEGER NOT NULL REFERENCES alerts (id),
+    event       TEXT NOT NULL,      -- opened, updated, resolved
+    created_ms  INTEGER NOT NULL
+);
+CREATE TABLE alert_deliveries (
+    event_id     INTEGER NOT NULL REFERENCES alert_events (id),
+    destination  TEXT NOT NULL,     -- as configured: local, udp://h:p, tcp://h:p, tls://h:p
+    state        TEXT NOT NULL,     -- pending, sent, failed
+    tries        INTEGER NOT NULL DEFAULT 0,
+    last_try_ms  INTEGER,
+    last_error   TEXT,
+    PRIMARY KEY (event_id, destination)
+);
+
+-- @partition
+-- The columns of every flows_* partition. {P} is replaced by the partition's name. The view
+-- `flows` selects exactly these columns, in this order.
+CREATE TABLE {P} (
+    exporter          TEXT NOT NULL,     -- exporting device address
+    domain            INTEGER NOT NULL,  -- observation domain / source id / engine
+    version           INTEGER NOT NULL,  -- 5, 9, 10
+    src_addr          TEXT NOT NULL,
+    dst_addr          TEXT NOT NULL,
+    src_port          INTEGER NOT NULL,
+    dst_port          INTEGER NOT NULL,
+    proto             INTEGER NOT NULL,
+    tcp_flags         INTEGER,
+    packets           INTEGER NOT NULL,
+    bytes             INTEGER NOT NULL,
+    first_ms          INTEGER NOT NULL,
+    last_ms           INTEGER NOT NULL,
+    in_if             INTEGER,
+    out_if            INTEGER,
+    next_hop          TEXT,
+    src_as            INTEGER,
+    dst_as            INTEGER,
+    src_mask          INTEGER,
+    dst_mask          INTEGER,
+    tos               INTEGER,
+    sampling_interval INTEGER,
+    end_reason        INTEGER,
+    direction         INTEGER,
+    initial_flags     INTEGER,
+    union_flags       INTEGER,
+    rev_packets       INTEGER,
+    rev_bytes         INTEGER,
+    rev_tcp_flags     INTEGER,
+    fw_event          INTEGER,
+    initiator_bytes   INTEGER,
+    responder_bytes   INTEGER,
+    post_nat_src_addr TEXT,
+    post_nat_dst_addr TEXT,
+    post_nat_src_port INTEGER,
+    post_nat_dst_port INTEGER,
+    received_ms       INTEGER NOT NULL
+);
+CREATE INDEX {P}_first ON {P} (first_ms);
+CREATE INDEX {P}_src ON {P} (src_addr, src_port);
+CREATE INDEX {P}_dst ON {P} (dst_addr, dst_port);

@@ -1,0 +1,541 @@
+/* store.c - open, migrate and write the SQLite store. See storage/schema.sql for the layout. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/addr.h"
+#include "common/xmalloc.h"
+#include "storage/store.h"
+
+#define PARTITION_NAME_LEN 32
+
+struct partition {
+    char name[PARTITION_NAME_LEN];
+    int64_t span_start, span_end;
+    sqlite3_stmt *insert;
+    /* changes not yet written to the partitions table */
+    int64_t min_first, max_last, rows_added;
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    enum store_mode mode;
+    struct store_options opt;
+    bool in_txn;
+    struct partition cur;
+    char *partition_ddl; /* the "-- @partition" block of the schema */
+};
+
+static int fail(sqlite3 *db, char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+    return -1;
+}
+
+int store_exec(struct store *s, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns a copy of the schema text between the marker line `marker` and the next "-- @". */
+static char *schema_block(const char *marker)
+{
+    const char *p = strstr(flowhound_schema_sql, marker);
+    if (!p)
+        return NULL;
+    p = strchr(p, '\n');
+    if (!p)
+        return NULL;
+    p++;
+    const char *end = strstr(p, "\n-- @");
+    return xstrndup(p, end ? (size_t)(end - p + 1) : strlen(p));
+}
+
+static int user_version(struct store *s)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int flush_partition_stats(struct store *s, char *err, size_t errlen);
+static int rebuild_flows_view(struct store *s, char *err, size_t errlen);
+
+static int migrate(struct store *s, char *err, size_t errlen)
+{
+    int have = user_version(s);
+    if (have < 0)
+        return fail(s->db, err, errlen, "reading the schema version");
+    if (have > STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "the store has schema version %d, newer than this flowhound (%d): upgrade "
+                 "flowhound or use another --db",
+                 have, STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    for (int v = have + 1; v <= STORE_SCHEMA_VERSION; v++) {
+        char marker[32];
+        snprintf(marker, sizeof(marker), "-- @version %d\n", v);
+        char *block = schema_block(marker);
+        if (!block) {
+            snprintf(err, errlen, "schema block %d missing (build error)", v);
+            return -1;
+        }
+        char *sql = xasprintf("BEGIN IMMEDIATE;\n%s\nPRAGMA user_version = %d;\nCOMMIT;", block, v);
+        free(block);
+        int rc = store_exec(s, sql, err, errlen);
+        free(sql);
+        if (rc) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int configure_connection(struct store *s, char *err, size_t errlen)
+{
+    sqlite3_busy_timeout(s->db, 5000);
+    char *pragmas = xasprintf("PRAGMA cache_size = -%" PRId64 ";"
+                              "PRAGMA temp_store = MEMORY;"
+                              "PRAGMA foreign_keys = OFF;",
+                              s->opt.cache_kib);
+    int rc = store_exec(s, pragmas, err, errlen);
+    free(pragmas);
+    if (rc || s->mode == STORE_RO)
+        return rc;
+    /* WAL: readers never block the writer. synchronous=NORMAL in WAL mode loses at most the
+     * last transactions on power loss, never corrupts; the writer commits every second. */
+    return store_exec(s,
+                      s->opt.synchronous_off ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
+                                             : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                      err, errlen);
+}
+
+struct store *store_open(const char *path, enum store_mode mode, const struct store_options *opt,
+                         char *err, size_t errlen)
+{
+    struct store *s = xcalloc(1, sizeof(*s));
+    s->path = xstrdup(path);
+    s->mode = mode;
+    if (opt)
+        s->opt = *opt;
+    if (s->opt.partition_ms <= 0)
+        s->opt.partition_ms = 3600 * 1000;
+    if (s->opt.cache_kib <= 0)
+        s->opt.cache_kib = 64 * 1024;
+    int flags = mode == STORE_RO ? SQLITE_OPEN_READONLY
+                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    flags |= SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        fail(s->db, err, errlen, path);
+        store_close(s);
+        return NULL;
+    }
+    if (configure_connection(s, err, errlen)) {
+        store_close(s);
+        return NULL;
+    }
+    if (mode == STORE_RW) {
+        if (migrate(s, err, errlen)) {
+            store_close(s);
+            return NULL;
+        }
+        s->partition_ddl = schema_block("-- @partition\n");
+        if (rebuild_flows_view(s, err, errlen)) {
+            store_close(s);
+            return NULL;
+        }
+    } else if (user_version(s) != STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s is not a flowhound store of schema version %d (found %d)", path,
+                 STORE_SCHEMA_VERSION, user_version(s));
+        store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->in_txn) {
+        char err[256];
+        store_commit(s, err, sizeof(err));
+    }
+    sqlite3_finalize(s->cur.insert);
+    sqlite3_close(s->db);
+    free(s->partition_ddl);
+    free(s->path);
+    free(s);
+}
+
+sqlite3 *store_sqlite(struct store *s)
+{
+    return s->db;
+}
+
+const char *store_path(const struct store *s)
+{
+    return s->path;
+}
+
+bool store_in_transaction(const struct store *s)
+{
+    return s->in_txn;
+}
+
+int store_begin(struct store *s, char *err, size_t errlen)
+{
+    if (s->in_txn)
+        return 0;
+    if (store_exec(s, "BEGIN IMMEDIATE", err, errlen))
+        return -1;
+    s->in_txn = true;
+    return 0;
+}
+
+int store_commit(struct store *s, char *err, size_t errlen)
+{
+    if (!s->in_txn)
+        return 0;
+    if (flush_partition_stats(s, err, errlen)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->in_txn = false;
+        return -1;
+    }
+    if (store_exec(s, "COMMIT", err, errlen)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->in_txn = false;
+        return -1;
+    }
+    s->in_txn = false;
+    return 0;
+}
+
+/* ---- partitions ---- */
+
+static void partition_name(int64_t span_start, char *buf, size_t len)
+{
+    time_t t = (time_t)(span_start / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    /* Spans shorter than an hour get minutes in the name. */
+    strftime(buf, len, "flows_%Y%m%d%H%M", &tm);
+}
+
+static char *replace_all(const char *text, const char *from, const char *to)
+{
+    size_t flen = strlen(from), tlen = strlen(to), n = 0;
+    for (const char *p = text; (p = strstr(p, from)); p += flen)
+        n++;
+    char *out = xmalloc(strlen(text) + n * (tlen + 1) + 1);
+    char *o = out;
+    for (const char *p = text;;) {
+        const char *q = strstr(p, from);
+        if (!q) {
+            strcpy(o, p);
+            break;
+        }
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, to, tlen);
+        o += tlen;
+        p = q + flen;
+    }
+    return out;
+}
+
+static const char flow_columns[] =
+    "exporter, domain, version, src_addr, dst_addr, src_port, dst_port, proto, tcp_flags, "
+    "packets, bytes, first_ms, last_ms, in_if, out_if, next_hop, src_as, dst_as, src_mask, "
+    "dst_mask, tos, sampling_interval, end_reason, direction, initial_flags, union_flags, "
+    "rev_packets, rev_bytes, rev_tcp_flags, fw_event, initiator_bytes, responder_bytes, "
+    "post_nat_src_addr, post_nat_dst_addr, post_nat_src_port, post_nat_dst_port, received_ms";
+#define FLOW_COLUMN_COUNT 37
+
+/* SQLite refuses compound SELECTs of more than 500 terms; nest groups of this many. */
+#define VIEW_GROUP 200
+
+static char *empty_flows_view(void)
+{
+    char *cols = xstrdup(flow_columns);
+    size_t cap = sizeof(flow_columns) * 3 + 128, len = 0;
+    char *sql = xmalloc(cap);
+    len = (size_t)snprintf(sql, cap, "DROP VIEW IF EXISTS flows; CREATE VIEW flows AS SELECT ");
+    char *save = NULL;
+    bool first = true;
+    for (char *c = strtok_r(cols, ", ", &save); c; c = strtok_r(NULL, ", ", &save)) {
+        len += (size_t)snprintf(sql + len, cap - len, "%sNULL AS %s", first ? "" : ", ", c);
+        first = false;
+    }
+    snprintf(sql + len, cap - len, " WHERE 0;");
+    free(cols);
+    return sql;
+}
+
+/* Recreates the `flows` view over every partition. */
+static int rebuild_flows_view(struct store *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT name FROM partitions ORDER BY span_start", -1, &st,
+                           NULL) != SQLITE_OK)
+        return fail(s->db, err, errlen, "listing partitions");
+    size_t cap = 4096, len = 0, count = 0;
+    char *sql = xmalloc(cap);
+    len = (size_t)snprintf(sql, cap, "DROP VIEW IF EXISTS flows; CREATE VIEW flows AS ");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        size_t need = strlen(name) + sizeof(flow_columns) + 64;
+        if (len + need >= cap) {
+            cap = (cap + need) * 2;
+            sql = xreallocarray(sql, cap, 1);
+        }
+        const char *sep = count == 0 ? "SELECT * FROM (" : count % VIEW_GROUP == 0 ? ") UNION ALL SELECT * FROM (" : " UNION ALL ";
+        len += (size_t)snprintf(sql + len, cap - len, "%sSELECT %s FROM \"%s\"", sep, flow_columns,
+                                name);
+        count++;
+    }
+    sqlite3_finalize(st);
+    if (count == 0) {
+        /* No partition yet: an empty view with the right columns, so queries work. */
+        free(sql);
+        sql = empty_flows_view();
+        int rc = store_exec(s, sql, err, errlen);
+        free(sql);
+        return rc;
+    }
+    if (len + 4 >= cap)
+        sql = xreallocarray(sql, cap + 4, 1);
+    strcat(sql, ");");
+    int rc = store_exec(s, sql, err, errlen);
+    free(sql);
+    return rc;
+}
+
+static int flush_partition_stats(struct store *s, char *err, size_t errlen)
+{
+    struct partition *p = &s->cur;
+    if (!p->insert || p->rows_added == 0)
+        return 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE partitions SET rows = rows + ?1,"
+                           " min_first = min(COALESCE(min_first, ?2), ?2),"
+                           " max_last = max(COALESCE(max_last, ?3), ?3) WHERE name = ?4",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s->db, err, errlen, "updating partition stats");
+    sqlite3_bind_int64(st, 1, p->rows_added);
+    sqlite3_bind_int64(st, 2, p->min_first);
+    sqlite3_bind_int64(st, 3, p->max_last);
+    sqlite3_bind_text(st, 4, p->name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return fail(s->db, err, errlen, "updating partition stats");
+    p->rows_added = 0;
+    p->min_first = INT64_MAX;
+    p->max_last = INT64_MIN;
+    return 0;
+}
+
+static int create_partition(struct store *s, const char *name, int64_t start, int64_t end,
+                            char *err, size_t errlen)
+{
+    char quoted[PARTITION_NAME_LEN + 2];
+    snprintf(quoted, sizeof(quoted), "%s", name);
+    char *ddl = replace_all(s->partition_ddl, "{P}", quoted);
+    int rc = store_exec(s, ddl, err, errlen);
+    free(ddl);
+    if (rc)
+        return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO partitions (name, span_start, span_end) VALUES (?1, ?2, ?3)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s->db, err, errlen, "registering partition");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, start);
+    sqlite3_bind_int64(st, 3, end);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return fail(s->db, err, errlen, "registering partition");
+    return rebuild_flows_view(s, err, errlen);
+}
+
+static bool partition_exists(struct store *s, const char *name)
+{
+    sqlite3_stmt *st;
+    bool found = false;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM partitions WHERE name = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Makes s->cur the partition for received time t, creating it when needed. */
+static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen)
+{
+    if (flush_partition_stats(s, err, errlen))
+        return -1;
+    sqlite3_finalize(s->cur.insert);
+    memset(&s->cur, 0, sizeof(s->cur));
+    int64_t span = s->opt.partition_ms;
+    int64_t start = (t >= 0 ? t / span : (t - span + 1) / span) * span;
+    struct partition *p = &s->cur;
+    partition_name(start, p->name, sizeof(p->name));
+    p->span_start = start;
+    p->span_end = start + span;
+    p->min_first = INT64_MAX;
+    p->max_last = INT64_MIN;
+    if (!partition_exists(s, p->name) &&
+        create_partition(s, p->name, p->span_start, p->span_end, err, errlen))
+        return -1;
+    char *sql = xasprintf("INSERT INTO \"%s\" (%s) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+                          "?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,"
+                          "?30,?31,?32,?33,?34,?35,?36,?37)",
+                          p->name, flow_columns);
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &p->insert, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return fail(s->db, err, errlen, "preparing insert");
+    return 0;
+}
+
+/* ---- flows ---- */
+
+static void bind_addr(sqlite3_stmt *st, int col, const struct fh_addr *a)
+{
+    char buf[FH_ADDR_STRLEN];
+    if (a->family == 0) {
+        sqlite3_bind_null(st, col);
+        return;
+    }
+    addr_to_str(a, buf, sizeof(buf));
+    sqlite3_bind_text(st, col, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_opt(sqlite3_stmt *st, int col, bool present, int64_t v)
+{
+    if (present)
+        sqlite3_bind_int64(st, col, v);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+static void bind_flow(sqlite3_stmt *st, const struct flow *f)
+{
+    uint32_t p = f->present;
+    bind_addr(st, 1, &f->exporter);
+    sqlite3_bind_int64(st, 2, f->domain);
+    sqlite3_bind_int(st, 3, f->version);
+    bind_addr(st, 4, &f->src_addr);
+    bind_addr(st, 5, &f->dst_addr);
+    sqlite3_bind_int(st, 6, f->src_port);
+    sqlite3_bind_int(st, 7, f->dst_port);
+    sqlite3_bind_int(st, 8, f->proto);
+    bind_opt(st, 9, p & FF_TCP_FLAGS, f->tcp_flags);
+    /* SQLite integers are signed 64-bit: counters above 2^63 are exporter garbage; clamp. */
+    sqlite3_bind_int64(st, 10, f->packets > INT64_MAX ? INT64_MAX : (int64_t)f->packets);
+    sqlite3_bind_int64(st, 11, f->bytes > INT64_MAX ? INT64_MAX : (int64_t)f->bytes);
+    sqlite3_bind_int64(st, 12, f->first_ms);
+    sqlite3_bind_int64(st, 13, f->last_ms);
+    bind_opt(st, 14, p & FF_IF, f->in_if);
+    bind_opt(st, 15, p & FF_IF, f->out_if);
+    if (p & FF_NEXT_HOP)
+        bind_addr(st, 16, &f->next_hop);
+    else
+        sqlite3_bind_null(st, 16);
+    bind_opt(st, 17, p & FF_AS, f->src_as);
+    bind_opt(st, 18, p & FF_AS, f->dst_as);
+    bind_opt(st, 19, p & FF_MASK, f->src_mask);
+    bind_opt(st, 20, p & FF_MASK, f->dst_mask);
+    bind_opt(st, 21, p & FF_TOS, f->tos);
+    bind_opt(st, 22, p & FF_SAMPLING, f->sampling_interval);
+    bind_opt(st, 23, p & FF_END_REASON, f->end_reason);
+    bind_opt(st, 24, p & FF_DIRECTION, f->direction);
+    bind_opt(st, 25, p & FF_INITIAL_FLAGS, f->initial_flags);
+    bind_opt(st, 26, p & FF_UNION_FLAGS, f->union_flags);
+    bind_opt(st, 27, p & FF_REVERSE, (int64_t)(f->rev_packets & INT64_MAX));
+    bind_opt(st, 28, p & FF_REVERSE, (int64_t)(f->rev_bytes & INT64_MAX));
+    bind_opt(st, 29, p & FF_REV_FLAGS, f->rev_tcp_flags);
+    bind_opt(st, 30, p & FF_FW_EVENT, f->fw_event);
+    bind_opt(st, 31, p & FF_INIT_RESP_BYTES, (int64_t)(f->initiator_bytes & INT64_MAX));
+    bind_opt(st, 32, p & FF_INIT_RESP_BYTES, (int64_t)(f->responder_bytes & INT64_MAX));
+    if (p & FF_POST_NAT) {
+        bind_addr(st, 33, &f->post_nat_src);
+        bind_addr(st, 34, &f->post_nat_dst);
+        sqlite3_bind_int(st, 35, f->post_nat_src_port);
+        sqlite3_bind_int(st, 36, f->post_nat_dst_port);
+    } else {
+        for (int c = 33; c <= 36; c++)
+            sqlite3_bind_null(st, c);
+    }
+    sqlite3_bind_int64(st, 37, f->received_ms);
+}
+
+int store_add_flow(struct store *s, const struct flow *f, char *err, size_t errlen)
+{
+    struct partition *p = &s->cur;
+    if (!p->insert || f->received_ms < p->span_start || f->received_ms >= p->span_end)
+        if (switch_partition(s, f->received_ms, err, errlen))
+            return -1;
+    bind_flow(p->insert, f);
+    int rc = sqlite3_step(p->insert);
+    sqlite3_reset(p->insert);
+    if (rc != SQLITE_DONE)
+        return fail(s->db, err, errlen, "inserting a flow");
+    p->rows_added++;
+    if (f->first_ms < p->min_first)
+        p->min_first = f->first_ms;
+    if (f->last_ms > p->max_last)
+        p->max_last = f->last_ms;
+    return 0;
+}
+
+int store_partitions_for(struct store *s, int64_t from_ms, int64_t to_ms, char ***names,
+                         size_t *n, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    *names = NULL;
+    *n = 0;
+    /* A partition whose stats are not flushed yet (min_first NULL) may hold anything. */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT name FROM partitions WHERE min_first IS NULL OR "
+                           "(min_first <= ?2 AND max_last >= ?1) ORDER BY span_start",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s->db, err, errlen, "listing partitions");
+    sqlite3_bind_int64(st, 1, from_ms);
+    sqlite3_bind_int64(st, 2, to_ms);
+    size_t cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *names = xreallocarray(*names, cap, sizeof(char *));
+        }
+        (*names)[(*n)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return 0;
+}

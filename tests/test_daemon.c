@@ -1,0 +1,211 @@
+/* test_daemon.c - the real flowhoundd on loopback: corpus replay into SQLite, a real
+ * exporter (softflowd), bad input beside good input, loss accounting, SIGTERM flush. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/helpers.h"
+
+/* Every expected record of a corpus file is in `flows` with the same values, nothing else. */
+static void expect_corpus_in_store(const char *db, const char *name)
+{
+    char rel[256];
+    snprintf(rel, sizeof(rel), "corpus/%s.expected.json", name);
+    json_error_t jerr;
+    json_t *exp = json_load_file(th_shared_path(rel), 0, &jerr);
+    cr_assert(exp, "%s: %s", rel, jerr.text);
+    json_t *records = json_object_get(exp, "records");
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        json_t *f = json_object_get(rec, "fields");
+        char sql[1024];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM flows WHERE src_addr = '%s' AND dst_addr = '%s' AND "
+                 "src_port = %lld AND dst_port = %lld AND proto = %lld AND tcp_flags = %lld AND "
+                 "packets = %lld AND bytes = %lld AND first_ms = %lld AND last_ms = %lld AND "
+                 "next_hop = '%s' AND in_if = %lld AND out_if = %lld AND tos = %lld",
+                 json_string_value(json_object_get(f, "src_addr")),
+                 json_string_value(json_object_get(f, "dst_addr")),
+                 json_integer_value(json_object_get(f, "src_port")),
+                 json_integer_value(json_object_get(f, "dst_port")),
+                 json_integer_value(json_object_get(f, "proto")),
+                 json_integer_value(json_object_get(f, "tcp_flags")),
+                 json_integer_value(json_object_get(f, "packets")),
+                 json_integer_value(json_object_get(f, "bytes")),
+                 json_integer_value(json_object_get(f, "first_ms")),
+                 json_integer_value(json_object_get(f, "last_ms")),
+                 json_string_value(json_object_get(f, "next_hop")),
+                 json_integer_value(json_object_get(f, "in_if")),
+                 json_integer_value(json_object_get(f, "out_if")),
+                 json_integer_value(json_object_get(f, "tos")));
+        cr_expect_geq(th_db_int(db, sql), 1, "%s record %zu not stored as expected", name, i);
+    }
+    json_decref(exp);
+}
+
+static size_t expected_count(const char *name)
+{
+    char rel[256];
+    snprintf(rel, sizeof(rel), "corpus/%s.expected.json", name);
+    json_error_t jerr;
+    json_t *exp = json_load_file(th_shared_path(rel), 0, &jerr);
+    cr_assert(exp);
+    size_t n = json_array_size(json_object_get(exp, "records"));
+    json_decref(exp);
+    return n;
+}
+
+Test(daemon, corpus_v5_replayed_over_udp_is_stored_exactly, .timeout = 120)
+{
+    static const char *files[] = {"v5_softflowd", "v5_mikrotik", "v5_akvorado"};
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    size_t want = 0;
+    for (size_t i = 0; i < 3; i++) {
+        char rel[256];
+        snprintf(rel, sizeof(rel), "corpus/%s.pcap", files[i]);
+        cr_assert_gt(th_replay(th_shared_path(rel), d.port, 2000, 10 + (unsigned)i), 0);
+        want += expected_count(files[i]);
+    }
+    cr_assert_eq(th_daemon_stop(&d), 0, "SIGTERM: clean exit");
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), (int64_t)want,
+                 "every record stored, nothing else");
+    for (size_t i = 0; i < 3; i++)
+        expect_corpus_in_store(d.db, files[i]);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM exporters"), 3, "one row per exporter");
+    cr_expect_eq(th_db_int(d.db, "SELECT sum(rejected) FROM exporters"), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT sum(flows) FROM exporter_domains"), (int64_t)want);
+    th_daemon_cleanup(&d);
+}
+
+Test(daemon, bad_datagrams_are_counted_while_good_exporter_is_served, .timeout = 120)
+{
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    uint8_t junk[1500];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (uint8_t)(i * 7 + 3);
+    uint8_t v5bad[24 + 48] = {0, 5, 0, 2}; /* count 2, one record: truncated */
+    uint8_t v5count0[24] = {0, 5, 0, 0};
+    uint8_t v5long[24 + 48 + 5] = {0, 5, 0, 1}; /* trailing bytes */
+    cr_assert(th_udp_send(d.port, "127.0.2.1", junk, 0));
+    cr_assert(th_udp_send(d.port, "127.0.2.1", junk, sizeof(junk)));
+    cr_assert(th_udp_send(d.port, "127.0.2.1", v5bad, sizeof(v5bad)));
+    cr_assert(th_udp_send(d.port, "127.0.2.1", v5count0, sizeof(v5count0)));
+    cr_assert(th_udp_send(d.port, "127.0.2.1", v5long, sizeof(v5long)));
+    cr_assert(th_udp_send(d.port, "127.0.2.1", junk, 1));
+    th_replay(th_shared_path("corpus/v5_mikrotik.pcap"), d.port, 1000, 0);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 30, "the good exporter's flows");
+    cr_expect_eq(th_db_int(d.db, "SELECT rejected FROM exporters WHERE addr = '127.0.2.1'"), 6);
+    char sql[256];
+    static const struct {
+        const char *reason;
+        int n;
+    } want[] = {{"empty", 1},     {"unknown_version", 1}, {"truncated", 2},
+                {"bad_count", 1}, {"bad_length", 1}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        snprintf(sql, sizeof(sql),
+                 "SELECT count FROM exporter_rejects WHERE addr = '127.0.2.1' AND reason = '%s'",
+                 want[i].reason);
+        cr_expect_eq(th_db_int(d.db, sql), want[i].n, "reason %s", want[i].reason);
+    }
+    th_daemon_cleanup(&d);
+}
+
+/* v5 header + n records with a given flow_sequence, each record distinct. */
+static size_t make_v5(uint8_t *buf, unsigned n, uint32_t seq, uint32_t id)
+{
+    memset(buf, 0, 24 + 48 * n);
+    buf[1] = 5;
+    buf[3] = (uint8_t)n;
+    buf[4] = 0, buf[5] = 0x10; /* uptime */
+    buf[8] = 0x65;             /* unix_secs ~ 2023 */
+    buf[16] = (uint8_t)(seq >> 24), buf[17] = (uint8_t)(seq >> 16);
+    buf[18] = (uint8_t)(seq >> 8), buf[19] = (uint8_t)seq;
+    for (unsigned r = 0; r < n; r++) {
+        uint8_t *p = buf + 24 + 48 * r;
+        uint32_t k = id * 30 + r;
+        p[0] = 10, p[1] = (uint8_t)(k >> 16), p[2] = (uint8_t)(k >> 8), p[3] = (uint8_t)k;
+        p[4] = 192, p[5] = 0, p[6] = 2, p[7] = 1;
+        p[19] = 1;  /* packets */
+        p[23] = 60; /* bytes */
+        p[32] = 0x03, p[33] = 0x00; /* src port 768 */
+        p[35] = 80;
+        p[38] = 6;
+    }
+    return 24 + 48 * (size_t)n;
+}
+
+Test(daemon, every_record_sent_is_stored_or_counted, .timeout = 180)
+{
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    enum { PACKETS = 2000 };
+    uint8_t buf[24 + 48 * 30] = {0};
+    size_t sent = 0;
+    for (uint32_t i = 0; i < PACKETS; i++) {
+        size_t len = make_v5(buf, 30, i * 30, i);
+        if (th_udp_send(d.port, "127.0.3.1", buf, len))
+            sent++;
+        if (i % 100 == 99)
+            usleep(2000);
+    }
+    cr_assert_eq(sent, PACKETS);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    int64_t stored = th_db_int(d.db, "SELECT count(*) FROM flows");
+    int64_t dropped = th_db_int(d.db, "SELECT dropped_queue + dropped_store FROM exporter_domains");
+    int64_t kernel = th_db_int(d.db, "SELECT kernel_drops FROM exporters");
+    int64_t lost = th_db_int(d.db, "SELECT seq_lost FROM exporter_domains");
+    cr_expect_eq(stored + dropped + kernel * 30, PACKETS * 30,
+                 "stored %lld + dropped %lld + kernel-dropped %lld*30 = sent %d", (long long)stored,
+                 (long long)dropped, (long long)kernel, PACKETS * 30);
+    cr_expect_eq(lost, kernel * 30, "sequence gaps match what the kernel dropped");
+    cr_expect_eq(th_db_int(d.db, "SELECT packets FROM exporters"), PACKETS - kernel);
+    th_daemon_cleanup(&d);
+}
+
+Test(daemon, sequence_gaps_are_counted_as_lost, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    uint8_t buf[24 + 48 * 30] = {0};
+    /* packets 0, 1, (2 and 3 missing), 4 */
+    uint32_t seqs[] = {0, 30, 120};
+    for (int i = 0; i < 3; i++)
+        cr_assert(th_udp_send(d.port, "127.0.4.1", buf, make_v5(buf, 30, seqs[i], (uint32_t)i)));
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT seq_lost FROM exporter_domains"), 60);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 90);
+    th_daemon_cleanup(&d);
+}
+
+Test(daemon, help_and_check_config)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s/flowhoundd --help | grep -q -- '--listen'", th_builddir());
+    cr_expect_eq(th_system("%s", cmd), 0, "--help lists --listen");
+    cr_expect_eq(th_system("%s/flowhoundd --check-config --web off >/dev/null", th_builddir()), 0);
+    cr_expect_eq(th_system("%s/flowhoundd --listen 1.2.3:99999 --check-config 2>/dev/null",
+                           th_builddir()),
+                 2, "a bad listen address is refused before start");
+    cr_expect_eq(th_system("%s/flowhoundd --no-such-option 2>/dev/null", th_builddir()), 2);
+    char *dir = th_tmpdir();
+    cr_assert_eq(th_system("printf 'db = %s/x.db\\nlisten = 127.0.0.1:0 # any port\\nbogus = 1\\n'"
+                           " > %s/f.conf",
+                           dir, dir),
+                 0);
+    cr_expect_eq(th_system("%s/flowhoundd -c %s/f.conf --check-config 2>%s/err", th_builddir(), dir,
+                           dir),
+                 2, "unknown key in the file is an error");
+    cr_expect_eq(th_system("grep -q 'f.conf:3: unknown setting' %s/err", dir), 0,
+                 "the error names file and line");
+    th_rmtree(dir);
+    free(dir);
+}

@@ -1,0 +1,127 @@
+/* test_store.c - the SQLite store: schema, partitions, the flows view, exporters. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/addr.h"
+#include "storage/store.h"
+#include "tests/helpers.h"
+
+static struct flow sample_flow(int64_t received)
+{
+    struct flow f = {0};
+    addr_from_str("192.0.2.1", &f.exporter);
+    addr_from_str("10.1.1.50", &f.src_addr);
+    addr_from_str("2001:db8::2", &f.dst_addr);
+    f.version = 5;
+    f.src_port = 722;
+    f.dst_port = 515;
+    f.proto = 6;
+    f.tcp_flags = 0x1a;
+    f.present = FF_TCP_FLAGS;
+    f.packets = 24;
+    f.bytes = 25148;
+    f.first_ms = received - 1000;
+    f.last_ms = received - 500;
+    f.received_ms = received;
+    return f;
+}
+
+Test(store, fresh_store_has_schema_and_empty_flows_view)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 0);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM alerts"), 0);
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(store, flows_go_to_hourly_partitions_behind_one_view)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    int64_t t0 = 1795455000000; /* 2026-11-23 */
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0, "%s", err);
+    for (int i = 0; i < 100; i++) {
+        struct flow f = sample_flow(t0 + (int64_t)i * 60000); /* 100 minutes: 2-3 hours */
+        cr_assert_eq(store_add_flow(s, &f, err, sizeof(err)), 0, "%s", err);
+    }
+    cr_assert_eq(store_commit(s, err, sizeof(err)), 0, "%s", err);
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 100);
+    cr_expect_geq(th_db_int(db, "SELECT count(*) FROM partitions"), 2);
+    cr_expect_eq(th_db_int(db, "SELECT sum(rows) FROM partitions"), 100);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows WHERE src_addr = '10.1.1.50' AND "
+                               "dst_addr = '2001:db8::2' AND src_port = 722 AND tcp_flags = 26"),
+                 100);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows WHERE in_if IS NULL"), 100,
+                 "fields the exporter did not send are NULL");
+    /* reopen: the view and partitions survive, inserts continue */
+    s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    store_begin(s, err, sizeof(err));
+    struct flow f = sample_flow(t0);
+    cr_assert_eq(store_add_flow(s, &f, err, sizeof(err)), 0, "%s", err);
+    store_commit(s, err, sizeof(err));
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 101);
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(store, rejects_a_newer_schema)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    cr_assert_eq(th_system("sqlite3 '%s' 'PRAGMA user_version = 99'", db), 0);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_expect_null(s);
+    cr_expect(strstr(err, "newer"), "error says why: %s", err);
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(store, exporter_counters_persist_and_resume)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    struct exporter_table t;
+    exporters_init(&t, 8, 4);
+    struct fh_addr a;
+    addr_from_str("192.0.2.9", &a);
+    struct exporter *e = exporters_get(&t, &a, 1000);
+    e->packets = 10;
+    e->rejects[REJ_TRUNCATED] = 3;
+    struct exporter_domain *d = exporter_domain_get(&t, e, 1, 5);
+    d->flows = 270;
+    d->seq.lost = 30;
+    store_begin(s, err, sizeof(err));
+    cr_assert_eq(store_save_exporters(s, &t, err, sizeof(err)), 0, "%s", err);
+    store_commit(s, err, sizeof(err));
+    exporters_free(&t);
+    exporters_init(&t, 8, 4);
+    cr_assert_eq(store_load_exporters(s, &t, err, sizeof(err)), 0, "%s", err);
+    e = exporters_get(&t, &a, 2000);
+    cr_expect_eq(e->packets, 10);
+    cr_expect_eq(e->rejects[REJ_TRUNCATED], 3);
+    cr_expect_eq(e->domains[0].flows, 270);
+    cr_expect_eq(e->domains[0].seq.lost, 30);
+    exporters_free(&t);
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "SELECT flows FROM exporter_stats WHERE exporter = '192.0.2.9'"),
+                 270);
+    cr_expect_eq(th_db_int(db, "SELECT count FROM exporter_rejects WHERE reason = 'truncated'"), 3);
+    th_rmtree(dir);
+    free(dir);
+}
