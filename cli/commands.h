@@ -1,0 +1,10 @@
+/* commands.h - the subcommands of `flowhound`. Each lives in its own file under cli/ and
+ * returns the process exit status (0 ok, 1 failure, 2 usage error). */
+#ifndef FLOWHOUND_COMMANDS_H
+#define FLOWHOUND_COMMANDS_H
+
+int cmd_query(int argc, char **argv);      /* cli/query.c */
+int cmd_analyze(int argc, char **argv);    /* cli/analyze.c */
+int cmd_test_alert(int argc, char **argv); /* cli/test_alert.c */
+
+#endif
