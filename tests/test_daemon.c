@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -196,6 +197,14 @@ Test(daemon, help_and_check_config)
                            th_builddir()),
                  2, "a bad listen address is refused before start");
     cr_expect_eq(th_system("%s/flowhoundd --no-such-option 2>/dev/null", th_builddir()), 2);
+    /* The man page and the example config document every setting --check-config knows. */
+    cr_expect_eq(th_system("sh %s/tests/check-docs.sh %s/flowhoundd %s", getenv("FH_SRCDIR"),
+                           th_builddir(), getenv("FH_SRCDIR")),
+                 0, "every setting is in the man page and the example file");
+    char ex[1024];
+    snprintf(ex, sizeof(ex), "%s/flowhoundd -c %s/doc/flowhound.conf.example --check-config",
+             th_builddir(), getenv("FH_SRCDIR"));
+    cr_expect_eq(th_system("%s >/dev/null", ex), 0, "the example config is valid");
     char *dir = th_tmpdir();
     cr_assert_eq(th_system("printf 'db = %s/x.db\\nlisten = 127.0.0.1:0 # any port\\nbogus = 1\\n'"
                            " > %s/f.conf",
