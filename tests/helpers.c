@@ -170,7 +170,8 @@ void th_daemon_start_db(struct th_daemon *d, const char *db, const char *const *
 {
     if (!d->dir)
         d->dir = th_tmpdir();
-    snprintf(d->db, sizeof(d->db), "%s", db);
+    if (db != d->db) /* restarting on the same store passes d->db itself */
+        snprintf(d->db, sizeof(d->db), "%s", db);
     snprintf(d->log, sizeof(d->log), "%s/flowhoundd.log", d->dir);
     char ready[600], prog[1024];
     snprintf(ready, sizeof(ready), "%s/ready", d->dir);
@@ -319,7 +320,8 @@ size_t th_replay(const char *pcap, uint16_t port, unsigned pps, unsigned base)
 int64_t th_db_int(const char *db, const char *sql)
 {
     sqlite3 *h;
-    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "open %s", db);
+    /* Read-write, as the sqlite3 shell opens it: after a crash that runs WAL recovery. */
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK, "open %s", db);
     sqlite3_busy_timeout(h, 5000);
     sqlite3_stmt *st;
     cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
@@ -332,12 +334,31 @@ int64_t th_db_int(const char *db, const char *sql)
     return v;
 }
 
+/* Like th_db_int, but a store not yet created (or busy) is not a failure: returns false. */
+static bool db_try_int(const char *db, const char *sql, int64_t *v)
+{
+    sqlite3 *h;
+    bool ok = false;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                *v = sqlite3_column_int64(st, 0);
+                ok = true;
+            }
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(h);
+    return ok;
+}
+
 int64_t th_db_wait(const char *db, const char *sql, int64_t want, int timeout_ms)
 {
     int64_t v = -1;
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        if (access(db, R_OK) == 0)
-            v = th_db_int(db, sql);
+        if (access(db, R_OK) != 0 || !db_try_int(db, sql, &v))
+            v = -1;
         if (v >= want)
             return v;
         sleep_ms(100);

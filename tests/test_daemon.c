@@ -2,7 +2,12 @@
  * exporter (softflowd), bad input beside good input, loss accounting, SIGTERM flush. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,4 +222,55 @@ Test(daemon, help_and_check_config)
                  "the error names file and line");
     th_rmtree(dir);
     free(dir);
+}
+
+/* Sends one v5 datagram over IPv6 loopback. */
+static bool send_v6(uint16_t port, const void *buf, size_t len)
+{
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+    inet_pton(AF_INET6, "::1", &to.sin6_addr);
+    ssize_t n = sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to));
+    close(fd);
+    return n == (ssize_t)len;
+}
+
+Test(daemon, ipv6_listener_and_exporter_address, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    const char *args[] = {"--listen", "[::1]:0", NULL};
+    th_daemon_start(&d, args);
+    uint8_t buf[24 + 48 * 30] = {0};
+    size_t len = make_v5(buf, 5, 0, 1);
+    cr_assert(send_v6(d.port, buf, len), "IPv6 loopback send");
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows WHERE exporter = '::1'"), 5);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM exporters WHERE addr = '::1'"), 1);
+    th_daemon_cleanup(&d);
+}
+
+Test(daemon, a_crash_loses_at_most_the_uncommitted_second, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    uint8_t buf[24 + 48 * 30] = {0};
+    for (uint32_t i = 0; i < 20; i++)
+        cr_assert(th_udp_send(d.port, "127.0.6.1", buf, make_v5(buf, 30, i * 30, i)));
+    /* Wait for the commit (at most commit-interval = 1 s after the flows arrive), then kill. */
+    cr_expect_eq(th_db_wait(d.db, "SELECT count(*) FROM flows", 600, 5000), 600,
+                 "flows are committed within seconds, before any shutdown");
+    kill(d.pid, SIGKILL);
+    waitpid(d.pid, NULL, 0);
+    d.pid = 0;
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 600, "committed flows survive");
+    /* The store is usable after the crash: a restart on it keeps storing. */
+    th_daemon_start_db(&d, d.db, NULL);
+    cr_assert(th_udp_send(d.port, "127.0.6.1", buf, make_v5(buf, 30, 600, 21)));
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 630);
+    cr_expect_eq(th_db_int(d.db, "SELECT packets FROM exporters WHERE addr = '127.0.6.1'"), 21,
+                 "counters resume across the restart");
+    th_daemon_cleanup(&d);
 }
