@@ -15,4 +15,23 @@ mkdir -p build-test
 cd build-test
 ../configure --enable-sanitizers --enable-werror --with-shared="$shared"
 make -j"$(nproc)"
-make -j"$(nproc)" check || { cat tests/*.log 2>/dev/null | grep -v '^$' | tail -200; exit 1; }
+status=0
+make -j"$(nproc)" check || status=$?
+# One closing line over every test case: Criterion programs report their cases in a
+# "Synthesis" line; any other test program (scripts) counts as one case by its result.
+summary=$(find . -name '*.trs' | while read -r trs; do
+    log=${trs%.trs}.log
+    syn=$(sed -n 's/.*Synthesis: Tested: *[0-9]* | Passing: *\([0-9]*\) | Failing: *\([0-9]*\) | Crashing: *\([0-9]*\).*/\1 \2 \3/p' "$log" | tail -n 1)
+    if [ -n "$syn" ]; then
+        echo "$syn"
+    elif grep -q '^:test-result: \(PASS\|SKIP\)' "$trs"; then
+        echo "1 0 0"
+    else
+        echo "0 1 0"
+    fi
+done | awk '{p += $1; f += $2 + $3} END {printf "%d passed, %d failed\n", p, f}')
+if [ "$status" -ne 0 ]; then
+    grep -h -v '^$' tests/*.log 2>/dev/null | grep -B2 -A8 -E 'Assertion Failed|ERROR|CRASH|FAIL' | tail -200
+fi
+echo "tests: $summary"
+exit "$status"
