@@ -32,12 +32,27 @@ static enum reject_reason decode_v5(struct exporter_table *t, struct exporter *e
     return REJ_NONE;
 }
 
+static bool exporter_allowed(const struct exporter_table *t, const struct fh_addr *from)
+{
+    if (t->n_allow == 0)
+        return true;
+    for (size_t i = 0; i < t->n_allow; i++)
+        if (prefix_contains(&t->allow[i], from))
+            return true;
+    return false;
+}
+
 enum reject_reason decode_packet(struct exporter_table *t, const struct fh_addr *from,
                                  const uint8_t *buf, size_t len, int64_t now,
                                  const struct flow_emitter *out)
 {
     enum reject_reason why;
     exporters_lock(t);
+    if (!exporter_allowed(t, from)) {
+        t->not_allowed_packets++;
+        exporters_unlock(t);
+        return REJ_NOT_ALLOWED;
+    }
     struct exporter *e = exporters_get(t, from, now);
     if (!e) {
         exporters_unlock(t);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "collector/flow.h"
+#include "common/prefix.h"
 #include "collector/reject.h"
 #include "collector/sequence.h"
 
@@ -56,6 +57,11 @@ struct exporter_table {
     unsigned cap, count, max_exporters;
     unsigned max_domains;
     uint64_t overflow_packets; /* packets from exporters we could not track (limit reached) */
+    /* When n_allow > 0, only these exporters are accepted. Others are counted here and never
+     * get a table entry, so a flood of spoofed sources cannot fill the table. */
+    const struct fh_prefix *allow;
+    size_t n_allow;
+    uint64_t not_allowed_packets;
     void (*free_proto_state)(void *);
 };
 

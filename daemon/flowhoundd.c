@@ -16,6 +16,7 @@
 #include "collector/receiver.h"
 #include "common/flowqueue.h"
 #include "common/log.h"
+#include "common/prefix.h"
 #include "common/xmalloc.h"
 #include "daemon/settings.h"
 #include "daemon/hooks.h"
@@ -160,6 +161,14 @@ static int validate(const struct fh_config *cfg)
             return -1;
         }
     }
+    for (size_t i = 0; i < cfg->n_allow_exporter; i++) {
+        struct fh_prefix p;
+        if (!prefix_parse(cfg->allow_exporter[i], &p)) {
+            fprintf(stderr, "flowhoundd: allow-exporter: '%s' is not an address or prefix\n",
+                    cfg->allow_exporter[i]);
+            return -1;
+        }
+    }
     if (cfg->partition_ms < 60000) {
         fprintf(stderr, "flowhoundd: partition: at least 1m\n");
         return -1;
@@ -229,6 +238,11 @@ static int run(struct fh_config *cfg)
     struct exporter_table exporters;
     exporters_init(&exporters, (unsigned)cfg->max_exporters, 64);
     exporters.free_proto_state = fixbuf_free_state;
+    struct fh_prefix *allow = xcalloc(cfg->n_allow_exporter, sizeof(*allow));
+    for (size_t i = 0; i < cfg->n_allow_exporter; i++)
+        prefix_parse(cfg->allow_exporter[i], &allow[i]);
+    exporters.allow = allow;
+    exporters.n_allow = cfg->n_allow_exporter;
     if (store_load_exporters(store, &exporters, err, sizeof(err)))
         log_warn("exporter counters not restored: %s", err);
 
@@ -240,6 +254,7 @@ static int run(struct fh_config *cfg)
                 listener_close(&ls[j]);
             free(ls);
             exporters_free(&exporters);
+            free(allow);
             store_close(store);
             return 1;
         }
@@ -272,6 +287,7 @@ static int run(struct fh_config *cfg)
         free(ls);
         flowq_destroy(&queue);
         exporters_free(&exporters);
+        free(allow);
         store_close(store);
         return 1;
     }
@@ -302,7 +318,11 @@ static int run(struct fh_config *cfg)
     }
     free(ls);
     flowq_destroy(&queue);
+    if (exporters.not_allowed_packets)
+        log_warn("rejected %llu datagrams from exporters not in allow-exporter",
+                 (unsigned long long)exporters.not_allowed_packets);
     exporters_free(&exporters);
+    free(allow);
     store_close(store);
     return 0;
 }

@@ -29,6 +29,8 @@ const struct cfg_key config_keys[] = {
      "batches of 512 flows between receiver and writer"},
     {"max-exporters", CFG_INT, OFF(max_exporters), 0, "4096", "N",
      "exporters tracked; datagrams from more are rejected"},
+    {"allow-exporter", CFG_STRLIST, OFF(allow_exporter), OFF(n_allow_exporter), NULL, "PREFIX",
+     "accept datagrams only from these exporters (repeatable; default: any)"},
     {"alert-syslog", CFG_STRLIST, OFF(alert_syslog), OFF(n_alert_syslog), NULL,
      "local|udp://H:P|tcp://H:P|tls://H:P", "send alerts to syslog (repeatable)"},
     {"log-level", CFG_STR, OFF(log_level), 0, "info", "LEVEL", "error, warning, info or debug"},

@@ -17,6 +17,8 @@ struct fh_config {
     int64_t commit_interval_ms;
     int64_t queue_batches;
     int64_t max_exporters;
+    char **allow_exporter;
+    size_t n_allow_exporter;
     char **alert_syslog;
     size_t n_alert_syslog;
     char *log_level;

@@ -274,3 +274,23 @@ Test(daemon, a_crash_loses_at_most_the_uncommitted_second, .timeout = 60)
                  "counters resume across the restart");
     th_daemon_cleanup(&d);
 }
+
+Test(daemon, allow_exporter_rejects_others_without_tracking_them, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    const char *args[] = {"--allow-exporter", "127.0.7.0/30", NULL};
+    th_daemon_start(&d, args);
+    uint8_t buf[24 + 48 * 30] = {0};
+    size_t len = make_v5(buf, 3, 0, 1);
+    cr_assert(th_udp_send(d.port, "127.0.7.1", buf, len));
+    cr_assert(th_udp_send(d.port, "127.0.7.9", buf, len));
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 3, "only the allowed exporter");
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM exporters"), 1,
+                 "the refused source gets no exporter entry");
+    cr_expect_eq(th_system("grep -q 'rejected 1 datagrams from exporters not in allow-exporter' "
+                           "'%s'",
+                           d.log),
+                 0, "the refusal is counted and said");
+    th_daemon_cleanup(&d);
+}

@@ -125,3 +125,33 @@ Test(store, exporter_counters_persist_and_resume)
     th_rmtree(dir);
     free(dir);
 }
+
+#include "common/prefix.h"
+
+Test(prefix, parse_and_contains)
+{
+    struct fh_prefix p;
+    struct fh_addr a;
+    cr_assert(prefix_parse("192.0.2.77/24", &p));
+    cr_expect_eq(p.len, 24);
+    addr_from_str("192.0.2.200", &a);
+    cr_expect(prefix_contains(&p, &a));
+    addr_from_str("192.0.3.1", &a);
+    cr_expect_not(prefix_contains(&p, &a));
+    cr_assert(prefix_parse("2001:db8::/33", &p));
+    addr_from_str("2001:db8:7fff::1", &a);
+    cr_expect(prefix_contains(&p, &a));
+    addr_from_str("2001:db8:8000::1", &a);
+    cr_expect_not(prefix_contains(&p, &a), "bit 33 differs");
+    addr_from_str("192.0.2.1", &a);
+    cr_expect_not(prefix_contains(&p, &a), "families never match");
+    cr_assert(prefix_parse("10.1.1.50", &p));
+    cr_expect_eq(p.len, 32);
+    cr_assert(prefix_parse("0.0.0.0/0", &p));
+    cr_expect(prefix_contains(&p, &a));
+    cr_expect_not(prefix_parse("10.0.0.0/33", &p));
+    cr_expect_not(prefix_parse("10.0.0.0/", &p));
+    cr_expect_not(prefix_parse("/8", &p));
+    cr_expect_not(prefix_parse("10.0.0/8", &p));
+    cr_expect_not(prefix_parse("10.0.0.0/8x", &p));
+}
