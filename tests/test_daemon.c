@@ -294,3 +294,44 @@ Test(daemon, allow_exporter_rejects_others_without_tracking_them, .timeout = 60)
                  0, "the refusal is counted and said");
     th_daemon_cleanup(&d);
 }
+
+Test(daemon, detaches_with_pidfile_and_stops_on_sigterm, .timeout = 60)
+{
+    char *dir = th_tmpdir();
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "%s/flowhoundd --daemon --pidfile %s/pid --db %s/d.db --listen 127.0.0.1:0 "
+             "--web off --ready-file %s/ready",
+             th_builddir(), dir, dir, dir);
+    cr_assert_eq(th_system("%s", cmd), 0, "the foreground process exits 0 once detached");
+    char path[600];
+    snprintf(path, sizeof(path), "%s/ready", dir);
+    long pid = 0;
+    for (int i = 0; i < 200 && pid == 0; i++) {
+        char pp[600];
+        snprintf(pp, sizeof(pp), "%s/pid", dir);
+        FILE *f = fopen(pp, "r");
+        if (f) {
+            if (fscanf(f, "%ld", &pid) != 1)
+                pid = 0;
+            fclose(f);
+        }
+        if (pid == 0 || access(path, R_OK) != 0) {
+            pid = 0;
+            usleep(50000);
+        }
+    }
+    cr_assert_gt(pid, 0, "pid file and ready file written");
+    cr_assert_eq(kill((pid_t)pid, 0), 0, "the daemon runs");
+    kill((pid_t)pid, SIGTERM);
+    int gone = 0;
+    for (int i = 0; i < 200 && !gone; i++) {
+        gone = kill((pid_t)pid, 0) != 0;
+        usleep(50000);
+    }
+    cr_expect(gone, "SIGTERM stops it");
+    snprintf(path, sizeof(path), "%s/pid", dir);
+    cr_expect_neq(access(path, F_OK), 0, "the pid file is removed");
+    th_rmtree(dir);
+    free(dir);
+}
