@@ -176,8 +176,6 @@ int syslog_event_severity(enum alert_event ev)
 
 const char *syslog_event_msgid(const struct syslog_event *e)
 {
-    if (e->test)
-        return "TEST";
     if (e->event == ALERT_EV_RESOLVED)
         return "RESOLVED";
     return e->alert->kind == ALERT_PORT_EXHAUSTION ? "PORT_EXHAUSTION" : "STALE_STATE";

@@ -49,7 +49,8 @@ void syslog_ident_init(struct syslog_ident *id, int facility, const char *hostna
 
 /* Severity of an event: opened/updated are warnings, resolved is a notice. */
 int syslog_event_severity(enum alert_event ev);
-/* MSGID: STALE_STATE, PORT_EXHAUSTION, RESOLVED (or TEST). */
+/* MSGID: STALE_STATE, PORT_EXHAUSTION, RESOLVED. A test alert has the same (so receivers'
+ * routing rules can be checked with it) and says test="1" in its SD and MSG. */
 const char *syslog_event_msgid(const struct syslog_event *e);
 
 /* Facility ("daemon", "local0".."local7", "user", ...) and severity names ("warning", "info",
