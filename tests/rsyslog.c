@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -76,6 +78,17 @@ static void make_certs(struct rs *r)
     snprintf(r->ca, sizeof(r->ca), "%s/ca.pem", r->dir);
 }
 
+bool rs_own_dev_log(struct rs *r)
+{
+    if (unshare(CLONE_NEWNS) != 0)
+        return false;
+    /* private first, so that nothing mounted here propagates to the host */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("none", "/dev", "tmpfs", 0, NULL) != 0)
+        return false;
+    return symlink(r->logsock, "/dev/log") == 0;
+}
+
 void rs_make_other_ca(struct rs *r, char *path, size_t len)
 {
     int rc = th_system("cd '%s' && certtool --generate-privkey --key-type=ecdsa --outfile o.key "
@@ -112,6 +125,7 @@ static void write_conf(struct rs *r, const char *conf)
             "module(load=\"imtcp\")\n"
             "module(load=\"imudp\")\n"
             "module(load=\"mmpstrucdata\")\n"
+            "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
             "template(name=\"fh\" type=\"list\" option.jsonf=\"on\") {\n"
             "  property(outname=\"pri\" name=\"pri\" format=\"jsonf\")\n"
             "  property(outname=\"version\" name=\"protocol-version\" format=\"jsonf\")\n"
@@ -130,8 +144,9 @@ static void write_conf(struct rs *r, const char *conf)
             "  action(type=\"omfile\" file=\"%s\" template=\"fh\")\n"
             "}\n"
             "input(type=\"imudp\" address=\"127.0.0.1\" port=\"%u\" ruleset=\"r\")\n"
-            "input(type=\"imtcp\" address=\"127.0.0.1\" %s ruleset=\"r\")\n",
-            r->dir, tlsglobal, r->out, r->udp_port, tcp);
+            "input(type=\"imtcp\" address=\"127.0.0.1\" %s ruleset=\"r\")\n"
+            "input(type=\"imuxsock\" Socket=\"%s\" ruleset=\"r\")\n",
+            r->dir, tlsglobal, r->out, r->udp_port, tcp, r->logsock);
     if (r->tls)
         fprintf(f,
                 "input(type=\"imtcp\" address=\"127.0.0.1\" %s ruleset=\"r\" "
@@ -180,7 +195,7 @@ static void launch(struct rs *r)
         if (r->tls && !r->tls_port)
             r->tls_port = read_port(r->dir, "tls");
         if (r->tcp_port && tcp_port_open(r->tcp_port) && (!r->tls || r->tls_port) &&
-            udp_port_taken(r->udp_port))
+            udp_port_taken(r->udp_port) && access(r->logsock, F_OK) == 0)
             return;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
@@ -204,6 +219,7 @@ void rs_start(struct rs *r, bool tls)
     r->dir = th_tmpdir();
     r->tls = tls;
     snprintf(r->out, sizeof(r->out), "%s/received.json", r->dir);
+    snprintf(r->logsock, sizeof(r->logsock), "%s/log.sock", r->dir);
     if (tls)
         make_certs(r);
     r->udp_port = free_udp_port();

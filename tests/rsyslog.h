@@ -19,6 +19,7 @@ struct rs {
     bool tls;
     char out[600];
     char ca[600]; /* the test CA (with tls) */
+    char logsock[600]; /* imuxsock's socket: local syslog(3) messages */
 };
 
 /* Skips the test (cr_skip) when rsyslogd or, for TLS, certtool is missing. */
@@ -33,6 +34,10 @@ size_t rs_wait(struct rs *r, size_t want, int timeout_ms);
 /* Every message received so far: a JSON array of objects {pri, timestamp, hostname, app,
  * procid, msgid, version, msg, raw, sd: {SD-ID: {name: value}}}. */
 json_t *rs_messages(struct rs *r);
+/* For local syslog(3) tests: moves this process into its own mount namespace where /dev/log
+ * is this rsyslog's socket (nothing outside changes). False if not permitted (no
+ * CAP_SYS_ADMIN): skip then. */
+bool rs_own_dev_log(struct rs *r);
 /* A second CA, unrelated to the server's certificate (for verification failures). */
 void rs_make_other_ca(struct rs *r, char *path, size_t len);
 

@@ -512,6 +512,45 @@ Test(deliver, an_absent_receiver_is_counted_and_its_events_wait)
                  1);
 }
 
+/* `local`: syslog(3), one human-readable line per event, to whatever listens on /dev/log
+ * (here, in this test's own mount namespace, the test's rsyslog). */
+Test(deliver, local_syslog_gets_one_readable_line_per_event)
+{
+    rs_start(&rs, false);
+    if (!rs_own_dev_log(&rs))
+        cr_skip_test("cannot give this test its own /dev/log (needs CAP_SYS_ADMIN)");
+    char local[] = "local";
+    char *dests[] = {local};
+    struct deliver_options o = {.min_severity = -1, .facility = 20 /* local4 */};
+    struct deliver *d = start(dests, 1, &o);
+    struct alert story, evil;
+    fx_story_alert(&story);
+    hostile_alert(&evil);
+    raise_event(d, &story, ALERT_EV_OPENED, T0);
+    raise_event(d, &evil, ALERT_EV_OPENED, T0 + 1000);
+    story.state = ALERT_RESOLVED;
+    raise_event(d, &story, ALERT_EV_RESOLVED, T0 + 2000);
+    cr_assert_eq(rs_wait(&rs, 3, 5000), 3);
+    json_t *all = rs_messages(&rs);
+    const char *m0 = json_string_value(json_object_get(json_array_get(all, 0), "msg"));
+    const char *m1 = json_string_value(json_object_get(json_array_get(all, 1), "msg"));
+    const char *m2 = json_string_value(json_object_get(json_array_get(all, 2), "msg"));
+    cr_expect(strstr(m0, "alert 1 opened stale_state: client 10.1.1.50 port 722 -> server "
+                         "10.2.2.10 port 515, held by middlebox, 3 attempts exporters=\"192.0.2.1,"
+                         "192.0.2.2\" - Client 10.1.1.50 port 722 cannot reach"),
+              "%s", m0);
+    cr_expect(strstr(m1, "alert 2 opened stale_state: client 2001:db8::50 port 722"), "%s", m1);
+    cr_expect(strstr(m1, "bad \"name\" ] \\  \xef\xbf\xbd\xef\xbf\xbd caf\xc3\xa9"), "%s", m1);
+    cr_expect(strstr(m2, "alert 1 resolved stale_state"), "%s", m2);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(all, 0), "pri")), "164");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(all, 2), "pri")), "165");
+    json_decref(all);
+    cr_expect_eq(wait_sent(d, 0, 3, 2000), 3);
+    deliver_stop(d);
+    alert_free_fields(&story);
+    alert_free_fields(&evil);
+}
+
 Test(deliver, destination_syntax)
 {
     struct syslog_dest sd_;
