@@ -19,7 +19,7 @@
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
-#define MARKS_MAX 4096 /* outcomes not yet written (store busy) before sending pauses */
+#define MARKS_MAX      4096 /* outcomes not yet written (store busy) before sending pauses */
 
 /* An outcome waiting to be written to alert_deliveries. */
 struct mark {
@@ -34,7 +34,7 @@ struct dest {
     struct deliver_limit limit;
     struct spool_item *q; /* FIFO: q[0] is the oldest */
     size_t qn;
-    int64_t cursor;     /* highest event id taken from the spool */
+    int64_t cursor;      /* highest event id taken from the spool */
     uint64_t unreported; /* suppressed since the last message sent */
     int64_t next_try, backoff;
     int64_t last_sent_ms, last_error_ms;
@@ -179,8 +179,8 @@ static void on_error(struct deliver *d, struct dest *ds, const char *err)
     ds->failing = true;
     ds->dirty = true;
     log_ratelimited(&ds->errlog, LOG_LVL_WARN,
-                    "alert delivery to %s: %s (retrying in %lld s, %zu events waiting)",
-                    ds->d.spec, err, (long long)(ds->backoff / 1000), ds->qn);
+                    "alert delivery to %s: %s (retrying in %lld s, %zu events waiting)", ds->d.spec,
+                    err, (long long)(ds->backoff / 1000), ds->qn);
 }
 
 static void sent_one(struct deliver *d, struct dest *ds, uint64_t reported)
@@ -196,8 +196,8 @@ static void send_local(struct deliver *d, struct dest *ds)
 {
     while (ds->qn && ds->n_marks < MARKS_MAX) {
         struct spool_item *it = &ds->q[0];
-        struct syslog_event e = {&it->a, it->ev, it->event_id, it->created_ms, ds->unreported,
-                                 false};
+        struct syslog_event e = {&it->a,         it->ev,         it->event_id,
+                                 it->created_ms, ds->unreported, false};
         char *line = syslog_format_line(&e);
         syslog((d->ident.facility << 3) | syslog_event_severity(it->ev), "%s", line);
         free(line);
@@ -233,8 +233,8 @@ static void send_remote(struct deliver *d, struct dest *ds)
     size_t max_len = syslog_dest_max_len(&ds->d);
     while (ds->qn && ds->n_marks < MARKS_MAX && !stopping(d)) {
         struct spool_item *it = &ds->q[0];
-        struct syslog_event e = {&it->a, it->ev, it->event_id, it->created_ms, ds->unreported,
-                                 false};
+        struct syslog_event e = {&it->a,         it->ev,         it->event_id,
+                                 it->created_ms, ds->unreported, false};
         char *msg, err[512];
         size_t len;
         if (syslog_format_5424(&d->ident, &e, max_len, &msg, &len, err, sizeof(err))) {
@@ -333,8 +333,9 @@ int deliver_validate(const struct deliver_options *o, char *err, size_t errlen)
             return -1;
         }
     if (!o->tls.cert_file != !o->tls.key_file) {
-        snprintf(err, errlen, "alert-syslog TLS: a client certificate needs its key, and a key "
-                              "its certificate");
+        snprintf(err, errlen,
+                 "alert-syslog TLS: a client certificate needs its key, and a key "
+                 "its certificate");
         return -1;
     }
     return 0;

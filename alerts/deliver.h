@@ -30,16 +30,16 @@ struct deliver_options {
     const char *db_path;
     char *const *dests; /* destination specs (syslog_dest_parse) */
     size_t n_dests;
-    int facility;          /* 0..23; default (-1) daemon */
-    int min_severity;      /* events less severe than this are not sent; -1 = all */
-    const char *hostname;  /* HOSTNAME; NULL = gethostname() */
-    unsigned pen;          /* SD-ID flowhound@PEN; 0 = SYSLOG_DEFAULT_PEN */
+    int facility;         /* 0..23; default (-1) daemon */
+    int min_severity;     /* events less severe than this are not sent; -1 = all */
+    const char *hostname; /* HOSTNAME; NULL = gethostname() */
+    unsigned pen;         /* SD-ID flowhound@PEN; 0 = SYSLOG_DEFAULT_PEN */
     struct syslog_tls_opts tls;
-    int64_t rate_per_min;  /* per client address; 0 = no limit */
-    int64_t dedup_ms;      /* 0 = no dedup */
-    size_t queue_max;      /* events in memory per destination; 0 = 1024 */
-    int64_t poll_ms;       /* spool scan interval; 0 = 1000 */
-    int io_timeout_ms;     /* connect, send, acknowledgement; 0 = 5000 */
+    int64_t rate_per_min; /* per client address; 0 = no limit */
+    int64_t dedup_ms;     /* 0 = no dedup */
+    size_t queue_max;     /* events in memory per destination; 0 = 1024 */
+    int64_t poll_ms;      /* spool scan interval; 0 = 1000 */
+    int io_timeout_ms;    /* connect, send, acknowledgement; 0 = 5000 */
 };
 
 /* Counters of one destination (also in the alert_destinations table). */

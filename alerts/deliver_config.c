@@ -7,8 +7,8 @@
 #include "alerts/deliver_config.h"
 #include "alerts/syslog_format.h"
 
-int deliver_options_from_config(const struct fh_config *cfg, struct deliver_options *o,
-                                char *err, size_t errlen)
+int deliver_options_from_config(const struct fh_config *cfg, struct deliver_options *o, char *err,
+                                size_t errlen)
 {
     memset(o, 0, sizeof(*o));
     o->db_path = cfg->db;
@@ -16,14 +16,17 @@ int deliver_options_from_config(const struct fh_config *cfg, struct deliver_opti
     o->n_dests = cfg->n_alert_syslog;
     o->facility = syslog_facility_from_name(cfg->alert_syslog_facility);
     if (o->facility < 0) {
-        snprintf(err, errlen, "alert-syslog-facility: '%s' is not a facility (daemon, user, "
-                              "local0..local7, ...)", cfg->alert_syslog_facility);
+        snprintf(err, errlen,
+                 "alert-syslog-facility: '%s' is not a facility (daemon, user, "
+                 "local0..local7, ...)",
+                 cfg->alert_syslog_facility);
         return -1;
     }
     o->min_severity = syslog_severity_from_name(cfg->alert_syslog_severity);
     if (o->min_severity < 0) {
-        snprintf(err, errlen, "alert-syslog-severity: '%s' is not a severity (emerg, alert, "
-                              "crit, err, warning, notice, info, debug)",
+        snprintf(err, errlen,
+                 "alert-syslog-severity: '%s' is not a severity (emerg, alert, "
+                 "crit, err, warning, notice, info, debug)",
                  cfg->alert_syslog_severity);
         return -1;
     }

@@ -10,7 +10,7 @@
 
 /* Fills o from cfg (pointers into cfg) and checks names, numbers, destinations and files.
  * Returns 0, or -1 with a message naming the setting. */
-int deliver_options_from_config(const struct fh_config *cfg, struct deliver_options *o,
-                                char *err, size_t errlen);
+int deliver_options_from_config(const struct fh_config *cfg, struct deliver_options *o, char *err,
+                                size_t errlen);
 
 #endif

@@ -165,8 +165,8 @@ static void read_item(sqlite3_stmt *q, struct spool_item *it)
     a->evidence_json = col_text(q, 16);
 }
 
-int spool_load(struct spool *s, const char *dest, int64_t after, struct spool_item *out,
-               size_t max, char *err, size_t errlen)
+int spool_load(struct spool *s, const char *dest, int64_t after, struct spool_item *out, size_t max,
+               char *err, size_t errlen)
 {
     sqlite3_stmt *q = s->st[ST_LOAD];
     sqlite3_bind_int64(q, 1, after);

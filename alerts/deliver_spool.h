@@ -26,8 +26,8 @@ int spool_register(struct spool *s, const char *dest, int64_t *done_through,
                    struct deliver_stats *st, char *err, size_t errlen);
 /* Up to max events with id > after that have no final state for dest, oldest first. Returns
  * how many, or -1. */
-int spool_load(struct spool *s, const char *dest, int64_t after, struct spool_item *out,
-               size_t max, char *err, size_t errlen);
+int spool_load(struct spool *s, const char *dest, int64_t after, struct spool_item *out, size_t max,
+               char *err, size_t errlen);
 void spool_item_free(struct spool_item *it);
 
 int spool_begin(struct spool *s, char *err, size_t errlen);

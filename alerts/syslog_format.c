@@ -15,9 +15,9 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
-#define VALUE_MAX 200    /* octets of one evidence PARAM-VALUE, escapes included */
-#define NAME_MAX_SD 32   /* RFC 5424: SD-NAME = 1*32PRINTUSASCII */
-#define FIT_RESERVE 64   /* room kept for msgTruncated/evidenceOmitted and a little MSG */
+#define VALUE_MAX   200 /* octets of one evidence PARAM-VALUE, escapes included */
+#define NAME_MAX_SD 32  /* RFC 5424: SD-NAME = 1*32PRINTUSASCII */
+#define FIT_RESERVE 64  /* room kept for msgTruncated/evidenceOmitted and a little MSG */
 #define DEFAULT_MAX 65536u
 
 static const char BOM[] = "\xEF\xBB\xBF";
@@ -139,9 +139,9 @@ size_t syslog_clean_utf8(char *dst, size_t cap, const char *s, size_t n, bool sd
 /* ---- names ---- */
 
 static const char *const facility_names[] = {
-    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-    "uucp",   "cron",   "authpriv", "ftp",  "ntp",    "audit",  "alert",  "clock",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock",
+    "local0", "local1", "local2",   "local3", "local4", "local5", "local6", "local7"};
 static const char *const severity_names[] = {"emerg",   "alert",  "crit", "err",
                                              "warning", "notice", "info", "debug"};
 
@@ -413,11 +413,11 @@ static void put_text(struct sb *b, const struct syslog_event *e)
         addr_to_str(&a->client_addr, c, sizeof(c));
         addr_to_str(&a->server_addr, s, sizeof(s));
         if (a->kind == ALERT_PORT_EXHAUSTION)
-            sb_printf(b, "client %s is running out of source ports to %s:%u", c, s,
-                      a->server_port);
+            sb_printf(b, "client %s is running out of source ports to %s:%u", c, s, a->server_port);
         else
-            sb_printf(b, "stale connection state: client %s port %d cannot reach %s:%u, held by "
-                         "the %s (%u failed attempts)",
+            sb_printf(b,
+                      "stale connection state: client %s port %d cannot reach %s:%u, held by "
+                      "the %s (%u failed attempts)",
                       c, a->client_port, s, a->server_port, alert_holder_name(a->holder),
                       a->attempts);
     }

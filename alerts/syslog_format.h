@@ -15,16 +15,25 @@
 #include "alerts/alert.h"
 
 /* RFC 5424 section 6.2.1 severities. */
-enum { SYSLOG_SEV_EMERG, SYSLOG_SEV_ALERT, SYSLOG_SEV_CRIT, SYSLOG_SEV_ERR, SYSLOG_SEV_WARNING,
-       SYSLOG_SEV_NOTICE, SYSLOG_SEV_INFO, SYSLOG_SEV_DEBUG };
+enum {
+    SYSLOG_SEV_EMERG,
+    SYSLOG_SEV_ALERT,
+    SYSLOG_SEV_CRIT,
+    SYSLOG_SEV_ERR,
+    SYSLOG_SEV_WARNING,
+    SYSLOG_SEV_NOTICE,
+    SYSLOG_SEV_INFO,
+    SYSLOG_SEV_DEBUG
+};
 
 /* The IANA Private Enterprise Number of our SD-ID (flowhound@PEN): 32473 is the number RFC 5612
  * reserves for documentation; see doc/syslog.md for why it is the default. */
 #define SYSLOG_DEFAULT_PEN 32473u
 /* RFC 5426 section 3.2: every receiver must take 480 octets, should take 2048. */
 #define SYSLOG_UDP_MAX 2048u
-/* RFC 5425 section 4.3.1: receivers should take 8192 octets over TLS; we use it for TCP too. */
-#define SYSLOG_STREAM_MAX 8192u
+/* TCP and TLS: RFC 5425 4.3.1 says receivers should take 8192 octets; rsyslog's default
+ * maxMessageSize is 8096, so we stay a little below both. */
+#define SYSLOG_STREAM_MAX 8000u
 
 /* Who we are in every message. */
 struct syslog_ident {
@@ -38,8 +47,8 @@ struct syslog_ident {
 struct syslog_event {
     const struct alert *alert;
     enum alert_event event;
-    int64_t event_id; /* alert_events.id (0 for a test alert) */
-    int64_t time_ms;  /* when the event happened (alert_events.created_ms) */
+    int64_t event_id;    /* alert_events.id (0 for a test alert) */
+    int64_t time_ms;     /* when the event happened (alert_events.created_ms) */
     uint64_t suppressed; /* events suppressed (rate limit, dedup) since the last message sent */
     bool test;           /* `flowhound test-alert` */
 };

@@ -66,8 +66,10 @@ int syslog_dest_parse(const char *spec, struct syslog_dest *d, char *err, size_t
     else if (!strncmp(spec, "tls://", 6))
         d->proto = SYSLOG_TLS, rest = spec + 6, defport = "6514";
     else {
-        snprintf(err, errlen, "'%s': expected local, udp://HOST:PORT, tcp://HOST:PORT or "
-                              "tls://HOST:PORT", spec);
+        snprintf(err, errlen,
+                 "'%s': expected local, udp://HOST:PORT, tcp://HOST:PORT or "
+                 "tls://HOST:PORT",
+                 spec);
         return -1;
     }
     const char *port = NULL;
@@ -173,8 +175,7 @@ static void set_timeouts(int fd, int timeout_ms)
 /* Non-blocking connect bounded by timeout_ms; returns a blocking socket or -1. */
 static int connect_one(const struct addrinfo *ai, int timeout_ms, int *error)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0) {
         *error = errno;
         return -1;
@@ -235,9 +236,9 @@ static int tls_credentials(struct syslog_conn *c, char *err, size_t errlen)
     int rc = gnutls_certificate_allocate_credentials(&c->cred);
     if (rc < 0)
         return tls_fail(c, err, errlen, "credentials", rc);
-    rc = c->ca_file ? gnutls_certificate_set_x509_trust_file(c->cred, c->ca_file,
-                                                             GNUTLS_X509_FMT_PEM)
-                    : gnutls_certificate_set_x509_system_trust(c->cred);
+    rc = c->ca_file
+             ? gnutls_certificate_set_x509_trust_file(c->cred, c->ca_file, GNUTLS_X509_FMT_PEM)
+             : gnutls_certificate_set_x509_system_trust(c->cred);
     if (rc <= 0 && !c->no_verify) {
         snprintf(err, errlen, "TLS: no CA certificate loaded from %s%s%s",
                  c->ca_file ? c->ca_file : "the system trust store", rc < 0 ? ": " : "",
@@ -262,7 +263,7 @@ static int tls_handshake(struct syslog_conn *c, int timeout_ms, char *err, size_
 {
     if (tls_credentials(c, err, errlen))
         return -1;
-    int rc = gnutls_init(&c->tls, GNUTLS_CLIENT);
+    int rc = gnutls_init(&c->tls, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL); /* no SIGPIPE */
     if (rc < 0)
         return tls_fail(c, err, errlen, "init", rc);
     gnutls_set_default_priority(c->tls);

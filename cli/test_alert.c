@@ -21,17 +21,17 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: flowhound test-alert [-c FILE] [--alert-syslog DEST]... [--SETTING VALUE]...\n"
-            "Sends a sample stale-state alert, marked test=\"1\", to every alert-syslog\n"
-            "destination of the config file and the command line, and says for each whether\n"
-            "the receiver got it (TCP/TLS: acknowledged by its host; UDP: no error came back).\n"
-            "Any alert-syslog-* setting of flowhoundd may be given (see flowhoundd --help).\n\n"
-            "  -c, --config FILE   read flowhoundd's config file\n"
-            "  -h, --help          this help\n\n"
-            "Example:\n"
-            "  flowhound test-alert --alert-syslog local --alert-syslog tcp://logs.example.org:514\n"
-            "Exit status: 0 all sent, 1 a destination failed, 2 usage error.\n");
+    fprintf(
+        f, "Usage: flowhound test-alert [-c FILE] [--alert-syslog DEST]... [--SETTING VALUE]...\n"
+           "Sends a sample stale-state alert, marked test=\"1\", to every alert-syslog\n"
+           "destination of the config file and the command line, and says for each whether\n"
+           "the receiver got it (TCP/TLS: acknowledged by its host; UDP: no error came back).\n"
+           "Any alert-syslog-* setting of flowhoundd may be given (see flowhoundd --help).\n\n"
+           "  -c, --config FILE   read flowhoundd's config file\n"
+           "  -h, --help          this help\n\n"
+           "Example:\n"
+           "  flowhound test-alert --alert-syslog local --alert-syslog tcp://logs.example.org:514\n"
+           "Exit status: 0 all sent, 1 a destination failed, 2 usage error.\n");
 }
 
 static void sample_alert(struct alert *a, int64_t now)

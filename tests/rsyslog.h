@@ -18,7 +18,7 @@ struct rs {
     uint16_t udp_port, tcp_port, tls_port; /* kept across rs_restart */
     bool tls;
     char out[600];
-    char ca[600]; /* the test CA (with tls) */
+    char ca[600];      /* the test CA (with tls) */
     char logsock[600]; /* imuxsock's socket: local syslog(3) messages */
 };
 

@@ -31,9 +31,8 @@ TestSuite(syslog_daemon, .fini = teardown, .timeout = 90);
 
 static const char *sd(json_t *m, const char *name)
 {
-    return json_string_value(json_object_get(json_object_get(json_object_get(m, "sd"),
-                                                             "flowhound@32473"),
-                                             name));
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(m, "sd"), "flowhound@32473"), name));
 }
 
 static void expect_rfc5424(json_t *m)
@@ -53,8 +52,9 @@ Test(syslog_daemon, test_alert_reaches_rsyslog_and_reports_failures)
     snprintf(conf, sizeof(conf), "%s/flowhound.conf", rs.dir);
     FILE *f = fopen(conf, "w");
     cr_assert(f);
-    fprintf(f, "# as an operator writes it\nalert-syslog = tcp://127.0.0.1:%u\n"
-               "alert-syslog-facility = local5\nalert-syslog-hostname = fh-cli\n",
+    fprintf(f,
+            "# as an operator writes it\nalert-syslog = tcp://127.0.0.1:%u\n"
+            "alert-syslog-facility = local5\nalert-syslog-hostname = fh-cli\n",
             rs.tcp_port);
     fclose(f);
     int rc = th_system("'%s/flowhound' test-alert -c '%s' --alert-syslog udp://127.0.0.1:%u "
@@ -62,9 +62,8 @@ Test(syslog_daemon, test_alert_reaches_rsyslog_and_reports_failures)
                        th_builddir(), conf, rs.udp_port, out);
     th_system("cat '%s' >&2", out);
     cr_expect_eq(rc, 0);
-    cr_expect_eq(th_system("grep -q '^tcp://127.0.0.1:%u: sent, [0-9]* octets' '%s'", rs.tcp_port,
-                           out),
-                 0);
+    cr_expect_eq(
+        th_system("grep -q '^tcp://127.0.0.1:%u: sent, [0-9]* octets' '%s'", rs.tcp_port, out), 0);
     cr_expect_eq(th_system("grep -q '^udp://127.0.0.1:%u: sent' '%s'", rs.udp_port, out), 0);
     cr_assert_eq(rs_wait(&rs, 2, 5000), 2);
     json_t *all = rs_messages(&rs);
@@ -96,7 +95,8 @@ Test(syslog_daemon, test_alert_reaches_rsyslog_and_reports_failures)
 Test(syslog_daemon, check_config_catches_bad_destinations)
 {
     char *dir = th_tmpdir();
-    const char *bad[] = {"--alert-syslog ftp://x:1", "--alert-syslog tcp://h:0",
+    const char *bad[] = {"--alert-syslog ftp://x:1",
+                         "--alert-syslog tcp://h:0",
                          "--alert-syslog tcp://h:1 --alert-syslog-facility local9",
                          "--alert-syslog tcp://h:1 --alert-syslog-severity loud",
                          "--alert-syslog tls://h:1 --alert-syslog-ca /nonexistent/ca.pem",
@@ -182,8 +182,7 @@ Test(syslog_daemon, story_exports_end_as_a_stale_state_alert_in_rsyslog, .timeou
     snprintf(dest, sizeof(dest), "tcp://127.0.0.1:%u", rs.tcp_port);
     const char *args[] = {"--alert-syslog", dest, NULL};
     th_daemon_start(&daemon_, args);
-    cr_assert_gt(th_replay(th_shared_path("scenarios/story/merged.v9.pcap"), daemon_.port, 200,
-                           0),
+    cr_assert_gt(th_replay(th_shared_path("scenarios/story/merged.v9.pcap"), daemon_.port, 200, 0),
                  0);
     json_t *found = NULL, *all = NULL;
     for (int w = 0; w < 60000 && !found; w += 500) {

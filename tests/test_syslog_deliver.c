@@ -85,9 +85,8 @@ static int64_t raise_event(struct deliver *d, struct alert *a, enum alert_event 
 
 static const char *sd(json_t *m, const char *name)
 {
-    return json_string_value(json_object_get(json_object_get(json_object_get(m, "sd"),
-                                                             "flowhound@32473"),
-                                             name));
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(m, "sd"), "flowhound@32473"), name));
 }
 
 static int64_t wait_sent(struct deliver *d, size_t i, uint64_t want, int timeout_ms)
@@ -450,8 +449,8 @@ Test(deliver, rate_limit_and_dedup_report_what_they_suppress)
         const char *s = sd(m, "suppressed");
         if (s) {
             reported += atol(s);
-            cr_expect(strstr(json_string_value(json_object_get(m, "msg")),
-                             "similar events suppressed"));
+            cr_expect(
+                strstr(json_string_value(json_object_get(m, "msg")), "similar events suppressed"));
         }
     }
     cr_expect_eq(reported, 17, "every suppressed event is reported in a later message");
@@ -558,15 +557,23 @@ Test(deliver, destination_syntax)
     const char *good[] = {"local", "udp://127.0.0.1:514", "tcp://logs.example.org:601",
                           "tls://[2001:db8::1]:6514", "tls://logs.example.org"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        cr_expect_eq(syslog_dest_parse(good[i], &sd_, err, sizeof(err)), 0, "%s: %s", good[i],
-                     err);
+        cr_expect_eq(syslog_dest_parse(good[i], &sd_, err, sizeof(err)), 0, "%s: %s", good[i], err);
     syslog_dest_parse("tls://logs.example.org", &sd_, err, sizeof(err));
     cr_expect_str_eq(sd_.port, "6514");
     syslog_dest_parse("tls://[2001:db8::1]:6514", &sd_, err, sizeof(err));
     cr_expect_str_eq(sd_.host, "2001:db8::1");
-    const char *bad[] = {"", "udp://", "ftp://h:1", "tcp://h:0", "tcp://h:65536", "tcp://h:x",
-                         "tcp://2001:db8::1:514", "tcp://[::1", "tcp://h o:1", "udp://:514",
-                         "LOCAL", "tcp://h:1/path"};
+    const char *bad[] = {"",
+                         "udp://",
+                         "ftp://h:1",
+                         "tcp://h:0",
+                         "tcp://h:65536",
+                         "tcp://h:x",
+                         "tcp://2001:db8::1:514",
+                         "tcp://[::1",
+                         "tcp://h o:1",
+                         "udp://:514",
+                         "LOCAL",
+                         "tcp://h:1/path"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         cr_expect_eq(syslog_dest_parse(bad[i], &sd_, err, sizeof(err)), -1, "'%s' accepted",
                      bad[i]);

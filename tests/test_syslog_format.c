@@ -23,8 +23,8 @@ static void setup(void)
 }
 
 /* Formats, checks the length and that it parses; returns the parsed message. */
-static void format_ok(const struct syslog_event *e, size_t max_len, struct sp_msg *m,
-                      char **raw, size_t *len)
+static void format_ok(const struct syslog_event *e, size_t max_len, struct sp_msg *m, char **raw,
+                      size_t *len)
 {
     char err[256];
     int rc = syslog_format_5424(&ident, e, max_len, raw, len, err, sizeof(err));
@@ -59,8 +59,8 @@ Test(syslog_format, story_alert_header_and_evidence)
     cr_expect_str_eq(m.procid, pid);
     cr_expect_str_eq(m.msgid, "STALE_STATE");
     /* fraction and a numeric offset, never a bare time */
-    cr_expect(strchr(m.timestamp, '.') && (strchr(m.timestamp + 19, '+') ||
-                                            strchr(m.timestamp + 19, '-')),
+    cr_expect(strchr(m.timestamp, '.') &&
+                  (strchr(m.timestamp + 19, '+') || strchr(m.timestamp + 19, '-')),
               "timestamp %s", m.timestamp);
     cr_expect_eq(m.n_elements, 1);
     cr_expect_str_eq(m.params[0].sd_id, "flowhound@32473");
