@@ -313,6 +313,9 @@ static void receiver_restart(const char *proto, uint16_t port)
     struct deliver *d = start(dests, 1, NULL);
     many_events(d, 1, 40, T0);
     cr_assert_eq(wait_sent(d, 0, 40, 10000), 40);
+    /* UDP cannot know of datagrams still unread in the receiver's socket when it stops: stop
+     * it between messages (tcp_receiver_stopped_while_sending stops it during them). */
+    cr_assert_eq(rs_wait(&rs, 40, 5000), 40);
     rs_stop(&rs);
     many_events(d, 41, 80, T0); /* while the receiver is down */
     nap(600);
@@ -330,6 +333,36 @@ static void receiver_restart(const char *proto, uint16_t port)
     deliver_stop(d);
     expect_exactly_once(100);
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM alert_deliveries WHERE state = 'sent'"), 100);
+}
+
+/* The receiver is stopped while messages are in flight, not between them: what it had not
+ * acknowledged is sent again after it restarts, what it had is not. */
+static void receiver_stopped_while_sending(const char *proto, uint16_t port)
+{
+    char dest[64];
+    snprintf(dest, sizeof(dest), "%s://127.0.0.1:%u", proto, port);
+    char *dests[] = {dest};
+    struct deliver *d = start(dests, 1, NULL);
+    many_events(d, 1, 60, T0);
+    rs_stop(&rs);
+    struct deliver_stats st;
+    deliver_get_stats(d, 0, &st);
+    cr_log_info("%s: stopped the receiver after %llu of 60 sent", proto,
+                (unsigned long long)st.sent);
+    many_events(d, 61, 140, T0);
+    nap(300);
+    rs_restart(&rs);
+    many_events(d, 141, 200, T0);
+    cr_expect_eq(wait_sent(d, 0, 200, 30000), 200);
+    cr_expect_eq(rs_wait(&rs, 200, 5000), 200);
+    deliver_stop(d);
+    expect_exactly_once(200);
+}
+
+Test(deliver, tcp_receiver_stopped_while_sending)
+{
+    rs_start(&rs, false);
+    receiver_stopped_while_sending("tcp", rs.tcp_port);
 }
 
 Test(deliver, tcp_receiver_restart_mid_stream_exactly_once)
