@@ -390,6 +390,7 @@ static int add_dest(struct deliver *d, const char *spec, char *err, size_t errle
         return -1;
     if (ds->d.proto != SYSLOG_LOCAL)
         ds->conn = syslog_conn_new(&ds->d, &d->o.tls);
+    ds->st.connected = ds->d.proto == SYSLOG_LOCAL; /* syslog(3) has no connection to lose */
     limit_init(&ds->limit, d->o.rate_per_min, d->o.dedup_ms);
     ds->q = xcalloc(d->o.queue_max, sizeof(*ds->q));
     ds->errlog = (struct log_limit)LOG_LIMIT_INIT(0.1, 3);

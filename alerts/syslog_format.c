@@ -343,21 +343,63 @@ static char *json_text(const json_t *v)
 /* One " name=\"value\"" per evidence member; objects are flattened one level ("a.b"). */
 struct params {
     char **items;
+    char (*names)[NAME_MAX_SD + 1];
     size_t n, cap;
 };
 
-static void params_add(struct params *p, const char *name, const json_t *v)
+/* The parameters put_core() and syslog_format_5424() write themselves. */
+static const char *const core_names[] = {
+    "alertId",    "eventId",  "event",      "kind",   "state",           "client",
+    "clientPort", "server",   "serverPort", "holder", "attempts",        "opened",
+    "updated",    "resolved", "suppressed", "test",   "evidenceOmitted", "msgTruncated"};
+
+static bool name_taken(const struct params *p, const char *name)
 {
+    for (size_t i = 0; i < sizeof(core_names) / sizeof(core_names[0]); i++)
+        if (!strcmp(core_names[i], name))
+            return true;
+    for (size_t i = 0; i < p->n; i++)
+        if (!strcmp(p->names[i], name))
+            return true;
+    return false;
+}
+
+/* Evidence names never repeat a core name or each other (receivers keep one value per name):
+ * "attempts" becomes "ev.attempts"; two long keys cut to the same 32 octets get "~2", "~3". */
+static bool unique_name(const struct params *p, char *name)
+{
+    if (!name_taken(p, name))
+        return true;
+    char base[NAME_MAX_SD + 1];
+    snprintf(base, sizeof(base), "%s", name);
+    sd_name(name, "ev", base);
+    for (int k = 2; name_taken(p, name) && k < 100; k++) {
+        char suffix[8];
+        int sl = snprintf(suffix, sizeof(suffix), "~%d", k);
+        size_t keep = strlen(base) + sl > NAME_MAX_SD ? NAME_MAX_SD - (size_t)sl : strlen(base);
+        snprintf(name, NAME_MAX_SD + 1, "%.*s%s", (int)keep, base, suffix);
+    }
+    return !name_taken(p, name);
+}
+
+static void params_add(struct params *p, const char *raw_name, const json_t *v)
+{
+    char name[NAME_MAX_SD + 1];
+    snprintf(name, sizeof(name), "%s", raw_name);
     char *text = json_text(v);
-    if (!text)
+    if (!text || !unique_name(p, name)) {
+        free(text);
         return;
+    }
     struct sb b = {0};
     put_param(&b, name, text, strlen(text), VALUE_MAX);
     free(text);
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 16;
         p->items = xreallocarray(p->items, p->cap, sizeof(char *));
+        p->names = xreallocarray(p->names, p->cap, sizeof(*p->names));
     }
+    snprintf(p->names[p->n], sizeof(p->names[0]), "%s", name);
     p->items[p->n++] = b.p;
 }
 
@@ -498,6 +540,7 @@ int syslog_format_5424(const struct syslog_ident *id, const struct syslog_event 
         free(p.items[i]);
     }
     free(p.items);
+    free(p.names);
     if (omitted)
         put_param_int(&sd, "evidenceOmitted", (long long)omitted);
 
@@ -532,6 +575,7 @@ char *syslog_format_line(const struct syslog_event *e)
         free(p.items[i]);
     }
     free(p.items);
+    free(p.names);
     sb_puts(&b, " - ");
     put_text(&b, e);
     sb_clean(&clean, b.p, b.len, false, b.len * 3);

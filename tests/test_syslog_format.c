@@ -175,6 +175,36 @@ Test(syslog_format, hostile_values_never_break_the_frame)
     alert_free_fields(&a);
 }
 
+/* Receivers keep one value per name: evidence never shadows a core parameter or itself. */
+Test(syslog_format, evidence_names_are_unique)
+{
+    struct alert a;
+    fx_story_alert(&a);
+    free(a.evidence_json);
+    a.evidence_json = xstrdup("{\"attempts\":[1795455065598,1795455068598],\"client\":\"x\","
+                              "\"a_very_long_key_name_that_is_cut_1\":1,"
+                              "\"a_very_long_key_name_that_is_cut_2\":2,"
+                              "\"a_very_long_key_name_that_is_cut_3\":3}");
+    struct syslog_event e = {&a, ALERT_EV_OPENED, 1, 1795455074598, 0, false};
+    struct sp_msg m;
+    char *raw;
+    size_t len;
+    format_ok(&e, SYSLOG_UDP_MAX, &m, &raw, &len);
+    for (size_t i = 0; i < m.n_params; i++)
+        for (size_t k = i + 1; k < m.n_params; k++)
+            cr_expect_str_neq(m.params[i].name, m.params[k].name, "repeated name");
+    cr_expect_str_eq(sp_get(&m, "attempts"), "3");
+    cr_expect_str_eq(sp_get(&m, "ev.attempts"), "1795455065598,1795455068598");
+    cr_expect_str_eq(sp_get(&m, "client"), "10.1.1.50");
+    cr_expect_str_eq(sp_get(&m, "ev.client"), "x");
+    cr_expect_str_eq(sp_get(&m, "a_very_long_key_name_that_is_cut"), "1");
+    cr_expect_str_eq(sp_get(&m, "ev.a_very_long_key_name_that_is_"), "2");
+    cr_expect_str_eq(sp_get(&m, "a_very_long_key_name_that_is_c~2"), "3");
+    sp_free(&m);
+    free(raw);
+    alert_free_fields(&a);
+}
+
 Test(syslog_format, invalid_evidence_json_is_reported_not_fatal)
 {
     struct alert a;
