@@ -24,6 +24,8 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
+#define TLS_SETTLE_MS 500 /* see tls_settle() */
+
 struct syslog_conn {
     struct syslog_dest d;
     char *ca_file, *cert_file, *key_file;
@@ -259,6 +261,33 @@ static int tls_credentials(struct syslog_conn *c, char *err, size_t errlen)
     return 0;
 }
 
+static bool peer_closed(struct syslog_conn *c);
+
+/* With TLS 1.3 the client's handshake ends before the server has checked the client's
+ * certificate: a receiver that refuses us says so (alert, or close) just after. Wait that long
+ * before calling the connection usable, or the first message would be acknowledged by TCP and
+ * then dropped. Anything else the server sends first (a session ticket) means it accepted us. */
+static int tls_settle(struct syslog_conn *c, char *err, size_t errlen)
+{
+    int64_t deadline = mono_ms() + TLS_SETTLE_MS;
+    for (int64_t left = TLS_SETTLE_MS; left > 0; left = deadline - mono_ms()) {
+        struct pollfd p = {c->fd, POLLIN | POLLRDHUP, 0};
+        int r = poll(&p, 1, (int)left);
+        if (r == 0)
+            return 0;
+        if (r > 0 && peer_closed(c)) {
+            snprintf(err, errlen,
+                     "TLS: the receiver closed the connection after the handshake "
+                     "(does it require a client certificate? alert-syslog-cert)");
+            syslog_conn_close(c);
+            return -1;
+        }
+        if (r > 0)
+            return 0;
+    }
+    return 0;
+}
+
 static int tls_handshake(struct syslog_conn *c, int timeout_ms, char *err, size_t errlen)
 {
     if (tls_credentials(c, err, errlen))
@@ -294,7 +323,7 @@ static int tls_handshake(struct syslog_conn *c, int timeout_ms, char *err, size_
         }
         return tls_fail(c, err, errlen, "handshake", rc);
     }
-    return 0;
+    return tls_settle(c, err, errlen);
 }
 
 int syslog_conn_open(struct syslog_conn *c, int timeout_ms, char *err, size_t errlen)

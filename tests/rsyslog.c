@@ -72,10 +72,17 @@ static void make_certs(struct rs *r)
         "printf 'cn = \"localhost\"\\ndns_name = \"localhost\"\\nip_address = \"127.0.0.1\"\\n"
         "tls_www_server\\nsigning_key\\nencryption_key\\nexpiration_days = 2\\n' > srv.tmpl && "
         "certtool --generate-certificate --load-privkey srv.key --load-ca-certificate ca.pem "
-        "--load-ca-privkey ca.key --template srv.tmpl --outfile srv.pem 2>/dev/null",
+        "--load-ca-privkey ca.key --template srv.tmpl --outfile srv.pem 2>/dev/null && "
+        "certtool --generate-privkey --key-type=ecdsa --outfile cli.key 2>/dev/null && "
+        "printf 'cn = \"flowhound-test-client\"\ntls_www_client\nsigning_key\n"
+        "expiration_days = 2\n' > cli.tmpl && "
+        "certtool --generate-certificate --load-privkey cli.key --load-ca-certificate ca.pem "
+        "--load-ca-privkey ca.key --template cli.tmpl --outfile cli.pem 2>/dev/null",
         r->dir);
     cr_assert_eq(rc, 0, "certtool failed");
     snprintf(r->ca, sizeof(r->ca), "%s/ca.pem", r->dir);
+    snprintf(r->client_cert, sizeof(r->client_cert), "%s/cli.pem", r->dir);
+    snprintf(r->client_key, sizeof(r->client_key), "%s/cli.key", r->dir);
 }
 
 bool rs_own_dev_log(struct rs *r)
@@ -151,8 +158,8 @@ static void write_conf(struct rs *r, const char *conf)
         fprintf(f,
                 "input(type=\"imtcp\" address=\"127.0.0.1\" %s ruleset=\"r\" "
                 "streamDriver.name=\"gtls\" streamDriver.mode=\"1\" "
-                "streamDriver.authMode=\"anon\")\n",
-                tls);
+                "streamDriver.authMode=\"%s\")\n",
+                tls, r->client_auth ? "x509/certvalid" : "anon");
     fclose(f);
 }
 
@@ -209,9 +216,10 @@ static void launch(struct rs *r)
     cr_assert_fail("rsyslogd did not start listening");
 }
 
-void rs_start(struct rs *r, bool tls)
+static void start(struct rs *r, bool tls, bool client_auth)
 {
     memset(r, 0, sizeof(*r));
+    r->client_auth = client_auth;
     if (!th_have("rsyslogd"))
         cr_skip_test("rsyslogd is not installed (scripts/install-deps.sh --test)");
     if (tls && !th_have("certtool"))
@@ -224,6 +232,16 @@ void rs_start(struct rs *r, bool tls)
         make_certs(r);
     r->udp_port = free_udp_port();
     launch(r);
+}
+
+void rs_start(struct rs *r, bool tls)
+{
+    start(r, tls, false);
+}
+
+void rs_start_client_auth(struct rs *r)
+{
+    start(r, true, true);
 }
 
 void rs_stop(struct rs *r)

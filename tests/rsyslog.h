@@ -17,13 +17,17 @@ struct rs {
     pid_t pid;
     uint16_t udp_port, tcp_port, tls_port; /* kept across rs_restart */
     bool tls;
+    bool client_auth; /* TLS receiver requires a client certificate from the test CA */
     char out[600];
-    char ca[600];      /* the test CA (with tls) */
-    char logsock[600]; /* imuxsock's socket: local syslog(3) messages */
+    char ca[600];                           /* the test CA (with tls) */
+    char logsock[600];                      /* imuxsock's socket: local syslog(3) messages */
+    char client_cert[600], client_key[600]; /* signed by the test CA (with tls) */
 };
 
 /* Skips the test (cr_skip) when rsyslogd or, for TLS, certtool is missing. */
 void rs_start(struct rs *r, bool tls);
+/* TLS, and the receiver accepts only clients with a certificate of the test CA. */
+void rs_start_client_auth(struct rs *r);
 /* SIGTERM and wait (rsyslog closes its connections). */
 void rs_stop(struct rs *r);
 /* Starts again on the same ports. */

@@ -264,6 +264,36 @@ Test(deliver, tls_refuses_a_receiver_it_cannot_verify)
     alert_free_fields(&a);
 }
 
+/* A receiver that requires a client certificate gets the alert with alert-syslog-cert/key, and
+ * refuses it without. */
+Test(deliver, tls_client_certificate_for_receivers_that_require_one)
+{
+    rs_start_client_auth(&rs);
+    char dest[64];
+    tls_dest(dest, sizeof(dest), "localhost");
+    char *dests[] = {dest};
+    struct deliver_options o = {.min_severity = -1, .tls = {.ca_file = rs.ca}};
+    struct deliver *d = start(dests, 1, &o);
+    struct alert a;
+    fx_story_alert(&a);
+    raise_event(d, &a, ALERT_EV_OPENED, T0);
+    struct deliver_stats st = {0};
+    for (int w = 0; w < 5000 && !st.errors; w += 50, nap(50))
+        deliver_get_stats(d, 0, &st);
+    cr_expect_geq(st.errors, 1, "refused without a client certificate");
+    cr_expect_eq(st.sent, 0);
+    deliver_stop(d);
+    cr_expect_eq(rs_wait(&rs, 1, 300), 0);
+
+    o.tls.cert_file = rs.client_cert;
+    o.tls.key_file = rs.client_key;
+    d = start(dests, 1, &o);
+    cr_expect_eq(wait_sent(d, 0, 1, 10000), 1, "the spooled event, with the certificate");
+    cr_expect_eq(rs_wait(&rs, 1, 5000), 1);
+    deliver_stop(d);
+    alert_free_fields(&a);
+}
+
 /* Events 1..n each arrived exactly once (by eventId). */
 static void expect_exactly_once(int n)
 {
