@@ -317,3 +317,9 @@ size_t rs_wait(struct rs *r, size_t want, int timeout_ms)
     }
     return have;
 }
+
+const char *rs_param(json_t *m, const char *name)
+{
+    json_t *params = json_object_get(json_object_get(m, "sd"), "flowhound@32473");
+    return json_string_value(json_object_get(params, name));
+}

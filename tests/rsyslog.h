@@ -42,6 +42,8 @@ json_t *rs_messages(struct rs *r);
  * is this rsyslog's socket (nothing outside changes). False if not permitted (no
  * CAP_SYS_ADMIN): skip then. */
 bool rs_own_dev_log(struct rs *r);
+/* A flowhound@32473 parameter of a received message, as rsyslog parsed it; NULL if absent. */
+const char *rs_param(json_t *m, const char *name);
 /* A second CA, unrelated to the server's certificate (for verification failures). */
 void rs_make_other_ca(struct rs *r, char *path, size_t len);
 

@@ -29,12 +29,6 @@ static void teardown(void)
 
 TestSuite(syslog_daemon, .fini = teardown, .timeout = 90);
 
-static const char *sd(json_t *m, const char *name)
-{
-    return json_string_value(
-        json_object_get(json_object_get(json_object_get(m, "sd"), "flowhound@32473"), name));
-}
-
 static void expect_rfc5424(json_t *m)
 {
     const char *raw = json_string_value(json_object_get(m, "raw"));
@@ -72,9 +66,9 @@ Test(syslog_daemon, test_alert_reaches_rsyslog_and_reports_failures)
     json_array_foreach(all, i, m)
     {
         expect_rfc5424(m);
-        cr_expect_str_eq(sd(m, "test"), "1");
-        cr_expect_str_eq(sd(m, "client"), "192.0.2.50");
-        cr_expect_str_eq(sd(m, "holder"), "middlebox");
+        cr_expect_str_eq(rs_param(m, "test"), "1");
+        cr_expect_str_eq(rs_param(m, "client"), "192.0.2.50");
+        cr_expect_str_eq(rs_param(m, "holder"), "middlebox");
         cr_expect_str_eq(json_string_value(json_object_get(m, "msgid")), "STALE_STATE");
         cr_expect_str_eq(json_string_value(json_object_get(m, "hostname")), "fh-cli");
         cr_expect_str_eq(json_string_value(json_object_get(m, "pri")), "172", "local5.warning");
@@ -135,7 +129,7 @@ Test(syslog_daemon, daemon_delivers_through_outage_and_restart)
     fx_commit_event(daemon_.db, &a, ALERT_EV_OPENED, T0);
     json_t *all = wait_messages(1, 8000);
     cr_assert_eq(json_array_size(all), 1, "the daemon picked the event from the spool");
-    cr_expect_str_eq(sd(json_array_get(all, 0), "client"), "10.1.1.50");
+    cr_expect_str_eq(rs_param(json_array_get(all, 0), "client"), "10.1.1.50");
     cr_expect_str_eq(json_string_value(json_object_get(json_array_get(all, 0), "hostname")),
                      "fh-daemon");
     json_decref(all);
@@ -162,9 +156,9 @@ Test(syslog_daemon, daemon_delivers_through_outage_and_restart)
         expect_rfc5424(m);
         char want[24];
         snprintf(want, sizeof(want), "%zu", i + 1);
-        cr_expect_str_eq(sd(m, "eventId"), want, "in order, no duplicate");
+        cr_expect_str_eq(rs_param(m, "eventId"), want, "in order, no duplicate");
     }
-    cr_expect_str_eq(sd(json_array_get(all, 2), "event"), "resolved");
+    cr_expect_str_eq(rs_param(json_array_get(all, 2), "event"), "resolved");
     json_decref(all);
     cr_expect_eq(th_db_wait(daemon_.db, "SELECT sent FROM alert_destinations", 3, 5000), 3);
     alert_free_fields(&a);
@@ -192,18 +186,18 @@ Test(syslog_daemon, story_exports_end_as_a_stale_state_alert_in_rsyslog, .timeou
         json_t *m;
         json_array_foreach(all, i, m)
         {
-            const char *cp = sd(m, "clientPort");
-            if (sd(m, "client") && !strcmp(sd(m, "client"), "10.1.1.50") && cp &&
-                !strcmp(cp, "722") && !strcmp(sd(m, "kind"), "stale_state"))
+            const char *cp = rs_param(m, "clientPort");
+            if (rs_param(m, "client") && !strcmp(rs_param(m, "client"), "10.1.1.50") && cp &&
+                !strcmp(cp, "722") && !strcmp(rs_param(m, "kind"), "stale_state"))
                 found = m;
         }
     }
     cr_assert(found, "no stale-state alert for 10.1.1.50:722 reached rsyslog");
     expect_rfc5424(found);
-    cr_expect_str_eq(sd(found, "server"), "10.2.2.10");
-    cr_expect_str_eq(sd(found, "serverPort"), "515");
+    cr_expect_str_eq(rs_param(found, "server"), "10.2.2.10");
+    cr_expect_str_eq(rs_param(found, "serverPort"), "515");
     cr_expect_str_eq(json_string_value(json_object_get(found, "msgid")), "STALE_STATE");
-    const char *holder = sd(found, "holder");
+    const char *holder = rs_param(found, "holder");
     cr_expect(!strcmp(holder, "middlebox") || !strcmp(holder, "server"), "holder %s", holder);
     json_decref(all);
 }

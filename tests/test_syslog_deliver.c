@@ -83,12 +83,6 @@ static int64_t raise_event(struct deliver *d, struct alert *a, enum alert_event 
     return id;
 }
 
-static const char *sd(json_t *m, const char *name)
-{
-    return json_string_value(
-        json_object_get(json_object_get(json_object_get(m, "sd"), "flowhound@32473"), name));
-}
-
 static int64_t wait_sent(struct deliver *d, size_t i, uint64_t want, int timeout_ms)
 {
     struct deliver_stats st;
@@ -169,25 +163,25 @@ Test(deliver, udp_and_tcp_deliver_every_field_intact)
         expect_intact(m);
         const char *msgid = json_string_value(json_object_get(m, "msgid"));
         by_msgid[!strcmp(msgid, "STALE_STATE") ? 0 : !strcmp(msgid, "RESOLVED") ? 1 : 2]++;
-        const char *client = sd(m, "client");
+        const char *client = rs_param(m, "client");
         if (!strcmp(client, "2001:db8::50")) {
             evil_seen++;
-            cr_expect_str_eq(sd(m, "name"), "a\"b\\c]d");
-            cr_expect_str_eq(sd(m, "nl"), "x y");
-            cr_expect_str_eq(sd(m, "last_viable.end_ms"), "1795455040570");
+            cr_expect_str_eq(rs_param(m, "name"), "a\"b\\c]d");
+            cr_expect_str_eq(rs_param(m, "nl"), "x y");
+            cr_expect_str_eq(rs_param(m, "last_viable.end_ms"), "1795455040570");
             const char *msg = json_string_value(json_object_get(m, "msg"));
             cr_expect(strstr(msg, "bad \"name\" ] \\  \xef\xbf\xbd\xef\xbf\xbd caf\xc3\xa9"),
                       "MSG: %s", msg);
         } else {
             cr_expect_str_eq(client, "10.1.1.50");
-            cr_expect_str_eq(sd(m, "clientPort"), "722");
-            cr_expect_str_eq(sd(m, "server"), "10.2.2.10");
-            cr_expect_str_eq(sd(m, "serverPort"), "515");
-            cr_expect_str_eq(sd(m, "holder"), "middlebox");
-            cr_expect_str_eq(sd(m, "exporters"), "192.0.2.1,192.0.2.2");
-            cr_expect_str_eq(sd(m, "last_viable.start_ms"), "1795455030120");
-            cr_expect_str_eq(sd(m, "last_viable.c_packets"), "12");
-            cr_expect_str_eq(sd(m, "alertId"), "1");
+            cr_expect_str_eq(rs_param(m, "clientPort"), "722");
+            cr_expect_str_eq(rs_param(m, "server"), "10.2.2.10");
+            cr_expect_str_eq(rs_param(m, "serverPort"), "515");
+            cr_expect_str_eq(rs_param(m, "holder"), "middlebox");
+            cr_expect_str_eq(rs_param(m, "exporters"), "192.0.2.1,192.0.2.2");
+            cr_expect_str_eq(rs_param(m, "last_viable.start_ms"), "1795455030120");
+            cr_expect_str_eq(rs_param(m, "last_viable.c_packets"), "12");
+            cr_expect_str_eq(rs_param(m, "alertId"), "1");
         }
         /* local3 (19): warning for opened/updated, notice for resolved */
         int pri = atoi(json_string_value(json_object_get(m, "pri")));
@@ -232,7 +226,7 @@ Test(deliver, tls_verified_by_the_test_ca)
     json_array_foreach(all, i, m)
     {
         expect_intact(m);
-        cr_expect_str_eq(sd(m, "client"), "10.1.1.50");
+        cr_expect_str_eq(rs_param(m, "client"), "10.1.1.50");
     }
     json_decref(all);
     deliver_stop(d);
@@ -303,7 +297,7 @@ static void expect_exactly_once(int n)
     json_t *m;
     json_array_foreach(all, i, m)
     {
-        int id = atoi(sd(m, "eventId"));
+        int id = atoi(rs_param(m, "eventId"));
         cr_assert(id >= 1 && id <= n, "unexpected eventId %d", id);
         seen[id]++;
     }
@@ -465,7 +459,7 @@ Test(deliver, new_destination_starts_at_the_newest_event)
     nap(500);
     json_t *all = rs_messages(&rs);
     cr_expect_eq(json_array_size(all), 2);
-    cr_expect_str_eq(sd(json_array_get(all, 0), "eventId"), "6");
+    cr_expect_str_eq(rs_param(json_array_get(all, 0), "eventId"), "6");
     json_decref(all);
     deliver_stop(d);
 }
@@ -509,7 +503,7 @@ Test(deliver, rate_limit_and_dedup_report_what_they_suppress)
     json_t *m;
     json_array_foreach(all, i, m)
     {
-        const char *s = sd(m, "suppressed");
+        const char *s = rs_param(m, "suppressed");
         if (s) {
             reported += atol(s);
             cr_expect(
@@ -517,7 +511,7 @@ Test(deliver, rate_limit_and_dedup_report_what_they_suppress)
         }
     }
     cr_expect_eq(reported, 17, "every suppressed event is reported in a later message");
-    cr_expect_str_eq(sd(json_array_get(all, json_array_size(all) - 1), "client"), "10.7.7.7");
+    cr_expect_str_eq(rs_param(json_array_get(all, json_array_size(all) - 1), "client"), "10.7.7.7");
     json_decref(all);
     deliver_stop(d);
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM alert_deliveries WHERE state='suppressed'"),
