@@ -255,6 +255,13 @@ Test(deliver, tls_refuses_a_receiver_it_cannot_verify)
     cr_expect_eq(rs_wait(&rs, 1, 500), 0, "nothing sent to an unverified receiver");
     cr_expect_eq(th_db_int(db, "SELECT pending FROM alert_delivery_status"), 1);
     cr_expect_geq(th_db_int(db, "SELECT errors FROM alert_destinations"), 1);
+
+    /* alert-syslog-tls-insecure: the same receiver is accepted, the spooled event goes out */
+    o.tls.no_verify = true;
+    d = start(dests, 1, &o);
+    cr_expect_eq(wait_sent(d, 0, 1, 10000), 1);
+    cr_expect_eq(rs_wait(&rs, 1, 5000), 1);
+    deliver_stop(d);
     alert_free_fields(&a);
 }
 
