@@ -575,6 +575,29 @@ Test(deliver, an_absent_receiver_is_counted_and_its_events_wait)
                  1);
 }
 
+/* At most queue_max events per destination in memory; the rest wait in the store. */
+Test(deliver, queue_is_bounded_and_the_rest_waits_in_the_store)
+{
+    rs_start(&rs, false);
+    char dest[64];
+    snprintf(dest, sizeof(dest), "tcp://127.0.0.1:%u", rs.tcp_port);
+    rs_stop(&rs);
+    char *dests[] = {dest};
+    struct deliver_options o = {.min_severity = -1, .queue_max = 5};
+    struct deliver *d = start(dests, 1, &o);
+    many_events(d, 1, 30, T0);
+    nap(800);
+    struct deliver_stats st;
+    deliver_get_stats(d, 0, &st);
+    cr_expect_eq(st.queued, 5);
+    cr_expect_eq(th_db_int(db, "SELECT pending FROM alert_delivery_status"), 30);
+    rs_restart(&rs);
+    cr_expect_eq(wait_sent(d, 0, 30, 15000), 30);
+    cr_expect_eq(rs_wait(&rs, 30, 5000), 30);
+    deliver_stop(d);
+    expect_exactly_once(30);
+}
+
 /* `local`: syslog(3), one human-readable line per event, to whatever listens on /dev/log
  * (here, in this test's own mount namespace, the test's rsyslog). */
 Test(deliver, local_syslog_gets_one_readable_line_per_event)
