@@ -21,6 +21,17 @@ struct fh_config {
     size_t n_allow_exporter;
     char **alert_syslog;
     size_t n_alert_syslog;
+    char *alert_syslog_facility;
+    char *alert_syslog_severity;
+    int64_t alert_syslog_rate;
+    int64_t alert_syslog_dedup_ms;
+    char *alert_syslog_hostname;
+    int64_t alert_syslog_pen;
+    char *alert_syslog_ca;
+    char *alert_syslog_cert;
+    char *alert_syslog_key;
+    bool alert_syslog_tls_insecure;
+    int64_t alert_syslog_queue;
     char *log_level;
     bool daemonize;
     char *pidfile;

@@ -130,6 +130,9 @@ CREATE INDEX alerts_client ON alerts (client_addr, client_port);
 CREATE INDEX alerts_opened ON alerts (opened_ms);
 
 -- == alert delivery: one row per alert event to deliver (the spool) ==
+-- The analyzer commits an event here with its alert; delivery (alerts/deliver.h) sends every
+-- event committed after a destination was first configured to that destination and records
+-- the outcome in alert_deliveries. No row, or "pending", means not delivered yet.
 CREATE TABLE alert_events (
     id          INTEGER PRIMARY KEY,
     alert_id    INTEGER NOT NULL REFERENCES alerts (id),
@@ -139,12 +142,43 @@ CREATE TABLE alert_events (
 CREATE TABLE alert_deliveries (
     event_id     INTEGER NOT NULL REFERENCES alert_events (id),
     destination  TEXT NOT NULL,     -- as configured: local, udp://h:p, tcp://h:p, tls://h:p
-    state        TEXT NOT NULL,     -- pending, sent, failed
+    state        TEXT NOT NULL,     -- pending (tried, will retry), sent (the receiver's host
+                                    -- acknowledged it), failed (cannot be sent, e.g. too
+                                    -- large), suppressed (dedup or rate limit), filtered
+                                    -- (below the minimum severity)
     tries        INTEGER NOT NULL DEFAULT 0,
     last_try_ms  INTEGER,
     last_error   TEXT,
     PRIMARY KEY (event_id, destination)
 );
+-- One row per destination ever configured: where its spool starts, and its counters
+-- (cumulative across restarts) for the web UI's status page.
+CREATE TABLE alert_destinations (
+    destination    TEXT PRIMARY KEY,
+    first_event_id INTEGER NOT NULL,  -- events with a larger id are delivered here
+    done_through   INTEGER NOT NULL,  -- every event up to this id has a final state here
+    sent           INTEGER NOT NULL DEFAULT 0,
+    failed         INTEGER NOT NULL DEFAULT 0,
+    suppressed     INTEGER NOT NULL DEFAULT 0,
+    filtered       INTEGER NOT NULL DEFAULT 0,
+    errors         INTEGER NOT NULL DEFAULT 0,  -- connection and send errors (then retried)
+    queued         INTEGER NOT NULL DEFAULT 0,  -- events waiting in memory at the last update
+    connected      INTEGER NOT NULL DEFAULT 0,
+    last_sent_ms   INTEGER,
+    last_error     TEXT,
+    last_error_ms  INTEGER,
+    updated_ms     INTEGER
+);
+-- Per destination: the counters, and how many events are still to deliver.
+CREATE VIEW alert_delivery_status AS
+SELECT ds.destination, ds.sent, ds.failed, ds.suppressed, ds.filtered, ds.errors,
+       ds.connected, ds.last_sent_ms, ds.last_error, ds.last_error_ms, ds.updated_ms,
+       (SELECT count(*) FROM alert_events e
+         WHERE e.id > ds.done_through
+           AND NOT EXISTS (SELECT 1 FROM alert_deliveries d
+                            WHERE d.event_id = e.id AND d.destination = ds.destination
+                              AND d.state != 'pending')) AS pending
+FROM alert_destinations ds;
 
 -- @partition
 -- The columns of every flows_* partition. {P} is replaced by the partition's name. The view
