@@ -1,0 +1,47 @@
+/* query_int.h - what storage/query*.c share: the connection, partition pruning, the UNION ALL
+ * over partitions, and running a statement under the time limit. Private to storage/query*. */
+#ifndef FLOWHOUND_QUERY_INT_H
+#define FLOWHOUND_QUERY_INT_H
+
+#include "storage/query.h"
+#include "storage/store.h"
+
+struct query {
+    struct store *store;
+    sqlite3 *db;
+    int64_t limit_ms;
+    int64_t deadline; /* mono_ms; 0 = none */
+    char **cols;      /* the flows view's columns */
+    size_t ncols;
+};
+
+/* A partition to read; `whole` when every flow in it lies inside the time range, so the
+ * arm needs no time test. */
+struct qpart {
+    char *name;
+    bool whole;
+};
+
+int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **parts, size_t *n,
+                     char *err, size_t errlen);
+void query_partitions_free(struct qpart *parts, size_t n);
+
+/* "arm UNION ALL arm ...", one arm per partition and per select list in `selects` (NULL-
+ * terminated), each "SELECT <select> FROM <partition> WHERE <time> AND <filter>". The time
+ * test uses ?1 (from) and ?2 (to); the filter's values are ?3 onwards (query_bind_range).
+ * With no partition: one arm over the (empty) flows view, so the columns are still right. */
+char *query_union(const struct qpart *parts, size_t n, const char *const *selects,
+                  const struct filter *f);
+/* Binds ?1, ?2 and the filter's values; returns the next free index or -1. */
+int query_bind_range(sqlite3_stmt *st, int64_t from, int64_t to, const struct filter *f);
+
+int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
+/* Steps st to the end under the time limit, calling fn per row (fn may be NULL). Finalizes
+ * st. Returns 0 or QUERY_E*. */
+int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, char *err,
+              size_t errlen);
+/* Checks the range, prunes partitions and builds the union for one request. */
+int query_plan(struct query *q, int64_t from, int64_t to, const struct filter *f,
+               const char *const *selects, char **sql, char *err, size_t errlen);
+
+#endif
