@@ -51,6 +51,9 @@ int filter_param_count(const struct filter *f);
  * or -1 if SQLite refused (index out of range). */
 int filter_bind(const struct filter *f, sqlite3_stmt *st, int first);
 
+/* Does the filter select every flow (empty or `any`)? Lets the query layer pick a plan. */
+bool filter_matches_all(const struct filter *f);
+
 /* Evaluates the filter on one flow. Counters are compared as stored (clamped to INT64_MAX). */
 bool filter_match(const struct filter *f, const struct flow *fl);
 

@@ -107,6 +107,11 @@ static bool eval(const struct fnode *n, const struct flow *fl)
     return false;
 }
 
+bool filter_matches_all(const struct filter *f)
+{
+    return f->root->op == FN_ANY;
+}
+
 bool filter_match(const struct filter *f, const struct flow *fl)
 {
     return eval(f->root, fl);
