@@ -48,7 +48,8 @@ char *filter_sql_numbered(const struct filter *f, int first);
 /* How many values the fragment binds. */
 int filter_param_count(const struct filter *f);
 /* Binds the values to placeholders first .. first + count - 1. Returns the next free index,
- * or -1 if SQLite refused (index out of range). */
+ * or -1 if SQLite refused (index out of range). Text values are bound SQLITE_STATIC: keep
+ * the filter alive while the statement runs. */
 int filter_bind(const struct filter *f, sqlite3_stmt *st, int first);
 
 /* Does the filter select every flow (empty or `any`)? Lets the query layer pick a plan. */
