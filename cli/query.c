@@ -26,7 +26,7 @@ struct opts {
     const char *range;
     const char *stat;
     const char *order;
-    int64_t limit, offset, time_limit;
+    int64_t limit, offset, time_limit, threads;
     enum format fmt;
 };
 
@@ -36,6 +36,7 @@ static void usage(FILE *f)
             "Usage: flowhound query -r DB [-f FILTER | FILTER...] [-t FROM[-TO]]\n"
             "                       [-s STAT[/ORDER]] [-n N] [-O COLUMN[/asc|/desc]]\n"
             "                       [-o line|long|csv|json] [--offset N] [--time-limit MS]\n"
+            "                       [--threads N]\n"
             "\n"
             "Lists the flows of a flowhound store that match an nfdump-style filter, or the\n"
             "top-N statistics of them (like nfdump -s).\n"
@@ -56,6 +57,7 @@ static void usage(FILE *f)
             "                       (one array of objects named as the flows view's columns)\n"
             "      --offset N       skip the first N rows\n"
             "      --time-limit MS  stop a query running longer (default: no limit)\n"
+            "      --threads N      scan with N threads (default: CPUs, at most 4)\n"
             "  -h, --help           this text\n"
             "\n"
             "Exit status: 0 success, 1 failure (store, query, time limit), 2 usage or filter\n"
@@ -97,7 +99,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
         {"time", required_argument, NULL, 't'},   {"stat", required_argument, NULL, 's'},
         {"limit", required_argument, NULL, 'n'},  {"order", required_argument, NULL, 'O'},
         {"output", required_argument, NULL, 'o'}, {"offset", required_argument, NULL, 1},
-        {"time-limit", required_argument, NULL, 2}, {"help", no_argument, NULL, 'h'},
+        {"time-limit", required_argument, NULL, 2}, {"threads", required_argument, NULL, 3},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static const char *const fmts[] = {"line", "long", "csv", "json"};
@@ -116,7 +119,11 @@ static int parse_options(int argc, char **argv, struct opts *o)
         case 'n':
         case 1:
         case 2:
-            if (!parse_count(optarg, c == 'n' ? &o->limit : c == 1 ? &o->offset : &o->time_limit)) {
+        case 3:
+            if (!parse_count(optarg, c == 'n'  ? &o->limit
+                                     : c == 1  ? &o->offset
+                                     : c == 2  ? &o->time_limit
+                                               : &o->threads)) {
                 fprintf(stderr, "flowhound query: '%s' is not a count\n", optarg);
                 return 2;
             }
@@ -452,6 +459,8 @@ static int run(const struct opts *o, const struct filter *f, int64_t from, int64
         return 1;
     }
     query_set_time_limit(q, o->time_limit);
+    if (o->threads > 0)
+        query_set_threads(q, (int)o->threads);
     struct out out = {.fmt = o->fmt};
     out.ncols = query_flow_columns(q, &out.cols);
     int rc = o->stat ? run_stat(q, o, f, from, to, &out, err, sizeof(err))

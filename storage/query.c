@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
@@ -46,6 +47,52 @@ static int load_columns(struct query *q, char *err, size_t errlen)
     return 0;
 }
 
+/* Settings of every read connection. The store's writer settings (64 MiB cache, in-memory
+ * temp store) make SQLite's sorter build one huge in-memory run: top-N over a million flows
+ * took twice as long as with SQLite's defaults, which spill sorted runs and merge them.
+ * mmap halves the system time of a scan (no pread per page). */
+static int configure(struct query *q, sqlite3 *db, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db,
+                     "PRAGMA cache_size = -2000; PRAGMA temp_store = FILE; "
+                     "PRAGMA mmap_size = 68719476736",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "configuring the connection: %s", msg ? msg : "?");
+        sqlite3_free(msg);
+        return QUERY_EFAIL;
+    }
+    if (filter_register_sql(db) != SQLITE_OK) {
+        snprintf(err, errlen, "registering fh_net: %s", sqlite3_errmsg(db));
+        return QUERY_EFAIL;
+    }
+    sqlite3_progress_handler(db, 4096, progress, q);
+    return 0;
+}
+
+sqlite3 *query_connect(struct query *q, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(store_path(q->store), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", store_path(q->store), db ? sqlite3_errmsg(db) : "?");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (configure(q, db, err, errlen)) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (int)n;
+}
+
 struct query *query_open(const char *path, char *err, size_t errlen)
 {
     struct store *s = store_open(path, STORE_RO, NULL, err, errlen);
@@ -55,28 +102,17 @@ struct query *query_open(const char *path, char *err, size_t errlen)
     q->store = s;
     q->db = store_sqlite(s);
     q->limit_ms = QUERY_DEFAULT_TIME_LIMIT_MS;
-    if (filter_register_sql(q->db) != SQLITE_OK) {
-        db_fail(q, err, errlen, "registering fh_net");
+    q->threads = default_threads();
+    if (configure(q, q->db, err, errlen) || load_columns(q, err, errlen)) {
         query_close(q);
         return NULL;
     }
-    if (load_columns(q, err, errlen)) {
-        query_close(q);
-        return NULL;
-    }
-    /* The store's writer settings (64 MiB cache, in-memory temp store) make SQLite's sorter
-     * build one huge in-memory run: top-N over a million flows took twice as long as with
-     * SQLite's defaults, which spill sorted runs and merge them. */
-    char *msg = NULL;
-    if (sqlite3_exec(q->db, "PRAGMA cache_size = -2000; PRAGMA temp_store = FILE", NULL, NULL,
-                     &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "configuring the connection: %s", msg ? msg : "?");
-        sqlite3_free(msg);
-        query_close(q);
-        return NULL;
-    }
-    sqlite3_progress_handler(q->db, 4096, progress, q);
     return q;
+}
+
+void query_set_threads(struct query *q, int n)
+{
+    q->threads = n < 1 ? 1 : n > 16 ? 16 : n;
 }
 
 void query_close(struct query *q)
@@ -130,7 +166,7 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
      * partition whose stats are not written yet (min_first NULL) may hold anything. */
     if (sqlite3_prepare_v2(q->db,
                            "SELECT name, min_first IS NOT NULL AND min_first >= ?1 AND "
-                           "max_last <= ?2 FROM partitions WHERE min_first IS NULL OR "
+                           "max_last <= ?2, rows FROM partitions WHERE min_first IS NULL OR "
                            "(min_first <= ?2 AND max_last >= ?1) ORDER BY span_start",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(q, err, errlen, "listing partitions");
@@ -147,7 +183,8 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
             *parts = xreallocarray(*parts, cap, sizeof(**parts));
         }
         (*parts)[*n].name = xstrdup(name);
-        (*parts)[(*n)++].whole = sqlite3_column_int(st, 1) != 0;
+        (*parts)[*n].whole = sqlite3_column_int(st, 1) != 0;
+        (*parts)[(*n)++].rows = sqlite3_column_int64(st, 2);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -295,6 +332,35 @@ static const char *order_column(struct query *q, const char *order)
     return NULL;
 }
 
+char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_flows *req,
+                      const char *col, bool by_index)
+{
+    static const char *const selects[] = {"*", NULL};
+    int next = 3 + (req->filter ? filter_param_count(req->filter) : 0);
+    char *arms = query_union(parts, n, selects, req->filter);
+    /* col is one of the view's own column names, checked by the caller */
+    char *sql = xasprintf("SELECT * FROM (%s) ORDER BY %s\"%s\" %s LIMIT ?%d OFFSET ?%d", arms,
+                          by_index ? "" : "+", col, req->desc ? "DESC" : "ASC", next, next + 1);
+    free(arms);
+    return sql;
+}
+
+static int flows_sequential(struct query *q, const struct query_flows *req, const char *col,
+                            const struct qpart *parts, size_t n, bool by_index,
+                            query_row_fn fn, void *ctx, char *err, size_t errlen)
+{
+    char *sql = query_flows_sql(parts, n, req, col, by_index);
+    sqlite3_stmt *st;
+    int rc = query_prepare(q, sql, &st, err, errlen);
+    free(sql);
+    if (rc)
+        return rc;
+    int next = query_bind_range(st, req->from_ms, req->to_ms, req->filter);
+    sqlite3_bind_int64(st, next, req->limit > 0 ? req->limit : -1);
+    sqlite3_bind_int64(st, next + 1, req->offset > 0 ? req->offset : 0);
+    return query_run(q, st, fn, ctx, err, errlen);
+}
+
 int query_flows(struct query *q, const struct query_flows *req, query_row_fn fn, void *ctx,
                 char *err, size_t errlen)
 {
@@ -303,31 +369,27 @@ int query_flows(struct query *q, const struct query_flows *req, query_row_fn fn,
         snprintf(err, errlen, "cannot order by '%.64s': not a column of flows", req->order);
         return QUERY_EINVALID;
     }
-    static const char *const selects[] = {"*", NULL};
-    char *arms;
-    int rc = query_plan(q, req->from_ms, req->to_ms, req->filter, selects, &arms, err, errlen);
+    if (req->from_ms > req->to_ms) {
+        snprintf(err, errlen, "the time range ends before it starts");
+        return QUERY_EINVALID;
+    }
+    struct qpart *parts;
+    size_t n;
+    int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
     if (rc)
         return rc;
     /* With no filter and a limit, SQLite merges the partitions in index order and stops
      * after a page: fastest. With a filter it would still walk the index, one table lookup
      * per row, about ten times slower than the sequential scan and sort that `+col` (not a
-     * bare column, so no index) forces; that scan bounds the cost at one pass over the range.
-     * col is one of the view's own column names, checked above; values are parameters. */
+     * bare column, so no index) forces; that scan bounds the cost at one pass over the
+     * range, and it can be split between threads. */
     bool by_index = req->limit > 0 && (!req->filter || filter_matches_all(req->filter));
-    char *sql = xasprintf("SELECT * FROM (%s) ORDER BY %s\"%s\" %s LIMIT ?%d OFFSET ?%d", arms,
-                          by_index ? "" : "+", col, req->desc ? "DESC" : "ASC",
-                          3 + (req->filter ? filter_param_count(req->filter) : 0),
-                          4 + (req->filter ? filter_param_count(req->filter) : 0));
-    free(arms);
-    sqlite3_stmt *st;
-    rc = query_prepare(q, sql, &st, err, errlen);
-    free(sql);
-    if (rc)
-        return rc;
-    int next = query_bind_range(st, req->from_ms, req->to_ms, req->filter);
-    sqlite3_bind_int64(st, next, req->limit > 0 ? req->limit : -1);
-    sqlite3_bind_int64(st, next + 1, req->offset > 0 ? req->offset : 0);
-    return query_run(q, st, fn, ctx, err, errlen);
+    if (!by_index && q->threads > 1 && n >= 2)
+        rc = query_flows_parallel(q, req, col, parts, n, fn, ctx, err, errlen);
+    else
+        rc = flows_sequential(q, req, col, parts, n, by_index, fn, ctx, err, errlen);
+    query_partitions_free(parts, n);
+    return rc;
 }
 
 static int count_row(void *ctx, sqlite3_stmt *row)

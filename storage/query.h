@@ -50,6 +50,9 @@ struct query *query_open(const char *path, char *err, size_t errlen);
 void query_close(struct query *q);
 /* Every later query stops with QUERY_ETIMEOUT after ms milliseconds; 0 = no limit. */
 void query_set_time_limit(struct query *q, int64_t ms);
+/* Filtered listings scan their partitions with up to n threads, each on its own read-only
+ * connection (default: the number of CPUs, at most 4); 1 = in the calling thread only. */
+void query_set_threads(struct query *q, int n);
 /* The connection, e.g. for the web's own read-only statements (fh_net() is registered). */
 sqlite3 *query_sqlite(struct query *q);
 

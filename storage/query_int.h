@@ -13,6 +13,7 @@ struct query {
     int64_t deadline; /* mono_ms; 0 = none */
     char **cols;      /* the flows view's columns */
     size_t ncols;
+    int threads;      /* for filtered listings (query_parallel.c) */
 };
 
 /* A partition to read; `whole` when every flow in it lies inside the time range, so the
@@ -20,6 +21,7 @@ struct query {
 struct qpart {
     char *name;
     bool whole;
+    int64_t rows;
 };
 
 int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **parts, size_t *n,
@@ -34,6 +36,18 @@ char *query_union(const struct qpart *parts, size_t n, const char *const *select
                   const struct filter *f);
 /* Binds ?1, ?2 and the filter's values; returns the next free index or -1. */
 int query_bind_range(sqlite3_stmt *st, int64_t from, int64_t to, const struct filter *f);
+
+/* The flow listing over `parts`: "SELECT * FROM (union) ORDER BY [+]col LIMIT ?L OFFSET ?O"
+ * with ?L, ?O right after the filter's values. */
+char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_flows *req,
+                      const char *col, bool by_index);
+/* Opens another read-only connection to the same store, set up like q's (query_parallel.c
+ * workers). */
+sqlite3 *query_connect(struct query *q, char *err, size_t errlen);
+/* A filtered listing scanned by q->threads workers over shares of parts, merged in order. */
+int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
+                         const struct qpart *parts, size_t n, query_row_fn fn, void *ctx,
+                         char *err, size_t errlen);
 
 int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
 /* Steps st to the end under the time limit, calling fn per row (fn may be NULL). Finalizes
