@@ -44,6 +44,9 @@ char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_fl
 /* Opens another read-only connection to the same store, set up like q's (query_parallel.c
  * workers). */
 sqlite3 *query_connect(struct query *q, char *err, size_t errlen);
+/* Splits parts into k <= n contiguous, non-empty shares of about equal rows: share i is
+ * [cut[i], cut[i+1]). */
+void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut);
 /* A filtered listing scanned by q->threads workers over shares of parts, merged in order. */
 int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
                          const struct qpart *parts, size_t n, query_row_fn fn, void *ctx,

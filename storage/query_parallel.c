@@ -35,9 +35,7 @@ static void *first_step(void *arg)
     return NULL;
 }
 
-/* Splits parts into k <= n contiguous, non-empty shares of about equal rows: share i is
- * [cut[i], cut[i+1]). */
-static void split(const struct qpart *parts, size_t n, size_t k, size_t *cut)
+void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut)
 {
     int64_t total = 0, acc = 0;
     for (size_t i = 0; i < n; i++)
@@ -172,7 +170,7 @@ int query_flows_parallel(struct query *q, const struct query_flows *req, const c
     size_t k = (size_t)q->threads < n ? (size_t)q->threads : n;
     struct worker *w = xcalloc(k, sizeof(*w));
     size_t *cut = xcalloc(k + 1, sizeof(*cut));
-    split(parts, n, k, cut);
+    query_split(parts, n, k, cut);
     q->deadline = q->limit_ms ? mono_ms() + q->limit_ms : 0;
     int rc = 0;
     for (size_t i = 0; i < k && !rc; i++) {

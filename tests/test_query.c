@@ -428,3 +428,52 @@ Test(query, threaded_scan_and_merge_equal_the_single_thread_result)
             }
     filter_free(f);
 }
+
+/* Every statistic and order, with 1 and 3 threads, equals SQLite's own GROUP BY over the
+ * flows view (ties broken by key in both). */
+Test(query, top_n_equals_sql_group_by_for_every_stat_order_and_thread_count)
+{
+    static const char *const single[][2] = {
+        {"srcip", "src_addr"}, {"dstip", "dst_addr"}, {"srcport", "src_port"},
+        {"dstport", "dst_port"}, {"proto", "proto"},  {"srcas", "src_as"},
+        {"dstas", "dst_as"},    {"inif", "in_if"},    {"exporter", "exporter"},
+    };
+    static const char *const order_names[] = {"flows", "packets", "bytes"};
+    char err[256];
+    for (size_t s = 0; s < sizeof(single) / sizeof(single[0]); s++)
+        for (int o = 0; o < 3; o++) {
+            char *sql = xasprintf("SELECT %s AS key, count(*) AS flows, sum(packets) AS packets, "
+                                  "sum(bytes) AS bytes FROM flows WHERE first_ms <= %lld AND "
+                                  "last_ms >= %lld GROUP BY key ORDER BY %s DESC, key LIMIT 7",
+                                  single[s][1], (long long)(T0 + 4 * HOUR),
+                                  (long long)(T0 + HOUR), order_names[o]);
+            sqlite3_stmt *st;
+            cr_assert_eq(sqlite3_prepare_v2(query_sqlite(q), sql, -1, &st, NULL), SQLITE_OK);
+            json_t *want = json_array();
+            while (sqlite3_step(st) == SQLITE_ROW)
+                json_array_append_new(want, query_row_json(st));
+            sqlite3_finalize(st);
+            free(sql);
+            struct query_top req = {.from_ms = T0 + HOUR, .to_ms = T0 + 4 * HOUR, .limit = 7,
+                                    .order = (enum query_order)o};
+            cr_assert(query_stat_parse(single[s][0], &req.stat));
+            for (int threads = 1; threads <= 3; threads += 2) {
+                query_set_threads(q, threads);
+                int code;
+                json_t *got = query_top_json(q, &req, &code, err, sizeof(err));
+                cr_assert(got, "%s", err);
+                cr_assert_eq(json_array_size(got), json_array_size(want));
+                for (size_t i = 0; i < json_array_size(want); i++) {
+                    json_t *g = json_array_get(got, i), *w = json_array_get(want, i);
+                    const char *const keys[] = {"key", "flows", "packets", "bytes"};
+                    for (int k = 0; k < 4; k++)
+                        cr_assert(json_equal(json_object_get(g, keys[k]),
+                                             json_object_get(w, keys[k])),
+                                  "-s %s/%s, %d threads, row %zu, %s", single[s][0],
+                                  order_names[o], threads, i, keys[k]);
+                }
+                json_decref(got);
+            }
+            json_decref(want);
+        }
+}
