@@ -42,6 +42,11 @@ static uint64_t hash_key(int type, int64_t i, const char *s, size_t len)
     return mix(h);
 }
 
+static const char *text(const struct agg_group *g)
+{
+    return g->slen < AGG_INLINE ? g->inl : g->s;
+}
+
 static bool same(const struct agg_group *g, uint64_t h, int type, int64_t i, const char *s,
                  size_t len)
 {
@@ -49,7 +54,7 @@ static bool same(const struct agg_group *g, uint64_t h, int type, int64_t i, con
         return false;
     if (type == SQLITE_INTEGER)
         return g->i == i;
-    return type == SQLITE_NULL || (g->slen == len && memcmp(g->s, s, len) == 0);
+    return type == SQLITE_NULL || (g->slen == len && memcmp(text(g), s, len) == 0);
 }
 
 static void grow(struct agg *a)
@@ -88,9 +93,9 @@ static struct agg_group *find(struct agg *a, int type, int64_t i, const char *s,
     g->type = type;
     g->i = i;
     if (type == SQLITE_TEXT) {
-        g->s = xmalloc(len + 1);
-        memcpy(g->s, s, len);
-        g->s[len] = '\0';
+        char *to = len < AGG_INLINE ? g->inl : (g->s = xmalloc(len + 1));
+        memcpy(to, s, len);
+        to[len] = '\0';
         g->slen = len;
     }
     a->used++;
@@ -139,7 +144,7 @@ int agg_merge(struct agg *into, const struct agg *from)
         const struct agg_group *f = &from->slots[i];
         if (!f->type)
             continue;
-        struct agg_group *g = find(into, f->type, f->i, f->s, f->slen);
+        struct agg_group *g = find(into, f->type, f->i, text(f), f->slen);
         if (!g)
             return -1;
         count(into, g, f->flows, f->packets, f->bytes);
@@ -170,7 +175,7 @@ static int cmp_groups(const void *pa, const void *pb, void *order)
         return (a->i > b->i) - (a->i < b->i);
     if (a->type == SQLITE_NULL)
         return 0;
-    int r = memcmp(a->s, b->s, a->slen < b->slen ? a->slen : b->slen);
+    int r = memcmp(text(a), text(b), a->slen < b->slen ? a->slen : b->slen);
     return r ? r : (a->slen > b->slen) - (a->slen < b->slen);
 }
 
@@ -191,7 +196,7 @@ void agg_bind_key(const struct agg_group *g, sqlite3_stmt *st, int idx)
     if (g->type == SQLITE_INTEGER)
         sqlite3_bind_int64(st, idx, g->i);
     else if (g->type == SQLITE_TEXT)
-        sqlite3_bind_text(st, idx, g->s, (int)g->slen, SQLITE_STATIC);
+        sqlite3_bind_text(st, idx, text(g), (int)g->slen, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, idx);
 }

@@ -12,12 +12,17 @@
 /* Distinct keys one statistic may hold (about 100 bytes each): beyond, the query fails. */
 #define AGG_MAX_GROUPS 5000000
 
+/* Text keys up to AGG_INLINE - 1 bytes (every address) live in the slot itself: one cache
+ * miss per row instead of two, which was most of the time of `-s srcip` on 10 M flows. */
+#define AGG_INLINE 48
+
 struct agg_group {
     uint64_t hash;
     int type; /* 0: free slot; SQLITE_NULL, SQLITE_INTEGER or SQLITE_TEXT */
     int64_t i;
-    char *s;
     size_t slen;
+    char inl[AGG_INLINE]; /* the text key when slen < AGG_INLINE */
+    char *s;              /* otherwise */
     int64_t flows, packets, bytes;
 };
 
