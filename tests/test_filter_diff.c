@@ -42,6 +42,9 @@ static const char *const addr_tmpl[] = {
     "10.0.0.%u",         "10.1.%u.%u",       "192.168.1.%u",         "172.16.%u.%u",
     "172.31.255.%u",     "2001:db8::%x",     "2001:db8:1::%x",       "fe80::%x:%x",
     "2001:0:0:1::%x",    "::ffff:10.0.0.%u", "2001:db8:%x::1",       "8.8.%u.%u",
+    /* texts that share a prefix with the networks above without being in them */
+    "2001:db80::%x",     "2001:db8a:%x::1",  "2001:db8:%x:%x::",     "10.10.%u.%u",
+    "100.0.%u.%u",       "2001:db8:1%x::1",
 };
 #define NTMPL (sizeof(addr_tmpl) / sizeof(addr_tmpl[0]))
 

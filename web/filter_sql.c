@@ -6,7 +6,7 @@
  *     indexes);
  *   - a network is a text range on the leading whole octets / hextets, which the same
  *     indexes serve ("10.1." <= a < "10.1/" holds exactly the IPv4 texts in 10.1.0.0/16;
- *     '/' follows '.' in ASCII), plus fh_net() for the bits the range cannot express;
+ *     '/' follows '.' in ASCII), plus fh_net() for bits the range cannot express;
  *   - a column the exporter may not send (NULL) is guarded so the primitive is false rather
  *     than NULL, which keeps `not` two-valued and equal to the C evaluator. */
 #include "config.h"
@@ -172,7 +172,10 @@ static void emit_net(struct filter *f, struct sbuf *b, const struct fnode *n)
     }
     char lo[FH_ADDR_STRLEN + 8];
     text_prefix(n, lo, sizeof(lo));
-    bool exact_range = n->addr.family == 4 && n->prefix % 8 == 0 && lo[0];
+    /* The range alone is exact on a whole octet (IPv4) or a whole non-zero hextet (IPv6):
+     * inet_ntop writes those leading groups literally, and only addresses of the network
+     * start with them. */
+    bool exact_range = lo[0] && n->prefix % (n->addr.family == 4 ? 8 : 16) == 0;
     put(b, "(");
     if (lo[0]) {
         char hi[sizeof(lo)];
