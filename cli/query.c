@@ -95,35 +95,42 @@ static char *join_args(int argc, char **argv)
 static int parse_options(int argc, char **argv, struct opts *o)
 {
     static const struct option longs[] = {
-        {"read", required_argument, NULL, 'r'},   {"filter", required_argument, NULL, 'f'},
-        {"time", required_argument, NULL, 't'},   {"stat", required_argument, NULL, 's'},
-        {"limit", required_argument, NULL, 'n'},  {"order", required_argument, NULL, 'O'},
-        {"output", required_argument, NULL, 'o'}, {"offset", required_argument, NULL, 1},
+        {"read", required_argument, NULL, 'r'},     {"filter", required_argument, NULL, 'f'},
+        {"time", required_argument, NULL, 't'},     {"stat", required_argument, NULL, 's'},
+        {"limit", required_argument, NULL, 'n'},    {"order", required_argument, NULL, 'O'},
+        {"output", required_argument, NULL, 'o'},   {"offset", required_argument, NULL, 1},
         {"time-limit", required_argument, NULL, 2}, {"threads", required_argument, NULL, 3},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     static const char *const fmts[] = {"line", "long", "csv", "json"};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+r:f:t:s:n:O:o:h", longs, NULL)) != -1) {
         switch (c) {
-        case 'r': o->db = optarg; break;
+        case 'r':
+            o->db = optarg;
+            break;
         case 'f':
             free(o->filter_text);
             o->filter_text = xstrdup(optarg);
             break;
-        case 't': o->range = optarg; break;
-        case 's': o->stat = optarg; break;
-        case 'O': o->order = optarg; break;
+        case 't':
+            o->range = optarg;
+            break;
+        case 's':
+            o->stat = optarg;
+            break;
+        case 'O':
+            o->order = optarg;
+            break;
         case 'n':
         case 1:
         case 2:
         case 3:
-            if (!parse_count(optarg, c == 'n'  ? &o->limit
-                                     : c == 1  ? &o->offset
-                                     : c == 2  ? &o->time_limit
-                                               : &o->threads)) {
+            if (!parse_count(optarg, c == 'n' ? &o->limit
+                                     : c == 1 ? &o->offset
+                                     : c == 2 ? &o->time_limit
+                                              : &o->threads)) {
                 fprintf(stderr, "flowhound query: '%s' is not a count\n", optarg);
                 return 2;
             }
@@ -132,14 +139,20 @@ static int parse_options(int argc, char **argv, struct opts *o)
             for (c = 0; c < 4 && strcmp(optarg, fmts[c]); c++)
                 ;
             if (c == 4) {
-                fprintf(stderr, "flowhound query: unknown output format '%s' (line, long, csv, "
-                                "json)\n", optarg);
+                fprintf(stderr,
+                        "flowhound query: unknown output format '%s' (line, long, csv, "
+                        "json)\n",
+                        optarg);
                 return 2;
             }
             o->fmt = (enum format)c;
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -226,13 +239,20 @@ static void flags_text(int64_t flags, char *buf)
 static const char *proto_name(int p, char *buf, size_t len)
 {
     switch (p) {
-    case 1: return "ICMP";
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 47: return "GRE";
-    case 50: return "ESP";
-    case 58: return "ICMP6";
-    case 132: return "SCTP";
+    case 1:
+        return "ICMP";
+    case 6:
+        return "TCP";
+    case 17:
+        return "UDP";
+    case 47:
+        return "GRE";
+    case 50:
+        return "ESP";
+    case 58:
+        return "ICMP6";
+    case 132:
+        return "SCTP";
     }
     snprintf(buf, len, "%d", p);
     return buf;
@@ -378,10 +398,18 @@ static int print_row(void *ctx, sqlite3_stmt *row)
         putchar('\n');
     }
     switch (o->fmt) {
-    case FMT_LINE: o->top ? print_top_line(o, row) : print_flow_line(o, row); break;
-    case FMT_LONG: o->top ? print_top_line(o, row) : print_flow_long(o, row); break;
-    case FMT_CSV: print_csv(o, row); break;
-    case FMT_JSON: print_json(o, row); break;
+    case FMT_LINE:
+        o->top ? print_top_line(o, row) : print_flow_line(o, row);
+        break;
+    case FMT_LONG:
+        o->top ? print_top_line(o, row) : print_flow_long(o, row);
+        break;
+    case FMT_CSV:
+        print_csv(o, row);
+        break;
+    case FMT_JSON:
+        print_json(o, row);
+        break;
     }
     o->rows++;
     return ferror(stdout) ? 1 : 0;
@@ -389,7 +417,7 @@ static int print_row(void *ctx, sqlite3_stmt *row)
 
 static void print_end(struct out *o)
 {
-    static const char *const top_cols[] = {"key",         "flows",         "packets", "bytes",
+    static const char *const top_cols[] = {"key",         "flows",         "packets",    "bytes",
                                            "total_flows", "total_packets", "total_bytes"};
     if (o->fmt == FMT_JSON)
         fputs(o->rows ? "\n]\n" : "[]\n", stdout);
@@ -401,8 +429,8 @@ static void print_end(struct out *o)
             printf("%s%s", i ? "," : "", cols[i]);
         putchar('\n');
     } else if (o->fmt == FMT_LINE || o->fmt == FMT_LONG) {
-        printf("%zu %s\n", o->rows, o->top ? (o->rows == 1 ? "entry" : "entries")
-                                           : (o->rows == 1 ? "flow" : "flows"));
+        printf("%zu %s\n", o->rows,
+               o->top ? (o->rows == 1 ? "entry" : "entries") : (o->rows == 1 ? "flow" : "flows"));
     }
 }
 
@@ -431,8 +459,8 @@ static int run_list(struct query *q, const struct opts *o, const struct filter *
                     int64_t to, struct out *out, char *err, size_t errlen)
 {
     char order[64] = "";
-    struct query_flows req = {.filter = f, .from_ms = from, .to_ms = to, .limit = o->limit,
-                              .offset = o->offset};
+    struct query_flows req = {
+        .filter = f, .from_ms = from, .to_ms = to, .limit = o->limit, .offset = o->offset};
     if (o->order) {
         snprintf(order, sizeof(order), "%s", o->order);
         char *slash = strchr(order, '/');
@@ -481,8 +509,10 @@ int cmd_query(int argc, char **argv)
     int rc = parse_options(argc, argv, &o);
     int64_t from = INT64_MIN, to = INT64_MAX;
     if (rc < 0 && o.range && !parse_range(o.range, &from, &to)) {
-        fprintf(stderr, "flowhound query: bad time range '%s': expected FROM or FROM-TO, each "
-                        "Unix ms, RFC 3339 or yyyy/MM/dd.hh:mm:ss\n", o.range);
+        fprintf(stderr,
+                "flowhound query: bad time range '%s': expected FROM or FROM-TO, each "
+                "Unix ms, RFC 3339 or yyyy/MM/dd.hh:mm:ss\n",
+                o.range);
         rc = 2;
     }
     if (rc < 0 && from > to) {

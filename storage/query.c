@@ -346,8 +346,8 @@ char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_fl
 }
 
 static int flows_sequential(struct query *q, const struct query_flows *req, const char *col,
-                            const struct qpart *parts, size_t n, bool by_index,
-                            query_row_fn fn, void *ctx, char *err, size_t errlen)
+                            const struct qpart *parts, size_t n, bool by_index, query_row_fn fn,
+                            void *ctx, char *err, size_t errlen)
 {
     char *sql = query_flows_sql(parts, n, req, col, by_index);
     sqlite3_stmt *st;

@@ -86,11 +86,19 @@ size_t query_flow_columns(struct query *q, const char *const **names);
 /* What top-N statistics group by. The combined ones count each flow under both of its
  * values (nfdump's `-s ip`): a flow from A to B adds to A and to B. */
 enum query_stat {
-    QS_SRCIP, QS_DSTIP, QS_IP,
-    QS_SRCPORT, QS_DSTPORT, QS_PORT,
+    QS_SRCIP,
+    QS_DSTIP,
+    QS_IP,
+    QS_SRCPORT,
+    QS_DSTPORT,
+    QS_PORT,
     QS_PROTO,
-    QS_SRCAS, QS_DSTAS, QS_AS,
-    QS_INIF, QS_OUTIF, QS_IF,
+    QS_SRCAS,
+    QS_DSTAS,
+    QS_AS,
+    QS_INIF,
+    QS_OUTIF,
+    QS_IF,
     QS_EXPORTER,
 };
 enum query_order { QO_FLOWS, QO_PACKETS, QO_BYTES };
@@ -109,8 +117,8 @@ struct query_top {
     int64_t limit;          /* 0: 10 */
 };
 
-int query_top(struct query *q, const struct query_top *req, query_row_fn fn, void *ctx,
-              char *err, size_t errlen);
+int query_top(struct query *q, const struct query_top *req, query_row_fn fn, void *ctx, char *err,
+              size_t errlen);
 json_t *query_top_json(struct query *q, const struct query_top *req, int *code, char *err,
                        size_t errlen);
 

@@ -111,8 +111,7 @@ static int64_t add(int64_t x, int64_t y)
     return r;
 }
 
-static void count(struct agg *a, struct agg_group *g, int64_t flows, int64_t packets,
-                  int64_t bytes)
+static void count(struct agg *a, struct agg_group *g, int64_t flows, int64_t packets, int64_t bytes)
 {
     g->flows = add(g->flows, flows);
     g->packets = add(g->packets, packets);

@@ -13,7 +13,7 @@ struct query {
     int64_t deadline; /* mono_ms; 0 = none */
     char **cols;      /* the flows view's columns */
     size_t ncols;
-    int threads;      /* for filtered listings (query_parallel.c) */
+    int threads; /* for filtered listings (query_parallel.c) */
 };
 
 /* A partition to read; `whole` when every flow in it lies inside the time range, so the
@@ -49,8 +49,8 @@ sqlite3 *query_connect(struct query *q, char *err, size_t errlen);
 void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut);
 /* A filtered listing scanned by q->threads workers over shares of parts, merged in order. */
 int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
-                         const struct qpart *parts, size_t n, query_row_fn fn, void *ctx,
-                         char *err, size_t errlen);
+                         const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
+                         size_t errlen);
 
 int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
 /* Steps st to the end under the time limit, calling fn per row (fn may be NULL). Finalizes

@@ -13,15 +13,20 @@ json_t *query_row_json(sqlite3_stmt *row)
     for (int i = 0; i < n; i++) {
         json_t *v;
         switch (sqlite3_column_type(row, i)) {
-        case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(row, i)); break;
-        case SQLITE_FLOAT: v = json_real(sqlite3_column_double(row, i)); break;
+        case SQLITE_INTEGER:
+            v = json_integer(sqlite3_column_int64(row, i));
+            break;
+        case SQLITE_FLOAT:
+            v = json_real(sqlite3_column_double(row, i));
+            break;
         case SQLITE_TEXT:
         case SQLITE_BLOB:
             /* jansson refuses invalid UTF-8; such a value (never written by us) becomes null */
             v = json_stringn((const char *)sqlite3_column_text(row, i),
                              (size_t)sqlite3_column_bytes(row, i));
             break;
-        default: v = NULL;
+        default:
+            v = NULL;
         }
         json_object_set_new(o, sqlite3_column_name(row, i), v ? v : json_null());
     }

@@ -47,8 +47,7 @@ void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut)
         size_t rest = n - (i + 1);
         /* cut when this share has its part of the rows, or when every remaining partition
          * is needed to give each remaining share one; never leave a share empty */
-        if (rest >= k - share &&
-            (acc * (int64_t)k >= total * (int64_t)share || rest == k - share))
+        if (rest >= k - share && (acc * (int64_t)k >= total * (int64_t)share || rest == k - share))
             cut[share++] = i + 1;
     }
     cut[k] = n;
@@ -78,8 +77,11 @@ static int prepare_worker(struct worker *w, const struct query_flows *req, const
 /* SQLite's order of values: NULL, numbers, text (BINARY), blobs. */
 static int compare(sqlite3_stmt *a, sqlite3_stmt *b, int c)
 {
-    static const int rank[] = {[SQLITE_NULL] = 0, [SQLITE_INTEGER] = 1, [SQLITE_FLOAT] = 1,
-                               [SQLITE_TEXT] = 2, [SQLITE_BLOB] = 3};
+    static const int rank[] = {[SQLITE_NULL] = 0,
+                               [SQLITE_INTEGER] = 1,
+                               [SQLITE_FLOAT] = 1,
+                               [SQLITE_TEXT] = 2,
+                               [SQLITE_BLOB] = 3};
     int ta = sqlite3_column_type(a, c), tb = sqlite3_column_type(b, c);
     if (rank[ta] != rank[tb])
         return rank[ta] - rank[tb];
@@ -93,10 +95,10 @@ static int compare(sqlite3_stmt *a, sqlite3_stmt *b, int c)
     }
     if (rank[ta] == 0)
         return 0;
-    const void *pa = ta == SQLITE_TEXT ? (const void *)sqlite3_column_text(a, c)
-                                       : sqlite3_column_blob(a, c);
-    const void *pb = tb == SQLITE_TEXT ? (const void *)sqlite3_column_text(b, c)
-                                       : sqlite3_column_blob(b, c);
+    const void *pa =
+        ta == SQLITE_TEXT ? (const void *)sqlite3_column_text(a, c) : sqlite3_column_blob(a, c);
+    const void *pb =
+        tb == SQLITE_TEXT ? (const void *)sqlite3_column_text(b, c) : sqlite3_column_blob(b, c);
     int la = sqlite3_column_bytes(a, c), lb = sqlite3_column_bytes(b, c);
     int r = memcmp(pa, pb, (size_t)(la < lb ? la : lb));
     return r ? r : la - lb;
@@ -164,8 +166,8 @@ static int merge(struct worker *w, size_t k, const struct query_flows *req, cons
 }
 
 int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
-                         const struct qpart *parts, size_t n, query_row_fn fn, void *ctx,
-                         char *err, size_t errlen)
+                         const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
+                         size_t errlen)
 {
     size_t k = (size_t)q->threads < n ? (size_t)q->threads : n;
     struct worker *w = xcalloc(k, sizeof(*w));

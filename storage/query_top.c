@@ -22,17 +22,24 @@ static const struct {
     const char *name;
     const char *keys[2]; /* one column, or two for the combined stats */
 } stats[] = {
-    [QS_SRCIP] = {"srcip", {"src_addr"}},      [QS_DSTIP] = {"dstip", {"dst_addr"}},
-    [QS_IP] = {"ip", {"src_addr", "dst_addr"}}, [QS_SRCPORT] = {"srcport", {"src_port"}},
-    [QS_DSTPORT] = {"dstport", {"dst_port"}},   [QS_PORT] = {"port", {"src_port", "dst_port"}},
-    [QS_PROTO] = {"proto", {"proto"}},          [QS_SRCAS] = {"srcas", {"src_as"}},
-    [QS_DSTAS] = {"dstas", {"dst_as"}},         [QS_AS] = {"as", {"src_as", "dst_as"}},
-    [QS_INIF] = {"inif", {"in_if"}},            [QS_OUTIF] = {"outif", {"out_if"}},
-    [QS_IF] = {"if", {"in_if", "out_if"}},      [QS_EXPORTER] = {"exporter", {"exporter"}},
+    [QS_SRCIP] = {"srcip", {"src_addr"}},
+    [QS_DSTIP] = {"dstip", {"dst_addr"}},
+    [QS_IP] = {"ip", {"src_addr", "dst_addr"}},
+    [QS_SRCPORT] = {"srcport", {"src_port"}},
+    [QS_DSTPORT] = {"dstport", {"dst_port"}},
+    [QS_PORT] = {"port", {"src_port", "dst_port"}},
+    [QS_PROTO] = {"proto", {"proto"}},
+    [QS_SRCAS] = {"srcas", {"src_as"}},
+    [QS_DSTAS] = {"dstas", {"dst_as"}},
+    [QS_AS] = {"as", {"src_as", "dst_as"}},
+    [QS_INIF] = {"inif", {"in_if"}},
+    [QS_OUTIF] = {"outif", {"out_if"}},
+    [QS_IF] = {"if", {"in_if", "out_if"}},
+    [QS_EXPORTER] = {"exporter", {"exporter"}},
 };
 
-static const char *const orders[] = {[QO_FLOWS] = "flows", [QO_PACKETS] = "packets",
-                                     [QO_BYTES] = "bytes"};
+static const char *const orders[] = {
+    [QO_FLOWS] = "flows", [QO_PACKETS] = "packets", [QO_BYTES] = "bytes"};
 
 bool query_stat_parse(const char *name, enum query_stat *out)
 {
@@ -131,9 +138,9 @@ static int top_error(struct top_worker *w, size_t k, char *err, size_t errlen)
 }
 
 /* Runs k workers over shares of parts (k == 1: in this thread, on the query's connection). */
-static int run_workers(struct query *q, struct top_worker *w, size_t k,
-                       const struct query_top *req, const char *const *selects,
-                       const struct qpart *parts, size_t n, char *err, size_t errlen)
+static int run_workers(struct query *q, struct top_worker *w, size_t k, const struct query_top *req,
+                       const char *const *selects, const struct qpart *parts, size_t n, char *err,
+                       size_t errlen)
 {
     size_t *cut = xcalloc(k + 1, sizeof(*cut));
     if (n)
@@ -172,8 +179,8 @@ static int run_workers(struct query *q, struct top_worker *w, size_t k,
 
 /* Hands each of the top groups to fn as a row of a constant SELECT with the documented
  * column names. */
-static int emit_rows(struct query *q, struct agg *a, const struct query_top *req,
-                     query_row_fn fn, void *ctx, char *err, size_t errlen)
+static int emit_rows(struct query *q, struct agg *a, const struct query_top *req, query_row_fn fn,
+                     void *ctx, char *err, size_t errlen)
 {
     size_t n;
     struct agg_group **top = agg_top(a, (int)req->order, req->limit > 0 ? req->limit : 10, &n);
@@ -201,8 +208,8 @@ static int emit_rows(struct query *q, struct agg *a, const struct query_top *req
     return rc;
 }
 
-int query_top(struct query *q, const struct query_top *req, query_row_fn fn, void *ctx,
-              char *err, size_t errlen)
+int query_top(struct query *q, const struct query_top *req, query_row_fn fn, void *ctx, char *err,
+              size_t errlen)
 {
     if ((size_t)req->stat >= sizeof(stats) / sizeof(stats[0]) ||
         (size_t)req->order >= sizeof(orders) / sizeof(orders[0])) {
@@ -227,8 +234,10 @@ int query_top(struct query *q, const struct query_top *req, query_row_fn fn, voi
     rc = run_workers(q, w, k, req, (const char *const *)selects, parts, n, err, errlen);
     for (size_t i = 1; i < k && !rc; i++)
         if (agg_merge(&w[0].agg, &w[i].agg)) {
-            snprintf(err, errlen, "too many distinct values (more than %d): narrow the time "
-                                  "range or the filter", AGG_MAX_GROUPS);
+            snprintf(err, errlen,
+                     "too many distinct values (more than %d): narrow the time "
+                     "range or the filter",
+                     AGG_MAX_GROUPS);
             rc = QUERY_EFAIL;
         }
     q->deadline = 0;

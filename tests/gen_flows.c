@@ -53,8 +53,9 @@ static void make_flow(struct flow *f, int64_t recv)
     if (f->proto == 6) {
         f->present |= FF_TCP_FLAGS;
         uint32_t kind = rnd(20);
-        f->tcp_flags = kind == 0 ? TH_SYN_ : kind == 1 ? (TH_SYN_ | TH_RST_ | TH_ACK_)
-                                            : (TH_SYN_ | TH_ACK_ | TH_PSH_ | TH_FIN_);
+        f->tcp_flags = kind == 0   ? TH_SYN_
+                       : kind == 1 ? (TH_SYN_ | TH_RST_ | TH_ACK_)
+                                   : (TH_SYN_ | TH_ACK_ | TH_PSH_ | TH_FIN_);
     }
     f->packets = f->tcp_flags == TH_SYN_ ? 1 + rnd(3) : 2 + rnd(200);
     f->bytes = f->packets * (40 + rnd(1400));
@@ -89,7 +90,8 @@ int main(int argc, char **argv)
     }
     double step = (double)(hours * 3600000) / (double)count;
     for (int64_t i = 0; i < count; i++) {
-        if (i % 100000 == 0 && (store_commit(s, err, sizeof(err)) || store_begin(s, err, sizeof(err))))
+        if (i % 100000 == 0 &&
+            (store_commit(s, err, sizeof(err)) || store_begin(s, err, sizeof(err))))
             break;
         struct flow f;
         make_flow(&f, start + (int64_t)((double)i * step));

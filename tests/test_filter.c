@@ -491,8 +491,8 @@ Test(filter, values_never_become_sql_text)
     filter_free(f);
     /* hostile text is rejected by the lexer before it reaches SQL; the store is intact */
     cr_expect_null(filter_compile("port 1) OR 1=1 --", err, sizeof(err), &col));
-    cr_expect_null(filter_compile("ip 1.1.1.1'); DROP TABLE partitions; --", err, sizeof(err),
-                                  &col));
+    cr_expect_null(
+        filter_compile("ip 1.1.1.1'); DROP TABLE partitions; --", err, sizeof(err), &col));
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM partitions"), 1);
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), (int64_t)nsample);
 }
@@ -501,8 +501,8 @@ Test(filter, bind_starts_at_the_given_index)
 {
     char err[256];
     int col;
-    struct filter *f = filter_compile("src port 722 and dst ip 192.168.5.10", err, sizeof(err),
-                                      &col);
+    struct filter *f =
+        filter_compile("src port 722 and dst ip 192.168.5.10", err, sizeof(err), &col);
     cr_assert(f, "%s", err);
     cr_assert_eq(filter_param_count(f), 2);
     char *sql = xasprintf("SELECT count(*) FROM flows WHERE received_ms >= ? AND %s AND "

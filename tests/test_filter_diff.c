@@ -17,9 +17,9 @@
 #include "tests/helpers.h"
 #include "web/filter.h"
 
-#define NFLOWS 3000
+#define NFLOWS   3000
 #define NFILTERS 2500
-#define T0 1795455000000LL
+#define T0       1795455000000LL
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
@@ -39,12 +39,25 @@ static unsigned pick(unsigned n)
 
 /* Address templates: %u are filled with small random numbers so that filters hit. */
 static const char *const addr_tmpl[] = {
-    "10.0.0.%u",         "10.1.%u.%u",       "192.168.1.%u",         "172.16.%u.%u",
-    "172.31.255.%u",     "2001:db8::%x",     "2001:db8:1::%x",       "fe80::%x:%x",
-    "2001:0:0:1::%x",    "::ffff:10.0.0.%u", "2001:db8:%x::1",       "8.8.%u.%u",
+    "10.0.0.%u",
+    "10.1.%u.%u",
+    "192.168.1.%u",
+    "172.16.%u.%u",
+    "172.31.255.%u",
+    "2001:db8::%x",
+    "2001:db8:1::%x",
+    "fe80::%x:%x",
+    "2001:0:0:1::%x",
+    "::ffff:10.0.0.%u",
+    "2001:db8:%x::1",
+    "8.8.%u.%u",
     /* texts that share a prefix with the networks above without being in them */
-    "2001:db80::%x",     "2001:db8a:%x::1",  "2001:db8:%x:%x::",     "10.10.%u.%u",
-    "100.0.%u.%u",       "2001:db8:1%x::1",
+    "2001:db80::%x",
+    "2001:db8a:%x::1",
+    "2001:db8:%x:%x::",
+    "10.10.%u.%u",
+    "100.0.%u.%u",
+    "2001:db8:1%x::1",
 };
 #define NTMPL (sizeof(addr_tmpl) / sizeof(addr_tmpl[0]))
 
@@ -88,8 +101,8 @@ static void random_flow(struct flow *f, int i)
     f->bytes = pick(3) ? counts[pick(N(counts))] * 40 : rnd() % (1ULL << 40);
     f->first_ms = T0 - 4000000 + (int64_t)pick(4000000);
     f->last_ms = f->first_ms + (pick(2) ? durations[pick(N(durations))] : (int64_t)pick(100000));
-    f->present = (uint32_t)(pick(2) ? FF_TCP_FLAGS : 0) | (pick(2) ? FF_IF : 0) |
-                 (pick(2) ? FF_AS : 0);
+    f->present =
+        (uint32_t)(pick(2) ? FF_TCP_FLAGS : 0) | (pick(2) ? FF_IF : 0) | (pick(2) ? FF_AS : 0);
     f->tcp_flags = (uint16_t)pick(256);
     f->in_if = pick(6);
     f->out_if = pick(6);
@@ -127,8 +140,8 @@ static const char *dir(void)
 
 static const char *cmp(void)
 {
-    static const char *const c[] = {"", "= ", "== ", "> ", "< ", ">= ", "<= ",
-                                    "eq ", "gt ", "lt ", "ge ", "le "};
+    static const char *const c[] = {
+        "", "= ", "== ", "> ", "< ", ">= ", "<= ", "eq ", "gt ", "lt ", "ge ", "le "};
     return c[pick(N(c))];
 }
 
@@ -151,7 +164,7 @@ static void net_text(struct out *o)
     static const int v4len[] = {0, 1, 7, 8, 9, 12, 16, 17, 20, 24, 29, 31, 32};
     static const int v6len[] = {0, 3, 10, 16, 31, 32, 33, 48, 64, 96, 100, 127, 128};
     if (!v6 && pick(4) == 0) {
-        static const char *const masks[] = {"255.0.0.0", "255.255.0.0", "255.255.240.0",
+        static const char *const masks[] = {"255.0.0.0",     "255.255.0.0",     "255.255.240.0",
                                             "255.255.255.0", "255.255.255.252", "0.0.0.0"};
         emit(o, "%s mask %s", a, masks[pick(N(masks))]);
         return;
@@ -180,7 +193,9 @@ static void leaf(struct out *o)
     static const uint64_t ratev[] = {0, 1, 8, 1000, 8000, 1000000, 80000000};
     char a[64];
     switch (pick(18)) {
-    case 0: emit(o, "any"); break;
+    case 0:
+        emit(o, "any");
+        break;
     case 1:
     case 2:
         random_addr_text(a, sizeof(a));
@@ -212,7 +227,8 @@ static void leaf(struct out *o)
         }
         emit(o, " ]");
         break;
-    case 9: emit(o, "proto %s", (const char *[]){"tcp", "udp", "icmp", "47", "6", "gre"}[pick(6)]);
+    case 9:
+        emit(o, "proto %s", (const char *[]){"tcp", "udp", "icmp", "47", "6", "gre"}[pick(6)]);
         break;
     case 10:
     case 11:
@@ -253,7 +269,9 @@ static void expr(struct out *o, int depth)
     unsigned k = depth >= 3 ? 0 : pick(6);
     switch (k) {
     case 0:
-    case 1: leaf(o); break;
+    case 1:
+        leaf(o);
+        break;
     case 2:
         emit(o, pick(2) ? "not " : "!");
         expr(o, depth + 1);
@@ -304,8 +322,8 @@ TestSuite(filter_diff, .init = setup, .fini = teardown, .timeout = 120);
 /* Indices of the flows the SQL selects, in order; returns how many. */
 static size_t sql_rows(const struct filter *f, int *idx)
 {
-    char *sql = xasprintf("SELECT received_ms FROM flows WHERE %s ORDER BY received_ms",
-                          filter_sql(f));
+    char *sql =
+        xasprintf("SELECT received_ms FROM flows WHERE %s ORDER BY received_ms", filter_sql(f));
     sqlite3_stmt *q;
     int rc = sqlite3_prepare_v2(store_sqlite(st), sql, -1, &q, NULL);
     cr_assert_eq(rc, SQLITE_OK, "%s: %.500s", sqlite3_errmsg(store_sqlite(st)), sql);
@@ -346,8 +364,8 @@ Test(filter_diff, random_filters_select_the_same_flows_in_sql_and_in_c)
         partial += nw > 0 && nw < NFLOWS;
         filter_free(f);
     }
-    cr_log_info("%zu filters, %zu select something, %zu select some but not all", parsed,
-                nonempty, partial);
+    cr_log_info("%zu filters, %zu select something, %zu select some but not all", parsed, nonempty,
+                partial);
     /* a differential test whose filters select nothing would prove nothing */
     cr_expect_gt(partial, NFILTERS / 3, "only %zu filters discriminate", partial);
 }
@@ -366,8 +384,13 @@ Test(filter_diff, mutated_filters_never_crash_and_errors_point_inside_the_text)
         for (unsigned e = 0, n = 1 + pick(3); e < n && o.n > 0; e++) {
             size_t at = pick((unsigned)o.n);
             switch (pick(3)) {
-            case 0: o.s[at] = junk[pick(sizeof(junk) - 1)]; break;
-            case 1: memmove(o.s + at, o.s + at + 1, o.n - at); o.n--; break;
+            case 0:
+                o.s[at] = junk[pick(sizeof(junk) - 1)];
+                break;
+            case 1:
+                memmove(o.s + at, o.s + at + 1, o.n - at);
+                o.n--;
+                break;
             default:
                 if (o.n + 1 < sizeof(o.s)) {
                     memmove(o.s + at + 1, o.s + at, o.n - at + 1);
@@ -385,8 +408,8 @@ Test(filter_diff, mutated_filters_never_crash_and_errors_point_inside_the_text)
             continue;
         }
         rejected++;
-        cr_assert(col >= 1 && (size_t)col <= strlen(o.s) + 1, "'%s': column %d out of range",
-                  o.s, col);
+        cr_assert(col >= 1 && (size_t)col <= strlen(o.s) + 1, "'%s': column %d out of range", o.s,
+                  col);
         cr_assert(err[0], "'%s': empty error message", o.s);
     }
     cr_expect_gt(rejected, 1000);

@@ -17,8 +17,8 @@
 #include "tests/helpers.h"
 #include "web/filter.h"
 
-#define NF 1500
-#define T0 1795392000000LL /* 2026-11-23T00:00:00Z */
+#define NF   1500
+#define T0   1795392000000LL /* 2026-11-23T00:00:00Z */
 #define HOUR 3600000LL
 
 static struct flow fl[NF];
@@ -121,8 +121,8 @@ static void check_range(int64_t from, int64_t to, const char *ftext)
     for (int i = 0; i < NF; i++)
         if (fl[i].first_ms <= to && fl[i].last_ms >= from && (!f || filter_match(f, &fl[i])))
             want.v[want.n++] = i;
-    cr_assert_eq(got.n, want.n, "[%" PRId64 ", %" PRId64 "] '%s': %zu rows, expected %zu", from,
-                 to, ftext ? ftext : "", got.n, want.n);
+    cr_assert_eq(got.n, want.n, "[%" PRId64 ", %" PRId64 "] '%s': %zu rows, expected %zu", from, to,
+                 ftext ? ftext : "", got.n, want.n);
     for (size_t i = 0; i < got.n; i++)
         cr_assert_eq(got.v[i], want.v[i]);
     int64_t count = -1;
@@ -134,11 +134,11 @@ static void check_range(int64_t from, int64_t to, const char *ftext)
 Test(query, time_ranges_select_overlapping_flows_across_partitions)
 {
     check_range(INT64_MIN, INT64_MAX, NULL);
-    check_range(T0 + HOUR, T0 + 2 * HOUR, NULL);        /* one hour */
+    check_range(T0 + HOUR, T0 + 2 * HOUR, NULL);              /* one hour */
     check_range(T0 + HOUR + 60000, T0 + HOUR + 120000, NULL); /* one minute inside */
     check_range(T0 + 90 * 60000, T0 + 4 * HOUR + 5000, NULL); /* across partitions */
-    check_range(T0 - 10 * HOUR, T0 - 9 * HOUR, NULL);   /* before everything */
-    check_range(T0 + 10 * HOUR, INT64_MAX, NULL);       /* after everything */
+    check_range(T0 - 10 * HOUR, T0 - 9 * HOUR, NULL);         /* before everything */
+    check_range(T0 + 10 * HOUR, INT64_MAX, NULL);             /* after everything */
     check_range(T0 + 3 * HOUR, INT64_MAX, "dst port 515 and flags S and not flags A");
     check_range(INT64_MIN, T0 + 2 * HOUR, "src net 2001:db8::/32 or src ip 10.0.1.1");
     check_range(T0 + 30 * 60000, T0 + 5 * HOUR, "as 64501 or not as 64500");
@@ -260,8 +260,11 @@ Test(query, top_n_matches_brute_force_with_totals)
         bytes[fl[i].src_port] += (int64_t)fl[i].bytes;
         total_b += (int64_t)fl[i].bytes;
     }
-    struct query_top req = {.from_ms = INT64_MIN, .to_ms = INT64_MAX, .stat = QS_SRCPORT,
-                            .order = QO_BYTES, .limit = 5};
+    struct query_top req = {.from_ms = INT64_MIN,
+                            .to_ms = INT64_MAX,
+                            .stat = QS_SRCPORT,
+                            .order = QO_BYTES,
+                            .limit = 5};
     int code;
     json_t *a = query_top_json(q, &req, &code, err, sizeof(err));
     cr_assert(a, "%s", err);
@@ -269,7 +272,8 @@ Test(query, top_n_matches_brute_force_with_totals)
     int64_t prev = INT64_MAX;
     size_t i;
     json_t *row;
-    json_array_foreach(a, i, row) {
+    json_array_foreach(a, i, row)
+    {
         int64_t port = json_integer_value(json_object_get(row, "key"));
         int64_t b = json_integer_value(json_object_get(row, "bytes"));
         cr_expect_eq(b, bytes[port], "port %" PRId64, port);
@@ -290,12 +294,16 @@ Test(query, top_n_matches_brute_force_with_totals)
     int64_t no_as = 0;
     for (int k = 0; k < NF; k++)
         no_as += !(fl[k].present & FF_AS);
-    req = (struct query_top){.from_ms = INT64_MIN, .to_ms = INT64_MAX, .stat = QS_SRCAS,
-                             .order = QO_FLOWS, .limit = 100};
+    req = (struct query_top){.from_ms = INT64_MIN,
+                             .to_ms = INT64_MAX,
+                             .stat = QS_SRCAS,
+                             .order = QO_FLOWS,
+                             .limit = 100};
     a = query_top_json(q, &req, &code, err, sizeof(err));
     cr_assert(a, "%s", err);
     bool saw_null = false;
-    json_array_foreach(a, i, row) if (json_is_null(json_object_get(row, "key"))) {
+    json_array_foreach(a, i, row) if (json_is_null(json_object_get(row, "key")))
+    {
         saw_null = true;
         cr_expect_eq(json_integer_value(json_object_get(row, "flows")), no_as);
     }
@@ -322,15 +330,18 @@ Test(query, filter_and_range_apply_to_top_n)
     int col;
     struct filter *f = filter_compile("dst port 515", err, sizeof(err), &col);
     cr_assert(f);
-    struct query_top req = {.filter = f, .from_ms = T0 + HOUR, .to_ms = T0 + 2 * HOUR,
-                            .stat = QS_DSTPORT, .order = QO_FLOWS};
+    struct query_top req = {.filter = f,
+                            .from_ms = T0 + HOUR,
+                            .to_ms = T0 + 2 * HOUR,
+                            .stat = QS_DSTPORT,
+                            .order = QO_FLOWS};
     int code;
     json_t *a = query_top_json(q, &req, &code, err, sizeof(err));
     cr_assert(a, "%s", err);
     int64_t want = 0;
     for (int i = 0; i < NF; i++)
-        want += fl[i].dst_port == 515 && fl[i].first_ms <= T0 + 2 * HOUR &&
-                fl[i].last_ms >= T0 + HOUR;
+        want +=
+            fl[i].dst_port == 515 && fl[i].first_ms <= T0 + 2 * HOUR && fl[i].last_ms >= T0 + HOUR;
     cr_assert_eq(json_array_size(a), 1);
     cr_expect_eq(json_integer_value(json_object_get(json_array_get(a, 0), "key")), 515);
     cr_expect_eq(json_integer_value(json_object_get(json_array_get(a, 0), "flows")), want);
@@ -398,26 +409,28 @@ Test(query, threaded_scan_and_merge_equal_the_single_thread_result)
     static const int64_t pages[][2] = {{0, 0}, {10, 0}, {7, 300}, {0, 1000}, {5000, 0}};
     char err[256];
     int col;
-    struct filter *f = filter_compile("not dst port 443 or src ip in [10.0.1.1 10.0.2.2]", err,
-                                      sizeof(err), &col);
+    struct filter *f =
+        filter_compile("not dst port 443 or src ip in [10.0.1.1 10.0.2.2]", err, sizeof(err), &col);
     cr_assert(f, "%s", err);
     for (size_t o = 0; o < 2; o++)
         for (int desc = 0; desc < 2; desc++)
             for (size_t p = 0; p < sizeof(pages) / sizeof(pages[0]); p++) {
-                struct query_flows req = {.filter = f, .from_ms = T0 + 20 * 60000,
-                                          .to_ms = T0 + 5 * HOUR, .order = orders[o],
-                                          .desc = desc, .limit = pages[p][0],
+                struct query_flows req = {.filter = f,
+                                          .from_ms = T0 + 20 * 60000,
+                                          .to_ms = T0 + 5 * HOUR,
+                                          .order = orders[o],
+                                          .desc = desc,
+                                          .limit = pages[p][0],
                                           .offset = pages[p][1]};
                 struct rowtext one = {0};
                 query_set_threads(q, 1);
-                cr_assert_eq(query_flows(q, &req, row_text, &one, err, sizeof(err)), 0, "%s",
-                             err);
+                cr_assert_eq(query_flows(q, &req, row_text, &one, err, sizeof(err)), 0, "%s", err);
                 cr_assert(one.len > 0 || pages[p][1] >= 1000);
                 for (int threads = 2; threads <= 7; threads += 5) {
                     struct rowtext many = {0};
                     query_set_threads(q, threads);
-                    cr_assert_eq(query_flows(q, &req, row_text, &many, err, sizeof(err)), 0,
-                                 "%s", err);
+                    cr_assert_eq(query_flows(q, &req, row_text, &many, err, sizeof(err)), 0, "%s",
+                                 err);
                     cr_assert_eq(many.len, one.len, "%s %s page %zu, %d threads", orders[o],
                                  desc ? "desc" : "asc", p, threads);
                     cr_assert(one.len == 0 || !strcmp(one.s, many.s), "%s %s page %zu, %d threads",
@@ -434,9 +447,9 @@ Test(query, threaded_scan_and_merge_equal_the_single_thread_result)
 Test(query, top_n_equals_sql_group_by_for_every_stat_order_and_thread_count)
 {
     static const char *const single[][2] = {
-        {"srcip", "src_addr"}, {"dstip", "dst_addr"}, {"srcport", "src_port"},
-        {"dstport", "dst_port"}, {"proto", "proto"},  {"srcas", "src_as"},
-        {"dstas", "dst_as"},    {"inif", "in_if"},    {"exporter", "exporter"},
+        {"srcip", "src_addr"},   {"dstip", "dst_addr"}, {"srcport", "src_port"},
+        {"dstport", "dst_port"}, {"proto", "proto"},    {"srcas", "src_as"},
+        {"dstas", "dst_as"},     {"inif", "in_if"},     {"exporter", "exporter"},
     };
     static const char *const order_names[] = {"flows", "packets", "bytes"};
     char err[256];
@@ -445,8 +458,8 @@ Test(query, top_n_equals_sql_group_by_for_every_stat_order_and_thread_count)
             char *sql = xasprintf("SELECT %s AS key, count(*) AS flows, sum(packets) AS packets, "
                                   "sum(bytes) AS bytes FROM flows WHERE first_ms <= %lld AND "
                                   "last_ms >= %lld GROUP BY key ORDER BY %s DESC, key LIMIT 7",
-                                  single[s][1], (long long)(T0 + 4 * HOUR),
-                                  (long long)(T0 + HOUR), order_names[o]);
+                                  single[s][1], (long long)(T0 + 4 * HOUR), (long long)(T0 + HOUR),
+                                  order_names[o]);
             sqlite3_stmt *st;
             cr_assert_eq(sqlite3_prepare_v2(query_sqlite(q), sql, -1, &st, NULL), SQLITE_OK);
             json_t *want = json_array();
@@ -454,7 +467,9 @@ Test(query, top_n_equals_sql_group_by_for_every_stat_order_and_thread_count)
                 json_array_append_new(want, query_row_json(st));
             sqlite3_finalize(st);
             free(sql);
-            struct query_top req = {.from_ms = T0 + HOUR, .to_ms = T0 + 4 * HOUR, .limit = 7,
+            struct query_top req = {.from_ms = T0 + HOUR,
+                                    .to_ms = T0 + 4 * HOUR,
+                                    .limit = 7,
                                     .order = (enum query_order)o};
             cr_assert(query_stat_parse(single[s][0], &req.stat));
             for (int threads = 1; threads <= 3; threads += 2) {
@@ -467,10 +482,10 @@ Test(query, top_n_equals_sql_group_by_for_every_stat_order_and_thread_count)
                     json_t *g = json_array_get(got, i), *w = json_array_get(want, i);
                     const char *const keys[] = {"key", "flows", "packets", "bytes"};
                     for (int k = 0; k < 4; k++)
-                        cr_assert(json_equal(json_object_get(g, keys[k]),
-                                             json_object_get(w, keys[k])),
-                                  "-s %s/%s, %d threads, row %zu, %s", single[s][0],
-                                  order_names[o], threads, i, keys[k]);
+                        cr_assert(
+                            json_equal(json_object_get(g, keys[k]), json_object_get(w, keys[k])),
+                            "-s %s/%s, %d threads, row %zu, %s", single[s][0], order_names[o],
+                            threads, i, keys[k]);
                 }
                 json_decref(got);
             }

@@ -68,8 +68,8 @@ static struct result fq(const char *fmt, ...)
     vsnprintf(args, sizeof(args), fmt, ap);
     va_end(ap);
     struct result r;
-    r.status = th_system("'%s/flowhound' query %s >'%s/out' 2>'%s/err'", th_builddir(), args, dir,
-                         dir);
+    r.status =
+        th_system("'%s/flowhound' query %s >'%s/out' 2>'%s/err'", th_builddir(), args, dir, dir);
     char path[600];
     snprintf(path, sizeof(path), "%s/out", dir);
     r.out = slurp(path);
@@ -176,8 +176,7 @@ Test(query_cli, top_n_like_nfdump_s)
     json_t *first = json_array_get(a, 0);
     int64_t top_port = json_integer_value(json_object_get(first, "key"));
     char sql[256];
-    snprintf(sql, sizeof(sql),
-             "SELECT sum(bytes) FROM flows WHERE dst_port = %" PRId64, top_port);
+    snprintf(sql, sizeof(sql), "SELECT sum(bytes) FROM flows WHERE dst_port = %" PRId64, top_port);
     cr_expect_eq(json_integer_value(json_object_get(first, "bytes")), th_db_int(db, sql));
     cr_expect_eq(top_port, th_db_int(db, "SELECT dst_port FROM flows GROUP BY dst_port "
                                          "ORDER BY sum(bytes) DESC LIMIT 1"));
@@ -231,16 +230,16 @@ Test(query_cli, usage_errors_exit_2_and_failures_exit_1)
     cr_expect(strstr(r.out, "Usage: flowhound query"), "%s", r.out);
     done(&r);
     const char *bad[] = {
-        "'port 80'",                       /* no -r */
-        "-r '%s' -o xml any",              /* unknown format */
-        "-r '%s' -t yesterday any",        /* bad range */
+        "'port 80'",                                  /* no -r */
+        "-r '%s' -o xml any",                         /* unknown format */
+        "-r '%s' -t yesterday any",                   /* bad range */
         "-r '%s' -t 1795399200000-1795395600000 any", /* reversed */
-        "-r '%s' -s nonsense",             /* unknown statistic */
-        "-r '%s' -s srcip/bps",            /* unknown order */
-        "-r '%s' -n -3",                   /* bad count */
-        "-r '%s' -O no_such_column",       /* unknown order column */
-        "-r '%s' -O bytes/sideways",       /* bad direction */
-        "-r '%s' -f 'port 1' 'port 2'",    /* filter twice */
+        "-r '%s' -s nonsense",                        /* unknown statistic */
+        "-r '%s' -s srcip/bps",                       /* unknown order */
+        "-r '%s' -n -3",                              /* bad count */
+        "-r '%s' -O no_such_column",                  /* unknown order column */
+        "-r '%s' -O bytes/sideways",                  /* bad direction */
+        "-r '%s' -f 'port 1' 'port 2'",               /* filter twice */
         "-r '%s' --no-such-option",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -263,8 +262,7 @@ Test(query_cli, usage_errors_exit_2_and_failures_exit_1)
 Test(query_cli, time_limit_gives_a_clear_error)
 {
     /* 20000 flows sorted by a computed order with a 1 ms budget cannot finish */
-    struct result r = fq("-r '%s' --time-limit 1 -O bytes -o csv 'not ip 1.2.3.4 or bps > 1'",
-                         db);
+    struct result r = fq("-r '%s' --time-limit 1 -O bytes -o csv 'not ip 1.2.3.4 or bps > 1'", db);
     cr_expect_eq(r.status, 1, "%s", r.err);
     cr_expect(strstr(r.err, "query took too long (more than 1 ms)"), "%s", r.err);
     done(&r);

@@ -27,10 +27,10 @@
  * (`host A` is two), values in one `[...]` list. They keep the parser's recursion and the C
  * evaluator bounded, and the SQL within SQLite's limits (expression depth 1000, and a parser
  * stack of 100 entries that about 30 nested parentheses fill). */
-#define FILTER_MAX_TEXT 8192
+#define FILTER_MAX_TEXT  8192
 #define FILTER_MAX_DEPTH 16
 #define FILTER_MAX_TERMS 256
-#define FILTER_MAX_LIST 1024
+#define FILTER_MAX_LIST  1024
 
 struct filter;
 

@@ -45,8 +45,8 @@ struct fnode {
     enum fnode_op op;
     enum ffield field;
     enum fcmp cmp;
-    int64_t value;       /* FN_NUM, FN_FLAGS */
-    int64_t *list;       /* FN_IN */
+    int64_t value; /* FN_NUM, FN_FLAGS */
+    int64_t *list; /* FN_IN */
     size_t nlist;
     struct fh_addr addr; /* FN_NET: the network, host bits cleared */
     int prefix;          /* FN_NET: 0..32 or 0..128 */
@@ -61,7 +61,7 @@ struct filter {
         enum { FP_INT, FP_TEXT } type;
         int64_t i;
         char *s;
-    } *params;
+    } * params;
     int nparams;
 };
 

@@ -14,11 +14,21 @@
 static const char *field_name(enum ffield f)
 {
     static const char *names[] = {
-        [FLD_SRC_ADDR] = "src_addr", [FLD_DST_ADDR] = "dst_addr", [FLD_EXPORTER] = "exporter",
-        [FLD_SRC_PORT] = "src_port", [FLD_DST_PORT] = "dst_port", [FLD_PROTO] = "proto",
-        [FLD_TCP_FLAGS] = "tcp_flags", [FLD_PACKETS] = "packets", [FLD_BYTES] = "bytes",
-        [FLD_BPS] = "bps", [FLD_PPS] = "pps", [FLD_DURATION] = "duration",
-        [FLD_SRC_AS] = "src_as", [FLD_DST_AS] = "dst_as", [FLD_IN_IF] = "in_if",
+        [FLD_SRC_ADDR] = "src_addr",
+        [FLD_DST_ADDR] = "dst_addr",
+        [FLD_EXPORTER] = "exporter",
+        [FLD_SRC_PORT] = "src_port",
+        [FLD_DST_PORT] = "dst_port",
+        [FLD_PROTO] = "proto",
+        [FLD_TCP_FLAGS] = "tcp_flags",
+        [FLD_PACKETS] = "packets",
+        [FLD_BYTES] = "bytes",
+        [FLD_BPS] = "bps",
+        [FLD_PPS] = "pps",
+        [FLD_DURATION] = "duration",
+        [FLD_SRC_AS] = "src_as",
+        [FLD_DST_AS] = "dst_as",
+        [FLD_IN_IF] = "in_if",
         [FLD_OUT_IF] = "out_if",
     };
     return names[f];
@@ -29,7 +39,8 @@ static char *describe(const struct fnode *n)
     static const char *ops[] = {"=", "<", ">", "<=", ">="};
     char addr[FH_ADDR_STRLEN], *a, *b, *out;
     switch (n->op) {
-    case FN_ANY: return xstrdup("any");
+    case FN_ANY:
+        return xstrdup("any");
     case FN_AND:
     case FN_OR:
         a = describe(n->a);
@@ -55,7 +66,8 @@ static char *describe(const struct fnode *n)
         a = xasprintf("%s]", out);
         free(out);
         return a;
-    case FN_FLAGS: return xasprintf("tcp_flags all %" PRId64, n->value);
+    case FN_FLAGS:
+        return xasprintf("tcp_flags all %" PRId64, n->value);
     case FN_NET:
         addr_to_str(&n->addr, addr, sizeof(addr));
         return xasprintf("%s in %s/%d", field_name(n->field), addr, n->prefix);

@@ -21,8 +21,20 @@
 #include "common/xmalloc.h"
 #include "web/filter_ast.h"
 
-enum tkind { T_END, T_WORD, T_LPAREN, T_RPAREN, T_LBRACK, T_RBRACK, T_COMMA, T_SLASH, T_CMP,
-             T_NOT, T_AND, T_OR };
+enum tkind {
+    T_END,
+    T_WORD,
+    T_LPAREN,
+    T_RPAREN,
+    T_LBRACK,
+    T_RBRACK,
+    T_COMMA,
+    T_SLASH,
+    T_CMP,
+    T_NOT,
+    T_AND,
+    T_OR
+};
 
 struct token {
     enum tkind kind;
@@ -111,15 +123,36 @@ static void next(struct parser *p)
     t->start = (size_t)(s - p->text);
     t->len = 1;
     switch (*s) {
-    case '\0': t->kind = T_END; t->len = 0; break;
-    case '(': t->kind = T_LPAREN; break;
-    case ')': t->kind = T_RPAREN; break;
-    case '[': t->kind = T_LBRACK; break;
-    case ']': t->kind = T_RBRACK; break;
-    case ',': t->kind = T_COMMA; break;
-    case '/': t->kind = T_SLASH; break;
-    case '!': t->kind = T_NOT; break;
-    case '=': case '<': case '>': lex_cmp(p, s); break;
+    case '\0':
+        t->kind = T_END;
+        t->len = 0;
+        break;
+    case '(':
+        t->kind = T_LPAREN;
+        break;
+    case ')':
+        t->kind = T_RPAREN;
+        break;
+    case '[':
+        t->kind = T_LBRACK;
+        break;
+    case ']':
+        t->kind = T_RBRACK;
+        break;
+    case ',':
+        t->kind = T_COMMA;
+        break;
+    case '/':
+        t->kind = T_SLASH;
+        break;
+    case '!':
+        t->kind = T_NOT;
+        break;
+    case '=':
+    case '<':
+    case '>':
+        lex_cmp(p, s);
+        break;
     case '&':
     case '|':
         if (s[1] != s[0]) {
@@ -236,8 +269,10 @@ static bool parse_number(const char *s, size_t len, uint64_t *out)
         i = 2;
     } else if (len > 1 && strchr("kKmMgGtT", s[len - 1])) {
         char c = (char)tolower((unsigned char)s[len - 1]);
-        mult = c == 'k' ? 1000ULL : c == 'm' ? 1000000ULL : c == 'g' ? 1000000000ULL
-                                                                     : 1000000000000ULL;
+        mult = c == 'k'   ? 1000ULL
+               : c == 'm' ? 1000000ULL
+               : c == 'g' ? 1000000000ULL
+                          : 1000000000000ULL;
         len--;
     }
     if (i >= len)
@@ -271,8 +306,8 @@ static bool number(struct parser *p, const char *what, uint64_t max, int64_t *ou
         return false;
     }
     if (v > max) {
-        fail_at(p, p->tok.start, "%s out of range: %" PRIu64 " (expected 0 to %" PRIu64 ")",
-                what, v, max);
+        fail_at(p, p->tok.start, "%s out of range: %" PRIu64 " (expected 0 to %" PRIu64 ")", what,
+                v, max);
         return false;
     }
     *out = (int64_t)v;
@@ -282,7 +317,10 @@ static bool number(struct parser *p, const char *what, uint64_t max, int64_t *ou
 
 static enum fcmp comparator(struct parser *p)
 {
-    static const struct { const char *w; enum fcmp c; } words[] = {
+    static const struct {
+        const char *w;
+        enum fcmp c;
+    } words[] = {
         {"eq", CMP_EQ}, {"lt", CMP_LT}, {"gt", CMP_GT}, {"le", CMP_LE}, {"ge", CMP_GE},
     };
     if (p->tok.kind == T_CMP) {
@@ -342,8 +380,8 @@ static struct fnode *net_term(struct parser *p)
     int64_t len;
     if (p->tok.kind == T_SLASH) {
         next(p);
-        if (!number(p, a.family == 4 ? "IPv4 prefix length" : "IPv6 prefix length",
-                    (uint64_t)max, &len))
+        if (!number(p, a.family == 4 ? "IPv4 prefix length" : "IPv6 prefix length", (uint64_t)max,
+                    &len))
             return NULL;
         return net_node(p, &a, (int)len);
     }
@@ -474,8 +512,11 @@ static struct fnode *num_term(struct parser *p, enum dir dir, const char *what, 
 
 static struct fnode *proto_term(struct parser *p)
 {
-    static const struct { const char *name; int num; } names[] = {
-        {"icmp", 1}, {"igmp", 2}, {"tcp", 6},  {"udp", 17},  {"gre", 47},     {"esp", 50},
+    static const struct {
+        const char *name;
+        int num;
+    } names[] = {
+        {"icmp", 1}, {"igmp", 2},   {"tcp", 6},        {"udp", 17},  {"gre", 47},  {"esp", 50},
         {"ah", 51},  {"icmp6", 58}, {"ipv6-icmp", 58}, {"ospf", 89}, {"pim", 103}, {"sctp", 132},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -606,8 +647,11 @@ static struct fnode *directed_term(struct parser *p, enum dir dir)
 
 static struct fnode *term(struct parser *p)
 {
-    static const struct { const char *w; enum ffield f; } counters[] = {
-        {"packets", FLD_PACKETS}, {"bytes", FLD_BYTES}, {"bps", FLD_BPS},
+    static const struct {
+        const char *w;
+        enum ffield f;
+    } counters[] = {
+        {"packets", FLD_PACKETS}, {"bytes", FLD_BYTES},       {"bps", FLD_BPS},
         {"pps", FLD_PPS},         {"duration", FLD_DURATION},
     };
     if (accept_word(p, "any"))
@@ -730,8 +774,7 @@ struct filter *filter_compile(const char *text, char *err, size_t errlen, int *e
     size_t len = strlen(p.text);
     struct fnode *root = NULL;
     if (len > FILTER_MAX_TEXT)
-        fail_at(&p, FILTER_MAX_TEXT, "filter too long: more than %d characters",
-                FILTER_MAX_TEXT);
+        fail_at(&p, FILTER_MAX_TEXT, "filter too long: more than %d characters", FILTER_MAX_TEXT);
     else
         root = parse(&p);
     if (!root) {

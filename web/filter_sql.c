@@ -51,15 +51,24 @@ static void param_text(struct filter *f, const char *s)
 static const char *column(enum ffield fld)
 {
     switch (fld) {
-    case FLD_SRC_ADDR: return "src_addr";
-    case FLD_DST_ADDR: return "dst_addr";
-    case FLD_EXPORTER: return "exporter";
-    case FLD_SRC_PORT: return "src_port";
-    case FLD_DST_PORT: return "dst_port";
-    case FLD_PROTO: return "proto";
-    case FLD_TCP_FLAGS: return "tcp_flags";
-    case FLD_PACKETS: return "packets";
-    case FLD_BYTES: return "bytes";
+    case FLD_SRC_ADDR:
+        return "src_addr";
+    case FLD_DST_ADDR:
+        return "dst_addr";
+    case FLD_EXPORTER:
+        return "exporter";
+    case FLD_SRC_PORT:
+        return "src_port";
+    case FLD_DST_PORT:
+        return "dst_port";
+    case FLD_PROTO:
+        return "proto";
+    case FLD_TCP_FLAGS:
+        return "tcp_flags";
+    case FLD_PACKETS:
+        return "packets";
+    case FLD_BYTES:
+        return "bytes";
     /* nfdump's definitions: duration in ms, rates 0 for flows of no duration. */
     case FLD_BPS:
         return "(CASE WHEN last_ms > first_ms THEN bytes * 8000 / (last_ms - first_ms) ELSE 0 "
@@ -67,11 +76,16 @@ static const char *column(enum ffield fld)
     case FLD_PPS:
         return "(CASE WHEN last_ms > first_ms THEN packets * 1000 / (last_ms - first_ms) ELSE 0 "
                "END)";
-    case FLD_DURATION: return "(last_ms - first_ms)";
-    case FLD_SRC_AS: return "src_as";
-    case FLD_DST_AS: return "dst_as";
-    case FLD_IN_IF: return "in_if";
-    case FLD_OUT_IF: return "out_if";
+    case FLD_DURATION:
+        return "(last_ms - first_ms)";
+    case FLD_SRC_AS:
+        return "src_as";
+    case FLD_DST_AS:
+        return "dst_as";
+    case FLD_IN_IF:
+        return "in_if";
+    case FLD_OUT_IF:
+        return "out_if";
     }
     return "NULL";
 }
@@ -84,8 +98,8 @@ static bool nullable(enum ffield fld)
 
 static const char *op_text(enum fcmp c)
 {
-    static const char *ops[] = {[CMP_EQ] = " = ", [CMP_LT] = " < ", [CMP_GT] = " > ",
-                                [CMP_LE] = " <= ", [CMP_GE] = " >= "};
+    static const char *ops[] = {
+        [CMP_EQ] = " = ", [CMP_LT] = " < ", [CMP_GT] = " > ", [CMP_LE] = " <= ", [CMP_GE] = " >= "};
     return ops[c];
 }
 
@@ -218,7 +232,9 @@ static void emit_chain(struct filter *f, struct sbuf *b, const struct fnode *n, 
 static void emit(struct filter *f, struct sbuf *b, const struct fnode *n)
 {
     switch (n->op) {
-    case FN_ANY: put(b, "1"); break;
+    case FN_ANY:
+        put(b, "1");
+        break;
     case FN_AND:
     case FN_OR:
         put(b, "(");
@@ -229,10 +245,18 @@ static void emit(struct filter *f, struct sbuf *b, const struct fnode *n)
         put(b, "NOT ");
         emit(f, b, n->a);
         break;
-    case FN_NUM: emit_num(f, b, n); break;
-    case FN_IN: emit_in(f, b, n); break;
-    case FN_FLAGS: emit_flags(f, b, n); break;
-    case FN_NET: emit_net(f, b, n); break;
+    case FN_NUM:
+        emit_num(f, b, n);
+        break;
+    case FN_IN:
+        emit_in(f, b, n);
+        break;
+    case FN_FLAGS:
+        emit_flags(f, b, n);
+        break;
+    case FN_NET:
+        emit_net(f, b, n);
+        break;
     }
 }
 
