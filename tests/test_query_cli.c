@@ -267,3 +267,60 @@ Test(query_cli, time_limit_gives_a_clear_error)
     cr_expect(strstr(r.err, "query took too long (more than 1 ms)"), "%s", r.err);
     done(&r);
 }
+
+/* ---- real exporter data, queried while the real daemon is still writing ---- */
+
+static int64_t cli_count(const char *db_, const char *args)
+{
+    struct result r = fq("-r '%s' -o json %s", db_, args);
+    cr_assert_eq(r.status, 0, "%s: %s", args, r.err);
+    json_t *a = json_loads(r.out, 0, NULL);
+    cr_assert(a && json_is_array(a), "%s: %.200s", args, r.out);
+    int64_t n = (int64_t)json_array_size(a);
+    json_decref(a);
+    done(&r);
+    return n;
+}
+
+Test(query_daemon, corpus_v5_through_the_daemon_queried_while_it_runs, .timeout = 120)
+{
+    static const struct {
+        const char *filter, *sql;
+    } cases[] = {
+        {"any", "1"},
+        {"proto tcp", "proto = 6"},
+        {"dst port 22", "dst_port = 22"},
+        {"net 10.0.0.0/8", "src_addr LIKE '10.%' OR dst_addr LIKE '10.%'"},
+        {"flags A and not flags S", "tcp_flags & 16 = 16 AND tcp_flags & 2 = 0"},
+        {"src as 36351 or dst as 36351", "src_as = 36351 OR dst_as = 36351"},
+        {"in if 13", "in_if = 13"},
+        {"bytes > 1000 or packets >= 10", "bytes > 1000 OR packets >= 10"},
+        {"ip 10.0.2.15", "src_addr = '10.0.2.15' OR dst_addr = '10.0.2.15'"},
+        {"-t 2016-07-21-2016-07-22 any", "first_ms <= 1469145600000 AND last_ms >= 1469059200000"},
+    };
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    dir = d.dir; /* fq() writes its captures there */
+    size_t sent = 0;
+    static const char *const files[] = {"corpus/v5_softflowd.pcap", "corpus/v5_mikrotik.pcap",
+                                        "corpus/v5_akvorado.pcap"};
+    for (size_t i = 0; i < 3; i++)
+        sent += th_replay(th_shared_path(files[i]), d.port, 2000, 20 + (unsigned)i);
+    cr_assert_gt(sent, 0);
+    cr_assert_eq(th_db_wait(d.db, "SELECT count(*) FROM flows", 89, 20000), 89);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char sql[512];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM flows WHERE %s", cases[i].sql);
+        int64_t want = th_db_int(d.db, sql);
+        cr_expect_gt(want, 0, "%s selects nothing: a weak case", cases[i].filter);
+        char args[256];
+        if (cases[i].filter[0] == '-')
+            snprintf(args, sizeof(args), "%s", cases[i].filter);
+        else
+            snprintf(args, sizeof(args), "'%s'", cases[i].filter);
+        cr_expect_eq(cli_count(d.db, args), want, "%s", cases[i].filter);
+    }
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    dir = NULL;
+    th_daemon_cleanup(&d);
+}
