@@ -166,12 +166,16 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
      * partition whose stats are not written yet (min_first NULL) may hold anything. */
     if (sqlite3_prepare_v2(q->db,
                            "SELECT name, min_first IS NOT NULL AND min_first >= ?1 AND "
-                           "max_last <= ?2, rows FROM partitions WHERE min_first IS NULL OR "
-                           "(min_first <= ?2 AND max_last >= ?1) ORDER BY span_start",
+                           "max_last <= ?2 AND span_end <= ?3, rows FROM partitions WHERE "
+                           "min_first IS NULL OR (min_first <= ?2 AND max_last >= ?1) "
+                           "ORDER BY span_start",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(q, err, errlen, "listing partitions");
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, to);
+    /* The partition of the current receive time may grow after this look (and each worker
+     * reads its own snapshot): never skip the time test on it. */
+    sqlite3_bind_int64(st, 3, now_ms());
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
