@@ -301,24 +301,6 @@ int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, cha
     return result;
 }
 
-int query_plan(struct query *q, int64_t from, int64_t to, const struct filter *f,
-               const char *const *selects, char **sql, char *err, size_t errlen)
-{
-    *sql = NULL;
-    if (from > to) {
-        snprintf(err, errlen, "the time range ends before it starts");
-        return QUERY_EINVALID;
-    }
-    struct qpart *parts;
-    size_t n;
-    int rc = query_partitions(q, from, to, &parts, &n, err, errlen);
-    if (rc)
-        return rc;
-    *sql = query_union(parts, n, selects, f);
-    query_partitions_free(parts, n);
-    return 0;
-}
-
 /* ---- flows ---- */
 
 struct query_flows query_flows_all(void)
@@ -406,11 +388,23 @@ int query_count_flows(struct query *q, const struct query_flows *req, int64_t *c
                       size_t errlen)
 {
     static const char *const selects[] = {"1", NULL};
-    char *arms;
     *count = 0;
-    int rc = query_plan(q, req->from_ms, req->to_ms, req->filter, selects, &arms, err, errlen);
+    if (req->from_ms > req->to_ms) {
+        snprintf(err, errlen, "the time range ends before it starts");
+        return QUERY_EINVALID;
+    }
+    struct qpart *parts;
+    size_t n;
+    int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
     if (rc)
         return rc;
+    if (q->threads > 1 && n >= 2) {
+        rc = query_count_parallel(q, req, parts, n, count, err, errlen);
+        query_partitions_free(parts, n);
+        return rc;
+    }
+    char *arms = query_union(parts, n, selects, req->filter);
+    query_partitions_free(parts, n);
     char *sql = xasprintf("SELECT count(*) FROM (%s)", arms);
     free(arms);
     sqlite3_stmt *st;

@@ -52,13 +52,13 @@ int query_flows_parallel(struct query *q, const struct query_flows *req, const c
                          const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
                          size_t errlen);
 
+/* The same split for query_count_flows. */
+int query_count_parallel(struct query *q, const struct query_flows *req, const struct qpart *parts,
+                         size_t n, int64_t *count, char *err, size_t errlen);
+
 int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
 /* Steps st to the end under the time limit, calling fn per row (fn may be NULL). Finalizes
  * st. Returns 0 or QUERY_E*. */
 int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, char *err,
               size_t errlen);
-/* Checks the range, prunes partitions and builds the union for one request. */
-int query_plan(struct query *q, int64_t from, int64_t to, const struct filter *f,
-               const char *const *selects, char **sql, char *err, size_t errlen);
-
 #endif

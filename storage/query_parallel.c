@@ -53,13 +53,22 @@ void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut)
     cut[k] = n;
 }
 
+/* The worker's statement over its share: the listing, or its count when col is NULL. */
 static int prepare_worker(struct worker *w, const struct query_flows *req, const char *col,
                           const struct qpart *parts, size_t n)
 {
+    static const char *const ones[] = {"1", NULL};
     w->db = query_connect(w->q, w->err, sizeof(w->err));
     if (!w->db)
         return QUERY_EFAIL;
-    char *sql = query_flows_sql(parts, n, req, col, false);
+    char *sql;
+    if (col) {
+        sql = query_flows_sql(parts, n, req, col, false);
+    } else {
+        char *arms = query_union(parts, n, ones, req->filter);
+        sql = xasprintf("SELECT count(*) FROM (%s)", arms);
+        free(arms);
+    }
     int rc = sqlite3_prepare_v2(w->db, sql, -1, &w->st, NULL);
     free(sql);
     if (rc != SQLITE_OK) {
@@ -67,10 +76,12 @@ static int prepare_worker(struct worker *w, const struct query_flows *req, const
         return QUERY_EFAIL;
     }
     int next = query_bind_range(w->st, req->from_ms, req->to_ms, req->filter);
-    /* each share must deliver every row that could end up in the merged page */
-    int64_t want = req->limit > 0 ? req->limit + (req->offset > 0 ? req->offset : 0) : -1;
-    sqlite3_bind_int64(w->st, next, want);
-    sqlite3_bind_int64(w->st, next + 1, 0);
+    if (col) {
+        /* each share must deliver every row that could end up in the merged page */
+        int64_t want = req->limit > 0 ? req->limit + (req->offset > 0 ? req->offset : 0) : -1;
+        sqlite3_bind_int64(w->st, next, want);
+        sqlite3_bind_int64(w->st, next + 1, 0);
+    }
     return 0;
 }
 
@@ -165,15 +176,13 @@ static int merge(struct worker *w, size_t k, const struct query_flows *req, cons
     return 0;
 }
 
-int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
-                         const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
-                         size_t errlen)
+/* Runs the first step of every share's statement in its own thread (col NULL: counts). */
+static int start_shares(struct query *q, struct worker *w, size_t k, const struct query_flows *req,
+                        const char *col, const struct qpart *parts, size_t n, char *err,
+                        size_t errlen)
 {
-    size_t k = (size_t)q->threads < n ? (size_t)q->threads : n;
-    struct worker *w = xcalloc(k, sizeof(*w));
     size_t *cut = xcalloc(k + 1, sizeof(*cut));
     query_split(parts, n, k, cut);
-    q->deadline = q->limit_ms ? mono_ms() + q->limit_ms : 0;
     int rc = 0;
     for (size_t i = 0; i < k && !rc; i++) {
         w[i].q = q;
@@ -182,6 +191,7 @@ int query_flows_parallel(struct query *q, const struct query_flows *req, const c
         if (rc)
             snprintf(err, errlen, "%s", w[i].err);
     }
+    free(cut);
     for (size_t i = 0; i < k && !rc; i++) {
         if (pthread_create(&w[i].tid, NULL, first_step, &w[i]) != 0) {
             snprintf(err, errlen, "cannot start a query thread");
@@ -193,16 +203,44 @@ int query_flows_parallel(struct query *q, const struct query_flows *req, const c
     for (size_t i = 0; i < k; i++)
         if (w[i].started)
             pthread_join(w[i].tid, NULL);
-    if (!rc)
-        rc = worker_error(w, k, err, errlen);
-    if (!rc)
-        rc = merge(w, k, req, col, fn, ctx, err, errlen);
-    q->deadline = 0;
+    return rc ? rc : worker_error(w, k, err, errlen);
+}
+
+static void close_shares(struct worker *w, size_t k)
+{
     for (size_t i = 0; i < k; i++) {
         sqlite3_finalize(w[i].st);
         sqlite3_close(w[i].db);
     }
-    free(cut);
     free(w);
+}
+
+int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
+                         const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
+                         size_t errlen)
+{
+    size_t k = (size_t)q->threads < n ? (size_t)q->threads : n;
+    struct worker *w = xcalloc(k, sizeof(*w));
+    q->deadline = q->limit_ms ? mono_ms() + q->limit_ms : 0;
+    int rc = start_shares(q, w, k, req, col, parts, n, err, errlen);
+    if (!rc)
+        rc = merge(w, k, req, col, fn, ctx, err, errlen);
+    q->deadline = 0;
+    close_shares(w, k);
+    return rc;
+}
+
+int query_count_parallel(struct query *q, const struct query_flows *req, const struct qpart *parts,
+                         size_t n, int64_t *count, char *err, size_t errlen)
+{
+    size_t k = (size_t)q->threads < n ? (size_t)q->threads : n;
+    struct worker *w = xcalloc(k, sizeof(*w));
+    q->deadline = q->limit_ms ? mono_ms() + q->limit_ms : 0;
+    int rc = start_shares(q, w, k, req, NULL, parts, n, err, errlen);
+    q->deadline = 0;
+    *count = 0;
+    for (size_t i = 0; i < k && !rc; i++)
+        *count += sqlite3_column_int64(w[i].st, 0);
+    close_shares(w, k);
     return rc;
 }

@@ -114,20 +114,26 @@ static void check_range(int64_t from, int64_t to, const char *ftext)
     struct filter *f = ftext ? filter_compile(ftext, err, sizeof(err), &col) : NULL;
     cr_assert(!ftext || f, "%s", err);
     struct query_flows req = {.filter = f, .from_ms = from, .to_ms = to};
-    struct ids got = {.n = 0};
-    cr_assert_eq(query_flows(q, &req, collect, &got, err, sizeof(err)), 0, "%s", err);
-    qsort(got.v, got.n, sizeof(got.v[0]), cmp_i64);
     struct ids want = {.n = 0};
     for (int i = 0; i < NF; i++)
         if (fl[i].first_ms <= to && fl[i].last_ms >= from && (!f || filter_match(f, &fl[i])))
             want.v[want.n++] = i;
-    cr_assert_eq(got.n, want.n, "[%" PRId64 ", %" PRId64 "] '%s': %zu rows, expected %zu", from, to,
-                 ftext ? ftext : "", got.n, want.n);
-    for (size_t i = 0; i < got.n; i++)
-        cr_assert_eq(got.v[i], want.v[i]);
-    int64_t count = -1;
-    cr_assert_eq(query_count_flows(q, &req, &count, err, sizeof(err)), 0, "%s", err);
-    cr_expect_eq(count, (int64_t)want.n);
+    /* one thread, and more threads than some ranges have partitions */
+    for (int threads = 1; threads <= 4; threads += 3) {
+        query_set_threads(q, threads);
+        static struct ids got;
+        got.n = 0;
+        cr_assert_eq(query_flows(q, &req, collect, &got, err, sizeof(err)), 0, "%s", err);
+        qsort(got.v, got.n, sizeof(got.v[0]), cmp_i64);
+        cr_assert_eq(got.n, want.n,
+                     "[%" PRId64 ", %" PRId64 "] '%s', %d threads: %zu rows, expected %zu", from,
+                     to, ftext ? ftext : "", threads, got.n, want.n);
+        for (size_t i = 0; i < got.n; i++)
+            cr_assert_eq(got.v[i], want.v[i]);
+        int64_t count = -1;
+        cr_assert_eq(query_count_flows(q, &req, &count, err, sizeof(err)), 0, "%s", err);
+        cr_expect_eq(count, (int64_t)want.n, "%d threads", threads);
+    }
     filter_free(f);
 }
 
