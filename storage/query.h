@@ -13,7 +13,8 @@
  *     key, flows, packets, bytes, total_flows, total_packets, total_bytes
  * where key is the grouped value (address TEXT or INTEGER; NULL for flows that do not carry
  * the field, e.g. no AS) and total_* are the sums over every flow the request selected
- * (all groups, before the limit), for percentages.
+ * (all groups, before the limit), for percentages; with the combined statistics (ip, port,
+ * as, if) a flow counts once per side, in its groups and in the totals alike.
  *
  * Time range: a flow is in [from_ms, to_ms] when it overlaps it (first_ms <= to_ms and
  * last_ms >= from_ms); INT64_MIN / INT64_MAX leave a side open. Partitions that cannot hold
@@ -21,7 +22,9 @@
  *
  * Errors: functions return 0, or one of the negative QUERY_E* codes with a message in err.
  * Nothing here logs or exits. One struct query is one SQLite connection: use it from one
- * thread at a time (open one per web worker thread). */
+ * thread at a time (open one per web worker thread). Scans over several partitions (filtered
+ * listings, counts, top-N) also open short-lived worker connections and threads of their
+ * own; query_set_threads(q, 1) keeps everything in the calling thread. */
 #ifndef FLOWHOUND_QUERY_H
 #define FLOWHOUND_QUERY_H
 
