@@ -1,0 +1,64 @@
+/* query_int.h - what storage/query*.c share: the connection, partition pruning, the UNION ALL
+ * over partitions, and running a statement under the time limit. Private to storage/query*. */
+#ifndef FLOWHOUND_QUERY_INT_H
+#define FLOWHOUND_QUERY_INT_H
+
+#include "storage/query.h"
+#include "storage/store.h"
+
+struct query {
+    struct store *store;
+    sqlite3 *db;
+    int64_t limit_ms;
+    int64_t deadline; /* mono_ms; 0 = none */
+    char **cols;      /* the flows view's columns */
+    size_t ncols;
+    int threads; /* for filtered listings (query_parallel.c) */
+};
+
+/* A partition to read; `whole` when every flow in it lies inside the time range, so the
+ * arm needs no time test. */
+struct qpart {
+    char *name;
+    bool whole;
+    int64_t rows;
+};
+
+int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **parts, size_t *n,
+                     char *err, size_t errlen);
+void query_partitions_free(struct qpart *parts, size_t n);
+
+/* "arm UNION ALL arm ...", one arm per partition and per select list in `selects` (NULL-
+ * terminated), each "SELECT <select> FROM <partition> WHERE <time> AND <filter>". The time
+ * test uses ?1 (from) and ?2 (to); the filter's values are ?3 onwards (query_bind_range).
+ * With no partition: one arm over the (empty) flows view, so the columns are still right. */
+char *query_union(const struct qpart *parts, size_t n, const char *const *selects,
+                  const struct filter *f);
+/* Binds ?1, ?2 and the filter's values; returns the next free index or -1. */
+int query_bind_range(sqlite3_stmt *st, int64_t from, int64_t to, const struct filter *f);
+
+/* The flow listing over `parts`: "SELECT * FROM (union) ORDER BY [+]col LIMIT ?L OFFSET ?O"
+ * with ?L, ?O right after the filter's values. */
+char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_flows *req,
+                      const char *col, bool by_index);
+/* Opens another read-only connection to the same store, set up like q's (query_parallel.c
+ * workers). */
+sqlite3 *query_connect(struct query *q, char *err, size_t errlen);
+/* Splits parts into k <= n contiguous, non-empty shares of about equal rows: share i is
+ * [cut[i], cut[i+1]). */
+void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut);
+/* A filtered listing scanned by q->threads workers over shares of parts, merged in order. */
+int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
+                         const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
+                         size_t errlen);
+
+/* The same split for query_count_flows. */
+int query_count_parallel(struct query *q, const struct query_flows *req, const struct qpart *parts,
+                         size_t n, int64_t *count, char *err, size_t errlen);
+
+int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
+/* Steps st to the end under the time limit, calling fn per row (fn may be NULL). Finalizes
+ * st. Returns 0 or QUERY_E*. */
+int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, char *err,
+              size_t errlen);
+#endif

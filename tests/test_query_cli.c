@@ -1,0 +1,326 @@
+/* test_query_cli.c - the real `flowhound query` program on real stores: output formats,
+ * filters and time ranges compared with plain SQL on the same store, exit statuses, filter
+ * errors with their caret, and the time limit. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "tests/helpers.h"
+
+static char *dir;
+static char db[512];
+
+/* 20000 generated flows over 4 hours (tests/gen_flows). */
+static void setup(void)
+{
+    dir = th_tmpdir();
+    snprintf(db, sizeof(db), "%s/cli.db", dir);
+    cr_assert_eq(th_system("'%s/tests/gen_flows' '%s' 20000 4", th_builddir(), db), 0);
+}
+
+static void teardown(void)
+{
+    th_rmtree(dir);
+    free(dir);
+}
+
+TestSuite(query_cli, .init = setup, .fini = teardown, .timeout = 120);
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "%s", path);
+    size_t cap = 1 << 16, len = 0;
+    char *s = xmalloc(cap);
+    size_t n;
+    while ((n = fread(s + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            cap *= 2;
+            s = xreallocarray(s, cap, 1);
+        }
+    }
+    s[len] = '\0';
+    fclose(f);
+    return s;
+}
+
+struct result {
+    int status;
+    char *out, *err;
+};
+
+/* Runs `flowhound query ARGS` (ARGS is shell text) and captures everything. */
+static struct result fq(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static struct result fq(const char *fmt, ...)
+{
+    char args[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    struct result r;
+    r.status =
+        th_system("'%s/flowhound' query %s >'%s/out' 2>'%s/err'", th_builddir(), args, dir, dir);
+    char path[600];
+    snprintf(path, sizeof(path), "%s/out", dir);
+    r.out = slurp(path);
+    snprintf(path, sizeof(path), "%s/err", dir);
+    r.err = slurp(path);
+    return r;
+}
+
+static void done(struct result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static size_t lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+Test(query_cli, json_is_one_array_with_the_flows_view_s_names_and_the_right_rows)
+{
+    struct result r = fq("-r '%s' -o json 'dst port 515 and flags S and not flags A'", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    json_error_t je;
+    json_t *a = json_loads(r.out, 0, &je);
+    cr_assert(a, "not JSON: %s", je.text);
+    cr_assert(json_is_array(a));
+    int64_t want = th_db_int(db, "SELECT count(*) FROM flows WHERE dst_port = 515 AND "
+                                 "tcp_flags & 2 = 2 AND tcp_flags & 16 = 0");
+    cr_assert_gt(want, 10);
+    cr_expect_eq((int64_t)json_array_size(a), want);
+    json_t *row = json_array_get(a, 0);
+    cr_expect_eq(json_object_size(row), 37);
+    cr_expect_eq(json_integer_value(json_object_get(row, "dst_port")), 515);
+    cr_expect(json_is_string(json_object_get(row, "exporter")));
+    cr_expect(json_is_null(json_object_get(row, "next_hop")));
+    json_decref(a);
+    done(&r);
+    /* nothing selected: still one valid array */
+    r = fq("-r '%s' -o json 'port 9'", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    a = json_loads(r.out, 0, &je);
+    cr_assert(a && json_is_array(a) && json_array_size(a) == 0, "%s", r.out);
+    json_decref(a);
+    done(&r);
+}
+
+Test(query_cli, csv_header_is_the_column_names_even_without_rows)
+{
+    const char *header =
+        "exporter,domain,version,src_addr,dst_addr,src_port,dst_port,proto,tcp_flags,packets,"
+        "bytes,first_ms,last_ms,in_if,out_if,next_hop,src_as,dst_as,src_mask,dst_mask,tos,"
+        "sampling_interval,end_reason,direction,initial_flags,union_flags,rev_packets,rev_bytes,"
+        "rev_tcp_flags,fw_event,initiator_bytes,responder_bytes,post_nat_src_addr,"
+        "post_nat_dst_addr,post_nat_src_port,post_nat_dst_port,received_ms\n";
+    struct result r = fq("-r '%s' -o csv -n 7 -f 'net 10.0.0.0/8 and proto udp'", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_eq(strncmp(r.out, header, strlen(header)), 0, "%.400s", r.out);
+    cr_expect_eq(lines(r.out), 8);
+    cr_expect(strstr(r.out, ",17,"), "%s", r.out);
+    done(&r);
+    r = fq("-r '%s' -o csv 'ip 203.0.113.9'", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_str_eq(r.out, header);
+    done(&r);
+}
+
+Test(query_cli, time_range_and_filter_agree_with_plain_sql)
+{
+    /* gen_flows starts at 2026-11-23T00:00:00Z = 1795392000000 */
+    struct result r = fq("-r '%s' -o json -t 2026-11-23T01:00:00Z-2026-11-23T02:00:00Z "
+                         "'src net 2001:db8::/32'",
+                         db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    json_t *a = json_loads(r.out, 0, NULL);
+    cr_assert(a);
+    int64_t want = th_db_int(db, "SELECT count(*) FROM flows WHERE src_addr LIKE '2001:db8:%' "
+                                 "AND first_ms <= 1795399200000 AND last_ms >= 1795395600000");
+    cr_assert_gt(want, 0);
+    cr_expect_eq((int64_t)json_array_size(a), want);
+    json_decref(a);
+    done(&r);
+    /* nfdump's time format and Unix ms give the same answer */
+    struct result r1 = fq("-r '%s' -o csv -t 2026/11/23.01:00:00-2026/11/23.02:00:00 any", db);
+    struct result r2 = fq("-r '%s' -o csv -t 1795395600000-1795399200000", db);
+    cr_assert_eq(r1.status, 0, "%s", r1.err);
+    cr_assert_eq(r2.status, 0, "%s", r2.err);
+    cr_expect_str_eq(r1.out, r2.out);
+    cr_expect_gt(lines(r1.out), 1000);
+    done(&r1);
+    done(&r2);
+}
+
+Test(query_cli, top_n_like_nfdump_s)
+{
+    struct result r = fq("-r '%s' -s dstport/bytes -n 3 -o json", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    json_t *a = json_loads(r.out, 0, NULL);
+    cr_assert(a, "%s", r.out);
+    cr_assert_eq(json_array_size(a), 3);
+    json_t *first = json_array_get(a, 0);
+    int64_t top_port = json_integer_value(json_object_get(first, "key"));
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT sum(bytes) FROM flows WHERE dst_port = %" PRId64, top_port);
+    cr_expect_eq(json_integer_value(json_object_get(first, "bytes")), th_db_int(db, sql));
+    cr_expect_eq(top_port, th_db_int(db, "SELECT dst_port FROM flows GROUP BY dst_port "
+                                         "ORDER BY sum(bytes) DESC LIMIT 1"));
+    cr_expect_eq(json_integer_value(json_object_get(first, "total_flows")), 20000);
+    json_decref(a);
+    done(&r);
+    r = fq("-r '%s' -s srcip 'dst port 515'", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "Flows"), "%s", r.out);
+    cr_expect(strstr(r.out, "10 entries\n"), "%s", r.out);
+    done(&r);
+}
+
+Test(query_cli, line_and_long_output)
+{
+    struct result r = fq("-r '%s' -n 3 dst port 515 and flags S and not flags A", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "Date first seen"), "%s", r.out);
+    cr_expect(strstr(r.out, ":515 "), "%s", r.out);
+    cr_expect(strstr(r.out, "......S."), "%s", r.out);
+    cr_expect(strstr(r.out, "3 flows\n"), "%s", r.out);
+    cr_expect_eq(lines(r.out), 5);
+    done(&r);
+    r = fq("-r '%s' -n 2 -o long -O bytes/desc", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "exporter 192.0.2."), "%s", r.out);
+    done(&r);
+}
+
+Test(query_cli, filter_errors_show_a_caret_and_exit_2)
+{
+    struct result r = fq("-r '%s' 'dst port 515 and flags SQ'", db);
+    cr_expect_eq(r.status, 2);
+    cr_expect_str_eq(r.out, "");
+    cr_expect(strstr(r.err, "bad filter: expected TCP flag letters (F S R P A U E C, or X for "
+                            "all), found 'Q' (column 25)\n"
+                            "  dst port 515 and flags SQ\n"
+                            "                          ^\n"),
+              "%s", r.err);
+    done(&r);
+    r = fq("-r '%s' -f \"ip 10.0.0.1' or 1=1 --\"", db);
+    cr_expect_eq(r.status, 2);
+    cr_expect(strstr(r.err, "unexpected character ''' (column 12)"), "%s", r.err);
+    done(&r);
+}
+
+Test(query_cli, usage_errors_exit_2_and_failures_exit_1)
+{
+    struct result r = fq("--help");
+    cr_expect_eq(r.status, 0);
+    cr_expect(strstr(r.out, "Usage: flowhound query"), "%s", r.out);
+    done(&r);
+    const char *bad[] = {
+        "'port 80'",                                  /* no -r */
+        "-r '%s' -o xml any",                         /* unknown format */
+        "-r '%s' -t yesterday any",                   /* bad range */
+        "-r '%s' -t 1795399200000-1795395600000 any", /* reversed */
+        "-r '%s' -s nonsense",                        /* unknown statistic */
+        "-r '%s' -s srcip/bps",                       /* unknown order */
+        "-r '%s' -n -3",                              /* bad count */
+        "-r '%s' -O no_such_column",                  /* unknown order column */
+        "-r '%s' -O bytes/sideways",                  /* bad direction */
+        "-r '%s' -f 'port 1' 'port 2'",               /* filter twice */
+        "-r '%s' --no-such-option",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        char args[512];
+        snprintf(args, sizeof(args), bad[i], db);
+#pragma GCC diagnostic pop
+        r = fq("%s", args);
+        cr_expect_eq(r.status, 2, "'%s' exited %d: %s", args, r.status, r.err);
+        cr_expect(r.err[0], "'%s': no message", args);
+        done(&r);
+    }
+    r = fq("-r '%s/missing.db' any", dir);
+    cr_expect_eq(r.status, 1);
+    cr_expect(strstr(r.err, "unable to open"), "%s", r.err);
+    done(&r);
+}
+
+Test(query_cli, time_limit_gives_a_clear_error)
+{
+    /* 20000 flows sorted by a computed order with a 1 ms budget cannot finish */
+    struct result r = fq("-r '%s' --time-limit 1 -O bytes -o csv 'not ip 1.2.3.4 or bps > 1'", db);
+    cr_expect_eq(r.status, 1, "%s", r.err);
+    cr_expect(strstr(r.err, "query took too long (more than 1 ms)"), "%s", r.err);
+    done(&r);
+}
+
+/* ---- real exporter data, queried while the real daemon is still writing ---- */
+
+static int64_t cli_count(const char *db_, const char *args)
+{
+    struct result r = fq("-r '%s' -o json %s", db_, args);
+    cr_assert_eq(r.status, 0, "%s: %s", args, r.err);
+    json_t *a = json_loads(r.out, 0, NULL);
+    cr_assert(a && json_is_array(a), "%s: %.200s", args, r.out);
+    int64_t n = (int64_t)json_array_size(a);
+    json_decref(a);
+    done(&r);
+    return n;
+}
+
+Test(query_daemon, corpus_v5_through_the_daemon_queried_while_it_runs, .timeout = 120)
+{
+    static const struct {
+        const char *filter, *sql;
+    } cases[] = {
+        {"any", "1"},
+        {"proto tcp", "proto = 6"},
+        {"dst port 22", "dst_port = 22"},
+        {"net 10.0.0.0/8", "src_addr LIKE '10.%' OR dst_addr LIKE '10.%'"},
+        {"flags A and not flags S", "tcp_flags & 16 = 16 AND tcp_flags & 2 = 0"},
+        {"src as 36351 or dst as 36351", "src_as = 36351 OR dst_as = 36351"},
+        {"in if 13", "in_if = 13"},
+        {"bytes > 1000 or packets >= 10", "bytes > 1000 OR packets >= 10"},
+        {"ip 10.0.2.15", "src_addr = '10.0.2.15' OR dst_addr = '10.0.2.15'"},
+        {"-t 2016-07-21-2016-07-22 any", "first_ms <= 1469145600000 AND last_ms >= 1469059200000"},
+    };
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    dir = d.dir; /* fq() writes its captures there */
+    size_t sent = 0;
+    static const char *const files[] = {"corpus/v5_softflowd.pcap", "corpus/v5_mikrotik.pcap",
+                                        "corpus/v5_akvorado.pcap"};
+    for (size_t i = 0; i < 3; i++)
+        sent += th_replay(th_shared_path(files[i]), d.port, 2000, 20 + (unsigned)i);
+    cr_assert_gt(sent, 0);
+    cr_assert_eq(th_db_wait(d.db, "SELECT count(*) FROM flows", 89, 20000), 89);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char sql[512];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM flows WHERE %s", cases[i].sql);
+        int64_t want = th_db_int(d.db, sql);
+        cr_expect_gt(want, 0, "%s selects nothing: a weak case", cases[i].filter);
+        char args[256];
+        if (cases[i].filter[0] == '-')
+            snprintf(args, sizeof(args), "%s", cases[i].filter);
+        else
+            snprintf(args, sizeof(args), "'%s'", cases[i].filter);
+        cr_expect_eq(cli_count(d.db, args), want, "%s", cases[i].filter);
+    }
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    dir = NULL;
+    th_daemon_cleanup(&d);
+}

@@ -1,0 +1,67 @@
+/* filter.h - the nfdump-style filter language (doc/filter.md).
+ *
+ * A filter text is parsed once into one AST, which is then
+ *   (a) compiled to an SQL WHERE fragment over the columns of the `flows` view (and of every
+ *       flows_* partition), holding only `?` placeholders: the values travel separately and are
+ *       bound with filter_bind(); user text never becomes SQL text; and
+ *   (b) evaluated directly against a struct flow (filter_match), with the same result as (a)
+ *       gives on the stored row.
+ *
+ * Missing fields (a NULL column, a clear `present` bit) make the primitive that reads them
+ * false, so `not in if 3` matches flows that carry no interface at all: two-valued logic in C
+ * and in SQL alike.
+ *
+ * Fragments that match address ranges call the SQL function fh_net(); connections that run
+ * them must have called filter_register_sql() once (storage/query.c does). */
+#ifndef FLOWHOUND_FILTER_H
+#define FLOWHOUND_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#include "collector/flow.h"
+
+/* Bounds on what a filter may ask for: text length, nesting, primitives after expansion
+ * (`host A` is two), values in one `[...]` list. They keep the parser's recursion and the C
+ * evaluator bounded, and the SQL within SQLite's limits (expression depth 1000, and a parser
+ * stack of 100 entries that about 30 nested parentheses fill). */
+#define FILTER_MAX_TEXT  8192
+#define FILTER_MAX_DEPTH 16
+#define FILTER_MAX_TERMS 256
+#define FILTER_MAX_LIST  1024
+
+struct filter;
+
+/* Parses `text` (NULL or blank = match everything). On error returns NULL, writes a message
+ * saying what was expected into err and the 1-based column of the offending token into
+ * *err_column (either may be NULL/0-sized). */
+struct filter *filter_compile(const char *text, char *err, size_t errlen, int *err_column);
+void filter_free(struct filter *f);
+
+/* The WHERE fragment, parenthesized, with plain `?` placeholders in order ("1" for `any`). */
+const char *filter_sql(const struct filter *f);
+/* The same fragment with numbered placeholders ?N starting at `first`: it can be repeated
+ * in several arms of one statement (one per partition) and bound once. Caller frees. */
+char *filter_sql_numbered(const struct filter *f, int first);
+/* How many values the fragment binds. */
+int filter_param_count(const struct filter *f);
+/* Binds the values to placeholders first .. first + count - 1. Returns the next free index,
+ * or -1 if SQLite refused (index out of range). Text values are bound SQLITE_STATIC: keep
+ * the filter alive while the statement runs. */
+int filter_bind(const struct filter *f, sqlite3_stmt *st, int first);
+
+/* Does the filter select every flow (empty or `any`)? Lets the query layer pick a plan. */
+bool filter_matches_all(const struct filter *f);
+
+/* Evaluates the filter on one flow. Counters are compared as stored (clamped to INT64_MAX). */
+bool filter_match(const struct filter *f, const struct flow *fl);
+
+/* Registers fh_net(addr_text, net_text, prefix_len) on a connection. Returns SQLITE_OK. */
+int filter_register_sql(sqlite3 *db);
+
+/* The canonical text of the parsed filter (fully parenthesized), for logs and tests. */
+char *filter_describe(const struct filter *f);
+
+#endif

@@ -1,0 +1,77 @@
+/* filter_ast.h - the filter AST, shared by the parser (filter_parse.c), the SQL compiler
+ * (filter_sql.c) and the C evaluator (filter_eval.c). Private to web/filter*. */
+#ifndef FLOWHOUND_FILTER_AST_H
+#define FLOWHOUND_FILTER_AST_H
+
+#include <stdint.h>
+
+#include "collector/flow.h"
+#include "web/filter.h"
+
+enum fnode_op {
+    FN_ANY,   /* always true */
+    FN_AND,   /* a and b */
+    FN_OR,    /* a or b */
+    FN_NOT,   /* not a */
+    FN_NUM,   /* field cmp value */
+    FN_IN,    /* field in list */
+    FN_FLAGS, /* every bit of value set in tcp_flags */
+    FN_NET,   /* address field within addr/prefix (prefix = full length: one address) */
+};
+
+/* The fields a primitive reads. Keep in step with field_column[] and field_value(). */
+enum ffield {
+    FLD_SRC_ADDR,
+    FLD_DST_ADDR,
+    FLD_EXPORTER,
+    FLD_SRC_PORT,
+    FLD_DST_PORT,
+    FLD_PROTO,
+    FLD_TCP_FLAGS,
+    FLD_PACKETS,
+    FLD_BYTES,
+    FLD_BPS,
+    FLD_PPS,
+    FLD_DURATION,
+    FLD_SRC_AS,
+    FLD_DST_AS,
+    FLD_IN_IF,
+    FLD_OUT_IF,
+};
+
+enum fcmp { CMP_EQ, CMP_LT, CMP_GT, CMP_LE, CMP_GE };
+
+struct fnode {
+    enum fnode_op op;
+    enum ffield field;
+    enum fcmp cmp;
+    int64_t value; /* FN_NUM, FN_FLAGS */
+    int64_t *list; /* FN_IN */
+    size_t nlist;
+    struct fh_addr addr; /* FN_NET: the network, host bits cleared */
+    int prefix;          /* FN_NET: 0..32 or 0..128 */
+    struct fnode *a, *b; /* FN_AND, FN_OR: both; FN_NOT: a */
+};
+
+struct filter {
+    struct fnode *root;
+    char *sql; /* the fragment with plain ? placeholders */
+    /* The values in placeholder order. */
+    struct fparam {
+        enum { FP_INT, FP_TEXT } type;
+        int64_t i;
+        char *s;
+    } * params;
+    int nparams;
+};
+
+/* filter_sql.c: fills f->sql and f->params from f->root. */
+void filter_build_sql(struct filter *f);
+/* filter_parse.c */
+void fnode_free(struct fnode *n);
+/* Clears host bits beyond prefix. */
+void fnode_mask_addr(struct fh_addr *a, int prefix);
+/* Is a within net/prefix (same family)? */
+bool fnode_net_contains(const struct fh_addr *net, int prefix, const struct fh_addr *a);
+
+#endif
