@@ -24,7 +24,7 @@ out=$1; srcdir=$2; shift 2
         *.svg) type='image/svg+xml' ;;
         *) type='application/octet-stream' ;;
         esac
-        name=${f#web/static}
+        name=/static${f#web/static}
         size=$(wc -c < "$srcdir/$f")
         echo "    {\"$name\", \"$type\", file_$i, $size},"
         i=$((i + 1))

@@ -151,7 +151,7 @@ static bool is_page(const char *url)
 
 static enum MHD_Result serve_static(struct MHD_Connection *conn, const char *url)
 {
-    const struct web_static_file *f = web_static_find(is_page(url) ? "/index.html" : url);
+    const struct web_static_file *f = web_static_find(is_page(url) ? "/static/index.html" : url);
     if (!f)
         return send_answer(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", (void *)"not found\n",
                     10, MHD_RESPMEM_PERSISTENT, false);
