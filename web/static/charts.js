@@ -2,6 +2,13 @@
  * client port (with idle gaps folded so that evening and next morning fit side by side). */
 'use strict';
 
+/* Charts are drawn at the page's width, so that text keeps its size (no viewBox scaling). */
+FH.chartWidth = function (fallback) {
+    const main = document.getElementById('main');
+    const w = main ? main.clientWidth - 40 : 0;
+    return w > 400 ? w : fallback;
+};
+
 FH.niceTicks = function (max, count) {
     if (!(max > 0)) return [0];
     const raw = max / count;
@@ -15,7 +22,7 @@ FH.niceTicks = function (max, count) {
 
 /* A time series as an area chart. points: [{t, v}], step_ms for the bucket width. */
 FH.seriesChart = function (points, opts) {
-    const W = opts.width || 900, H = opts.height || 160;
+    const W = opts.width || FH.chartWidth(900), H = opts.height || 160;
     const L = 64, R = 12, T = 10, B = 24;
     const svg = FH.s('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart series ' + (opts.cls || ''),
         role: 'img', 'aria-label': opts.label});
@@ -53,7 +60,8 @@ FH.seriesChart = function (points, opts) {
 
 /* Horizontal bars: rows [{label, value, title}]. */
 FH.barChart = function (rows, opts) {
-    const W = opts.width || 900, rowH = 22, L = opts.labelWidth || 220, R = 90;
+    const W = opts.width || FH.chartWidth(900), rowH = 22, R = 90;
+    const L = opts.labelWidth || Math.min(280, 24 + 7.5 * Math.max(4, ...rows.map((r) => String(r.label).length)));
     const H = rows.length * rowH + 8;
     const svg = FH.s('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart bars', role: 'img', 'aria-label': opts.label});
     const max = Math.max(...rows.map((r) => r.value), 1);
@@ -115,9 +123,9 @@ FH.foldTime = function (times) {
  * coloured by outcome; alerts as bands; `highlight` ids drawn with an outline. */
 FH.connTimeline = function (conns, alerts, opts) {
     opts = opts || {};
-    const W = opts.width || 1000, L = 150, R = 16, T = 30, laneH = 30, GAP = 34;
+    const W = opts.width || FH.chartWidth(1000), L = 150, R = 16, T = 30, laneH = 30, GAP = 34;
     const lanes = [...new Set(conns.map((c) => FH.endpoint(c.server_addr, c.server_port) + ' ' + (c.exporter || '')))];
-    const H = T + Math.max(1, lanes.length) * laneH + 40 + (alerts.length ? 24 : 0);
+    const H = T + Math.max(1, lanes.length) * laneH + 40 + (alerts.length ? 38 : 0);
     const svg = FH.s('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart timeline', role: 'img', 'aria-label': opts.label || 'connections'});
     const times = [];
     for (const c of conns) times.push(c.start_ms, c.end_ms);
@@ -174,7 +182,7 @@ FH.connTimeline = function (conns, alerts, opts) {
         svg.appendChild(FH.s('rect', {x: x0, y: ay, width: x1 - x0, height: 10, rx: 2, class: 'alertband ' + a.state},
             FH.s('title', {}, 'alert #' + a.id + ' (' + a.kind + ', ' + a.holder + '): ' + (a.summary || ''))));
         svg.appendChild(FH.s('line', {x1: x0, x2: x0, y1: T - 4, y2: ay, class: 'alertline'}));
-        svg.appendChild(FH.s('text', {x: x1 + 4, y: ay + 9, class: 'alertlabel'}, '#' + a.id + ' ' + a.holder));
+        svg.appendChild(FH.s('text', {x: x0, y: ay + 23, class: 'alertlabel'}, 'alert #' + a.id + ' (' + a.holder + ')'));
     }
     return svg;
 };

@@ -67,7 +67,7 @@ FH.pages.overview = async function (main) {
     const pts = (k, scale) => tl.points.map((p) => ({t: p.t, v: (p[k] * scale) / (step / 1000)}));
     charts.append(
         h('h3', {}, 'flows/s'), FH.seriesChart(pts('flows', 1), {label: 'flows per second', step, cls: 'flows'}),
-        h('h3', {}, 'bits/s'), FH.seriesChart(pts('bytes', 8), {label: 'bits per second', step, unit: 'bit/s', cls: 'bytes'}),
+        h('h3', {}, 'bytes/s'), FH.seriesChart(pts('bytes', 1), {label: 'bytes per second', step, unit: 'B/s', cls: 'bytes'}),
         h('p', {class: 'hint'}, tl.step_ms ? 'Over the stored flows (by flow start), ' + FH.duration(step) +
             ' per bar. ' : '', h('a', {href: '/flows'}, 'Query flows →')));
 };
