@@ -44,8 +44,7 @@ int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
         if (!h->web)
             return -1;
         snprintf(h->web_address, sizeof(h->web_address), "%s", web_bound_address(h->web));
-        log_info("web UI and API on %s://%s/", cfg->web_cert ? "https" : "http",
-                 h->web_address);
+        log_info("web UI and API on %s://%s/", cfg->web_cert ? "https" : "http", h->web_address);
     }
     return 0;
 }

@@ -50,9 +50,8 @@ static void expect_flows_page(const char *addr, const char *db)
     cr_expect_eq(json_object_size(row), json_array_size(cols));
     size_t i;
     json_t *c;
-    json_array_foreach(cols, i, c)
-        cr_expect(json_object_get(row, json_string_value(c)), "column %s missing",
-                  json_string_value(c));
+    json_array_foreach(cols, i, c) cr_expect(json_object_get(row, json_string_value(c)),
+                                             "column %s missing", json_string_value(c));
     json_decref(cols);
     json_decref(v);
 }
@@ -73,9 +72,10 @@ static void expect_paging_covers_all(const char *addr)
             cr_expect_geq(jint(f, "first_ms"), last_first, "ascending first_ms");
             last_first = jint(f, "first_ms");
             char key[256];
-            snprintf(key, sizeof(key), "%s|%s|%lld|%lld", json_string_value(json_object_get(f, "exporter")),
-                     json_string_value(json_object_get(f, "src_addr")), (long long)jint(f, "src_port"),
-                     (long long)jint(f, "first_ms"));
+            snprintf(key, sizeof(key), "%s|%s|%lld|%lld",
+                     json_string_value(json_object_get(f, "exporter")),
+                     json_string_value(json_object_get(f, "src_addr")),
+                     (long long)jint(f, "src_port"), (long long)jint(f, "first_ms"));
             cr_expect_null(json_object_get(keys, key), "row %s on two pages", key);
             json_object_set_new(keys, key, json_true());
             seen++;
@@ -149,8 +149,8 @@ static void expect_exporters(const char *addr)
     bool found = false;
     size_t i;
     json_t *rj;
-    json_array_foreach(json_object_get(first, "rejects"), i, rj)
-        found |= !strcmp(json_string_value(json_object_get(rj, "reason")), HOSTILE_REASON);
+    json_array_foreach(json_object_get(first, "rejects"), i, rj) found |=
+        !strcmp(json_string_value(json_object_get(rj, "reason")), HOSTILE_REASON);
     cr_expect(found, "hostile reject reason returned verbatim");
     json_decref(v);
 }
@@ -160,8 +160,10 @@ static void expect_alerts(const char *addr)
     json_t *v = wt_get_json(addr, "/api/v1/alerts", 200);
     json_t *alerts = json_object_get(v, "alerts");
     cr_assert_eq(json_array_size(alerts), 3);
-    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 0), "state")), "open");
-    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 1), "state")), "open");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 0), "state")),
+                     "open");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 1), "state")),
+                     "open");
     json_t *hostile = json_array_get(alerts, 2);
     cr_expect_str_eq(json_string_value(json_object_get(hostile, "summary")), HOSTILE_SUMMARY);
     cr_expect(json_is_object(json_object_get(hostile, "evidence")), "evidence is an object");
@@ -195,8 +197,7 @@ static void expect_connections(const char *addr)
     cr_expect_eq(json_array_size(json_object_get(v, "connections")), 8);
     cr_expect_eq(json_array_size(json_object_get(v, "alerts")), 2);
     json_decref(v);
-    v = wt_get_json(addr,
-                    "/api/v1/connections?client=10.1.1.50&port=722&from=2026-11-24T00:00:00Z",
+    v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722&from=2026-11-24T00:00:00Z",
                     200);
     cr_expect_eq(json_array_size(json_object_get(v, "connections")), 4);
     json_decref(v);
@@ -395,8 +396,8 @@ Test(web, credentials_are_required_when_configured, .timeout = 60)
 {
     struct th_daemon d = {0};
     char addr[128], url[512];
-    const char *const extra[] = {"--web-token", "t0ken", "--web-user", "admin", "--web-password",
-                                 "pa:ss", NULL};
+    const char *const extra[] = {"--web-token",    "t0ken", "--web-user", "admin",
+                                 "--web-password", "pa:ss", NULL};
     wt_start(&d, extra, addr, sizeof(addr));
     snprintf(url, sizeof(url), "http://%s/api/v1/alerts", addr);
     struct wt_resp r;

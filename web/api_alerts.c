@@ -26,8 +26,8 @@ static void expand_evidence(json_t *alert)
         json_object_set_new(alert, "evidence", v);
 }
 
-static json_t *query_rows(struct web_req *r, sqlite3_stmt *st, int64_t max, bool alerts,
-                          bool *more, json_t **err)
+static json_t *query_rows(struct web_req *r, sqlite3_stmt *st, int64_t max, bool alerts, bool *more,
+                          json_t **err)
 {
     json_t *rows = json_array();
     int rc = web_rows(st, rows, max + 1);
@@ -62,16 +62,14 @@ static sqlite3_stmt *prepare(struct web_req *r, const char *sql, json_t **err)
 }
 
 /* An address parameter in the store's text form ("::0001" is stored as "::1"). */
-static bool param_addr(struct web_req *r, const char *name, char *out, size_t outlen,
-                       json_t **err)
+static bool param_addr(struct web_req *r, const char *name, char *out, size_t outlen, json_t **err)
 {
     const char *v = web_param(r, name);
     if (!v)
         return true;
     struct fh_addr a;
     if (!addr_from_str(v, &a)) {
-        *err = web_error(r, MHD_HTTP_BAD_REQUEST, 0, "%s: expected an IPv4 or IPv6 address",
-                         name);
+        *err = web_error(r, MHD_HTTP_BAD_REQUEST, 0, "%s: expected an IPv4 or IPv6 address", name);
         return false;
     }
     addr_to_str(&a, out, outlen);
@@ -123,8 +121,8 @@ json_t *api_alerts(struct web_req *r)
     json_t *rows = query_rows(r, st, limit, true, &more, &err);
     if (!rows)
         return err;
-    return json_pack("{s:o, s:I, s:I, s:b}", "alerts", rows, "limit", (json_int_t)limit,
-                     "offset", (json_int_t)offset, "more", more);
+    return json_pack("{s:o, s:I, s:I, s:b}", "alerts", rows, "limit", (json_int_t)limit, "offset",
+                     (json_int_t)offset, "more", more);
 }
 
 /* The connections around an alert: same client, port and server, up to the last update. For
@@ -143,8 +141,7 @@ static json_t *alert_connections(struct web_req *r, json_t *alert, json_t **err)
     bind_opt_text(st, ":server", json_string_value(json_object_get(alert, "server_addr")));
     json_t *port = json_object_get(alert, "client_port");
     if (json_is_integer(port))
-        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":port"),
-                           json_integer_value(port));
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":port"), json_integer_value(port));
     sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":sport"),
                        json_integer_value(json_object_get(alert, "server_port")));
     /* An hour past the last update shows what happened after (the move to another port). */

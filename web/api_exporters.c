@@ -55,11 +55,11 @@ json_t *api_exporters(struct web_req *r)
     json_t *exporters = json_array(), *domains = json_array(), *rejects = json_array();
     int rc = collect(db, "SELECT * FROM exporter_stats ORDER BY exporter", exporters);
     if (rc == SQLITE_DONE)
-        rc = collect(db, "SELECT * FROM exporter_domains ORDER BY addr, domain, version",
-                     domains);
+        rc = collect(db, "SELECT * FROM exporter_domains ORDER BY addr, domain, version", domains);
     if (rc == SQLITE_DONE)
-        rc = collect(db, "SELECT addr, reason, count FROM exporter_rejects ORDER BY addr, "
-                         "count DESC",
+        rc = collect(db,
+                     "SELECT addr, reason, count FROM exporter_rejects ORDER BY addr, "
+                     "count DESC",
                      rejects);
     if (rc == SQLITE_DONE) {
         attach(exporters, domains, "domains");

@@ -19,8 +19,8 @@
 
 /* A compiled filter: an SQL condition on the flows view's columns and its parameters. */
 struct where {
-    char *sql;                                               /* "1" when there is no filter */
-    int (*bind)(void *ctx, sqlite3_stmt *st, int first);     /* binds from index `first` */
+    char *sql;                                           /* "1" when there is no filter */
+    int (*bind)(void *ctx, sqlite3_stmt *st, int first); /* binds from index `first` */
     void (*free)(void *ctx);
     void *ctx;
 };
@@ -28,8 +28,7 @@ struct where {
 /* THE SEAM. Compiles a filter text (nfdump syntax) into w. Returns 0, or -1 with a message
  * and the 1-based column where the text went wrong. This build has no filter language: only
  * an empty (or all-blank) filter is accepted. */
-static int compile_filter(const char *text, struct where *w, char *err, size_t errlen,
-                          int *column)
+static int compile_filter(const char *text, struct where *w, char *err, size_t errlen, int *column)
 {
     memset(w, 0, sizeof(*w));
     if (text && text[strspn(text, " \t\r\n")]) {
@@ -56,8 +55,21 @@ static int where_bind(const struct where *w, sqlite3_stmt *st, int first)
 /* What every flows query shares: the time range and the filter. */
 struct flows_query {
     int64_t from, to;
+    const char *range; /* the time condition, binding :from and :to */
     struct where where;
 };
+
+/* An unbounded side is written with a unary + so that SQLite does not walk the first_ms index
+ * for it: over a whole store, an index scan with a row lookup each is several times slower
+ * than reading the table (measured: 4.4 s against 0.9 s for a top-N of 1.4M flows). */
+static const char *range_sql(int64_t from, int64_t to)
+{
+    bool f = from != INT64_MIN, t = to != INT64_MAX;
+    return f && t ? "first_ms >= :from AND first_ms <= :to"
+           : f    ? "first_ms >= :from AND +first_ms <= :to"
+           : t    ? "+first_ms >= :from AND first_ms <= :to"
+                  : "+first_ms >= :from AND +first_ms <= :to";
+}
 
 static bool parse_query(struct web_req *r, struct flows_query *q, json_t **err)
 {
@@ -70,6 +82,7 @@ static bool parse_query(struct web_req *r, struct flows_query *q, json_t **err)
         *err = web_error(r, MHD_HTTP_BAD_REQUEST, 0, "from is after to");
         return false;
     }
+    q->range = range_sql(q->from, q->to);
     char msg[512];
     int column = 0;
     if (compile_filter(web_param(r, "filter"), &q->where, msg, sizeof(msg), &column)) {
@@ -140,10 +153,9 @@ json_t *api_flows(struct web_req *r)
         return err;
     }
     /* Ties broken the same way on every page, so paging neither repeats nor skips rows. */
-    char *sql = xasprintf("SELECT * FROM flows WHERE first_ms >= :from AND first_ms <= :to "
-                          "AND (%s) ORDER BY \"%s\" %s, first_ms, src_addr, src_port, dst_addr, "
-                          "dst_port LIMIT :limit OFFSET :offset",
-                          q.where.sql, col, desc ? "DESC" : "ASC");
+    char *sql = xasprintf("SELECT * FROM flows WHERE %s AND (%s) ORDER BY \"%s\" %s, first_ms, "
+                          "src_addr, src_port, dst_addr, dst_port LIMIT :limit OFFSET :offset",
+                          q.range, q.where.sql, col, desc ? "DESC" : "ASC");
     sqlite3_stmt *st = prepare(r, sql, &err);
     free(sql);
     if (!st) {
@@ -177,12 +189,15 @@ struct top_key {
 };
 
 static const struct top_key top_keys[] = {
-    {"src_addr", "src_addr"}, {"srcip", "src_addr"}, {"dst_addr", "dst_addr"},
-    {"dstip", "dst_addr"},    {"src_port", "src_port"}, {"srcport", "src_port"},
-    {"dst_port", "dst_port"}, {"dstport", "dst_port"}, {"proto", "proto"},
-    {"src_as", "src_as"},     {"srcas", "src_as"},   {"dst_as", "dst_as"},
-    {"dstas", "dst_as"},      {"in_if", "in_if"},    {"inif", "in_if"},
-    {"out_if", "out_if"},     {"outif", "out_if"},   {"exporter", "exporter"},
+    {"src_addr", "src_addr"}, {"srcip", "src_addr"},
+    {"dst_addr", "dst_addr"}, {"dstip", "dst_addr"},
+    {"src_port", "src_port"}, {"srcport", "src_port"},
+    {"dst_port", "dst_port"}, {"dstport", "dst_port"},
+    {"proto", "proto"},       {"src_as", "src_as"},
+    {"srcas", "src_as"},      {"dst_as", "dst_as"},
+    {"dstas", "dst_as"},      {"in_if", "in_if"},
+    {"inif", "in_if"},        {"out_if", "out_if"},
+    {"outif", "out_if"},      {"exporter", "exporter"},
     {"router", "exporter"},   {NULL, NULL},
 };
 
@@ -194,32 +209,17 @@ static const char *top_column(const char *by)
     return NULL;
 }
 
-static json_t *top_total(struct web_req *r, const struct flows_query *q, json_t **err)
-{
-    char *sql = xasprintf("SELECT count(*) AS flows, COALESCE(sum(packets), 0) AS packets, "
-                          "COALESCE(sum(bytes), 0) AS bytes FROM flows WHERE first_ms >= :from "
-                          "AND first_ms <= :to AND (%s)",
-                          q->where.sql);
-    sqlite3_stmt *st = prepare(r, sql, err);
-    free(sql);
-    if (!st)
-        return NULL;
-    bind_query(q, st);
-    json_t *total = sqlite3_step(st) == SQLITE_ROW ? web_row_object(st) : NULL;
-    sqlite3_finalize(st);
-    if (!total)
-        *err = web_db_error(r, "top total");
-    return total;
-}
-
+/* The top rows and the totals over every group in one scan: the window sums run over the
+ * grouped rows before ORDER BY and LIMIT (a second query for the totals doubled the time). */
 static json_t *top_rows(struct web_req *r, const struct flows_query *q, const char *col,
-                        const char *order, int64_t n, json_t **err)
+                        const char *order, int64_t n, json_t **total, json_t **err)
 {
-    char *sql = xasprintf("SELECT \"%s\" AS key, count(*) AS flows, sum(packets) AS packets, "
-                          "sum(bytes) AS bytes FROM flows WHERE first_ms >= :from AND "
-                          "first_ms <= :to AND (%s) GROUP BY \"%s\" ORDER BY %s DESC, key "
-                          "LIMIT :n",
-                          col, q->where.sql, col, order);
+    char *sql = xasprintf("SELECT key, flows, packets, bytes, sum(flows) OVER () AS t_flows, "
+                          "sum(packets) OVER () AS t_packets, sum(bytes) OVER () AS t_bytes "
+                          "FROM (SELECT \"%s\" AS key, count(*) AS flows, sum(packets) AS "
+                          "packets, sum(bytes) AS bytes FROM flows WHERE %s AND (%s) GROUP BY "
+                          "\"%s\") ORDER BY %s DESC, key LIMIT :n",
+                          col, q->range, q->where.sql, col, order);
     sqlite3_stmt *st = prepare(r, sql, err);
     free(sql);
     if (!st)
@@ -233,6 +233,19 @@ static json_t *top_rows(struct web_req *r, const struct flows_query *q, const ch
         json_decref(rows);
         *err = web_db_error(r, "top");
         return NULL;
+    }
+    json_t *first = json_array_get(rows, 0);
+    *total =
+        json_pack("{s:I, s:I, s:I}", "flows", json_integer_value(json_object_get(first, "t_flows")),
+                  "packets", json_integer_value(json_object_get(first, "t_packets")), "bytes",
+                  json_integer_value(json_object_get(first, "t_bytes")));
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        json_object_del(row, "t_flows");
+        json_object_del(row, "t_packets");
+        json_object_del(row, "t_bytes");
     }
     return rows;
 }
@@ -257,13 +270,11 @@ json_t *api_top(struct web_req *r)
     struct flows_query q;
     if (!parse_query(r, &q, &err))
         return err;
-    json_t *rows = top_rows(r, &q, col, order, n, &err);
-    json_t *total = rows ? top_total(r, &q, &err) : NULL;
+    json_t *total = NULL;
+    json_t *rows = top_rows(r, &q, col, order, n, &total, &err);
     where_free(&q.where);
-    if (!total) {
-        json_decref(rows);
+    if (!rows)
         return err;
-    }
     return json_pack("{s:s, s:s, s:o, s:o}", "by", col, "order", order, "top", rows, "total",
                      total);
 }
@@ -289,11 +300,11 @@ static json_t *timeline_points(struct web_req *r, const struct flows_query *q, i
                                int64_t buckets, json_t **err)
 {
     /* The filter's parameters follow :from and :to in the text, hence the CTE. */
-    char *sql = xasprintf("WITH m AS (SELECT first_ms, packets, bytes FROM flows WHERE "
-                          "first_ms >= :from AND first_ms <= :to AND (%s)) "
+    char *sql = xasprintf("WITH m AS (SELECT first_ms, packets, bytes FROM flows WHERE %s AND "
+                          "(%s)) "
                           "SELECT (first_ms - :from) / :step AS b, count(*), sum(packets), "
                           "sum(bytes) FROM m GROUP BY b ORDER BY b",
-                          q->where.sql);
+                          q->range, q->where.sql);
     sqlite3_stmt *st = prepare(r, sql, err);
     free(sql);
     if (!st)

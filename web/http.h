@@ -21,11 +21,11 @@ struct store;
 /* The server (web_start() fills it; request.c borrows connections from its pool). */
 struct web_server {
     struct MHD_Daemon *mhd;
-    char address[128];      /* as bound */
+    char address[128]; /* as bound */
     char *db_path;
-    char *basic;            /* the expected "Basic BASE64" header, or NULL */
-    char *bearer;           /* the expected "Bearer TOKEN" header, or NULL */
-    bool loopback_only;     /* no credentials: check Host against DNS rebinding */
+    char *basic;        /* the expected "Basic BASE64" header, or NULL */
+    char *bearer;       /* the expected "Bearer TOKEN" header, or NULL */
+    bool loopback_only; /* no credentials: check Host against DNS rebinding */
     char *cert_pem, *key_pem;
     int64_t query_timeout_ms, max_rows;
     pthread_mutex_t pool_lock;
@@ -39,11 +39,11 @@ struct web_server {
 struct web_req {
     struct MHD_Connection *conn;
     struct web_server *srv;
-    const char *path;  /* after the route's prefix for routes ending in '/' */
-    int status;        /* HTTP status of the answer; 200 unless an error was set */
+    const char *path;    /* after the route's prefix for routes ending in '/' */
+    int status;          /* HTTP status of the answer; 200 unless an error was set */
     struct store *store; /* borrowed from the pool by web_db(), returned after the answer */
     sqlite3 *db;         /* its connection */
-    int64_t deadline;  /* mono_ms() when the query time limit is reached */
+    int64_t deadline;    /* mono_ms() when the query time limit is reached */
     bool timed_out;
 };
 

@@ -108,8 +108,8 @@ bool web_params_known(struct web_req *r, const char *const *known, json_t **err)
     struct known_ctx k = {known, NULL, NULL};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &k);
     if (k.too_long) {
-        *err = web_error(r, MHD_HTTP_URI_TOO_LONG, 0, "parameter longer than %d bytes",
-                         WEB_PARAM_MAX);
+        *err =
+            web_error(r, MHD_HTTP_URI_TOO_LONG, 0, "parameter longer than %d bytes", WEB_PARAM_MAX);
         return false;
     }
     if (k.unknown) {
@@ -146,12 +146,19 @@ sqlite3 *web_db(struct web_req *r, json_t **err)
     pthread_mutex_unlock(&s->pool_lock);
     if (!r->store) {
         char msg[512];
-        /* Readers want a small cache: several may be open beside the writer's. */
-        struct store_options so = {.cache_kib = 16 * 1024};
+        /* Readers want a small cache: several may be open beside the writer's (a large one
+         * also costs time: its pages are allocated as a scan fills it). */
+        struct store_options so = {.cache_kib = 4 * 1024};
         r->store = store_open(s->db_path, STORE_RO, &so, msg, sizeof(msg));
+        /* Sorts and GROUP BY in temporary files, not memory: a broad query cannot grow the
+         * daemon, and it is faster (top-N of 1.4M flows: 0.5 s CPU against 1.3 s with
+         * temp_store=MEMORY, SQLite 3.40). */
+        if (r->store && store_exec(r->store, "PRAGMA temp_store = FILE", msg, sizeof(msg))) {
+            store_close(r->store);
+            r->store = NULL;
+        }
         if (!r->store) {
-            *err = web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, 0, "cannot open the store: %s",
-                             msg);
+            *err = web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, 0, "cannot open the store: %s", msg);
             return NULL;
         }
     }

@@ -51,16 +51,17 @@ static void add_headers(struct MHD_Response *resp, const char *type, bool cachea
 }
 
 static enum MHD_Result send_answer(struct MHD_Connection *conn, unsigned status, const char *type,
-                            void *data, size_t len, enum MHD_ResponseMemoryMode mode,
-                            bool cacheable)
+                                   void *data, size_t len, enum MHD_ResponseMemoryMode mode,
+                                   bool cacheable)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, mode);
     if (!resp)
         return MHD_NO;
     add_headers(resp, type, cacheable);
     if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(resp, "WWW-Authenticate", "Basic realm=\"flowhound\", "
-                                                          "charset=\"UTF-8\"");
+        MHD_add_response_header(resp, "WWW-Authenticate",
+                                "Basic realm=\"flowhound\", "
+                                "charset=\"UTF-8\"");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, "Allow", "GET, HEAD");
     enum MHD_Result rc = MHD_queue_response(conn, status, resp);
@@ -76,10 +77,10 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, j
     if (!text) {
         static char fallback[] = "{\"error\":\"cannot encode the answer\"}";
         return send_answer(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json", fallback,
-                    strlen(fallback), MHD_RESPMEM_PERSISTENT, false);
+                           strlen(fallback), MHD_RESPMEM_PERSISTENT, false);
     }
     return send_answer(conn, status, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE,
-                false);
+                       false);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *msg)
@@ -153,21 +154,20 @@ static enum MHD_Result serve_static(struct MHD_Connection *conn, const char *url
 {
     const struct web_static_file *f = web_static_find(is_page(url) ? "/static/index.html" : url);
     if (!f)
-        return send_answer(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", (void *)"not found\n",
-                    10, MHD_RESPMEM_PERSISTENT, false);
+        return send_answer(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8",
+                           (void *)"not found\n", 10, MHD_RESPMEM_PERSISTENT, false);
     return send_answer(conn, MHD_HTTP_OK, f->type, (void *)f->data, f->len, MHD_RESPMEM_PERSISTENT,
-                true);
+                       true);
 }
 
-static enum MHD_Result serve_api(struct web_server *s, struct MHD_Connection *conn,
-                                 const char *url)
+static enum MHD_Result serve_api(struct web_server *s, struct MHD_Connection *conn, const char *url)
 {
     for (const struct route *rt = api_routes; rt->path; rt++) {
         size_t n = strlen(rt->path);
         if (rt->prefix ? strncmp(url, rt->path, n) != 0 : strcmp(url, rt->path) != 0)
             continue;
-        struct web_req r = {.conn = conn, .srv = s, .path = url + (rt->prefix ? n : 0),
-                            .status = MHD_HTTP_OK};
+        struct web_req r = {
+            .conn = conn, .srv = s, .path = url + (rt->prefix ? n : 0), .status = MHD_HTTP_OK};
         json_t *answer = rt->handler(&r);
         web_db_release(&r);
         return send_json(conn, (unsigned)r.status, answer);
@@ -176,9 +176,8 @@ static enum MHD_Result serve_api(struct web_server *s, struct MHD_Connection *co
 }
 
 enum MHD_Result web_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **con_cls)
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls)
 {
     struct web_server *s = cls;
     (void)version;

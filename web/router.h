@@ -7,8 +7,7 @@
 #include <microhttpd.h>
 
 enum MHD_Result web_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **con_cls);
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls);
 
 #endif

@@ -124,8 +124,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     log_ratelimited(&lim, LOG_LVL_DEBUG, "web: %s", msg);
 }
 
-static void format_address(struct web_server *s, const struct sockaddr_storage *ss,
-                           uint16_t port)
+static void format_address(struct web_server *s, const struct sockaddr_storage *ss, uint16_t port)
 {
     char host[INET6_ADDRSTRLEN] = "";
     if (ss->ss_family == AF_INET6) {
@@ -157,11 +156,13 @@ static int start_mhd(struct web_server *s, const struct sockaddr_storage *ss, ch
         {s->cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->key_pem},
         {MHD_OPTION_END, 0, NULL},
     };
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, web_access_handler, s, MHD_OPTION_ARRAY,
-                              opts, MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, web_access_handler, s, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
     if (!s->mhd) {
-        snprintf(err, errlen, "web: cannot listen on %s (address in use, or TLS key/cert "
-                              "unusable)", s->address);
+        snprintf(err, errlen,
+                 "web: cannot listen on %s (address in use, or TLS key/cert "
+                 "unusable)",
+                 s->address);
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);

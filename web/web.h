@@ -11,12 +11,12 @@
 #include <stdint.h>
 
 struct web_options {
-    const char *listen;       /* "ADDR:PORT", "[V6]:PORT"; port 0 = ephemeral */
-    const char *db;           /* the store's path */
-    const char *user;         /* HTTP basic credentials (both or neither) */
+    const char *listen; /* "ADDR:PORT", "[V6]:PORT"; port 0 = ephemeral */
+    const char *db;     /* the store's path */
+    const char *user;   /* HTTP basic credentials (both or neither) */
     const char *password;
-    const char *token;        /* "Authorization: Bearer TOKEN" */
-    const char *cert;         /* PEM files: TLS when both are set */
+    const char *token; /* "Authorization: Bearer TOKEN" */
+    const char *cert;  /* PEM files: TLS when both are set */
     const char *key;
     int64_t query_timeout_ms; /* longest SQL run of one request; 0 = 5 s */
     int64_t max_rows;         /* largest page of rows a request may ask for; 0 = 10000 */

@@ -79,6 +79,18 @@ class Driver {
         }
     }
     quit() { return this.call('DELETE', this.s).catch(() => {}); }
+    /* Finds an element once it exists and clicks it (the page may still be drawing). */
+    async press(css) {
+        for (let i = 0; i < 150; i++) {
+            try {
+                return await this.click(await this.find(css));
+            } catch (e) {
+                await sleep(100);
+            }
+        }
+        check(false, 'could not click ' + css);
+        return null;
+    }
     /* Polls a JS expression until it is truthy (bounded: 15 s). */
     async until(expr, what) {
         for (let i = 0; i < 150; i++) {
@@ -122,9 +134,9 @@ async function flows(d) {
     await d.until(count('#flows tbody tr') + ' === 26', 'flows: 26 rows');
     check(/rows 1–26/.test(await d.js('return ' + text('#rowinfo') + ';')), 'flows: row counter');
     /* Sort by bytes, twice: descending; the URL is the permalink. */
-    await d.click(await d.find('th[data-col="bytes"]'));
+    await d.press('th[data-col="bytes"]');
     await d.until('location.search.includes("order=bytes")', 'flows: sorted by bytes');
-    await d.click(await d.find('th[data-col="bytes"]'));
+    await d.press('th[data-col="bytes"]');
     await d.until('location.search.includes("order=-bytes")', 'flows: sorted by bytes, descending');
     await d.until(count('#flows tbody tr') + ' === 26', 'flows: rows after sort');
     const firstBytes = await d.js('return document.querySelector("#flows tbody tr td:nth-child(8)").title;');
@@ -134,7 +146,7 @@ async function flows(d) {
     const box = await d.find('#filter');
     await d.clear(box);
     await d.type(box, filter);
-    await d.click(await d.find('#run'));
+    await d.press('#run');
     await d.until('document.querySelector("#flows-out .error") || (' + count('#flows tbody tr') + ' > 0 && location.search.includes("filter="))',
         'flows: filter answered');
     const err = await d.js('return ' + text('#flows-out .error') + ';');
@@ -155,6 +167,9 @@ async function flows(d) {
     await d.until(count('#flows tbody tr') + ' === 12', 'flows: permalink with a range shows the 12 morning flows');
     check((await d.js('return document.getElementById("from").value;')) === '2026-11-24T00:00:00Z', 'flows: range restored from the URL');
     await d.shot('flows');
+    /* The CSV export quotes what needs quoting and defuses spreadsheet formulas. */
+    const csv = await d.js('return FH.csv([{a: "=1+1", b: \'x,"y"\', c: 5}], ["a", "b", "c"]);');
+    check(csv === 'a,b,c\r\n\'=1+1,"x,""y""",5\r\n', 'flows: CSV export escaping (' + JSON.stringify(csv) + ')');
     await consoleClean(d, 'flows');
 }
 
@@ -174,7 +189,7 @@ async function alertsAndPort(d) {
     check(hostile.includes('<img src=x onerror="document.body.dataset.pwned=1">hostile summary'), 'alerts: hostile summary shown as text');
     check(await d.js('return ' + notPwned + ';'), 'alerts: hostile summary not interpreted');
     await d.shot('alerts');
-    await d.click(await d.find('#alerts a[href="/alerts/1"]'));
+    await d.press('#alerts a[href="/alerts/1"]');
     await d.until('location.pathname === "/alerts/1" && ' + count('svg.timeline rect.conn') + ' > 0', 'alert 1: detail');
     check(/middlebox/.test(await d.js('return ' + text('#alert-summary') + ';')), 'alert 1: summary names the middlebox');
     check((await d.js('return ' + count('svg.timeline rect.conn.highlight') + ';')) === 4, 'alert 1: last viable connection + 3 failed attempts highlighted');
@@ -182,7 +197,7 @@ async function alertsAndPort(d) {
     check(/last viable/.test(await d.js('return ' + text('svg.timeline') + ';')), 'alert 1: timeline labels the last viable connection');
     await d.shot('alert');
     await consoleClean(d, 'alert');
-    await d.click(await d.find('#port-history'));
+    await d.press('#port-history');
     await d.until('location.pathname === "/port" && ' + count('svg.timeline rect.conn') + ' === 8', 'port 722: 8 connections on the timeline');
     check((await d.js('return ' + count('svg.timeline rect.alertband') + ';')) === 2, 'port 722: both alerts on the timeline');
     check((await d.js('return ' + count('svg.timeline rect.conn.bare-ack') + ';')) === 7, 'port 722: 7 attempts answered by a bare ACK');

@@ -16,7 +16,7 @@ FH.pages.overview = async function (main) {
         FH.section('Open alerts', alertsBox),
         FH.section('Exporters', h('table', {class: 'grid', id: 'exporters'},
             h('thead', {}, h('tr', {}, ['exporter', 'versions', 'records', 'records/s', 'datagrams', 'lost',
-                'rejected', 'dropped', 'last seen'].map((c) => h('th', {class: c === 'exporter' || c === 'versions' ? '' : 'num'}, c)))),
+                'rejected', 'dropped', 'last seen'].map((c) => h('th', {class: ['exporter', 'versions', 'last seen'].includes(c) ? '' : 'num'}, c)))),
             expBody)),
         FH.section('Traffic', charts));
 
