@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -493,4 +494,53 @@ Test(web, https_with_configured_certificate, .timeout = 60)
     th_daemon_cleanup(&d);
     th_rmtree(dir);
     free(dir);
+}
+
+Test(web, ipv6_loopback, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    char addr[128];
+    const char *const extra[] = {"--web", "[::1]:0", NULL};
+    wt_start(&d, extra, addr, sizeof(addr));
+    cr_assert(!strncmp(addr, "[::1]:", 6), "bound address %s", addr);
+    cr_expect_gt(atoi(addr + 6), 0, "the real port, not 0");
+    json_t *v = wt_get_json(addr, "/api/v1/stats/summary", 200);
+    cr_expect_eq(jint(v, "flows"), 0);
+    json_decref(v);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+/* Regression: answering from libmicrohttpd's first call closed every connection, so each of
+ * a page's requests paid a new TCP (and TLS) handshake. */
+Test(web, connections_are_kept_alive, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    char addr[128], url[512];
+    wt_start(&d, NULL, addr, sizeof(addr));
+    CURL *c = curl_easy_init();
+    cr_assert(c);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    static const char *const paths[] = {"/", "/static/app.js", "/api/v1/stats/summary"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(url, sizeof(url), "http://%s%s", addr, paths[i]);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+        long status = 0, connects = -1;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+        cr_expect_eq(status, 200, "%s", paths[i]);
+        cr_expect_eq(connects, i == 0 ? 1 : 0, "%s: %ld new connections", paths[i], connects);
+    }
+    curl_easy_cleanup(c);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
 }

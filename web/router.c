@@ -183,7 +183,7 @@ enum MHD_Result web_access_handler(void *cls, struct MHD_Connection *conn, const
     (void)version;
     (void)upload_data;
     (void)upload_data_size;
-    (void)con_cls;
+    /* Requests that will not be served are answered at once (the connection then closes). */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
                           "only GET and HEAD: this server changes nothing");
@@ -191,6 +191,14 @@ enum MHD_Result web_access_handler(void *cls, struct MHD_Connection *conn, const
     if ((clen && strcmp(clen, "0") != 0) ||
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding"))
         return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "requests carry no body");
+    /* Others are answered from the second call: answering from the first, which only
+     * announces the request, makes libmicrohttpd close the connection instead of keeping it
+     * alive for the page's next requests. */
+    static int announced;
+    if (*con_cls == NULL) {
+        *con_cls = &announced;
+        return MHD_YES;
+    }
     if (s->loopback_only &&
         !loopback_host(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
         return send_error(conn, MHD_HTTP_FORBIDDEN,

@@ -62,13 +62,15 @@ FH.pages.overview = async function (main) {
     await refresh();
     FH.every(5000, refresh);
 
-    const tl = await FH.api('stats/timeline', {buckets: 120});
+    /* The last day of stored flows: a chart over months would read every flow. */
+    const tlFrom = summary.last_ms ? Math.max(summary.first_ms, summary.last_ms - 86400e3) : undefined;
+    const tl = await FH.api('stats/timeline', {buckets: 120, from: tlFrom, to: summary.last_ms});
     const step = tl.step_ms || 1000;
     const pts = (k, scale) => tl.points.map((p) => ({t: p.t, v: (p[k] * scale) / (step / 1000)}));
     charts.append(
         h('h3', {}, 'flows/s'), FH.seriesChart(pts('flows', 1), {label: 'flows per second', step, cls: 'flows'}),
         h('h3', {}, 'bytes/s'), FH.seriesChart(pts('bytes', 1), {label: 'bytes per second', step, unit: 'B/s', cls: 'bytes'}),
-        h('p', {class: 'hint'}, tl.step_ms ? 'Over the stored flows (by flow start), ' + FH.duration(step) +
+        h('p', {class: 'hint'}, tl.step_ms ? 'The last day of stored flows (by flow start), ' + FH.duration(step) +
             ' per bar. ' : '', h('a', {href: '/flows'}, 'Query flows →')));
 };
 
@@ -400,6 +402,11 @@ FH.pages.alert = async function (main, id) {
                 kv('server', h('span', {class: 'mono'}, FH.endpoint(a.server_addr, a.server_port))),
                 kv('state held by', a.holder, h('div', {class: 'hint'}, FH.HOLDERS[a.holder] || '')),
                 kv('failed attempts', String(a.attempts)),
+                kv('flows', h('a', {id: 'alert-flows', href: FH.link('/flows', {
+                    filter: 'host ' + a.client_addr + (a.client_port !== null ? ' and port ' + a.client_port : '') +
+                        ' and host ' + a.server_addr + ' and port ' + a.server_port,
+                    from: FH.isoTime((last ? last.start_ms : a.opened_ms) - 60e3),
+                    to: FH.isoTime(a.updated_ms + 60e3)})}, 'flows of this conversation →')),
                 kv('opened', FH.time(a.opened_ms) + ' UTC'),
                 kv('updated', FH.time(a.updated_ms) + ' UTC'),
                 a.resolved_ms ? kv('resolved', FH.time(a.resolved_ms) + ' UTC') : null,
