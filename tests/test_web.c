@@ -544,3 +544,24 @@ Test(web, connections_are_kept_alive, .timeout = 60)
     cr_expect_eq(th_daemon_stop(&d), 0);
     th_daemon_cleanup(&d);
 }
+
+Test(web, start_failures_are_clear, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    char addr[128];
+    wt_start(&d, NULL, addr, sizeof(addr));
+    /* The same web port again: the second daemon refuses to start and says why. */
+    int rc = th_system("'%s/flowhoundd' --db '%s/b.db' --listen 127.0.0.1:0 --web %s "
+                       ">'%s/b.log' 2>&1",
+                       th_builddir(), d.dir, addr, d.dir);
+    cr_expect_eq(rc, 1, "port in use: exit 1, got %d", rc);
+    cr_expect_eq(th_system("grep -q 'cannot listen on %s' '%s/b.log'", addr, d.dir), 0);
+    rc = th_system("'%s/flowhoundd' --db '%s/c.db' --listen 127.0.0.1:0 --web 127.0.0.1:0 "
+                   "--web-cert /nonexistent/cert.pem --web-key /nonexistent/key.pem "
+                   ">'%s/c.log' 2>&1",
+                   th_builddir(), d.dir, d.dir);
+    cr_expect_eq(rc, 1, "missing certificate: exit 1, got %d", rc);
+    cr_expect_eq(th_system("grep -q '/nonexistent/cert.pem' '%s/c.log'", d.dir), 0);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}

@@ -144,7 +144,7 @@ FH.connTimeline = function (conns, alerts, opts) {
         const f = Math.min(1, Math.max(0, (t - s.a) / Math.max(1, s.b - s.a)));
         return segX[i] + f * segW;
     };
-    const bottom = T + lanes.length * laneH;
+    const bottom = T + Math.max(1, lanes.length) * laneH;
     /* Segment axes, with the folded gap's length between them. */
     segs.forEach((s, i) => {
         svg.appendChild(FH.s('rect', {x: segX[i], y: T - 4, width: segW, height: bottom - T + 8, class: 'seg'}));
@@ -163,6 +163,8 @@ FH.connTimeline = function (conns, alerts, opts) {
         svg.appendChild(FH.s('text', {x: L - 8, y: T + i * laneH + laneH / 2, 'text-anchor': 'end', class: 'label'}, server));
         if (via) svg.appendChild(FH.s('text', {x: L - 8, y: T + i * laneH + laneH / 2 + 11, 'text-anchor': 'end', class: 'via'}, 'via ' + via));
     });
+    if (!conns.length)
+        svg.appendChild(FH.s('text', {x: W / 2, y: T + laneH / 2 + 4, 'text-anchor': 'middle', class: 'empty'}, 'no connections recorded'));
     const hl = new Set(opts.highlight || []);
     for (const c of conns) {
         const lane = lanes.indexOf(FH.endpoint(c.server_addr, c.server_port) + ' ' + (c.exporter || ''));

@@ -316,7 +316,8 @@ FH.connTable = function (conns, highlight) {
     const cols = ['start', 'duration', 'server', 'state', 'client flags', 'server flags', 'c→s pkts', 's→c pkts', 'bytes', 'records', 'exporter'];
     return h('table', {class: 'grid', id: 'connections'},
         h('thead', {}, h('tr', {}, cols.map((c) => h('th', {class: /pkts|bytes|records|duration/.test(c) ? 'num' : ''}, c)))),
-        h('tbody', {}, conns.map((c) => h('tr', {class: 'o-' + FH.outcome(c.state) + (highlight.has(c.id) ? ' highlight' : '')},
+        h('tbody', {}, conns.length ? [] : h('tr', {}, h('td', {colspan: cols.length, class: 'empty'},
+            'No connection recorded (the analyzer writes them as flows arrive).')), conns.map((c) => h('tr', {class: 'o-' + FH.outcome(c.state) + (highlight.has(c.id) ? ' highlight' : '')},
             h('td', {class: 'mono'}, FH.time(c.start_ms)),
             h('td', {class: 'num'}, FH.duration(c.end_ms - c.start_ms)),
             h('td', {class: 'mono'}, FH.endpoint(c.server_addr, c.server_port)),
