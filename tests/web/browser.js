@@ -125,6 +125,8 @@ async function overview(d) {
     check((await d.js('return ' + count('#open-alerts li.alert') + ';')) === 2, 'overview: both open alerts, first');
     check(/127\.0\.1\.1/.test(await d.js('return ' + text('#exporters') + ';')), 'overview: exporter 127.0.1.1 shown');
     check(await d.js('return ' + notPwned + ';'), 'overview: hostile reject reason not interpreted');
+    await d.until('/^[0-9]/.test(document.querySelector("#exporters tbody tr td:nth-child(4)").textContent)',
+        'overview: records/s measured');
     await d.shot('overview');
     await consoleClean(d, 'overview');
 }
