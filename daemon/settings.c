@@ -27,7 +27,7 @@ const struct cfg_key config_keys[] = {
      "web: accept 'Authorization: Bearer SECRET'"},
     {"web-cert", CFG_STR, OFF(web_cert), 0, NULL, "PEM", "web: TLS certificate (HTTPS)"},
     {"web-key", CFG_STR, OFF(web_key), 0, NULL, "PEM", "web: TLS private key"},
-    {"web-query-timeout", CFG_DURATION, OFF(web_query_timeout_ms), 0, "5s", "DURATION",
+    {"web-query-timeout", CFG_DURATION, OFF(web_query_timeout_ms), 0, "10s", "DURATION",
      "web: longest query of one request"},
     {"web-max-rows", CFG_INT, OFF(web_max_rows), 0, "10000", "N",
      "web: largest page of rows one request may ask for"},

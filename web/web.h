@@ -18,7 +18,7 @@ struct web_options {
     const char *token; /* "Authorization: Bearer TOKEN" */
     const char *cert;  /* PEM files: TLS when both are set */
     const char *key;
-    int64_t query_timeout_ms; /* longest SQL run of one request; 0 = 5 s */
+    int64_t query_timeout_ms; /* longest SQL run of one request; 0 = 10 s */
     int64_t max_rows;         /* largest page of rows a request may ask for; 0 = 10000 */
 };
 
