@@ -565,3 +565,92 @@ Test(web, start_failures_are_clear, .timeout = 60)
     cr_expect_eq(th_daemon_stop(&d), 0);
     th_daemon_cleanup(&d);
 }
+
+static size_t keep_body(char *p, size_t size, size_t n, void *ctx)
+{
+    struct wt_resp *r = ctx;
+    size_t add = size * n;
+    if (r->len + add < 65536) {
+        memcpy(r->body + r->len, p, add);
+        r->len += add;
+        r->body[r->len] = '\0';
+    }
+    return add;
+}
+
+/* Random parameters (any bytes, invalid UTF-8, NULs, huge numbers) on every endpoint: the
+ * answer is always JSON with a status below 500, and the daemon survives (sanitizers on). */
+Test(web, random_parameters_never_answer_5xx, .timeout = 120)
+{
+    /* Each endpoint with its parameters (and one it does not know). */
+    static const char *const eps[][8] = {
+        {"flows", "filter", "from", "to", "limit", "offset", "order", "x"},
+        {"stats/top", "by", "order", "n", "filter", "from", "to", "x"},
+        {"stats/timeline", "buckets", "from", "to", "filter", "from", "to", "x"},
+        {"connections", "client", "port", "server", "from", "to", "limit", "x"},
+        {"alerts", "state", "kind", "client", "limit", "offset", "state", "x"},
+        {"alerts/1", "x", "x", "x", "x", "x", "x", "x"},
+    };
+    static const char *const seeds[] = {"-1",         "0",
+                                        "1",          "99999999999999999999",
+                                        "2026-11-23", "2026-13-45T99:99:99Z",
+                                        "-bytes",     "src_addr",
+                                        "::1",        "10.1.1.50",
+                                        "open",       "1e3",
+                                        " ",          ""};
+    struct th_daemon d = {0};
+    char addr[128];
+    wt_start(&d, NULL, addr, sizeof(addr));
+    wt_store_story(&d);
+    CURL *c = curl_easy_init();
+    cr_assert(c);
+    struct wt_resp r = {0};
+    r.body = malloc(65536);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    srand(7);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < 400; i++) {
+        char url[4096];
+        const char *const *ep = eps[rand() % 6];
+        int n = snprintf(url, sizeof(url), "http://%s/api/v1/%s?", addr, ep[0]);
+        for (int p = rand() % 4; p >= 0 && n < 3000; p--) {
+            char value[64];
+            size_t vl;
+            if (rand() % 2) {
+                vl = (size_t)snprintf(value, sizeof(value), "%s", seeds[rand() % 14]);
+            } else {
+                vl = (size_t)(rand() % 40);
+                for (size_t k = 0; k < vl; k++)
+                    value[k] = (char)(rand() % 256);
+            }
+            char *esc = curl_easy_escape(c, value, (int)vl);
+            /* The unknown name rarely, so that most requests reach the values' checks. */
+            const char *name = ep[1 + rand() % 7];
+            if (!strcmp(name, "x") && rand() % 4)
+                name = ep[1];
+            n += snprintf(url + n, sizeof(url) - (size_t)n, "%s=%s&", name, esc);
+            curl_free(esc);
+        }
+        r.len = 0;
+        r.body[0] = '\0';
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        cr_assert_eq(curl_easy_perform(c), CURLE_OK, "%s", url);
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        cr_expect(status == 200 || (status >= 400 && status < 500), "%s: %ld", url, status);
+        ok += status == 200;
+        refused += status >= 400 && status < 500;
+        json_t *v = json_loads(r.body, 0, NULL);
+        cr_expect(json_is_object(v), "%s: not a JSON object: %s", url, r.body);
+        json_decref(v);
+    }
+    curl_easy_cleanup(c);
+    free(r.body);
+    cr_log_info("random parameters: %d answered, %d refused", ok, refused);
+    cr_expect_gt(ok, 0, "some random requests are valid (%d)", ok);
+    cr_expect_gt(refused, 100, "many are refused (%d)", refused);
+    cr_expect_eq(th_daemon_stop(&d), 0, "the daemon exits cleanly (no sanitizer report)");
+    th_daemon_cleanup(&d);
+}
