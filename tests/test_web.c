@@ -133,7 +133,7 @@ static void expect_stats(const char *addr, const char *db)
     v = wt_get_json(addr, "/api/v1/stats/summary", 200);
     cr_expect_eq(jint(v, "flows"), 26);
     cr_expect_eq(jint(v, "exporters"), 2);
-    cr_expect_eq(jint(v, "alerts_open"), 2);
+    cr_expect_eq(jint(v, "alerts_open"), 3);
     json_decref(v);
 }
 
@@ -160,15 +160,18 @@ static void expect_alerts(const char *addr)
 {
     json_t *v = wt_get_json(addr, "/api/v1/alerts", 200);
     json_t *alerts = json_object_get(v, "alerts");
-    cr_assert_eq(json_array_size(alerts), 3);
+    cr_assert_eq(json_array_size(alerts), 4);
     cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 0), "state")),
                      "open");
     cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 1), "state")),
                      "open");
-    json_t *hostile = json_array_get(alerts, 2);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 2), "state")), "open");
+    /* No client port (port exhaustion): null, not 0. */
+    cr_expect(json_is_null(json_object_get(json_array_get(alerts, 0), "client_port")));
+    json_t *hostile = json_array_get(alerts, 3);
     cr_expect_str_eq(json_string_value(json_object_get(hostile, "summary")), HOSTILE_SUMMARY);
     cr_expect(json_is_object(json_object_get(hostile, "evidence")), "evidence is an object");
-    json_t *a1 = json_array_get(alerts, 1);
+    json_t *a1 = json_array_get(alerts, 2);
     cr_expect_eq(jint(a1, "id"), 1);
     cr_expect_eq(jint(json_object_get(a1, "evidence"), "stale_since_ms"), 1795455040570);
     json_decref(v);
@@ -189,6 +192,10 @@ static void expect_alerts(const char *addr)
     cr_expect_eq(json_array_size(conns), 4);
     cr_expect_str_eq(json_string_value(json_object_get(json_array_get(conns, 0), "state")), "S1");
     json_decref(v);
+    /* Port exhaustion has no client port: every port of the client to that server. */
+    v = wt_get_json(addr, "/api/v1/alerts/4", 200);
+    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 12);
+    json_decref(v);
     json_decref(wt_get_json(addr, "/api/v1/alerts/999", 404));
 }
 
@@ -196,7 +203,8 @@ static void expect_connections(const char *addr)
 {
     json_t *v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722", 200);
     cr_expect_eq(json_array_size(json_object_get(v, "connections")), 8);
-    cr_expect_eq(json_array_size(json_object_get(v, "alerts")), 2);
+    /* Both stale-state alerts of the port and the client's port exhaustion. */
+    cr_expect_eq(json_array_size(json_object_get(v, "alerts")), 3);
     json_decref(v);
     v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722&from=2026-11-24T00:00:00Z",
                     200);
@@ -299,7 +307,7 @@ Test(web, bad_parameters_answer_4xx_with_a_json_error, .timeout = 120)
     cr_expect(r.status == 413 || r.status == 400, "GET with a body: %ld", r.status);
     wt_resp_free(&r);
     /* Nothing was dropped, and the server still answers. */
-    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alerts"), 3);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alerts"), 4);
     json_decref(wt_get_json(addr, "/api/v1/flows?limit=1", 200));
     cr_expect_eq(th_daemon_stop(&d), 0);
     th_daemon_cleanup(&d);

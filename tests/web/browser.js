@@ -122,7 +122,7 @@ async function overview(d) {
     await d.go(BASE + '/');
     await d.until(count('#exporters tbody tr') + ' === 2 && ' + count('svg.series') + ' === 2', 'overview loaded');
     check(/stale state/.test(await d.js('return ' + text('#open-alerts') + ';')), 'overview: open alerts listed');
-    check((await d.js('return ' + count('#open-alerts li.alert') + ';')) === 2, 'overview: both open alerts, first');
+    check((await d.js('return ' + count('#open-alerts li.alert') + ';')) === 3, 'overview: the three open alerts, first');
     check(/127\.0\.1\.1/.test(await d.js('return ' + text('#exporters') + ';')), 'overview: exporter 127.0.1.1 shown');
     check(await d.js('return ' + notPwned + ';'), 'overview: hostile reject reason not interpreted');
     await d.until('/^[0-9]/.test(document.querySelector("#exporters tbody tr td:nth-child(4)").textContent)',
@@ -186,7 +186,7 @@ async function top(d) {
 
 async function alertsAndPort(d) {
     await d.go(BASE + '/alerts');
-    await d.until(count('#alerts tbody tr') + ' === 3', 'alerts: 3 rows');
+    await d.until(count('#alerts tbody tr') + ' === 4', 'alerts: 4 rows');
     const hostile = await d.js('return [...document.querySelectorAll("#alerts td.summary")].map((t) => t.textContent);');
     check(hostile.includes('<img src=x onerror="document.body.dataset.pwned=1">hostile summary'), 'alerts: hostile summary shown as text');
     check(await d.js('return ' + notPwned + ';'), 'alerts: hostile summary not interpreted');
@@ -201,7 +201,7 @@ async function alertsAndPort(d) {
     await consoleClean(d, 'alert');
     await d.press('#port-history');
     await d.until('location.pathname === "/port" && ' + count('svg.timeline rect.conn') + ' === 8', 'port 722: 8 connections on the timeline');
-    check((await d.js('return ' + count('svg.timeline rect.alertband') + ';')) === 2, 'port 722: both alerts on the timeline');
+    check((await d.js('return ' + count('svg.timeline rect.alertband') + ';')) === 3, 'port 722: its two alerts and the client\'s port exhaustion on the timeline');
     check((await d.js('return ' + count('svg.timeline rect.conn.bare-ack') + ';')) === 7, 'port 722: 7 attempts answered by a bare ACK');
     check((await d.js('return ' + count('svg.timeline rect.conn.unclosed') + ';')) === 1, 'port 722: the unclosed connection');
     check(/\+14h/.test(await d.js('return ' + text('svg.timeline') + ';')), 'port 722: the 14 h gap is folded and labelled');
@@ -212,6 +212,12 @@ async function alertsAndPort(d) {
     check((await d.js('return ' + text('dl.json') + ';')).includes('</script><script>'), 'alert 3: hostile evidence shown as text');
     check(await d.js('return ' + notPwned + ';'), 'alert 3: hostile evidence not interpreted');
     await d.shot('alert-hostile');
+    /* Port exhaustion: no client port, every port of the client in the picture. */
+    await d.go(BASE + '/alerts/4');
+    await d.until(count('svg.timeline rect.conn') + ' === 12', 'alert 4 (port exhaustion): 12 connections');
+    check(/10\.1\.1\.50:\*/.test(await d.js('return ' + text('dl.facts') + ';')), 'alert 4: client shown with any port');
+    await d.shot('alert-port-exhaustion');
+    await consoleClean(d, 'alert 4');
 }
 
 async function main() {

@@ -1,6 +1,6 @@
 -- story_fixture.sql - what the analyzer would write for the story scenario (merged.v5.pcap
 -- replayed with exporters 127.0.1.1 = outside, 127.0.1.2 = inside): connections of the print
--- client and the two stale-state alerts; plus one alert and one reject reason carrying
+-- client, the two stale-state alerts and a port-exhaustion alert; plus one alert and one reject reason carrying
 -- hostile strings, which every page must show as text. Used by the web tests only.
 BEGIN;
 INSERT INTO connections (id, exporter, client_addr, client_port, server_addr, server_port,
@@ -31,7 +31,11 @@ INSERT INTO alerts (id, kind, state, client_addr, client_port, server_addr, serv
  (3, 'stale_state', 'resolved', '10.9.9.9', 1234, '10.2.2.10', 515, 'unknown', 1,
   1795455000000, 1795455001000, 1795455002000,
   '<img src=x onerror="document.body.dataset.pwned=1">hostile summary',
-  '{"note": "</script><script>document.body.dataset.pwned=2</script>", "<b>key</b>": "<i>v</i>"}');
+  '{"note": "</script><script>document.body.dataset.pwned=2</script>", "<b>key</b>": "<i>v</i>"}'),
+ (4, 'port_exhaustion', 'open', '10.1.1.50', NULL, '10.2.2.10', 515, 'unknown', 11,
+  1795507260000, 1795507270000, NULL,
+  'All 11 source ports LPD allows (721-731) of 10.1.1.50 have failed towards 10.2.2.10:515.',
+  '{"ports": [721, 722, 723, 724, 725, 726, 727, 728, 729, 730, 731]}');
 INSERT OR REPLACE INTO exporter_rejects (addr, reason, count) VALUES
  ('127.0.1.1', '<script>document.body.dataset.pwned=3</script>', 1);
 COMMIT;

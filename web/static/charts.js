@@ -170,7 +170,8 @@ FH.connTimeline = function (conns, alerts, opts) {
         const lane = lanes.indexOf(FH.endpoint(c.server_addr, c.server_port) + ' ' + (c.exporter || ''));
         const x0 = x(c.start_ms), x1 = Math.max(x(c.end_ms), x0 + 4);
         const cls = 'conn ' + FH.outcome(c.state) + (hl.has(c.id) ? ' highlight' : '');
-        const tip = FH.time(c.start_ms) + ' UTC, ' + FH.duration(c.end_ms - c.start_ms) + ', state ' + c.state +
+        const tip = FH.endpoint(c.client_addr, c.client_port) + ' → ' + FH.endpoint(c.server_addr, c.server_port) + ', ' +
+            FH.time(c.start_ms) + ' UTC, ' + FH.duration(c.end_ms - c.start_ms) + ', state ' + c.state +
             ', client flags ' + FH.flags(c.c_flags) + ', server flags ' + FH.flags(c.s_flags) +
             (c.exporter ? ', exporter ' + c.exporter : '');
         svg.appendChild(FH.s('rect', {x: x0, y: T + lane * laneH + 6, width: x1 - x0, height: laneH - 12, rx: 2, class: cls,
