@@ -114,6 +114,22 @@ static void expect_stats(const char *addr, const char *db)
                  th_db_int(db, "SELECT sum(bytes) FROM flows WHERE dst_port = 515"));
     cr_expect_eq(jint(json_object_get(v, "total"), "flows"), 26);
     json_decref(v);
+    /* Either side, as nfdump -s port: every story flow has 515 on one side. */
+    v = wt_get_json(addr, "/api/v1/stats/top?by=port&order=flows&n=3", 200);
+    top = json_object_get(v, "top");
+    cr_expect_eq(jint(json_array_get(top, 0), "key"), 515);
+    cr_expect_eq(
+        jint(json_array_get(top, 0), "flows"),
+        th_db_int(db, "SELECT count(*) FROM flows WHERE src_port = 515 OR dst_port = 515"));
+    cr_expect_eq(jint(json_object_get(v, "total"), "flows"), 26);
+    cr_expect_str_eq(json_string_value(json_object_get(v, "by")), "port");
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/stats/top?by=ip&order=bytes", 200);
+    top = json_object_get(v, "top");
+    cr_expect_eq(json_array_size(top), 2, "two addresses in the story");
+    cr_expect_eq(jint(json_array_get(top, 0), "bytes"),
+                 th_db_int(db, "SELECT sum(bytes) FROM flows"));
+    json_decref(v);
     v = wt_get_json(addr, "/api/v1/stats/top?by=srcip&order=flows", 200);
     cr_expect_str_eq(json_string_value(json_object_get(v, "by")), "src_addr");
     json_decref(v);
@@ -165,7 +181,8 @@ static void expect_alerts(const char *addr)
                      "open");
     cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 1), "state")),
                      "open");
-    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 2), "state")), "open");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 2), "state")),
+                     "open");
     /* No client port (port exhaustion): null, not 0. */
     cr_expect(json_is_null(json_object_get(json_array_get(alerts, 0), "client_port")));
     json_t *hostile = json_array_get(alerts, 3);

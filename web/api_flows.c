@@ -186,40 +186,74 @@ json_t *api_flows(struct web_req *r)
 struct top_key {
     const char *name;   /* as the API accepts it */
     const char *column; /* flows column */
+    const char *other;  /* either side (nfdump's -s ip, -s port): the other column */
+    const char *label;  /* the name answered */
 };
 
 static const struct top_key top_keys[] = {
-    {"src_addr", "src_addr"}, {"srcip", "src_addr"},
-    {"dst_addr", "dst_addr"}, {"dstip", "dst_addr"},
-    {"src_port", "src_port"}, {"srcport", "src_port"},
-    {"dst_port", "dst_port"}, {"dstport", "dst_port"},
-    {"proto", "proto"},       {"src_as", "src_as"},
-    {"srcas", "src_as"},      {"dst_as", "dst_as"},
-    {"dstas", "dst_as"},      {"in_if", "in_if"},
-    {"inif", "in_if"},        {"out_if", "out_if"},
-    {"outif", "out_if"},      {"exporter", "exporter"},
-    {"router", "exporter"},   {NULL, NULL},
+    {"src_addr", "src_addr", NULL, "src_addr"},
+    {"srcip", "src_addr", NULL, "src_addr"},
+    {"dst_addr", "dst_addr", NULL, "dst_addr"},
+    {"dstip", "dst_addr", NULL, "dst_addr"},
+    {"src_port", "src_port", NULL, "src_port"},
+    {"srcport", "src_port", NULL, "src_port"},
+    {"dst_port", "dst_port", NULL, "dst_port"},
+    {"dstport", "dst_port", NULL, "dst_port"},
+    {"proto", "proto", NULL, "proto"},
+    {"src_as", "src_as", NULL, "src_as"},
+    {"srcas", "src_as", NULL, "src_as"},
+    {"dst_as", "dst_as", NULL, "dst_as"},
+    {"dstas", "dst_as", NULL, "dst_as"},
+    {"in_if", "in_if", NULL, "in_if"},
+    {"inif", "in_if", NULL, "in_if"},
+    {"out_if", "out_if", NULL, "out_if"},
+    {"outif", "out_if", NULL, "out_if"},
+    {"exporter", "exporter", NULL, "exporter"},
+    {"router", "exporter", NULL, "exporter"},
+    {"ip", "src_addr", "dst_addr", "ip"},
+    {"port", "src_port", "dst_port", "port"},
+    {"as", "src_as", "dst_as", "as"},
+    {"if", "in_if", "out_if", "if"},
+    {NULL, NULL, NULL, NULL},
 };
 
-static const char *top_column(const char *by)
+static const struct top_key *top_key(const char *by)
 {
     for (const struct top_key *k = top_keys; by && k->name; k++)
         if (!strcmp(k->name, by))
-            return k->column;
+            return k;
     return NULL;
+}
+
+/* The grouping query. One side: the totals are window sums over the groups. Either side: a
+ * flow counts once for each of its two values (once if both are equal), as in nfdump, so the
+ * totals come from the matching flows themselves. */
+static char *top_sql(const struct flows_query *q, const struct top_key *k, const char *order)
+{
+    if (!k->other)
+        return xasprintf("SELECT key, flows, packets, bytes, sum(flows) OVER () AS t_flows, "
+                         "sum(packets) OVER () AS t_packets, sum(bytes) OVER () AS t_bytes "
+                         "FROM (SELECT \"%s\" AS key, count(*) AS flows, sum(packets) AS "
+                         "packets, sum(bytes) AS bytes FROM flows WHERE %s AND (%s) GROUP BY "
+                         "\"%s\") ORDER BY %s DESC, key LIMIT :n",
+                         k->column, q->range, q->where.sql, k->column, order);
+    return xasprintf("WITH m AS MATERIALIZED (SELECT \"%s\" AS a, \"%s\" AS b, packets, bytes "
+                     "FROM flows WHERE %s AND (%s)), t AS (SELECT count(*) AS t_flows, "
+                     "COALESCE(sum(packets), 0) AS t_packets, COALESCE(sum(bytes), 0) AS t_bytes "
+                     "FROM m) SELECT key, flows, packets, bytes, t_flows, t_packets, t_bytes FROM "
+                     "(SELECT key, count(*) AS flows, sum(packets) AS packets, sum(bytes) AS "
+                     "bytes FROM (SELECT a AS key, packets, bytes FROM m UNION ALL SELECT b, "
+                     "packets, bytes FROM m WHERE b IS NOT a) GROUP BY key), t ORDER BY %s DESC, "
+                     "key LIMIT :n",
+                     k->column, k->other, q->range, q->where.sql, order);
 }
 
 /* The top rows and the totals over every group in one scan: the window sums run over the
  * grouped rows before ORDER BY and LIMIT (a second query for the totals doubled the time). */
-static json_t *top_rows(struct web_req *r, const struct flows_query *q, const char *col,
+static json_t *top_rows(struct web_req *r, const struct flows_query *q, const struct top_key *k,
                         const char *order, int64_t n, json_t **total, json_t **err)
 {
-    char *sql = xasprintf("SELECT key, flows, packets, bytes, sum(flows) OVER () AS t_flows, "
-                          "sum(packets) OVER () AS t_packets, sum(bytes) OVER () AS t_bytes "
-                          "FROM (SELECT \"%s\" AS key, count(*) AS flows, sum(packets) AS "
-                          "packets, sum(bytes) AS bytes FROM flows WHERE %s AND (%s) GROUP BY "
-                          "\"%s\") ORDER BY %s DESC, key LIMIT :n",
-                          col, q->range, q->where.sql, col, order);
+    char *sql = top_sql(q, k, order);
     sqlite3_stmt *st = prepare(r, sql, err);
     free(sql);
     if (!st)
@@ -258,11 +292,11 @@ json_t *api_top(struct web_req *r)
     if (!web_params_known(r, known, &err) || !web_param_int(r, "n", 1, 1000, &n, &err))
         return err;
     const char *by = web_param(r, "by") ? web_param(r, "by") : "src_addr";
-    const char *col = top_column(by);
-    if (!col)
+    const struct top_key *key = top_key(by);
+    if (!key)
         return web_error(r, MHD_HTTP_BAD_REQUEST, 0,
-                         "by: one of src_addr, dst_addr, src_port, dst_port, proto, src_as, "
-                         "dst_as, in_if, out_if, exporter");
+                         "by: one of src_addr, dst_addr, ip, src_port, dst_port, port, proto, "
+                         "src_as, dst_as, as, in_if, out_if, if, exporter");
     const char *order = web_param(r, "order") ? web_param(r, "order") : "flows";
     if (strcmp(order, "flows") && strcmp(order, "packets") && strcmp(order, "bytes"))
         return web_error(r, MHD_HTTP_BAD_REQUEST, 0, "order: flows, packets or bytes");
@@ -271,11 +305,11 @@ json_t *api_top(struct web_req *r)
     if (!parse_query(r, &q, &err))
         return err;
     json_t *total = NULL;
-    json_t *rows = top_rows(r, &q, col, order, n, &total, &err);
+    json_t *rows = top_rows(r, &q, key, order, n, &total, &err);
     where_free(&q.where);
     if (!rows)
         return err;
-    return json_pack("{s:s, s:s, s:o, s:o}", "by", col, "order", order, "top", rows, "total",
+    return json_pack("{s:s, s:s, s:o, s:o}", "by", key->label, "order", order, "top", rows, "total",
                      total);
 }
 

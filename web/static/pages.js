@@ -226,8 +226,8 @@ FH.exportFlows = async function (p, state, fmt) {
 
 /* ---------------- top N ---------------- */
 
-FH.TOP_BY = [['src_addr', 'source address'], ['dst_addr', 'destination address'], ['src_port', 'source port'],
-    ['dst_port', 'destination port'], ['proto', 'protocol'], ['src_as', 'source AS'], ['dst_as', 'destination AS'],
+FH.TOP_BY = [['src_addr', 'source address'], ['dst_addr', 'destination address'], ['ip', 'address (either side)'],
+    ['src_port', 'source port'], ['dst_port', 'destination port'], ['port', 'port (either side)'], ['proto', 'protocol'], ['src_as', 'source AS'], ['dst_as', 'destination AS'],
     ['in_if', 'input interface'], ['out_if', 'output interface'], ['exporter', 'exporter']];
 
 FH.pages.top = async function (main) {
