@@ -567,6 +567,15 @@ Test(web, connections_are_kept_alive, .timeout = 60)
         cr_expect_eq(status, 200, "%s", paths[i]);
         cr_expect_eq(connects, i == 0 ? 1 : 0, "%s: %ld new connections", paths[i], connects);
     }
+    /* While the connection is open, its thread (which queried the store) runs at nice 10 and
+     * the daemon's main thread (the receiver) at 0. */
+    cr_expect_eq(th_system("for f in /proc/%d/task/*/stat; do sed 's/.*) //' $f | cut -d' ' -f17; "
+                           "done | grep -qx 10",
+                           (int)d.pid),
+                 0, "a web thread at nice 10");
+    cr_expect_eq(
+        th_system("sed 's/.*) //' /proc/%d/stat | cut -d' ' -f17 | grep -qx 0", (int)d.pid), 0,
+        "the main thread at nice 0");
     curl_easy_cleanup(c);
     cr_expect_eq(th_daemon_stop(&d), 0);
     th_daemon_cleanup(&d);

@@ -17,6 +17,8 @@ struct MHD_Daemon;
 struct store;
 
 #define WEB_POOL_MAX 4
+/* Requests querying the store at once: the collector, not the UI, owns the CPUs. */
+#define WEB_QUERIES_MAX 4
 
 /* The server (web_start() fills it; request.c borrows connections from its pool). */
 struct web_server {
@@ -28,7 +30,9 @@ struct web_server {
     bool loopback_only; /* no credentials: check Host against DNS rebinding */
     char *cert_pem, *key_pem;
     int64_t query_timeout_ms, max_rows;
-    pthread_mutex_t pool_lock;
+    pthread_mutex_t pool_lock; /* guards the pool and the count of running queries */
+    pthread_cond_t slot_free;
+    int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */
     struct store *pool[WEB_POOL_MAX];
     size_t n_pool;
 };
@@ -45,6 +49,7 @@ struct web_req {
     sqlite3 *db;         /* its connection */
     int64_t deadline;    /* mono_ms() when the query time limit is reached */
     bool timed_out;
+    bool has_slot; /* counted in srv->running */
 };
 
 /* An API handler answers a JSON value (owned by the caller), or web_error(...). */

@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -135,15 +139,54 @@ static int progress(void *ctx)
     return 1; /* interrupts the statement with SQLITE_INTERRUPT */
 }
 
+/* Web threads run at a lower priority (nice +10, per thread on Linux): a broad query slows
+ * the pages, never the receiver and the writer. */
+static void lower_priority(void)
+{
+    static __thread bool done;
+    if (!done) {
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+        done = true;
+    }
+}
+
+/* Waits (up to the query time limit) for one of WEB_QUERIES_MAX slots. */
+static bool take_slot(struct web_req *r)
+{
+    struct web_server *s = r->srv;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(s->query_timeout_ms / 1000);
+    until.tv_nsec += (long)(s->query_timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->pool_lock);
+    int rc = 0;
+    while (s->running >= WEB_QUERIES_MAX && rc == 0)
+        rc = pthread_cond_timedwait(&s->slot_free, &s->pool_lock, &until);
+    r->has_slot = s->running < WEB_QUERIES_MAX;
+    if (r->has_slot) {
+        s->running++;
+        if (s->n_pool)
+            r->store = s->pool[--s->n_pool];
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    return r->has_slot;
+}
+
 sqlite3 *web_db(struct web_req *r, json_t **err)
 {
     if (r->db)
         return r->db;
     struct web_server *s = r->srv;
-    pthread_mutex_lock(&s->pool_lock);
-    if (s->n_pool)
-        r->store = s->pool[--s->n_pool];
-    pthread_mutex_unlock(&s->pool_lock);
+    lower_priority();
+    if (!take_slot(r)) {
+        *err = web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, 0,
+                         "%d queries are running: try again in a moment", WEB_QUERIES_MAX);
+        return NULL;
+    }
     if (!r->store) {
         char msg[512];
         /* Readers want a small cache: several may be open beside the writer's (a large one
@@ -159,7 +202,7 @@ sqlite3 *web_db(struct web_req *r, json_t **err)
         }
         if (!r->store) {
             *err = web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, 0, "cannot open the store: %s", msg);
-            return NULL;
+            return NULL; /* the slot is given back by web_db_release() */
         }
     }
     r->db = store_sqlite(r->store);
@@ -171,14 +214,18 @@ sqlite3 *web_db(struct web_req *r, json_t **err)
 
 void web_db_release(struct web_req *r)
 {
-    if (!r->store)
-        return;
-    sqlite3_progress_handler(r->db, 0, NULL, NULL);
     struct web_server *s = r->srv;
+    if (r->db)
+        sqlite3_progress_handler(r->db, 0, NULL, NULL);
     pthread_mutex_lock(&s->pool_lock);
-    if (s->n_pool < WEB_POOL_MAX) {
+    if (r->store && s->n_pool < WEB_POOL_MAX) {
         s->pool[s->n_pool++] = r->store;
         r->store = NULL;
+    }
+    if (r->has_slot) {
+        s->running--;
+        r->has_slot = false;
+        pthread_cond_signal(&s->slot_free);
     }
     pthread_mutex_unlock(&s->pool_lock);
     store_close(r->store);

@@ -184,6 +184,7 @@ struct web_server *web_start(const struct web_options *o, char *err, size_t errl
     s->max_rows = o->max_rows > 0 ? o->max_rows : 10000;
     s->loopback_only = !has_text(o->user) && !has_text(o->token);
     pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_cond_init(&s->slot_free, NULL);
     if (set_credentials(s, o, err, errlen))
         goto fail;
     if (has_text(o->cert)) {
@@ -213,6 +214,7 @@ void web_stop(struct web_server *w)
         MHD_stop_daemon(w->mhd);
     web_db_pool_free(w);
     pthread_mutex_destroy(&w->pool_lock);
+    pthread_cond_destroy(&w->slot_free);
     free(w->db_path);
     free(w->basic);
     free(w->bearer);
