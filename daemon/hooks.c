@@ -8,11 +8,32 @@
 #include "alerts/deliver_config.h"
 #include "common/log.h"
 #include "daemon/hooks.h"
+#include "web/web.h"
+
+static void web_options_from(const struct fh_config *cfg, struct web_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->listen = cfg->web;
+    o->db = cfg->db;
+    o->user = cfg->web_user;
+    o->password = cfg->web_password;
+    o->token = cfg->web_token;
+    o->cert = cfg->web_cert;
+    o->key = cfg->web_key;
+    o->query_timeout_ms = cfg->web_query_timeout_ms;
+    o->max_rows = cfg->web_max_rows;
+}
 
 int hooks_validate(const struct fh_config *cfg, char *err, size_t errlen)
 {
     struct deliver_options o;
-    return deliver_options_from_config(cfg, &o, err, errlen);
+    if (deliver_options_from_config(cfg, &o, err, errlen))
+        return -1;
+    if (strcmp(cfg->web, "off") == 0)
+        return 0;
+    struct web_options w;
+    web_options_from(cfg, &w);
+    return web_check_options(&w, err, errlen);
 }
 
 /* Alert delivery by syslog (doc/syslog.md): its own thread and store connection. The analyzer
@@ -39,11 +60,16 @@ int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
 {
     (void)w;
     (void)t;
-    (void)err;
-    (void)errlen;
     memset(h, 0, sizeof(*h));
-    if (strcmp(cfg->web, "off") != 0)
-        log_info("web UI (%s): not part of this build yet", cfg->web);
+    if (strcmp(cfg->web, "off") != 0) {
+        struct web_options o;
+        web_options_from(cfg, &o);
+        h->web = web_start(&o, err, errlen);
+        if (!h->web)
+            return -1;
+        snprintf(h->web_address, sizeof(h->web_address), "%s", web_bound_address(h->web));
+        log_info("web UI and API on %s://%s/", cfg->web_cert ? "https" : "http", h->web_address);
+    }
     if (start_alert_delivery(h, cfg, err, errlen))
         return -1;
     return 0;
@@ -51,6 +77,8 @@ int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
 
 void hooks_stop(struct hooks *h)
 {
+    web_stop(h->web);
+    h->web = NULL;
     /* after the analyzer: what it committed last is in the spool for the next start */
     deliver_stop(h->alerts);
     h->alerts = NULL;

@@ -20,6 +20,17 @@ const struct cfg_key config_keys[] = {
     {"listen", CFG_STRLIST, OFF(listen), OFF(n_listen), "0.0.0.0:2055 0.0.0.0:4739",
      "[ADDR]:PORT", "UDP socket for exporters, any version (repeatable)"},
     {"web", CFG_STR, OFF(web), 0, "127.0.0.1:8080", "ADDR:PORT|off", "web UI and JSON API"},
+    {"web-user", CFG_STR, OFF(web_user), 0, NULL, "NAME",
+     "web: HTTP basic user (with web-password)"},
+    {"web-password", CFG_STR, OFF(web_password), 0, NULL, "SECRET", "web: HTTP basic password"},
+    {"web-token", CFG_STR, OFF(web_token), 0, NULL, "SECRET",
+     "web: accept 'Authorization: Bearer SECRET'"},
+    {"web-cert", CFG_STR, OFF(web_cert), 0, NULL, "PEM", "web: TLS certificate (HTTPS)"},
+    {"web-key", CFG_STR, OFF(web_key), 0, NULL, "PEM", "web: TLS private key"},
+    {"web-query-timeout", CFG_DURATION, OFF(web_query_timeout_ms), 0, "10s", "DURATION",
+     "web: longest query of one request"},
+    {"web-max-rows", CFG_INT, OFF(web_max_rows), 0, "10000", "N",
+     "web: largest page of rows one request may ask for"},
     {"rcvbuf", CFG_SIZE, OFF(rcvbuf), 0, "32M", "BYTES", "socket receive buffer to ask for"},
     {"partition", CFG_DURATION, OFF(partition_ms), 0, "1h", "DURATION",
      "receive-time span of one flows_* table"},
@@ -280,8 +291,10 @@ void config_dump(const struct fh_config *c, void *file)
         switch (k->type) {
         case CFG_STR: {
             const char *v = *(char *const *)(base + k->offset);
+            /* Secrets are not printed: --check-config output ends up in tickets. */
             if (v)
-                fprintf(f, "%s = %s\n", k->key, v);
+                fprintf(f, "%s = %s\n", k->key,
+                        k->arg && !strcmp(k->arg, "SECRET") ? "(set)" : v);
             break;
         }
         case CFG_STRLIST: {

@@ -12,6 +12,10 @@ struct fh_config {
     char **listen;
     size_t n_listen;
     char *web;
+    char *web_user, *web_password, *web_token; /* credentials (required off loopback) */
+    char *web_cert, *web_key;                  /* PEM files: HTTPS */
+    int64_t web_query_timeout_ms;
+    int64_t web_max_rows;
     int64_t rcvbuf;
     int64_t partition_ms;
     int64_t commit_interval_ms;

@@ -1,0 +1,692 @@
+/* test_web.c - the web server inside the real flowhoundd, over real HTTP (libcurl): every API
+ * endpoint on the story's stored flows, bad parameters (4xx + a JSON error, never 5xx),
+ * hostile strings, security headers, credentials, the query time limit, TLS. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/helpers.h"
+#include "tests/web/webtest.h"
+
+static const char HOSTILE_SUMMARY[] = "<img src=x onerror=\"document.body.dataset.pwned=1\">"
+                                      "hostile summary";
+static const char HOSTILE_REASON[] = "<script>document.body.dataset.pwned=3</script>";
+
+static json_int_t jint(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    cr_assert(json_is_integer(v), "%s is not an integer", k);
+    return json_integer_value(v);
+}
+
+/* The column names of the flows view, in order. */
+static json_t *flows_columns(const char *db)
+{
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT * FROM flows LIMIT 0", -1, &st, NULL), SQLITE_OK);
+    json_t *cols = json_array();
+    for (int i = 0; i < sqlite3_column_count(st); i++)
+        json_array_append_new(cols, json_string(sqlite3_column_name(st, i)));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return cols;
+}
+
+static void expect_flows_page(const char *addr, const char *db)
+{
+    json_t *v = wt_get_json(addr, "/api/v1/flows?limit=5", 200);
+    json_t *flows = json_object_get(v, "flows");
+    cr_assert_eq(json_array_size(flows), 5);
+    cr_expect(json_is_true(json_object_get(v, "more")));
+    /* Each row has exactly the flows view's columns. */
+    json_t *cols = flows_columns(db), *row = json_array_get(flows, 0);
+    cr_expect_eq(json_object_size(row), json_array_size(cols));
+    size_t i;
+    json_t *c;
+    json_array_foreach(cols, i, c) cr_expect(json_object_get(row, json_string_value(c)),
+                                             "column %s missing", json_string_value(c));
+    json_decref(cols);
+    json_decref(v);
+}
+
+/* Every page of 7 together is every flow exactly once, in first_ms order. */
+static void expect_paging_covers_all(const char *addr)
+{
+    int64_t seen = 0, last_first = 0;
+    json_t *keys = json_object();
+    for (int page = 0; page < 10; page++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/api/v1/flows?limit=7&offset=%d", page * 7);
+        json_t *v = wt_get_json(addr, path, 200);
+        size_t i;
+        json_t *f;
+        json_array_foreach(json_object_get(v, "flows"), i, f)
+        {
+            cr_expect_geq(jint(f, "first_ms"), last_first, "ascending first_ms");
+            last_first = jint(f, "first_ms");
+            char key[256];
+            snprintf(key, sizeof(key), "%s|%s|%lld|%lld",
+                     json_string_value(json_object_get(f, "exporter")),
+                     json_string_value(json_object_get(f, "src_addr")),
+                     (long long)jint(f, "src_port"), (long long)jint(f, "first_ms"));
+            cr_expect_null(json_object_get(keys, key), "row %s on two pages", key);
+            json_object_set_new(keys, key, json_true());
+            seen++;
+        }
+        bool more = json_is_true(json_object_get(v, "more"));
+        json_decref(v);
+        if (!more)
+            break;
+    }
+    cr_expect_eq(seen, 26);
+    json_decref(keys);
+}
+
+static void expect_order_and_range(const char *addr, const char *db)
+{
+    json_t *v = wt_get_json(addr, "/api/v1/flows?order=-bytes&limit=1", 200);
+    cr_expect_eq(jint(json_array_get(json_object_get(v, "flows"), 0), "bytes"),
+                 th_db_int(db, "SELECT max(bytes) FROM flows"));
+    json_decref(v);
+    /* RFC 3339 and Unix ms bounds: the morning half of the story. */
+    v = wt_get_json(addr, "/api/v1/flows?from=2026-11-24T00:00:00Z&to=1795600000000", 200);
+    cr_expect_eq((int64_t)json_array_size(json_object_get(v, "flows")),
+                 th_db_int(db, "SELECT count(*) FROM flows WHERE first_ms >= 1795478400000"));
+    cr_expect_gt(json_array_size(json_object_get(v, "flows")), 0);
+    json_decref(v);
+}
+
+static void expect_stats(const char *addr, const char *db)
+{
+    json_t *v = wt_get_json(addr, "/api/v1/stats/top?by=dst_port&order=bytes&n=3", 200);
+    json_t *top = json_object_get(v, "top");
+    cr_assert_eq(json_array_size(top), 3);
+    cr_expect_eq(jint(json_array_get(top, 0), "key"), 515);
+    cr_expect_eq(jint(json_array_get(top, 0), "bytes"),
+                 th_db_int(db, "SELECT sum(bytes) FROM flows WHERE dst_port = 515"));
+    cr_expect_eq(jint(json_object_get(v, "total"), "flows"), 26);
+    json_decref(v);
+    /* Either side, as nfdump -s port: every story flow has 515 on one side. */
+    v = wt_get_json(addr, "/api/v1/stats/top?by=port&order=flows&n=3", 200);
+    top = json_object_get(v, "top");
+    cr_expect_eq(jint(json_array_get(top, 0), "key"), 515);
+    cr_expect_eq(
+        jint(json_array_get(top, 0), "flows"),
+        th_db_int(db, "SELECT count(*) FROM flows WHERE src_port = 515 OR dst_port = 515"));
+    cr_expect_eq(jint(json_object_get(v, "total"), "flows"), 26);
+    cr_expect_str_eq(json_string_value(json_object_get(v, "by")), "port");
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/stats/top?by=ip&order=bytes", 200);
+    top = json_object_get(v, "top");
+    cr_expect_eq(json_array_size(top), 2, "two addresses in the story");
+    cr_expect_eq(jint(json_array_get(top, 0), "bytes"),
+                 th_db_int(db, "SELECT sum(bytes) FROM flows"));
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/stats/top?by=srcip&order=flows", 200);
+    cr_expect_str_eq(json_string_value(json_object_get(v, "by")), "src_addr");
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/stats/timeline?buckets=10", 200);
+    json_int_t flows = 0, bytes = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(v, "points"), i, p)
+    {
+        flows += jint(p, "flows");
+        bytes += jint(p, "bytes");
+    }
+    cr_expect_eq(flows, 26);
+    cr_expect_eq(bytes, th_db_int(db, "SELECT sum(bytes) FROM flows"));
+    cr_expect_leq(json_array_size(json_object_get(v, "points")), 10);
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/stats/summary", 200);
+    cr_expect_eq(jint(v, "flows"), 26);
+    cr_expect_eq(jint(v, "exporters"), 2);
+    cr_expect_eq(jint(v, "alerts_open"), 3);
+    json_decref(v);
+}
+
+static void expect_exporters(const char *addr)
+{
+    json_t *v = wt_get_json(addr, "/api/v1/exporters", 200);
+    json_t *ex = json_object_get(v, "exporters");
+    cr_assert_eq(json_array_size(ex), 2);
+    json_t *first = json_array_get(ex, 0);
+    cr_expect_str_eq(json_string_value(json_object_get(first, "exporter")), "127.0.1.1");
+    cr_expect_eq(jint(first, "flows") + jint(json_array_get(ex, 1), "flows"), 26);
+    cr_expect_eq(json_array_size(json_object_get(first, "domains")), 1);
+    /* A hostile string comes back as the same JSON string, nothing interpreted or lost. */
+    bool found = false;
+    size_t i;
+    json_t *rj;
+    json_array_foreach(json_object_get(first, "rejects"), i, rj) found |=
+        !strcmp(json_string_value(json_object_get(rj, "reason")), HOSTILE_REASON);
+    cr_expect(found, "hostile reject reason returned verbatim");
+    json_decref(v);
+}
+
+static void expect_alerts(const char *addr)
+{
+    json_t *v = wt_get_json(addr, "/api/v1/alerts", 200);
+    json_t *alerts = json_object_get(v, "alerts");
+    cr_assert_eq(json_array_size(alerts), 4);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 0), "state")),
+                     "open");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 1), "state")),
+                     "open");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(alerts, 2), "state")),
+                     "open");
+    /* No client port (port exhaustion): null, not 0. */
+    cr_expect(json_is_null(json_object_get(json_array_get(alerts, 0), "client_port")));
+    json_t *hostile = json_array_get(alerts, 3);
+    cr_expect_str_eq(json_string_value(json_object_get(hostile, "summary")), HOSTILE_SUMMARY);
+    cr_expect(json_is_object(json_object_get(hostile, "evidence")), "evidence is an object");
+    json_t *a1 = json_array_get(alerts, 2);
+    cr_expect_eq(jint(a1, "id"), 1);
+    cr_expect_eq(jint(json_object_get(a1, "evidence"), "stale_since_ms"), 1795455040570);
+    json_decref(v);
+
+    v = wt_get_json(addr, "/api/v1/alerts?state=resolved", 200);
+    cr_expect_eq(json_array_size(json_object_get(v, "alerts")), 1);
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/alerts?state=open&client=10.1.1.50&kind=stale_state", 200);
+    cr_expect_eq(json_array_size(json_object_get(v, "alerts")), 2);
+    json_decref(v);
+
+    v = wt_get_json(addr, "/api/v1/alerts/1", 200);
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(v, "alert"), "holder")),
+                     "middlebox");
+    /* Up to an hour after the alert: the stale connection, three attempts (and 723 is
+     * another port). */
+    json_t *conns = json_object_get(v, "connections");
+    cr_expect_eq(json_array_size(conns), 4);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(conns, 0), "state")), "S1");
+    json_decref(v);
+    /* Port exhaustion has no client port: every port of the client to that server. */
+    v = wt_get_json(addr, "/api/v1/alerts/4", 200);
+    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 12);
+    json_decref(v);
+    json_decref(wt_get_json(addr, "/api/v1/alerts/999", 404));
+}
+
+static void expect_connections(const char *addr)
+{
+    json_t *v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722", 200);
+    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 8);
+    /* Both stale-state alerts of the port and the client's port exhaustion. */
+    cr_expect_eq(json_array_size(json_object_get(v, "alerts")), 3);
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722&from=2026-11-24T00:00:00Z",
+                    200);
+    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 4);
+    json_decref(v);
+}
+
+Test(web, every_endpoint_on_the_story, .timeout = 120)
+{
+    struct th_daemon d = {0};
+    char addr[128];
+    wt_start(&d, NULL, addr, sizeof(addr));
+    wt_store_story(&d);
+    expect_flows_page(addr, d.db);
+    expect_paging_covers_all(addr);
+    expect_order_and_range(addr, d.db);
+    expect_stats(addr, d.db);
+    expect_exporters(addr);
+    expect_alerts(addr);
+    expect_connections(addr);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+struct bad_case {
+    const char *method;
+    const char *path;
+    long status;
+    int column; /* 0: no column expected */
+};
+
+static const struct bad_case bad_cases[] = {
+    {NULL, "/api/v1/flows?limit=0", 400, 0},
+    {NULL, "/api/v1/flows?limit=abc", 400, 0},
+    {NULL, "/api/v1/flows?limit=10001", 400, 0},
+    {NULL, "/api/v1/flows?limit=99999999999999999999999", 400, 0},
+    {NULL, "/api/v1/flows?offset=-1", 400, 0},
+    {NULL, "/api/v1/flows?from=yesterday", 400, 0},
+    {NULL, "/api/v1/flows?from=2026-11-24T00:00:00Z&to=2026-11-23T00:00:00Z", 400, 0},
+    {NULL, "/api/v1/flows?order=nonexistent", 400, 0},
+    {NULL, "/api/v1/flows?order=bytes%22%3B%20DROP%20TABLE%20alerts%3B%20--", 400, 0},
+    {NULL, "/api/v1/flows?filter=%3Cscript%3Ealert(1)%3C%2Fscript%3E", 400, 1},
+    {NULL, "/api/v1/flows?bogus=1", 400, 0},
+    {NULL, "/api/v1/stats/top?by=evil", 400, 0},
+    {NULL, "/api/v1/stats/top?filter=src%20ip%2010.0.0.1", 400, 1},
+    {NULL, "/api/v1/stats/timeline?filter=proto%20tcp", 400, 1},
+    {NULL, "/api/v1/stats/top?order=rows", 400, 0},
+    {NULL, "/api/v1/stats/top?n=0", 400, 0},
+    {NULL, "/api/v1/stats/timeline?buckets=100000", 400, 0},
+    {NULL, "/api/v1/connections", 400, 0},
+    {NULL, "/api/v1/connections?client=not-an-ip&port=1", 400, 0},
+    {NULL, "/api/v1/connections?client=10.1.1.50&port=70000", 400, 0},
+    {NULL, "/api/v1/alerts?state=closed", 400, 0},
+    {NULL, "/api/v1/alerts?client=%3Cb%3E", 400, 0},
+    {NULL, "/api/v1/alerts/abc", 400, 0},
+    {NULL, "/api/v1/alerts/0", 400, 0},
+    {NULL, "/api/v1/alerts/1.5", 400, 0},
+    {NULL, "/api/v1/alerts/-1", 400, 0},
+    {NULL, "/api/v1/nope", 404, 0},
+    {"POST", "/api/v1/flows", 405, 0},
+    {"DELETE", "/api/v1/alerts/1", 405, 0},
+    {"PUT", "/", 405, 0},
+};
+
+Test(web, bad_parameters_answer_4xx_with_a_json_error, .timeout = 120)
+{
+    struct th_daemon d = {0};
+    char addr[128], url[8192];
+    wt_start(&d, NULL, addr, sizeof(addr));
+    wt_store_story(&d);
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        const struct bad_case *b = &bad_cases[i];
+        snprintf(url, sizeof(url), "http://%s%s", addr, b->path);
+        struct wt_resp r;
+        wt_request(url, b->method, NULL, NULL, &r);
+        cr_expect_eq(r.status, b->status, "%s: %ld, want %ld (%s)", b->path, r.status, b->status,
+                     r.body);
+        json_t *v = json_loads(r.body, 0, NULL);
+        cr_expect(v && json_is_string(json_object_get(v, "error")), "%s: JSON error: %s", b->path,
+                  r.body);
+        if (b->column)
+            cr_expect_eq(json_integer_value(json_object_get(v, "column")), b->column, "%s column",
+                         b->path);
+        json_decref(v);
+        wt_resp_free(&r);
+    }
+    /* A parameter longer than the limit, and a request with a body. */
+    char *long_url = malloc(6000);
+    int n = snprintf(long_url, 6000, "http://%s/api/v1/flows?filter=", addr);
+    memset(long_url + n, 'a', 5000);
+    long_url[n + 5000] = '\0';
+    struct wt_resp r;
+    wt_request(long_url, NULL, NULL, NULL, &r);
+    cr_expect_eq(r.status, 414, "long parameter: %ld", r.status);
+    wt_resp_free(&r);
+    free(long_url);
+    snprintf(url, sizeof(url), "http://%s/api/v1/flows", addr);
+    const char *const body_hdr[] = {"Content-Length: 5", NULL};
+    wt_request(url, "GET", body_hdr, NULL, &r);
+    cr_expect(r.status == 413 || r.status == 400, "GET with a body: %ld", r.status);
+    wt_resp_free(&r);
+    /* Nothing was dropped, and the server still answers. */
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alerts"), 4);
+    json_decref(wt_get_json(addr, "/api/v1/flows?limit=1", 200));
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+Test(web, pages_and_security_headers, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    char addr[128], url[512];
+    wt_start(&d, NULL, addr, sizeof(addr));
+    static const char *const pages[] = {"/", "/flows", "/top", "/port", "/alerts", "/alerts/12"};
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        snprintf(url, sizeof(url), "http://%s%s", addr, pages[i]);
+        struct wt_resp r;
+        wt_request(url, NULL, NULL, NULL, &r);
+        cr_expect_eq(r.status, 200, "%s", pages[i]);
+        const char *csp = wt_header(&r, "Content-Security-Policy");
+        cr_assert(csp, "%s: no CSP", pages[i]);
+        cr_expect(strstr(csp, "script-src 'self'") && !strstr(csp, "unsafe"), "CSP: %s", csp);
+        cr_expect(strstr(csp, "default-src 'none'"), "CSP: %s", csp);
+        cr_expect_str_eq(wt_header(&r, "X-Content-Type-Options"), "nosniff");
+        cr_expect_str_eq(wt_header(&r, "Content-Type"), "text/html; charset=utf-8");
+        /* No inline script and no style attributes: every <script has a src. */
+        for (const char *p = strstr(r.body, "<script"); p; p = strstr(p + 1, "<script"))
+            cr_expect(strncmp(p, "<script src=\"/static/", 21) == 0, "inline script in %s",
+                      pages[i]);
+        cr_expect_null(strstr(r.body, "style="), "style attribute in %s", pages[i]);
+        cr_expect_null(strstr(r.body, "http://"), "no external resource in %s", pages[i]);
+        cr_expect_null(strstr(r.body, "https://"), "no external resource in %s", pages[i]);
+        wt_resp_free(&r);
+    }
+    static const char *const files[][2] = {{"/static/app.js", "text/javascript; charset=utf-8"},
+                                           {"/static/core.js", "text/javascript; charset=utf-8"},
+                                           {"/static/pages.js", "text/javascript; charset=utf-8"},
+                                           {"/static/charts.js", "text/javascript; charset=utf-8"},
+                                           {"/static/app.css", "text/css; charset=utf-8"}};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(url, sizeof(url), "http://%s%s", addr, files[i][0]);
+        struct wt_resp r;
+        wt_request(url, NULL, NULL, NULL, &r);
+        cr_expect_eq(r.status, 200, "%s", files[i][0]);
+        cr_expect_str_eq(wt_header(&r, "Content-Type"), files[i][1]);
+        /* Text from the network is only ever set as text. */
+        cr_expect_null(strstr(r.body, "innerHTML"), "%s uses innerHTML", files[i][0]);
+        cr_expect_null(strstr(r.body, "insertAdjacentHTML"), "%s", files[i][0]);
+        cr_expect_null(strstr(r.body, "eval("), "%s uses eval", files[i][0]);
+        wt_resp_free(&r);
+    }
+    struct wt_resp r;
+    snprintf(url, sizeof(url), "http://%s/static/../../etc/passwd", addr);
+    wt_request(url, NULL, NULL, NULL, &r);
+    cr_expect(r.status == 404 || r.status == 400, "traversal: %ld", r.status);
+    cr_expect_null(strstr(r.body, "root:"));
+    wt_resp_free(&r);
+    /* DNS rebinding: a page on another name must not read the API through the browser. */
+    snprintf(url, sizeof(url), "http://%s/api/v1/alerts", addr);
+    const char *const evil[] = {"Host: attacker.example", NULL};
+    wt_request(url, NULL, evil, NULL, &r);
+    cr_expect_eq(r.status, 403, "foreign Host: %ld", r.status);
+    wt_resp_free(&r);
+    const char *const local[] = {"Host: localhost:1234", NULL};
+    wt_request(url, NULL, local, NULL, &r);
+    cr_expect_eq(r.status, 200, "localhost Host: %ld", r.status);
+    cr_expect_str_eq(wt_header(&r, "Cache-Control"), "no-store");
+    wt_resp_free(&r);
+    wt_request(url, "HEAD", NULL, NULL, &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.len, 0);
+    wt_resp_free(&r);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+Test(web, off_loopback_needs_credentials)
+{
+    char *dir = th_tmpdir();
+    /* Validation refuses before binding anything (192.0.2.1 is not even local). */
+    int rc = th_system("'%s/flowhoundd' --db '%s/x.db' --web 192.0.2.1:8080 --check-config "
+                       ">'%s/out' 2>&1",
+                       th_builddir(), dir, dir);
+    cr_expect_eq(rc, 2, "refused: exit 2, got %d", rc);
+    cr_expect_eq(th_system("grep -q 'web-user' '%s/out'", dir), 0, "the message names the fix");
+    rc = th_system("'%s/flowhoundd' --db '%s/x.db' --web '[::]:0' --web-token s3cret "
+                   "--check-config >'%s/out' 2>&1",
+                   th_builddir(), dir, dir);
+    cr_expect_eq(rc, 0, "with a token it is accepted");
+    cr_expect_neq(th_system("grep -q s3cret '%s/out'", dir), 0, "the secret is not printed");
+    rc = th_system("'%s/flowhoundd' --db '%s/x.db' --web-user admin --check-config >/dev/null "
+                   "2>&1",
+                   th_builddir(), dir);
+    cr_expect_eq(rc, 2, "a user without a password is refused");
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(web, credentials_are_required_when_configured, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    char addr[128], url[512];
+    const char *const extra[] = {"--web-token",    "t0ken", "--web-user", "admin",
+                                 "--web-password", "pa:ss", NULL};
+    wt_start(&d, extra, addr, sizeof(addr));
+    snprintf(url, sizeof(url), "http://%s/api/v1/alerts", addr);
+    struct wt_resp r;
+    wt_request(url, NULL, NULL, NULL, &r);
+    cr_expect_eq(r.status, 401);
+    cr_expect(wt_header(&r, "WWW-Authenticate"), "asks for basic credentials");
+    wt_resp_free(&r);
+    const char *const bearer[] = {"Authorization: Bearer t0ken", NULL};
+    wt_request(url, NULL, bearer, NULL, &r);
+    cr_expect_eq(r.status, 200, "bearer token");
+    wt_resp_free(&r);
+    const char *const wrong[] = {"Authorization: Bearer t0ke", NULL};
+    wt_request(url, NULL, wrong, NULL, &r);
+    cr_expect_eq(r.status, 401, "wrong token");
+    wt_resp_free(&r);
+    wt_request(url, NULL, NULL, "admin:pa:ss", &r);
+    cr_expect_eq(r.status, 200, "basic");
+    wt_resp_free(&r);
+    wt_request(url, NULL, NULL, "admin:pass", &r);
+    cr_expect_eq(r.status, 401, "wrong password");
+    wt_resp_free(&r);
+    snprintf(url, sizeof(url), "http://%s/", addr);
+    wt_request(url, NULL, NULL, NULL, &r);
+    cr_expect_eq(r.status, 401, "pages too");
+    wt_resp_free(&r);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+Test(web, query_time_limit_and_row_limit, .timeout = 120)
+{
+    struct th_daemon d = {0};
+    char addr[128];
+    const char *const extra[] = {"--web-query-timeout", "0.05", "--web-max-rows", "50", NULL};
+    wt_start(&d, extra, addr, sizeof(addr));
+    wt_store_story(&d);
+    /* 600k more rows in the story's partition: a full scan takes far more than 50 ms. */
+    char *part = NULL;
+    {
+        sqlite3 *h;
+        sqlite3_stmt *st;
+        cr_assert_eq(sqlite3_open_v2(d.db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        sqlite3_prepare_v2(h, "SELECT name FROM partitions LIMIT 1", -1, &st, NULL);
+        cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+        part = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+    }
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600000) "
+             "INSERT INTO \"%s\" (exporter, domain, version, src_addr, dst_addr, src_port, "
+             "dst_port, proto, packets, bytes, first_ms, last_ms, received_ms) SELECT "
+             "'127.0.1.9', 0, 5, '10.0.0.1', '10.0.0.2', i %% 65536, 80, 6, 1, 40, "
+             "1795455000000 + i, 1795455000000 + i, 1795455000000 + i FROM n",
+             part);
+    free(part);
+    wt_sql(d.db, sql);
+    json_t *v = wt_get_json(addr, "/api/v1/stats/top?by=src_port&n=5", 503);
+    const char *msg = json_string_value(json_object_get(v, "error"));
+    cr_expect(msg && strstr(msg, "time limit"), "a clear message: %s", msg ? msg : "none");
+    json_decref(v);
+    json_decref(wt_get_json(addr, "/api/v1/flows?limit=51", 400));
+    json_decref(wt_get_json(addr, "/api/v1/flows?limit=50&from=2026-11-24T00:00:00Z", 200));
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+Test(web, https_with_configured_certificate, .timeout = 60)
+{
+    if (!th_have("openssl"))
+        cr_skip_test("openssl (to make a test certificate) is not installed");
+    char *dir = th_tmpdir();
+    cr_assert_eq(th_system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                           "-subj /CN=localhost -days 1 -keyout '%s/key.pem' -out '%s/cert.pem' "
+                           ">/dev/null 2>&1",
+                           dir, dir),
+                 0);
+    char cert[600], key[600];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    snprintf(key, sizeof(key), "%s/key.pem", dir);
+    const char *const extra[] = {"--web-cert", cert, "--web-key", key, NULL};
+    struct th_daemon d = {0};
+    char addr[128], url[512];
+    wt_start(&d, extra, addr, sizeof(addr));
+    snprintf(url, sizeof(url), "https://%s/api/v1/stats/summary", addr);
+    struct wt_resp r;
+    wt_request(url, NULL, NULL, NULL, &r);
+    cr_expect_eq(r.status, 200, "HTTPS answers");
+    cr_expect(strstr(r.body, "\"flows\""), "%s", r.body);
+    wt_resp_free(&r);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(web, ipv6_loopback, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    char addr[128];
+    const char *const extra[] = {"--web", "[::1]:0", NULL};
+    wt_start(&d, extra, addr, sizeof(addr));
+    cr_assert(!strncmp(addr, "[::1]:", 6), "bound address %s", addr);
+    cr_expect_gt(atoi(addr + 6), 0, "the real port, not 0");
+    json_t *v = wt_get_json(addr, "/api/v1/stats/summary", 200);
+    cr_expect_eq(jint(v, "flows"), 0);
+    json_decref(v);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+/* Regression: answering from libmicrohttpd's first call closed every connection, so each of
+ * a page's requests paid a new TCP (and TLS) handshake. */
+Test(web, connections_are_kept_alive, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    char addr[128], url[512];
+    wt_start(&d, NULL, addr, sizeof(addr));
+    CURL *c = curl_easy_init();
+    cr_assert(c);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    static const char *const paths[] = {"/", "/static/app.js", "/api/v1/stats/summary"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(url, sizeof(url), "http://%s%s", addr, paths[i]);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+        long status = 0, connects = -1;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+        cr_expect_eq(status, 200, "%s", paths[i]);
+        cr_expect_eq(connects, i == 0 ? 1 : 0, "%s: %ld new connections", paths[i], connects);
+    }
+    /* While the connection is open, its thread (which queried the store) runs at nice 10 and
+     * the daemon's main thread (the receiver) at 0. */
+    cr_expect_eq(th_system("for f in /proc/%d/task/*/stat; do sed 's/.*) //' $f | cut -d' ' -f17; "
+                           "done | grep -qx 10",
+                           (int)d.pid),
+                 0, "a web thread at nice 10");
+    cr_expect_eq(
+        th_system("sed 's/.*) //' /proc/%d/stat | cut -d' ' -f17 | grep -qx 0", (int)d.pid), 0,
+        "the main thread at nice 0");
+    curl_easy_cleanup(c);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+Test(web, start_failures_are_clear, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    char addr[128];
+    wt_start(&d, NULL, addr, sizeof(addr));
+    /* The same web port again: the second daemon refuses to start and says why. */
+    int rc = th_system("'%s/flowhoundd' --db '%s/b.db' --listen 127.0.0.1:0 --web %s "
+                       ">'%s/b.log' 2>&1",
+                       th_builddir(), d.dir, addr, d.dir);
+    cr_expect_eq(rc, 1, "port in use: exit 1, got %d", rc);
+    cr_expect_eq(th_system("grep -q 'cannot listen on %s' '%s/b.log'", addr, d.dir), 0);
+    rc = th_system("'%s/flowhoundd' --db '%s/c.db' --listen 127.0.0.1:0 --web 127.0.0.1:0 "
+                   "--web-cert /nonexistent/cert.pem --web-key /nonexistent/key.pem "
+                   ">'%s/c.log' 2>&1",
+                   th_builddir(), d.dir, d.dir);
+    cr_expect_eq(rc, 1, "missing certificate: exit 1, got %d", rc);
+    cr_expect_eq(th_system("grep -q '/nonexistent/cert.pem' '%s/c.log'", d.dir), 0);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+static size_t keep_body(char *p, size_t size, size_t n, void *ctx)
+{
+    struct wt_resp *r = ctx;
+    size_t add = size * n;
+    if (r->len + add < 65536) {
+        memcpy(r->body + r->len, p, add);
+        r->len += add;
+        r->body[r->len] = '\0';
+    }
+    return add;
+}
+
+/* Random parameters (any bytes, invalid UTF-8, NULs, huge numbers) on every endpoint: the
+ * answer is always JSON with a status below 500, and the daemon survives (sanitizers on). */
+Test(web, random_parameters_never_answer_5xx, .timeout = 120)
+{
+    /* Each endpoint with its parameters (and one it does not know). */
+    static const char *const eps[][8] = {
+        {"flows", "filter", "from", "to", "limit", "offset", "order", "x"},
+        {"stats/top", "by", "order", "n", "filter", "from", "to", "x"},
+        {"stats/timeline", "buckets", "from", "to", "filter", "from", "to", "x"},
+        {"connections", "client", "port", "server", "from", "to", "limit", "x"},
+        {"alerts", "state", "kind", "client", "limit", "offset", "state", "x"},
+        {"alerts/1", "x", "x", "x", "x", "x", "x", "x"},
+    };
+    static const char *const seeds[] = {"-1",         "0",
+                                        "1",          "99999999999999999999",
+                                        "2026-11-23", "2026-13-45T99:99:99Z",
+                                        "-bytes",     "src_addr",
+                                        "::1",        "10.1.1.50",
+                                        "open",       "1e3",
+                                        " ",          ""};
+    struct th_daemon d = {0};
+    char addr[128];
+    wt_start(&d, NULL, addr, sizeof(addr));
+    wt_store_story(&d);
+    CURL *c = curl_easy_init();
+    cr_assert(c);
+    struct wt_resp r = {0};
+    r.body = malloc(65536);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    srand(7);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < 400; i++) {
+        char url[4096];
+        const char *const *ep = eps[rand() % 6];
+        int n = snprintf(url, sizeof(url), "http://%s/api/v1/%s?", addr, ep[0]);
+        for (int p = rand() % 4; p >= 0 && n < 3000; p--) {
+            char value[64];
+            size_t vl;
+            if (rand() % 2) {
+                vl = (size_t)snprintf(value, sizeof(value), "%s", seeds[rand() % 14]);
+            } else {
+                vl = (size_t)(rand() % 40);
+                for (size_t k = 0; k < vl; k++)
+                    value[k] = (char)(rand() % 256);
+            }
+            char *esc = curl_easy_escape(c, value, (int)vl);
+            /* The unknown name rarely, so that most requests reach the values' checks. */
+            const char *name = ep[1 + rand() % 7];
+            if (!strcmp(name, "x") && rand() % 4)
+                name = ep[1];
+            n += snprintf(url + n, sizeof(url) - (size_t)n, "%s=%s&", name, esc);
+            curl_free(esc);
+        }
+        r.len = 0;
+        r.body[0] = '\0';
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        cr_assert_eq(curl_easy_perform(c), CURLE_OK, "%s", url);
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        cr_expect(status == 200 || (status >= 400 && status < 500), "%s: %ld", url, status);
+        ok += status == 200;
+        refused += status >= 400 && status < 500;
+        json_t *v = json_loads(r.body, 0, NULL);
+        cr_expect(json_is_object(v), "%s: not a JSON object: %s", url, r.body);
+        json_decref(v);
+    }
+    curl_easy_cleanup(c);
+    free(r.body);
+    cr_log_info("random parameters: %d answered, %d refused", ok, refused);
+    cr_expect_gt(ok, 0, "some random requests are valid (%d)", ok);
+    cr_expect_gt(refused, 100, "many are refused (%d)", refused);
+    cr_expect_eq(th_daemon_stop(&d), 0, "the daemon exits cleanly (no sanitizer report)");
+    th_daemon_cleanup(&d);
+}

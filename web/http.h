@@ -1,0 +1,110 @@
+/* http.h - what the web/ files share: one request, its parameters, its database connection,
+ * and the JSON answers. Internal to web/ (the rest of flowhound includes web/web.h only). */
+#ifndef FLOWHOUND_WEB_HTTP_H
+#define FLOWHOUND_WEB_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include <pthread.h>
+
+struct MHD_Connection;
+struct MHD_Daemon;
+struct store;
+
+#define WEB_POOL_MAX 4
+/* Requests querying the store at once: the collector, not the UI, owns the CPUs. */
+#define WEB_QUERIES_MAX 4
+
+/* The server (web_start() fills it; request.c borrows connections from its pool). */
+struct web_server {
+    struct MHD_Daemon *mhd;
+    char address[128]; /* as bound */
+    char *db_path;
+    char *basic;        /* the expected "Basic BASE64" header, or NULL */
+    char *bearer;       /* the expected "Bearer TOKEN" header, or NULL */
+    bool loopback_only; /* no credentials: check Host against DNS rebinding */
+    char *cert_pem, *key_pem;
+    int64_t query_timeout_ms, max_rows;
+    pthread_mutex_t pool_lock; /* guards the pool and the count of running queries */
+    pthread_cond_t slot_free;
+    int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */
+    struct store *pool[WEB_POOL_MAX];
+    size_t n_pool;
+};
+
+/* Longest value of any query parameter (a filter is the longest thing anyone sends). */
+#define WEB_PARAM_MAX 4096
+
+struct web_req {
+    struct MHD_Connection *conn;
+    struct web_server *srv;
+    const char *path;    /* after the route's prefix for routes ending in '/' */
+    int status;          /* HTTP status of the answer; 200 unless an error was set */
+    struct store *store; /* borrowed from the pool by web_db(), returned after the answer */
+    sqlite3 *db;         /* its connection */
+    int64_t deadline;    /* mono_ms() when the query time limit is reached */
+    bool timed_out;
+    bool has_slot; /* counted in srv->running */
+};
+
+/* An API handler answers a JSON value (owned by the caller), or web_error(...). */
+typedef json_t *(*web_handler)(struct web_req *r);
+
+/* Sets r->status and returns {"error": MSG[, "column": COLUMN]} (column 0 = none). */
+json_t *web_error(struct web_req *r, int status, int column, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The error answer for a failed SQLite call: the time limit (503) or a store error. */
+json_t *web_db_error(struct web_req *r, const char *what);
+
+/* Query parameters. Each returns false after setting *err to a web_error() answer. A missing
+ * parameter leaves *out at the caller's default. */
+const char *web_param(struct web_req *r, const char *name);
+bool web_param_int(struct web_req *r, const char *name, int64_t min, int64_t max, int64_t *out,
+                   json_t **err);
+/* Unix ms or RFC 3339. */
+bool web_param_time(struct web_req *r, const char *name, int64_t *out, json_t **err);
+/* Checks that every parameter given is one of `known` (NULL-terminated): typos are errors. */
+bool web_params_known(struct web_req *r, const char *const *known, json_t **err);
+
+/* Gives the request's connection back to the pool (or closes it). */
+void web_db_release(struct web_req *r);
+/* Closes the pooled connections (at stop). */
+void web_db_pool_free(struct web_server *s);
+
+/* The request's read-only connection (NULL + *err on failure), with the query time limit. */
+sqlite3 *web_db(struct web_req *r, json_t **err);
+/* Largest page a request may ask for. */
+int64_t web_max_rows(const struct web_req *r);
+
+/* One result row as an object: column names as keys, SQLite types as JSON types. */
+json_t *web_row_object(sqlite3_stmt *st);
+/* Runs a prepared statement and collects its rows into an array, at most max_rows.
+ * Returns SQLITE_DONE, or the SQLite error code. */
+int web_rows(sqlite3_stmt *st, json_t *array, int64_t max_rows);
+
+/* Handlers (one file each). */
+json_t *api_flows(struct web_req *r);       /* api_flows.c */
+json_t *api_top(struct web_req *r);         /* api_flows.c */
+json_t *api_timeline(struct web_req *r);    /* api_flows.c */
+json_t *api_summary(struct web_req *r);     /* api_flows.c */
+json_t *api_exporters(struct web_req *r);   /* api_exporters.c */
+json_t *api_alerts(struct web_req *r);      /* api_alerts.c */
+json_t *api_alert(struct web_req *r);       /* api_alerts.c */
+json_t *api_connections(struct web_req *r); /* api_alerts.c */
+
+/* Static files embedded at build time (web/static_files.c, generated). */
+struct web_static_file {
+    const char *path; /* "/static/app.js" */
+    const char *type; /* Content-Type */
+    const unsigned char *data;
+    size_t len;
+};
+extern const struct web_static_file web_static_files[];
+const struct web_static_file *web_static_find(const char *path);
+
+#endif

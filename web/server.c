@@ -1,0 +1,228 @@
+/* server.c - the libmicrohttpd daemon: bind, TLS, credentials, then hand each request to
+ * router.c. Nothing here knows about flows or alerts. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+
+#include "collector/listener.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "web/http.h"
+#include "web/router.h"
+#include "web/web.h"
+
+#define PEM_MAX (1024 * 1024)
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    return false;
+}
+
+static bool has_text(const char *s)
+{
+    return s && *s;
+}
+
+int web_check_options(const struct web_options *o, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char msg[256];
+    if (!listener_parse(o->listen, &ss, &len, msg, sizeof(msg))) {
+        snprintf(err, errlen, "web: %s", msg);
+        return -1;
+    }
+    if (has_text(o->user) != has_text(o->password)) {
+        snprintf(err, errlen, "web-user and web-password go together: set both or neither");
+        return -1;
+    }
+    if (has_text(o->user) && strchr(o->user, ':')) {
+        snprintf(err, errlen, "web-user: no ':' allowed (HTTP basic authentication)");
+        return -1;
+    }
+    if (has_text(o->cert) != has_text(o->key)) {
+        snprintf(err, errlen, "web-cert and web-key go together: set both or neither");
+        return -1;
+    }
+    if (!is_loopback(&ss) && !has_text(o->user) && !has_text(o->token)) {
+        snprintf(err, errlen,
+                 "web %s is not a loopback address: anyone who can reach it could read every "
+                 "flow. Set web-user and web-password, or web-token (better with web-cert and "
+                 "web-key for TLS), or bind to 127.0.0.1",
+                 o->listen);
+        return -1;
+    }
+    return 0;
+}
+
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = xmalloc(PEM_MAX + 1);
+    size_t n = fread(buf, 1, PEM_MAX + 1, f);
+    fclose(f);
+    if (n == 0 || n > PEM_MAX) {
+        snprintf(err, errlen, "%s: empty or larger than %d bytes", path, PEM_MAX);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The Authorization header values to accept, computed once. */
+static int set_credentials(struct web_server *s, const struct web_options *o, char *err,
+                           size_t errlen)
+{
+    if (has_text(o->token))
+        s->bearer = xasprintf("Bearer %s", o->token);
+    if (!has_text(o->user))
+        return 0;
+    char *plain = xasprintf("%s:%s", o->user, o->password);
+    gnutls_datum_t in = {(unsigned char *)plain, (unsigned)strlen(plain)}, out = {0};
+    int rc = gnutls_base64_encode2(&in, &out);
+    free(plain);
+    if (rc < 0) {
+        snprintf(err, errlen, "web credentials: %s", gnutls_strerror(rc));
+        return -1;
+    }
+    s->basic = xasprintf("Basic %.*s", (int)out.size, (const char *)out.data);
+    gnutls_free(out.data);
+    return 0;
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT(1, 10);
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_ratelimited(&lim, LOG_LVL_DEBUG, "web: %s", msg);
+}
+
+static void format_address(struct web_server *s, const struct sockaddr_storage *ss, uint16_t port)
+{
+    char host[INET6_ADDRSTRLEN] = "";
+    if (ss->ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof(host));
+        snprintf(s->address, sizeof(s->address), "[%s]:%u", host, port);
+    } else {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
+        snprintf(s->address, sizeof(s->address), "%s:%u", host, port);
+    }
+}
+
+static int start_mhd(struct web_server *s, const struct sockaddr_storage *ss, char *err,
+                     size_t errlen)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (ss->ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (s->cert_pem)
+        flags |= MHD_USE_TLS;
+    /* Requests are small GETs: 32 KiB bounds the request line and headers together. */
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, (void *)ss},
+        {MHD_OPTION_CONNECTION_LIMIT, 64, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
+        {s->cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->cert_pem},
+        {s->cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, web_access_handler, s, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
+    if (!s->mhd) {
+        snprintf(err, errlen,
+                 "web: cannot listen on %s (address in use, or TLS key/cert "
+                 "unusable)",
+                 s->address);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    format_address(s, ss, info ? info->port : 0);
+    return 0;
+}
+
+struct web_server *web_start(const struct web_options *o, char *err, size_t errlen)
+{
+    if (web_check_options(o, err, errlen))
+        return NULL;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    listener_parse(o->listen, &ss, &len, err, errlen);
+    struct web_server *s = xcalloc(1, sizeof(*s));
+    snprintf(s->address, sizeof(s->address), "%s", o->listen);
+    s->db_path = xstrdup(o->db);
+    s->query_timeout_ms = o->query_timeout_ms > 0 ? o->query_timeout_ms : 10000;
+    s->max_rows = o->max_rows > 0 ? o->max_rows : 10000;
+    s->loopback_only = !has_text(o->user) && !has_text(o->token);
+    pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_cond_init(&s->slot_free, NULL);
+    if (set_credentials(s, o, err, errlen))
+        goto fail;
+    if (has_text(o->cert)) {
+        s->cert_pem = read_pem(o->cert, err, errlen);
+        s->key_pem = s->cert_pem ? read_pem(o->key, err, errlen) : NULL;
+        if (!s->key_pem)
+            goto fail;
+    }
+    if (start_mhd(s, &ss, err, errlen))
+        goto fail;
+    return s;
+fail:
+    web_stop(s);
+    return NULL;
+}
+
+const char *web_bound_address(const struct web_server *w)
+{
+    return w->address;
+}
+
+void web_stop(struct web_server *w)
+{
+    if (!w)
+        return;
+    if (w->mhd)
+        MHD_stop_daemon(w->mhd);
+    web_db_pool_free(w);
+    pthread_mutex_destroy(&w->pool_lock);
+    pthread_cond_destroy(&w->slot_free);
+    free(w->db_path);
+    free(w->basic);
+    free(w->bearer);
+    free(w->cert_pem);
+    if (w->key_pem) {
+        /* The private key should not linger in freed memory. */
+        memset(w->key_pem, 0, strlen(w->key_pem));
+        free(w->key_pem);
+    }
+    free(w);
+}

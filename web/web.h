@@ -1,0 +1,35 @@
+/* web.h - the web UI and JSON API server (libmicrohttpd) inside flowhoundd.
+ *
+ * The server reads the store through its own read-only SQLite connections; it never writes.
+ * Every handler answers JSON built with jansson, or one of the static files embedded in the
+ * binary at build time (web/static/). Errors are returned in the caller's buffer. */
+#ifndef FLOWHOUND_WEB_H
+#define FLOWHOUND_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct web_options {
+    const char *listen; /* "ADDR:PORT", "[V6]:PORT"; port 0 = ephemeral */
+    const char *db;     /* the store's path */
+    const char *user;   /* HTTP basic credentials (both or neither) */
+    const char *password;
+    const char *token; /* "Authorization: Bearer TOKEN" */
+    const char *cert;  /* PEM files: TLS when both are set */
+    const char *key;
+    int64_t query_timeout_ms; /* longest SQL run of one request; 0 = 10 s */
+    int64_t max_rows;         /* largest page of rows a request may ask for; 0 = 10000 */
+};
+
+struct web_server;
+
+/* Validates options without starting anything (for --check-config). */
+int web_check_options(const struct web_options *o, char *err, size_t errlen);
+/* Binds and starts the server threads. Refuses a non-loopback address without credentials. */
+struct web_server *web_start(const struct web_options *o, char *err, size_t errlen);
+/* "ADDR:PORT" as bound (the real port when 0 was asked). */
+const char *web_bound_address(const struct web_server *w);
+void web_stop(struct web_server *w);
+
+#endif
