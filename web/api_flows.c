@@ -1,9 +1,9 @@
 /* api_flows.c - /api/v1/flows, /api/v1/stats/top, /api/v1/stats/timeline and
  * /api/v1/stats/summary: everything that reads the `flows` view.
  *
- * The filter language is not part of this file: compile_filter() below is the one seam where
- * the nfdump-style filter (web/filter.h) plugs in. Everything else (time range, paging,
- * ordering, grouping) is here and does not change when it does. */
+ * Listings and top-N go through the one query layer (storage/query.h), as `flowhound query`
+ * does, so the CLI and the API answer the same filter alike. The filter text is compiled
+ * once per request (web/filter.h); a bad one answers 400 with the column. */
 #include "config.h"
 
 #include <limits.h>
@@ -15,41 +15,41 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
+#include "storage/query.h"
+#include "web/filter.h"
 #include "web/http.h"
 
-/* A compiled filter: an SQL condition on the flows view's columns and its parameters. */
+/* A compiled filter for the timeline's own statement: an SQL condition on the flows view's
+ * columns, its parameters bound after :from and :to. */
 struct where {
-    char *sql;                                           /* "1" when there is no filter */
-    int (*bind)(void *ctx, sqlite3_stmt *st, int first); /* binds from index `first` */
-    void (*free)(void *ctx);
-    void *ctx;
+    struct filter *filter; /* NULL: every flow */
+    char *sql;             /* "1" when there is no filter */
 };
 
-/* THE SEAM. Compiles a filter text (nfdump syntax) into w. Returns 0, or -1 with a message
- * and the 1-based column where the text went wrong. This build has no filter language: only
- * an empty (or all-blank) filter is accepted. */
+/* Compiles a filter text (nfdump syntax). Returns 0, or -1 with a message and the 1-based
+ * column where the text went wrong. */
 static int compile_filter(const char *text, struct where *w, char *err, size_t errlen, int *column)
 {
     memset(w, 0, sizeof(*w));
+    *column = 0;
     if (text && text[strspn(text, " \t\r\n")]) {
-        snprintf(err, errlen, "filter language not available in this build");
-        *column = 1;
-        return -1;
+        w->filter = filter_compile(text, err, errlen, column);
+        if (!w->filter)
+            return -1;
     }
-    w->sql = xstrdup("1");
+    w->sql = xstrdup(w->filter ? filter_sql(w->filter) : "1");
     return 0;
 }
 
 static void where_free(struct where *w)
 {
-    if (w->free)
-        w->free(w->ctx);
+    filter_free(w->filter);
     free(w->sql);
 }
 
 static int where_bind(const struct where *w, sqlite3_stmt *st, int first)
 {
-    return w->bind ? w->bind(w->ctx, st, first) : SQLITE_OK;
+    return w->filter ? filter_bind(w->filter, st, first) : first;
 }
 
 /* What every flows query shares: the time range and the filter. */
@@ -115,24 +115,13 @@ static sqlite3_stmt *prepare(struct web_req *r, const char *sql, json_t **err)
     return st;
 }
 
-/* The canonical name of a flows column, or NULL: user text never reaches the SQL. */
-static const char *flows_column(struct web_req *r, const char *name, json_t **err)
+/* Answers a query layer failure: a bad request is the client's, a timeout 503, else 500. */
+static json_t *query_error(struct web_req *r, int code, const char *msg)
 {
-    sqlite3_stmt *st = prepare(r, "SELECT * FROM flows LIMIT 0", err);
-    if (!st)
-        return NULL;
-    static __thread char found[64];
-    found[0] = '\0';
-    for (int i = 0; i < sqlite3_column_count(st); i++)
-        if (!strcmp(sqlite3_column_name(st, i), name))
-            snprintf(found, sizeof(found), "%s", sqlite3_column_name(st, i));
-    sqlite3_finalize(st);
-    if (!found[0]) {
-        *err = web_error(r, MHD_HTTP_BAD_REQUEST, 0,
-                         "order: not a column of the flows view (e.g. first_ms, -bytes)");
-        return NULL;
-    }
-    return found;
+    int status = code == QUERY_EINVALID   ? MHD_HTTP_BAD_REQUEST
+                 : code == QUERY_ETIMEOUT ? MHD_HTTP_SERVICE_UNAVAILABLE
+                                          : MHD_HTTP_INTERNAL_SERVER_ERROR;
+    return web_error(r, status, 0, "%s", msg);
 }
 
 json_t *api_flows(struct web_req *r)
@@ -147,141 +136,76 @@ json_t *api_flows(struct web_req *r)
         return err;
     const char *order = web_param(r, "order");
     bool desc = order && order[0] == '-';
-    const char *col = order ? flows_column(r, order + desc, &err) : "first_ms";
-    if (!col) {
+    struct query *qy = web_query(r, &err);
+    if (!qy) {
         where_free(&q.where);
         return err;
     }
-    /* Ties broken the same way on every page, so paging neither repeats nor skips rows. */
-    char *sql = xasprintf("SELECT * FROM flows WHERE %s AND (%s) ORDER BY \"%s\" %s, first_ms, "
-                          "src_addr, src_port, dst_addr, dst_port LIMIT :limit OFFSET :offset",
-                          q.range, q.where.sql, col, desc ? "DESC" : "ASC");
-    sqlite3_stmt *st = prepare(r, sql, &err);
-    free(sql);
-    if (!st) {
-        where_free(&q.where);
-        return err;
-    }
-    bind_query(&q, st);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"), limit + 1);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":offset"), offset);
-    json_t *rows = json_array();
-    int rc = web_rows(st, rows, limit + 1);
-    sqlite3_finalize(st);
+    /* One row more than asked tells whether there is a next page. */
+    struct query_flows req = {.filter = q.where.filter,
+                              .from_ms = q.from,
+                              .to_ms = q.to,
+                              .order = order ? order + desc : "first_ms",
+                              .desc = desc,
+                              .limit = limit + 1,
+                              .offset = offset};
+    char msg[512];
+    int code = 0;
+    json_t *rows = query_flows_json(qy, &req, &code, msg, sizeof(msg));
     where_free(&q.where);
-    if (rc != SQLITE_DONE) {
-        json_decref(rows);
-        return web_db_error(r, "flows");
-    }
+    if (!rows)
+        return code == QUERY_EINVALID && order
+                   ? web_error(r, MHD_HTTP_BAD_REQUEST, 0,
+                               "order: not a column of the flows view (e.g. first_ms, -bytes)")
+                   : query_error(r, code, msg);
     bool more = (int64_t)json_array_size(rows) > limit;
     if (more)
         json_array_remove(rows, json_array_size(rows) - 1);
     return json_pack("{s:o, s:I, s:I, s:b, s:s, s:s}", "flows", rows, "limit", (json_int_t)limit,
-                     "offset", (json_int_t)offset, "more", more, "order", col, "direction",
+                     "offset", (json_int_t)offset, "more", more, "order", req.order, "direction",
                      desc ? "desc" : "asc");
 }
 
 /* ---- top-N ---- */
 
-struct top_key {
-    const char *name;   /* as the API accepts it */
-    const char *column; /* flows column */
-    const char *other;  /* either side (nfdump's -s ip, -s port): the other column */
-    const char *label;  /* the name answered */
+/* The API's names for what top-N groups by (nfdump's and the flows view's), and the
+ * query layer's statistic for each. */
+static const struct {
+    const char *name, *label;
+    enum query_stat stat;
+} top_keys[] = {
+    {"src_addr", "src_addr", QS_SRCIP}, {"srcip", "src_addr", QS_SRCIP},
+    {"dst_addr", "dst_addr", QS_DSTIP}, {"dstip", "dst_addr", QS_DSTIP},
+    {"src_port", "src_port", QS_SRCPORT}, {"srcport", "src_port", QS_SRCPORT},
+    {"dst_port", "dst_port", QS_DSTPORT}, {"dstport", "dst_port", QS_DSTPORT},
+    {"proto", "proto", QS_PROTO},         {"src_as", "src_as", QS_SRCAS},
+    {"srcas", "src_as", QS_SRCAS},        {"dst_as", "dst_as", QS_DSTAS},
+    {"dstas", "dst_as", QS_DSTAS},        {"in_if", "in_if", QS_INIF},
+    {"inif", "in_if", QS_INIF},           {"out_if", "out_if", QS_OUTIF},
+    {"outif", "out_if", QS_OUTIF},        {"exporter", "exporter", QS_EXPORTER},
+    {"router", "exporter", QS_EXPORTER},  {"ip", "ip", QS_IP},
+    {"port", "port", QS_PORT},            {"as", "as", QS_AS},
+    {"if", "if", QS_IF},
 };
 
-static const struct top_key top_keys[] = {
-    {"src_addr", "src_addr", NULL, "src_addr"},
-    {"srcip", "src_addr", NULL, "src_addr"},
-    {"dst_addr", "dst_addr", NULL, "dst_addr"},
-    {"dstip", "dst_addr", NULL, "dst_addr"},
-    {"src_port", "src_port", NULL, "src_port"},
-    {"srcport", "src_port", NULL, "src_port"},
-    {"dst_port", "dst_port", NULL, "dst_port"},
-    {"dstport", "dst_port", NULL, "dst_port"},
-    {"proto", "proto", NULL, "proto"},
-    {"src_as", "src_as", NULL, "src_as"},
-    {"srcas", "src_as", NULL, "src_as"},
-    {"dst_as", "dst_as", NULL, "dst_as"},
-    {"dstas", "dst_as", NULL, "dst_as"},
-    {"in_if", "in_if", NULL, "in_if"},
-    {"inif", "in_if", NULL, "in_if"},
-    {"out_if", "out_if", NULL, "out_if"},
-    {"outif", "out_if", NULL, "out_if"},
-    {"exporter", "exporter", NULL, "exporter"},
-    {"router", "exporter", NULL, "exporter"},
-    {"ip", "src_addr", "dst_addr", "ip"},
-    {"port", "src_port", "dst_port", "port"},
-    {"as", "src_as", "dst_as", "as"},
-    {"if", "in_if", "out_if", "if"},
-    {NULL, NULL, NULL, NULL},
-};
-
-static const struct top_key *top_key(const char *by)
+/* Moves the totals every top-N row carries into one object. */
+static json_t *split_totals(json_t *rows)
 {
-    for (const struct top_key *k = top_keys; by && k->name; k++)
-        if (!strcmp(k->name, by))
-            return k;
-    return NULL;
-}
-
-/* The grouping query. One side: the totals are window sums over the groups. Either side: a
- * flow counts once for each of its two values (once if both are equal), as in nfdump, so the
- * totals come from the matching flows themselves. */
-static char *top_sql(const struct flows_query *q, const struct top_key *k, const char *order)
-{
-    if (!k->other)
-        return xasprintf("SELECT key, flows, packets, bytes, sum(flows) OVER () AS t_flows, "
-                         "sum(packets) OVER () AS t_packets, sum(bytes) OVER () AS t_bytes "
-                         "FROM (SELECT \"%s\" AS key, count(*) AS flows, sum(packets) AS "
-                         "packets, sum(bytes) AS bytes FROM flows WHERE %s AND (%s) GROUP BY "
-                         "\"%s\") ORDER BY %s DESC, key LIMIT :n",
-                         k->column, q->range, q->where.sql, k->column, order);
-    return xasprintf("WITH m AS MATERIALIZED (SELECT \"%s\" AS a, \"%s\" AS b, packets, bytes "
-                     "FROM flows WHERE %s AND (%s)), t AS (SELECT count(*) AS t_flows, "
-                     "COALESCE(sum(packets), 0) AS t_packets, COALESCE(sum(bytes), 0) AS t_bytes "
-                     "FROM m) SELECT key, flows, packets, bytes, t_flows, t_packets, t_bytes FROM "
-                     "(SELECT key, count(*) AS flows, sum(packets) AS packets, sum(bytes) AS "
-                     "bytes FROM (SELECT a AS key, packets, bytes FROM m UNION ALL SELECT b, "
-                     "packets, bytes FROM m WHERE b IS NOT a) GROUP BY key), t ORDER BY %s DESC, "
-                     "key LIMIT :n",
-                     k->column, k->other, q->range, q->where.sql, order);
-}
-
-/* The top rows and the totals over every group in one scan: the window sums run over the
- * grouped rows before ORDER BY and LIMIT (a second query for the totals doubled the time). */
-static json_t *top_rows(struct web_req *r, const struct flows_query *q, const struct top_key *k,
-                        const char *order, int64_t n, json_t **total, json_t **err)
-{
-    char *sql = top_sql(q, k, order);
-    sqlite3_stmt *st = prepare(r, sql, err);
-    free(sql);
-    if (!st)
-        return NULL;
-    bind_query(q, st);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":n"), n);
-    json_t *rows = json_array();
-    int rc = web_rows(st, rows, n);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(rows);
-        *err = web_db_error(r, "top");
-        return NULL;
-    }
     json_t *first = json_array_get(rows, 0);
-    *total =
-        json_pack("{s:I, s:I, s:I}", "flows", json_integer_value(json_object_get(first, "t_flows")),
-                  "packets", json_integer_value(json_object_get(first, "t_packets")), "bytes",
-                  json_integer_value(json_object_get(first, "t_bytes")));
+    json_t *total =
+        json_pack("{s:I, s:I, s:I}", "flows",
+                  json_integer_value(json_object_get(first, "total_flows")), "packets",
+                  json_integer_value(json_object_get(first, "total_packets")), "bytes",
+                  json_integer_value(json_object_get(first, "total_bytes")));
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row)
     {
-        json_object_del(row, "t_flows");
-        json_object_del(row, "t_packets");
-        json_object_del(row, "t_bytes");
+        json_object_del(row, "total_flows");
+        json_object_del(row, "total_packets");
+        json_object_del(row, "total_bytes");
     }
-    return rows;
+    return total;
 }
 
 json_t *api_top(struct web_req *r)
@@ -292,25 +216,39 @@ json_t *api_top(struct web_req *r)
     if (!web_params_known(r, known, &err) || !web_param_int(r, "n", 1, 1000, &n, &err))
         return err;
     const char *by = web_param(r, "by") ? web_param(r, "by") : "src_addr";
-    const struct top_key *key = top_key(by);
-    if (!key)
+    size_t k = 0;
+    while (k < sizeof(top_keys) / sizeof(top_keys[0]) && strcmp(top_keys[k].name, by))
+        k++;
+    if (k == sizeof(top_keys) / sizeof(top_keys[0]))
         return web_error(r, MHD_HTTP_BAD_REQUEST, 0,
                          "by: one of src_addr, dst_addr, ip, src_port, dst_port, port, proto, "
                          "src_as, dst_as, as, in_if, out_if, if, exporter");
-    const char *order = web_param(r, "order") ? web_param(r, "order") : "flows";
-    if (strcmp(order, "flows") && strcmp(order, "packets") && strcmp(order, "bytes"))
+    enum query_order order = QO_FLOWS;
+    if (web_param(r, "order") && !query_order_parse(web_param(r, "order"), &order))
         return web_error(r, MHD_HTTP_BAD_REQUEST, 0, "order: flows, packets or bytes");
-    order = !strcmp(order, "flows") ? "flows" : !strcmp(order, "packets") ? "packets" : "bytes";
     struct flows_query q;
     if (!parse_query(r, &q, &err))
         return err;
-    json_t *total = NULL;
-    json_t *rows = top_rows(r, &q, key, order, n, &total, &err);
+    struct query *qy = web_query(r, &err);
+    if (!qy) {
+        where_free(&q.where);
+        return err;
+    }
+    struct query_top req = {.filter = q.where.filter,
+                            .from_ms = q.from,
+                            .to_ms = q.to,
+                            .stat = top_keys[k].stat,
+                            .order = order,
+                            .limit = n};
+    char msg[512];
+    int code = 0;
+    json_t *rows = query_top_json(qy, &req, &code, msg, sizeof(msg));
     where_free(&q.where);
     if (!rows)
-        return err;
-    return json_pack("{s:s, s:s, s:o, s:o}", "by", key->label, "order", order, "top", rows, "total",
-                     total);
+        return query_error(r, code, msg);
+    json_t *total = split_totals(rows);
+    return json_pack("{s:s, s:s, s:o, s:o}", "by", top_keys[k].label, "order",
+                     query_order_name(order), "top", rows, "total", total);
 }
 
 /* ---- timeline: flows, packets and bytes per time bucket ---- */

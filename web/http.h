@@ -14,7 +14,7 @@
 
 struct MHD_Connection;
 struct MHD_Daemon;
-struct store;
+struct query;
 
 #define WEB_POOL_MAX 4
 /* Requests querying the store at once: the collector, not the UI, owns the CPUs. */
@@ -33,7 +33,7 @@ struct web_server {
     pthread_mutex_t pool_lock; /* guards the pool and the count of running queries */
     pthread_cond_t slot_free;
     int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */
-    struct store *pool[WEB_POOL_MAX];
+    struct query *pool[WEB_POOL_MAX];
     size_t n_pool;
 };
 
@@ -45,7 +45,7 @@ struct web_req {
     struct web_server *srv;
     const char *path;    /* after the route's prefix for routes ending in '/' */
     int status;          /* HTTP status of the answer; 200 unless an error was set */
-    struct store *store; /* borrowed from the pool by web_db(), returned after the answer */
+    struct query *query; /* borrowed from the pool by web_db(), returned after the answer */
     sqlite3 *db;         /* its connection */
     int64_t deadline;    /* mono_ms() when the query time limit is reached */
     bool timed_out;
@@ -78,6 +78,9 @@ void web_db_pool_free(struct web_server *s);
 
 /* The request's read-only connection (NULL + *err on failure), with the query time limit. */
 sqlite3 *web_db(struct web_req *r, json_t **err);
+/* The same connection as the query layer sees it (storage/query.h), with the time left of
+ * the request's limit: flows and top-N go through the one query layer. */
+struct query *web_query(struct web_req *r, json_t **err);
 /* Largest page a request may ask for. */
 int64_t web_max_rows(const struct web_req *r);
 

@@ -16,7 +16,7 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/store.h"
+#include "storage/query.h"
 #include "web/http.h"
 
 json_t *web_error(struct web_req *r, int status, int column, const char *fmt, ...)
@@ -170,7 +170,7 @@ static bool take_slot(struct web_req *r)
     if (r->has_slot) {
         s->running++;
         if (s->n_pool)
-            r->store = s->pool[--s->n_pool];
+            r->query = s->pool[--s->n_pool];
     }
     pthread_mutex_unlock(&s->pool_lock);
     return r->has_slot;
@@ -187,29 +187,30 @@ sqlite3 *web_db(struct web_req *r, json_t **err)
                          "%d queries are running: try again in a moment", WEB_QUERIES_MAX);
         return NULL;
     }
-    if (!r->store) {
+    if (!r->query) {
         char msg[512];
-        /* Readers want a small cache: several may be open beside the writer's (a large one
-         * also costs time: its pages are allocated as a scan fills it). */
-        struct store_options so = {.cache_kib = 4 * 1024};
-        r->store = store_open(s->db_path, STORE_RO, &so, msg, sizeof(msg));
-        /* Sorts and GROUP BY in temporary files, not memory: a broad query cannot grow the
-         * daemon, and it is faster (top-N of 1.4M flows: 0.5 s CPU against 1.3 s with
-         * temp_store=MEMORY, SQLite 3.40). */
-        if (r->store && store_exec(r->store, "PRAGMA temp_store = FILE", msg, sizeof(msg))) {
-            store_close(r->store);
-            r->store = NULL;
-        }
-        if (!r->store) {
+        /* The query layer's read-only connection: small cache, sorts in temporary files
+         * (a broad query cannot grow the daemon), fh_net() registered for filters. */
+        r->query = query_open(s->db_path, msg, sizeof(msg));
+        if (!r->query) {
             *err = web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, 0, "cannot open the store: %s", msg);
             return NULL; /* the slot is given back by web_db_release() */
         }
     }
-    r->db = store_sqlite(r->store);
+    r->db = query_sqlite(r->query);
     r->deadline = mono_ms() + s->query_timeout_ms;
     r->timed_out = false;
     sqlite3_progress_handler(r->db, 1000, progress, r);
     return r->db;
+}
+
+struct query *web_query(struct web_req *r, json_t **err)
+{
+    if (!web_db(r, err))
+        return NULL;
+    int64_t left = r->deadline - mono_ms();
+    query_set_time_limit(r->query, left > 1 ? left : 1);
+    return r->query;
 }
 
 void web_db_release(struct web_req *r)
@@ -218,9 +219,9 @@ void web_db_release(struct web_req *r)
     if (r->db)
         sqlite3_progress_handler(r->db, 0, NULL, NULL);
     pthread_mutex_lock(&s->pool_lock);
-    if (r->store && s->n_pool < WEB_POOL_MAX) {
-        s->pool[s->n_pool++] = r->store;
-        r->store = NULL;
+    if (r->query && s->n_pool < WEB_POOL_MAX) {
+        s->pool[s->n_pool++] = r->query;
+        r->query = NULL;
     }
     if (r->has_slot) {
         s->running--;
@@ -228,15 +229,15 @@ void web_db_release(struct web_req *r)
         pthread_cond_signal(&s->slot_free);
     }
     pthread_mutex_unlock(&s->pool_lock);
-    store_close(r->store);
-    r->store = NULL;
+    query_close(r->query);
+    r->query = NULL;
     r->db = NULL;
 }
 
 void web_db_pool_free(struct web_server *s)
 {
     for (size_t i = 0; i < s->n_pool; i++)
-        store_close(s->pool[i]);
+        query_close(s->pool[i]);
     s->n_pool = 0;
 }
 
