@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "collector/template_store.h"
 #include "common/log.h"
 #include "daemon/hooks.h"
 
@@ -18,11 +19,14 @@ int hooks_validate(const struct fh_config *cfg, char *err, size_t errlen)
 int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
                 struct exporter_table *t, char *err, size_t errlen)
 {
-    (void)w;
-    (void)t;
-    (void)err;
-    (void)errlen;
     memset(h, 0, sizeof(*h));
+    /* v9/IPFIX templates of the previous run, and their saving from now on (issue 4). */
+    int n_tmpl = template_store_load(store_sqlite(w->store), t, err, errlen);
+    if (n_tmpl < 0)
+        log_warn("v9/IPFIX templates not restored: %s", err);
+    else if (n_tmpl > 0)
+        log_info("restored %d v9/IPFIX templates", n_tmpl);
+    writer_add_consumer(w, template_store_consumer(w));
     if (strcmp(cfg->web, "off") != 0)
         log_info("web UI (%s): not part of this build yet", cfg->web);
     return 0;
