@@ -65,17 +65,23 @@ static bool take_addr(struct fh_addr *dst, const uint8_t *p, uint16_t len)
     return true;
 }
 
-/* Source/destination address: with both v4 and v6 elements, the first non-zero one wins. */
+/* Source/destination/next-hop address: when a template has both the IPv4 and the IPv6
+ * element, the first non-zero one wins (tshark and nfdump do the same). */
+static bool take_first_nonzero(struct fh_addr *dst, bool *nonzero, const uint8_t *p, uint16_t len)
+{
+    if (*nonzero || (dst->family && all_zero(p, len)))
+        return false;
+    if (!take_addr(dst, p, len))
+        return false;
+    *nonzero = !all_zero(p, len);
+    return true;
+}
+
 static void take_endpoint(struct rec_acc *a, bool src, const uint8_t *p, uint16_t len)
 {
-    bool *nonzero = src ? &a->src_nonzero : &a->dst_nonzero;
-    struct fh_addr *dst = src ? &a->f->src_addr : &a->f->dst_addr;
-    if (*nonzero || (dst->family && all_zero(p, len)))
-        return;
-    if (take_addr(dst, p, len)) {
-        *nonzero = !all_zero(p, len);
+    if (take_first_nonzero(src ? &a->f->src_addr : &a->f->dst_addr,
+                           src ? &a->src_nonzero : &a->dst_nonzero, p, len))
         a->has_addr = true;
-    }
 }
 
 static int64_t ntp_to_ms(const uint8_t *p, uint16_t len)
@@ -267,7 +273,7 @@ static void take_iana(struct rec_acc *a, uint16_t id, const uint8_t *p, uint16_t
         break;
     case 15:
     case 62:
-        if (take_addr(&f->next_hop, p, len))
+        if (take_first_nonzero(&f->next_hop, &a->nh_nonzero, p, len))
             f->present |= FF_NEXT_HOP;
         break;
     case 16:
@@ -335,10 +341,10 @@ static void take_cert(struct rec_acc *a, uint16_t id, uint64_t v)
         f->union_flags = (uint8_t)v, f->present |= FF_UNION_FLAGS;
         break;
     case 14 | 0x4000:
-        f->rev_initial_flags = (uint8_t)v, f->present |= FF_REV_FLAGS;
+        f->rev_initial_flags = (uint8_t)v, a->have_rev_cert_flags = true;
         break;
     case 15 | 0x4000:
-        f->rev_union_flags = (uint8_t)v, f->present |= FF_REV_FLAGS;
+        f->rev_union_flags = (uint8_t)v, a->have_rev_cert_flags = true;
         break;
     default:
         break;
@@ -413,6 +419,16 @@ void rec_finish(struct rec_acc *a, const struct rec_clock *c)
         f->dst_port = a->icmp;
     if (a->have_rbytes || a->have_rpkts)
         f->present |= FF_REVERSE;
+    /* YAF sends initial and union flags instead of tcpControlBits: all flags seen are their
+     * OR, which is what tcp_flags means everywhere else. */
+    if (!(f->present & FF_TCP_FLAGS) && (f->present & (FF_INITIAL_FLAGS | FF_UNION_FLAGS))) {
+        f->tcp_flags = f->initial_flags | f->union_flags;
+        f->present |= FF_TCP_FLAGS;
+    }
+    if (!(f->present & FF_REV_FLAGS) && a->have_rev_cert_flags) {
+        f->rev_tcp_flags = f->rev_initial_flags | f->rev_union_flags;
+        f->present |= FF_REV_FLAGS;
+    }
     bool have_first = resolve_time(a, c, true, &f->first_ms);
     bool have_last = resolve_time(a, c, false, &f->last_ms);
     if (!have_first && !have_last && a->start_up && a->end_up) {

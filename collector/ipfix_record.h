@@ -17,8 +17,9 @@
 struct rec_acc {
     struct flow *f;
     uint8_t version;
-    bool has_addr;                 /* a source or destination address element */
-    bool src_nonzero, dst_nonzero; /* v4 and v6 both present: first non-zero wins */
+    bool has_addr;                             /* a source or destination address element */
+    bool src_nonzero, dst_nonzero, nh_nonzero; /* v4 and v6 both present: first non-zero */
+    bool have_rev_cert_flags;                  /* YAF reverse initial/union TCP flags */
     bool have_sport, have_dport, have_icmp;
     uint16_t icmp; /* icmpTypeCode (32/139) */
     bool bytes_delta, pkts_delta, rbytes_delta, rpkts_delta;
