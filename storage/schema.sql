@@ -78,6 +78,11 @@ FROM exporters e LEFT JOIN exporter_domains d ON d.addr = e.addr
 GROUP BY e.addr;
 
 -- == collector: v9/IPFIX templates (the raw template sets received, replayed at start) ==
+-- Written by collector/template_store.c from the writer thread when a domain's templates
+-- change (all rows of a domain are replaced, so withdrawals are persisted); loaded at start
+-- through the same strict parser as the wire (a bad row is skipped). `raw` is one template
+-- record in its version's wire format: v9 template (id, count, fields), v9 options
+-- (id, scope length, option length, fields), IPFIX (id, count[, scope count], fields).
 CREATE TABLE templates (
     exporter    TEXT NOT NULL,
     domain      INTEGER NOT NULL,
