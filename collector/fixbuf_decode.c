@@ -34,21 +34,10 @@
 
 #define V9_HEADER_LEN    20
 #define IPFIX_HEADER_LEN 16
-#define MAX_SAMPLERS     64
-
-struct sampler {
-    uint32_t id;
-    uint32_t interval;
-};
-
 /* Per (exporter, domain, version) state: exporter_domain.proto_state. */
 struct fb_state {
     struct tmpl_table templates;
-    bool have_sys_init;
-    int64_t sys_init_ms;
-    uint32_t default_interval; /* from an options record without a sampler id */
-    struct sampler samplers[MAX_SAMPLERS];
-    unsigned n_samplers;
+    struct fb_options opt;
 };
 
 /* One message being decoded. */
@@ -82,6 +71,11 @@ struct tmpl_table *fixbuf_templates(struct exporter_domain *d)
     return &state_of(d)->templates;
 }
 
+struct fb_options *fixbuf_options(struct exporter_domain *d)
+{
+    return &state_of(d)->opt;
+}
+
 void fixbuf_free_state(void *state)
 {
     struct fb_state *st = state;
@@ -93,45 +87,55 @@ void fixbuf_free_state(void *state)
 
 /* ---- options records: sampling and boot time ---- */
 
-static void remember_sampler(struct fb_state *st, uint32_t id, uint32_t interval)
+static bool remember_sampler(struct fb_options *o, uint32_t id, uint32_t interval)
 {
-    for (unsigned i = 0; i < st->n_samplers; i++) {
-        if (st->samplers[i].id == id) {
-            st->samplers[i].interval = interval;
-            return;
+    for (unsigned i = 0; i < o->n_samplers; i++) {
+        if (o->samplers[i].id == id) {
+            bool changed = o->samplers[i].interval != interval;
+            o->samplers[i].interval = interval;
+            return changed;
         }
     }
-    if (st->n_samplers < MAX_SAMPLERS)
-        st->samplers[st->n_samplers++] = (struct sampler){id, interval};
+    if (o->n_samplers >= FB_MAX_SAMPLERS)
+        return false;
+    o->samplers[o->n_samplers++] = (struct fb_sampler){id, interval};
+    return true;
 }
 
+/* An options record: remembers boot time and sampling; marks the domain for persistence
+ * when they change. */
 static void apply_options(struct fb_state *st, const struct rec_acc *a)
 {
-    if (a->have_sys_init) {
-        st->have_sys_init = true;
-        st->sys_init_ms = a->sys_init_ms;
+    struct fb_options *o = &st->opt;
+    bool changed = false;
+    if (a->have_sys_init && (!o->have_sys_init || o->sys_init_ms != a->sys_init_ms)) {
+        o->have_sys_init = true;
+        o->sys_init_ms = a->sys_init_ms;
+        changed = true;
     }
     uint32_t interval = rec_interval(a);
-    if (!interval)
-        return;
-    if (a->have_sampler_id)
-        remember_sampler(st, a->sampler_id, interval);
-    else
-        st->default_interval = interval;
+    if (interval && a->have_sampler_id) {
+        changed |= remember_sampler(o, a->sampler_id, interval);
+    } else if (interval && o->default_interval != interval) {
+        o->default_interval = interval;
+        changed = true;
+    }
+    if (changed)
+        st->templates.dirty = true;
 }
 
 /* The interval of a flow record: stated in the record, else its sampler's, else the
  * domain's default. 0 when unknown (the flow is stored without a sampling interval). */
-static uint32_t flow_interval(const struct fb_state *st, const struct rec_acc *a)
+static uint32_t flow_interval(const struct fb_options *o, const struct rec_acc *a)
 {
     uint32_t v = rec_interval(a);
     if (v)
         return v;
     if (a->have_sampler_id)
-        for (unsigned i = 0; i < st->n_samplers; i++)
-            if (st->samplers[i].id == a->sampler_id)
-                return st->samplers[i].interval;
-    return st->default_interval;
+        for (unsigned i = 0; i < o->n_samplers; i++)
+            if (o->samplers[i].id == a->sampler_id)
+                return o->samplers[i].interval;
+    return o->default_interval;
 }
 
 /* ---- data records ---- */
@@ -191,10 +195,10 @@ static size_t decode_record(struct msg *m, const struct tmpl *t, const uint8_t *
     f.domain = m->d->domain;
     f.version = m->version;
     f.received_ms = m->now_ms;
-    m->clock.have_sys_init = m->st->have_sys_init;
-    m->clock.sys_init_ms = m->st->sys_init_ms;
+    m->clock.have_sys_init = m->st->opt.have_sys_init;
+    m->clock.sys_init_ms = m->st->opt.sys_init_ms;
     rec_finish(&a, &m->clock);
-    uint32_t interval = flow_interval(m->st, &a);
+    uint32_t interval = flow_interval(&m->st->opt, &a);
     if (interval) {
         f.sampling_interval = interval;
         f.present |= FF_SAMPLING;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/bytes.h"
 #include "collector/fixbuf_decode.h"
 #include "collector/template_store.h"
 #include "collector/templates.h"
@@ -18,6 +19,7 @@ struct dom_snap {
     uint8_t version;
     unsigned n;
     struct tmpl *items; /* copies: raw only */
+    struct fb_options opt;
 };
 
 struct snaps {
@@ -37,6 +39,7 @@ static void snap_domain(struct snaps *s, const struct exporter *e, struct export
     ds->domain = d->domain;
     ds->version = d->version;
     ds->n = tt->n;
+    ds->opt = *fixbuf_options(d);
     ds->items = xcalloc(tt->n ? tt->n : 1, sizeof(*ds->items));
     for (unsigned i = 0; i < tt->n; i++) {
         const struct tmpl *t = tt->items[i];
@@ -77,6 +80,30 @@ static int step_reset(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* The domain's options state: boot time and sampler intervals. */
+static int write_options(sqlite3_stmt *st, const struct dom_snap *ds)
+{
+    uint8_t blob[FB_MAX_SAMPLERS * 8];
+    for (unsigned i = 0; i < ds->opt.n_samplers; i++) {
+        put_be32(blob + 8 * i, ds->opt.samplers[i].id);
+        put_be32(blob + 8 * i + 4, ds->opt.samplers[i].interval);
+    }
+    sqlite3_bind_text(st, 1, ds->addr, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ds->domain);
+    sqlite3_bind_int(st, 3, ds->version);
+    if (ds->opt.have_sys_init)
+        sqlite3_bind_int64(st, 4, ds->opt.sys_init_ms);
+    sqlite3_bind_int64(st, 5, ds->opt.default_interval);
+    sqlite3_bind_blob(st, 6, blob, (int)(8 * ds->opt.n_samplers), SQLITE_TRANSIENT);
+    return step_reset(st);
+}
+
 static int write_domain(sqlite3_stmt *del, sqlite3_stmt *ins, const struct dom_snap *ds)
 {
     sqlite3_bind_text(del, 1, ds->addr, -1, SQLITE_STATIC);
@@ -101,7 +128,7 @@ static int write_domain(sqlite3_stmt *del, sqlite3_stmt *ins, const struct dom_s
 
 static int write_snaps(sqlite3 *db, const struct snaps *s, char *err, size_t errlen)
 {
-    sqlite3_stmt *del = NULL, *ins = NULL;
+    sqlite3_stmt *del = NULL, *ins = NULL, *opt = NULL;
     int rows = 0;
     bool own_txn = sqlite3_get_autocommit(db) != 0;
     if (sqlite3_prepare_v2(db,
@@ -112,12 +139,18 @@ static int write_snaps(sqlite3 *db, const struct snaps *s, char *err, size_t err
                            "INSERT INTO templates (exporter, domain, version, template_id,"
                            " is_options, raw, received_ms) VALUES (?1,?2,?3,?4,?5,?6,?7)",
                            -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO template_domains (exporter, domain, version,"
+                           " sys_init_ms, default_interval, samplers) VALUES (?1,?2,?3,?4,?5,?6)",
+                           -1, &opt, NULL) != SQLITE_OK ||
         (own_txn && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)) {
         rows = -1;
         own_txn = false;
     }
     for (size_t i = 0; rows >= 0 && i < s->n; i++) {
         int n = write_domain(del, ins, &s->v[i]);
+        if (n >= 0 && write_options(opt, &s->v[i]))
+            n = -1;
         rows = n < 0 ? -1 : rows + n;
     }
     if (rows < 0)
@@ -130,6 +163,7 @@ static int write_snaps(sqlite3 *db, const struct snaps *s, char *err, size_t err
     }
     sqlite3_finalize(del);
     sqlite3_finalize(ins);
+    sqlite3_finalize(opt);
     return rows;
 }
 
@@ -144,46 +178,72 @@ int template_store_save(sqlite3 *db, struct exporter_table *t, char *err, size_t
     return rows;
 }
 
-/* One stored row back into its domain's table; false when the row is not a valid template. */
-static bool restore_row(struct exporter_table *t, sqlite3_stmt *st)
+/* The domain a stored row belongs to (created if needed); NULL if the row is not valid. */
+static struct exporter_domain *row_domain(struct exporter_table *t, sqlite3_stmt *st,
+                                          int64_t seen_ms)
 {
     struct fh_addr a;
     const char *addr = (const char *)sqlite3_column_text(st, 0);
     int version = sqlite3_column_int(st, 2);
+    if (!addr || !addr_from_str(addr, &a) || (version != 9 && version != 10))
+        return NULL;
+    struct exporter *e = exporters_get(t, &a, 0);
+    if (!e)
+        return NULL;
+    if (e->last_seen_ms < seen_ms) /* exporters_get stamped it with 0 */
+        e->last_seen_ms = seen_ms;
+    return exporter_domain_get(t, e, (uint32_t)sqlite3_column_int64(st, 1), (uint8_t)version);
+}
+
+/* One stored template row back into its domain's table; false when it is not valid. */
+static bool restore_row(struct exporter_table *t, sqlite3_stmt *st)
+{
     const uint8_t *raw = sqlite3_column_blob(st, 5);
     int raw_len = sqlite3_column_bytes(st, 5);
-    if (!addr || !addr_from_str(addr, &a) || (version != 9 && version != 10) || !raw ||
-        raw_len <= 0)
+    int version = sqlite3_column_int(st, 2);
+    if (!raw || raw_len <= 0 || (version != 9 && version != 10))
         return false;
     struct tmpl tmp;
     size_t used = 0;
     if (tmpl_parse((uint8_t)version, sqlite3_column_int(st, 4) != 0, raw, (size_t)raw_len, &tmp,
                    &used) != REJ_NONE)
         return false;
-    if (tmp.n_fields == 0 || used != (size_t)raw_len || tmp.id != sqlite3_column_int(st, 3)) {
-        free(tmp.fields);
-        free(tmp.raw);
-        return false;
-    }
-    tmp.received_ms = sqlite3_column_int64(st, 6);
-    struct exporter *e = exporters_get(t, &a, 0);
     struct exporter_domain *d = NULL;
-    if (e) {
-        if (e->last_seen_ms < tmp.received_ms) /* exporters_get stamped it with 0 */
-            e->last_seen_ms = tmp.received_ms;
-        d = exporter_domain_get(t, e, (uint32_t)sqlite3_column_int64(st, 1), (uint8_t)version);
-    }
+    if (tmp.n_fields > 0 && used == (size_t)raw_len && tmp.id == sqlite3_column_int(st, 3))
+        d = row_domain(t, st, sqlite3_column_int64(st, 6));
     if (!d) {
         free(tmp.fields);
         free(tmp.raw);
         return false;
     }
+    tmp.received_ms = sqlite3_column_int64(st, 6);
     struct tmpl *h = xmalloc(sizeof(*h));
     *h = tmp;
-    struct tmpl_table *tt = fixbuf_templates(d);
-    bool ok = tmpl_put(tt, h) == REJ_NONE;
-    tt->dirty = false; /* it is what the store holds */
-    return ok;
+    return tmpl_put(fixbuf_templates(d), h) == REJ_NONE;
+}
+
+static void clear_dirty(struct exporter *e, void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < e->n_domains; i++)
+        if (e->domains[i].proto_state)
+            fixbuf_templates(&e->domains[i])->dirty = false;
+}
+
+static void restore_options(struct exporter_table *t, sqlite3_stmt *st)
+{
+    struct exporter_domain *d = row_domain(t, st, 0);
+    if (!d)
+        return;
+    struct fb_options *o = fixbuf_options(d);
+    o->have_sys_init = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    o->sys_init_ms = sqlite3_column_int64(st, 3);
+    o->default_interval = (uint32_t)sqlite3_column_int64(st, 4);
+    const uint8_t *b = sqlite3_column_blob(st, 5);
+    int len = sqlite3_column_bytes(st, 5);
+    o->n_samplers = 0;
+    for (int i = 0; b && i + 8 <= len && o->n_samplers < FB_MAX_SAMPLERS; i += 8)
+        o->samplers[o->n_samplers++] = (struct fb_sampler){get_be32(b + i), get_be32(b + i + 4)};
 }
 
 int template_store_load(sqlite3 *db, struct exporter_table *t, char *err, size_t errlen)
@@ -201,8 +261,18 @@ int template_store_load(sqlite3 *db, struct exporter_table *t, char *err, size_t
     while (sqlite3_step(st) == SQLITE_ROW)
         if (restore_row(t, st))
             n++;
-    exporters_unlock(t);
     sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT exporter, domain, version, sys_init_ms, default_interval,"
+                           " samplers FROM template_domains",
+                           -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            restore_options(t, st);
+        sqlite3_finalize(st);
+    }
+    /* What was just loaded is what the store holds. */
+    exporters_foreach(t, clear_dirty, NULL);
+    exporters_unlock(t);
     return n;
 }
 

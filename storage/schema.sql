@@ -93,6 +93,17 @@ CREATE TABLE templates (
     received_ms INTEGER NOT NULL,
     PRIMARY KEY (exporter, domain, version, template_id)
 );
+-- What options records said about each v9/IPFIX domain, restored with its templates so that
+-- uptime-relative times and sampled counts are right after a restart too.
+CREATE TABLE template_domains (
+    exporter         TEXT NOT NULL,
+    domain           INTEGER NOT NULL,
+    version          INTEGER NOT NULL,
+    sys_init_ms      INTEGER,            -- IPFIX systemInitTimeMilliseconds; NULL: none seen
+    default_interval INTEGER NOT NULL DEFAULT 0, -- sampling interval without a sampler id
+    samplers         BLOB,               -- (sampler id, interval) pairs, 2 x be32 each
+    PRIMARY KEY (exporter, domain, version)
+);
 
 -- == analyzer: connections rebuilt from flows ==
 CREATE TABLE connections (

@@ -115,6 +115,39 @@ Test(ipfix_daemon, templates_survive_a_restart, .timeout = 90)
     th_daemon_cleanup(&d);
 }
 
+Test(ipfix_daemon, uptime_times_survive_a_restart, .timeout = 90)
+{
+    /* softflowd IPFIX: frame 1 has templates, the options record with
+     * systemInitTimeMilliseconds and data; frames 2-3 data with uptime-relative times. */
+    const char *pcap = "corpus/ipfix_softflowd.pcap";
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    send_frame(d.port, "127.0.7.1", pcap, 0);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT sys_init_ms FROM template_domains"
+                                 " WHERE exporter = '127.0.7.1'"),
+                 1431516013506LL, "systemInitTimeMilliseconds stored");
+    struct th_daemon d2 = {0};
+    th_daemon_start_db(&d2, d.db, NULL);
+    send_frame(d2.port, "127.0.7.1", pcap, 1);
+    send_frame(d2.port, "127.0.7.1", pcap, 2);
+    cr_assert_eq(th_daemon_stop(&d2), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 12);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows WHERE src_port = 38254 AND "
+                                 "first_ms = 1431516014862 AND last_ms = 1431516014862"),
+                 1, "frame 2 after the restart: absolute times from the stored boot time");
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows WHERE src_port = 5353 AND "
+                                 "first_ms = 1431516026247 AND last_ms = 1431516026247"),
+                 1);
+    if (th_have("python3"))
+        cr_expect_eq(th_system("python3 %s --db %s %s >&2",
+                               th_shared_path("tools/check/check_corpus.py"), d.db,
+                               th_shared_path("corpus/ipfix_softflowd.expected.json")),
+                     0);
+    th_daemon_cleanup(&d2);
+    th_daemon_cleanup(&d);
+}
+
 static const char *const scenarios[] = {
     "active_timeout_split",
     "busy_server",
