@@ -624,6 +624,98 @@ Test(ipfix, ipfix_uptimes_use_system_init_time_from_options)
     cr_expect_eq(sink.f[0].last_ms, 1600000003500LL);
 }
 
+Test(ipfix, every_absolute_time_encoding)
+{
+    /* 150/151 seconds, 154/155 NTP microseconds, 156/157 NTP nanoseconds, 158/159
+     * microseconds before the export time. NTP 0xE2B6A000 = 2020-08-02T... seconds since
+     * 1900; fraction 0x80000000 = .5 s. */
+    static const uint16_t pairs[][2] = {{150, 151}, {154, 155}, {156, 157}, {158, 159}};
+    const uint32_t ntp_secs = 0xE2B6A000u;
+    const int64_t ntp_unix_ms = ((int64_t)ntp_secs - 2208988800LL) * 1000;
+    const int64_t want_first[] = {1600000000000LL, ntp_unix_ms + 500, ntp_unix_ms + 500,
+                                  (int64_t)EXPORT_SECS * 1000 - 7000};
+    const int64_t want_last[] = {1600000009000LL, ntp_unix_ms + 1500, ntp_unix_ms + 1500,
+                                 (int64_t)EXPORT_SECS * 1000 - 2000};
+    for (int k = 0; k < 4; k++) {
+        struct mb m;
+        uint16_t flen = k == 0 || k == 3 ? 4 : 8;
+        ipfix_begin(&m, 0, (uint32_t)k);
+        set_begin(&m, 2);
+        put16(&m, 256), put16(&m, 3);
+        put16(&m, 8), put16(&m, 4), put16(&m, pairs[k][0]), put16(&m, flen);
+        put16(&m, pairs[k][1]), put16(&m, flen);
+        set_end(&m);
+        set_begin(&m, 256);
+        put32(&m, 0x0a000001);
+        if (k == 0) {
+            put32(&m, 1600000000), put32(&m, 1600000009);
+        } else if (k == 3) {
+            put32(&m, 7000000), put32(&m, 2000000);
+        } else {
+            put32(&m, ntp_secs), put32(&m, 0x80000000u);
+            put32(&m, ntp_secs + 1), put32(&m, 0x80000000u);
+        }
+        set_end(&m);
+        cr_assert_eq(feed(1, &m, msg_end(&m)), REJ_NONE);
+        cr_assert_eq(sink.n, (unsigned)k + 1);
+        cr_expect_eq(sink.f[k].first_ms, want_first[k], "encoding %d", k);
+        cr_expect_eq(sink.f[k].last_ms, want_last[k], "encoding %d", k);
+    }
+}
+
+Test(ipfix, v9_uptime_times_icmp_type_code_and_nsel_fields)
+{
+    struct mb m;
+    v9_begin(&m, 0, 0); /* sysUptime 100000 ms at EXPORT_SECS */
+    set_begin(&m, 0);
+    put16(&m, 256), put16(&m, 9);
+    static const uint16_t f[][2] = {{8, 4},  {12, 4},    {4, 1},     {32, 2},   {22, 4},
+                                    {21, 4}, {40005, 1}, {40001, 4}, {40003, 2}};
+    for (int i = 0; i < 9; i++)
+        put16(&m, f[i][0]), put16(&m, f[i][1]);
+    set_end(&m);
+    set_begin(&m, 256);
+    put32(&m, 0x0a000001), put32(&m, 0x0a000002), put8(&m, 1), put16(&m, 0x0800);
+    put32(&m, 0xffffff00u); /* first: 256 ms before uptime 0 (32-bit wrap) */
+    put32(&m, 100500);      /* last: 500 ms after the export: stays in the future */
+    put8(&m, 2), put32(&m, 0xc6336401u), put16(&m, 40000);
+    set_end(&m);
+    cr_assert_eq(feed(1, &m, msg_end(&m)), REJ_NONE);
+    cr_assert_eq(sink.n, 1);
+    const struct flow *fl = &sink.f[0];
+    cr_expect_eq(fl->dst_port, 0x0800, "ICMP echo request as type<<8|code");
+    cr_expect_eq(fl->first_ms, (int64_t)EXPORT_SECS * 1000 - 100000 - 256);
+    cr_expect_eq(fl->last_ms, (int64_t)EXPORT_SECS * 1000 + 500);
+    cr_expect_eq(fl->fw_event, 2);
+    cr_expect(fl->present & FF_FW_EVENT);
+    cr_expect(fl->present & FF_POST_NAT);
+    cr_expect_eq(fl->post_nat_src.bytes[0], 198);
+    cr_expect_eq(fl->post_nat_src_port, 40000);
+}
+
+Test(ipfix, biflow_reverse_elements)
+{
+    struct mb m;
+    ipfix_begin(&m, 0, 0);
+    set_begin(&m, 2);
+    put16(&m, 256), put16(&m, 5);
+    put16(&m, 8), put16(&m, 4), put16(&m, 2), put16(&m, 4);
+    put16(&m, 0x8000 | 2), put16(&m, 4), put32(&m, 29305);  /* reverse packetDeltaCount */
+    put16(&m, 0x8000 | 86), put16(&m, 8), put32(&m, 29305); /* reverse total: loses */
+    put16(&m, 0x8000 | 6), put16(&m, 2), put32(&m, 29305);
+    set_end(&m);
+    set_begin(&m, 256);
+    put32(&m, 0x0a000001), put32(&m, 5), put32(&m, 7), put64(&m, 999), put16(&m, 0x12);
+    set_end(&m);
+    cr_assert_eq(feed(1, &m, msg_end(&m)), REJ_NONE);
+    cr_assert_eq(sink.n, 1);
+    cr_expect_eq(sink.f[0].packets, 5);
+    cr_expect_eq(sink.f[0].rev_packets, 7, "delta beats total");
+    cr_expect_eq(sink.f[0].rev_tcp_flags, 0x12);
+    cr_expect(sink.f[0].present & FF_REVERSE);
+    cr_expect(sink.f[0].present & FF_REV_FLAGS);
+}
+
 /* ---- fuzz regressions: every input in tests/ipfix-regressions/ runs clean ---- */
 
 static size_t run_fuzz_input(const uint8_t *data, size_t size)
