@@ -34,6 +34,7 @@
 
 #define V9_HEADER_LEN    20
 #define IPFIX_HEADER_LEN 16
+
 /* Per (exporter, domain, version) state: exporter_domain.proto_state. */
 struct fb_state {
     struct tmpl_table templates;
