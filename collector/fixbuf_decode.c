@@ -51,6 +51,7 @@ struct msg {
     int64_t now_ms;
     struct rec_clock clock;
     uint32_t data_records;  /* IPFIX sequence numbers count these */
+    bool uncounted;         /* a data set we could not count the records of */
     enum reject_reason why; /* first problem seen */
 };
 
@@ -215,6 +216,7 @@ static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, si
         /* Data before its template (or a template we never got): dropped and counted, never
          * guessed at. We cannot know how many records the set holds: count the set. */
         m->d->records_rejected++;
+        m->uncounted = true;
         note(m, REJ_TEMPLATE_MISSING);
         return;
     }
@@ -225,6 +227,7 @@ static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, si
         size_t used = decode_record(m, t, p + off, len - off);
         if (used == 0) {
             m->d->records_rejected++;
+            m->uncounted = true;
             note(m, REJ_BAD_RECORD);
             return;
         }
@@ -352,6 +355,10 @@ enum reject_reason fixbuf_decode(struct exporter_table *t, struct exporter *e, u
     decode_sets(&m, buf + hlen, mlen - hlen);
     /* v9 numbers export packets, IPFIX data records (RFC 3954 5.1, RFC 7011 3.1). */
     seq_update(&m.d->seq, seq, version == 9 ? 1 : m.data_records);
+    /* IPFIX: records we could not count would show up as loss in the next message; take
+     * that message's sequence number as a fresh baseline instead. */
+    if (version == 10 && m.uncounted)
+        m.d->seq.started = false;
     if (m.why == REJ_NONE && mlen < len)
         m.why = REJ_BAD_LENGTH; /* trailing bytes after the IPFIX message */
     return m.why;

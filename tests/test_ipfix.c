@@ -247,6 +247,32 @@ Test(ipfix, ipfix_sequence_counts_data_records_v9_counts_packets)
     cr_expect_eq(domain_of(1, 3, 9)->seq.lost, 2);
 }
 
+Test(ipfix, ipfix_records_of_unknown_templates_are_not_counted_as_lost)
+{
+    struct mb m;
+    ipfix_begin(&m, 100, 0);
+    put_basic_template(&m, 256);
+    set_begin(&m, 256);
+    put_basic_record(&m, 1, 1);
+    set_end(&m);
+    set_begin(&m, 999); /* 3 records of an unknown template: uncountable */
+    for (int i = 0; i < 3; i++)
+        put_basic_record(&m, 1, 1);
+    set_end(&m);
+    cr_expect_eq(feed(1, &m, msg_end(&m)), REJ_TEMPLATE_MISSING);
+    ipfix_begin(&m, 104, 0);
+    set_begin(&m, 256);
+    put_basic_record(&m, 2, 2);
+    set_end(&m);
+    feed(1, &m, msg_end(&m));
+    ipfix_begin(&m, 107, 0); /* 2 records really lost */
+    set_begin(&m, 256);
+    put_basic_record(&m, 3, 3);
+    set_end(&m);
+    feed(1, &m, msg_end(&m));
+    cr_expect_eq(domain_of(1, 0, 10)->seq.lost, 2);
+}
+
 Test(ipfix, v9_count_is_ignored_flowsets_are_walked_by_length)
 {
     struct mb m;
