@@ -105,6 +105,8 @@ enum reject_reason tmpl_parse(uint8_t version, bool options, const uint8_t *p, s
         *used = h.hlen;
         return REJ_NONE; /* IPFIX withdrawal */
     }
+    if ((size_t)n * 4 > avail - h.hlen)
+        return REJ_MALFORMED_SET; /* cannot fit: refuse before allocating */
     struct tmpl_field *f = xcalloc(n, sizeof(*f));
     size_t min_len = 0;
     size_t off = h.hlen;
