@@ -10,6 +10,8 @@
  *         initiator_bytes/responder_bytes, the post-NAT group): the exporter sent one of
  *         the pair, the other is stored as 0;
  *       . the deliberate exceptions in `not_compared` below, each with its reason;
+ *   - sampling_interval: from the record, else from the options records before it (as the
+ *     decoder must: see sampling_learn);
  *   - NOT NULL core columns (ports, proto, packets, bytes, times) absent from the expected
  *     record hold our defaults and are not compared (see not_compared);
  *   - nothing is stored that no expected record claims, and every undecodable data set of the
@@ -109,9 +111,6 @@ static const struct {
     {"first_ms", "NOT NULL column: the other end's time, or the export time, when not exported; "
                  "IPFIX uptimes without systemInitTimeMilliseconds: checked by duration below"},
     {"last_ms", "NOT NULL column: as first_ms (NSEL events carry one timestamp)"},
-    {"sampling_interval", "tshark normalises only an interval carried in the record itself; we "
-                          "also resolve sampler ids and domain defaults from options records "
-                          "(checked in test_ipfix.c: sampling_from_options_templates)"},
 };
 
 /* Expected `other` entries (tshark field names) that map onto a column of ours. */
@@ -373,8 +372,63 @@ static bool is_flow_record(json_t *rec)
            json_object_get(json_object_get(rec, "fields"), "src_addr");
 }
 
+/* Sampling as the options records of the expected file define it, in wire order: tshark
+ * puts an interval into `fields` only when the record itself carries one, so the interval a
+ * flow gets from its sampler (v9 48 / IPFIX 302 -> 34/50 in an options record) or from a
+ * domain-wide options record (34/50, or 305/306) is derived here the same way. */
+struct sampling {
+    long long id[64], interval[64];
+    size_t n;
+    long long dflt; /* 0: none */
+};
+
+static long long other_int(json_t *rec, const char *key)
+{
+    json_t *v = json_object_get(json_object_get(rec, "other"), key);
+    return json_is_string(v) ? atoll(json_string_value(v)) : -1;
+}
+
+static void sampling_learn(struct sampling *sp, json_t *rec)
+{
+    json_t *iv = json_object_get(json_object_get(rec, "fields"), "sampling_interval");
+    long long interval = iv ? json_integer_value(iv) : 0;
+    long long pi = other_int(rec, "cflow.sampling_packet_interval");
+    long long ps = other_int(rec, "cflow.sampling_packet_space");
+    if (!interval && pi > 0 && ps >= 0)
+        interval = (pi + ps) / pi;
+    if (!interval)
+        return;
+    long long id = other_int(rec, "cflow.sampler_id");
+    if (id < 0) {
+        sp->dflt = interval;
+        return;
+    }
+    for (size_t i = 0; i < sp->n; i++)
+        if (sp->id[i] == id) {
+            sp->interval[i] = interval;
+            return;
+        }
+    if (sp->n < 64)
+        sp->id[sp->n] = id, sp->interval[sp->n++] = interval;
+}
+
+static void sampling_want(const struct sampling *sp, json_t *rec, struct want *w)
+{
+    if (w->v[col_index("sampling_interval")])
+        return; /* carried by the record itself */
+    long long id = other_int(rec, "cflow.sampler_id");
+    for (size_t i = 0; id >= 0 && i < sp->n; i++)
+        if (sp->id[i] == id) {
+            want_int(w, "sampling_interval", sp->interval[i]);
+            return;
+        }
+    if (sp->dflt)
+        want_int(w, "sampling_interval", sp->dflt);
+}
+
 static void compare_file(const char *db, const char *name, unsigned base)
 {
+    struct sampling sp = {0};
     json_t *exp = load_expected(name);
     struct rows rs;
     load_rows(db, base, &rs);
@@ -382,11 +436,15 @@ static void compare_file(const char *db, const char *name, unsigned base)
     json_t *rec;
     json_array_foreach(json_object_get(exp, "records"), i, rec)
     {
+        json_t *kind = json_object_get(rec, "kind");
+        if (kind && strcmp(json_string_value(kind), "options") == 0)
+            sampling_learn(&sp, rec);
         if (!is_flow_record(rec))
             continue;
         n_flows++;
         struct want w;
         want_from_record(rec, &w);
+        sampling_want(&sp, rec, &w);
         size_t hit = SIZE_MAX;
         for (size_t k = 0; k < rs.n && hit == SIZE_MAX; k++)
             if (!rs.r[k].claimed && matches(&rs.r[k], &w))
