@@ -35,10 +35,21 @@
 #define V9_HEADER_LEN    20
 #define IPFIX_HEADER_LEN 16
 
+/* IPFIX sequence numbers as exporters really send them. RFC 7011 3.1: the number of data
+ * records (options records included) sent BEFORE this message. softflowd 1.1 sends the
+ * number INCLUDING this message's records and leaves options records out. We track each
+ * convention in parallel and report the one that explains the stream best (fewest gaps,
+ * duplicates and resets; ties go to the RFC): exact whenever nothing is lost, and no guess
+ * per vendor. */
+enum seq_convention { CONV_RFC, CONV_DATA_ONLY, CONV_AFTER, CONV_AFTER_DATA_ONLY, CONV__COUNT };
+
 /* Per (exporter, domain, version) state: exporter_domain.proto_state. */
 struct fb_state {
     struct tmpl_table templates;
     struct fb_options opt;
+    struct seq_state conv[CONV__COUNT];
+    struct seq_state base; /* the domain's counters when this process first saw it */
+    bool have_base;
 };
 
 /* One message being decoded. */
@@ -50,9 +61,10 @@ struct msg {
     const struct flow_emitter *out;
     int64_t now_ms;
     struct rec_clock clock;
-    uint32_t data_records;  /* IPFIX sequence numbers count these */
-    bool uncounted;         /* a data set we could not count the records of */
-    enum reject_reason why; /* first problem seen */
+    uint32_t data_records;    /* IPFIX sequence numbers count these */
+    uint32_t options_records; /* ... and, depending on the exporter, these */
+    bool uncounted;           /* a data set we could not count the records of */
+    enum reject_reason why;   /* first problem seen */
 };
 
 static void note(struct msg *m, enum reject_reason why)
@@ -188,6 +200,7 @@ static size_t decode_record(struct msg *m, const struct tmpl *t, const uint8_t *
         return 0;
     m->data_records++;
     if (t->options) {
+        m->options_records++;
         apply_options(m->st, &a);
         return used;
     }
@@ -321,6 +334,40 @@ static void decode_sets(struct msg *m, const uint8_t *p, size_t len)
     }
 }
 
+static uint64_t seq_trouble(const struct seq_state *q)
+{
+    return q->lost + q->duplicates + q->resets;
+}
+
+/* Feeds one IPFIX message to every convention and shows the best in the domain's counters. */
+static void ipfix_sequence(struct msg *m, uint32_t seq)
+{
+    struct fb_state *st = m->st;
+    if (!st->have_base) {
+        st->base = m->d->seq; /* restored from the store, or zero */
+        st->have_base = true;
+    }
+    unsigned best = 0;
+    for (unsigned c = 0; c < CONV__COUNT; c++) {
+        bool data_only = c == CONV_DATA_ONLY || c == CONV_AFTER_DATA_ONLY;
+        uint32_t units = m->data_records - (data_only ? m->options_records : 0);
+        bool after = c == CONV_AFTER || c == CONV_AFTER_DATA_ONLY;
+        struct seq_state *q = &st->conv[c];
+        seq_update(q, after ? seq - units : seq, units);
+        /* Records we could not count would show up as loss in the next message: take that
+         * message's number as a fresh baseline instead. */
+        if (m->uncounted)
+            q->started = false;
+        if (seq_trouble(q) < seq_trouble(&st->conv[best]))
+            best = c;
+    }
+    struct seq_state v = st->conv[best];
+    v.lost += st->base.lost;
+    v.duplicates += st->base.duplicates;
+    v.resets += st->base.resets;
+    m->d->seq = v;
+}
+
 enum reject_reason fixbuf_decode(struct exporter_table *t, struct exporter *e, uint8_t version,
                                  const uint8_t *buf, size_t len, int64_t now_ms,
                                  const struct flow_emitter *out)
@@ -353,12 +400,11 @@ enum reject_reason fixbuf_decode(struct exporter_table *t, struct exporter *e, u
     m.d->dirty = true;
     m.st = state_of(m.d);
     decode_sets(&m, buf + hlen, mlen - hlen);
-    /* v9 numbers export packets, IPFIX data records (RFC 3954 5.1, RFC 7011 3.1). */
-    seq_update(&m.d->seq, seq, version == 9 ? 1 : m.data_records);
-    /* IPFIX: records we could not count would show up as loss in the next message; take
-     * that message's sequence number as a fresh baseline instead. */
-    if (version == 10 && m.uncounted)
-        m.d->seq.started = false;
+    /* v9 numbers export packets (RFC 3954 5.1), IPFIX data records (RFC 7011 3.1). */
+    if (version == 9)
+        seq_update(&m.d->seq, seq, 1);
+    else
+        ipfix_sequence(&m, seq);
     if (m.why == REJ_NONE && mlen < len)
         m.why = REJ_BAD_LENGTH; /* trailing bytes after the IPFIX message */
     return m.why;

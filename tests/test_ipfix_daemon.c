@@ -249,7 +249,7 @@ Test(ipfix_daemon, softflowd_v9_and_ipfix_match_its_v5_export, .timeout = 180)
         for (unsigned v = 0; v < 3; v++) {
             char rel[256];
             snprintf(rel, sizeof(rel), "scenarios/%s/outside.%s.pcap", scenarios[s], versions[v]);
-            cr_assert_gt(th_replay(th_shared_path(rel), d.port, 3000, 100 + (unsigned)s * 3 + v),
+            cr_assert_gt(th_replay(th_shared_path(rel), d.port, 1000, 100 + (unsigned)s * 3 + v),
                          0);
         }
     cr_assert_eq(th_daemon_stop(&d), 0);
@@ -275,5 +275,11 @@ Test(ipfix_daemon, softflowd_v9_and_ipfix_match_its_v5_export, .timeout = 180)
     cr_expect_eq(th_db_int(d.db, "SELECT coalesce(sum(records_rejected), 0) FROM "
                                  "exporter_domains"),
                  0);
+    /* Everything softflowd sent arrived: no sequence gaps in any version (IPFIX needs the
+     * softflowd numbering convention to be recognised), unless the kernel dropped some. */
+    if (th_db_int(d.db, "SELECT sum(kernel_drops) FROM exporters") == 0)
+        cr_expect_eq(th_db_int(d.db, "SELECT sum(seq_lost + seq_duplicates + seq_resets) FROM "
+                                     "exporter_domains"),
+                     0, "sequence accounting of softflowd v5, v9 and IPFIX");
     th_daemon_cleanup(&d);
 }
