@@ -1,24 +1,411 @@
-/* fixbuf_decode.c - NetFlow v9 / IPFIX decoding. Not implemented yet: every v9 and IPFIX
- * datagram is rejected as unknown_version and counted, so nothing is lost silently. */
+/* fixbuf_decode.c - NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) message decoding.
+ *
+ * Integration decision (see doc/ipfix.md, "Why not libfixbuf's reader"): the file keeps its
+ * historical name, but messages are NOT handed to libfixbuf. We evaluated the two ways the
+ * issue offers: (a) libfixbuf owning the sockets (fbListener/fbCollector, the only place its
+ * v9 translator lives) loses our own receive loop, per-exporter accounting and batching;
+ * (b) rewriting v9 into IPFIX and feeding fBufSetBuffer per (exporter, domain) session still
+ * needs a complete, bounds-checked walk of every set and template on our side first -- to
+ * count records of data sets without a template (libfixbuf skips them silently), to count
+ * IPFIX data records for sequence accounting, to keep raw template records for persistence,
+ * to remap v9 NSEL types >= 32768 (which IPFIX would read as enterprise bits), and to keep
+ * hostile input away from a library we cannot fix. Once that walk exists, the remaining step
+ * -- reading fixed and variable-length fields through the template -- is small, so we do it
+ * here and keep one code path that the fuzzer covers end to end.
+ *
+ * Walk: header -> sets by their own length (never by the v9 header count, which softflowd,
+ * FortiGate and nProbe fill with other things) -> template records into the domain's
+ * template table (collector/templates.c) -> data records through their template into a
+ * struct flow (collector/ipfix_record.c). Options data records update the domain's state
+ * (sampler intervals, systemInitTimeMilliseconds) instead of becoming flows.
+ *
+ * Called with the exporter-table lock held.
+ */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/bytes.h"
 #include "collector/fixbuf_decode.h"
+#include "collector/ipfix_record.h"
+#include "collector/templates.h"
+#include "common/xmalloc.h"
+
+#define V9_HEADER_LEN    20
+#define IPFIX_HEADER_LEN 16
+
+/* IPFIX sequence numbers as exporters really send them. RFC 7011 3.1: the number of data
+ * records (options records included) sent BEFORE this message. softflowd 1.1 sends the
+ * number INCLUDING this message's records and leaves options records out. We track each
+ * convention in parallel and report the one that explains the stream best (fewest gaps,
+ * duplicates and resets; ties go to the RFC): exact whenever nothing is lost, and no guess
+ * per vendor. */
+enum seq_convention { CONV_RFC, CONV_DATA_ONLY, CONV_AFTER, CONV_AFTER_DATA_ONLY, CONV__COUNT };
+
+/* Per (exporter, domain, version) state: exporter_domain.proto_state. */
+struct fb_state {
+    struct tmpl_table templates;
+    struct fb_options opt;
+    struct seq_state conv[CONV__COUNT];
+    struct seq_state base; /* the domain's counters when this process first saw it */
+    bool have_base;
+};
+
+/* One message being decoded. */
+struct msg {
+    uint8_t version;
+    struct exporter *e;
+    struct exporter_domain *d;
+    struct fb_state *st;
+    const struct flow_emitter *out;
+    int64_t now_ms;
+    struct rec_clock clock;
+    uint32_t data_records;    /* IPFIX sequence numbers count these */
+    uint32_t options_records; /* ... and, depending on the exporter, these */
+    bool uncounted;           /* a data set we could not count the records of */
+    enum reject_reason why;   /* first problem seen */
+};
+
+static void note(struct msg *m, enum reject_reason why)
+{
+    if (m->why == REJ_NONE)
+        m->why = why;
+}
+
+static struct fb_state *state_of(struct exporter_domain *d)
+{
+    if (!d->proto_state)
+        d->proto_state = xcalloc(1, sizeof(struct fb_state));
+    return d->proto_state;
+}
+
+struct tmpl_table *fixbuf_templates(struct exporter_domain *d)
+{
+    return &state_of(d)->templates;
+}
+
+struct fb_options *fixbuf_options(struct exporter_domain *d)
+{
+    return &state_of(d)->opt;
+}
+
+void fixbuf_free_state(void *state)
+{
+    struct fb_state *st = state;
+    if (!st)
+        return;
+    tmpl_table_free(&st->templates);
+    free(st);
+}
+
+/* ---- options records: sampling and boot time ---- */
+
+static bool remember_sampler(struct fb_options *o, uint32_t id, uint32_t interval)
+{
+    for (unsigned i = 0; i < o->n_samplers; i++) {
+        if (o->samplers[i].id == id) {
+            bool changed = o->samplers[i].interval != interval;
+            o->samplers[i].interval = interval;
+            return changed;
+        }
+    }
+    if (o->n_samplers >= FB_MAX_SAMPLERS)
+        return false;
+    o->samplers[o->n_samplers++] = (struct fb_sampler){id, interval};
+    return true;
+}
+
+/* An options record: remembers boot time and sampling; marks the domain for persistence
+ * when they change. */
+static void apply_options(struct fb_state *st, const struct rec_acc *a)
+{
+    struct fb_options *o = &st->opt;
+    bool changed = false;
+    if (a->have_sys_init && (!o->have_sys_init || o->sys_init_ms != a->sys_init_ms)) {
+        o->have_sys_init = true;
+        o->sys_init_ms = a->sys_init_ms;
+        changed = true;
+    }
+    uint32_t interval = rec_interval(a);
+    if (interval && a->have_sampler_id) {
+        changed |= remember_sampler(o, a->sampler_id, interval);
+    } else if (interval && o->default_interval != interval) {
+        o->default_interval = interval;
+        changed = true;
+    }
+    if (changed)
+        st->templates.dirty = true;
+}
+
+/* The interval of a flow record: stated in the record, else its sampler's, else the
+ * domain's default. 0 when unknown (the flow is stored without a sampling interval). */
+static uint32_t flow_interval(const struct fb_options *o, const struct rec_acc *a)
+{
+    uint32_t v = rec_interval(a);
+    if (v)
+        return v;
+    if (a->have_sampler_id)
+        for (unsigned i = 0; i < o->n_samplers; i++)
+            if (o->samplers[i].id == a->sampler_id)
+                return o->samplers[i].interval;
+    return o->default_interval;
+}
+
+/* ---- data records ---- */
+
+/* Splits one record into its fields. Returns its length, or 0 when a variable-length field
+ * runs past the set. */
+static size_t decode_fields(const struct tmpl *t, const uint8_t *p, size_t avail, struct rec_acc *a)
+{
+    size_t off = 0;
+    for (unsigned i = 0; i < t->n_fields; i++) {
+        const struct tmpl_field *fd = &t->fields[i];
+        size_t len = fd->len;
+        if (len == TMPL_VARLEN) {
+            if (avail - off < 1)
+                return 0;
+            len = p[off++];
+            if (len == 255) {
+                if (avail - off < 2)
+                    return 0;
+                len = get_be16(p + off);
+                off += 2;
+            }
+        }
+        if (avail - off < len)
+            return 0;
+        rec_take_field(a, fd, p + off, (uint16_t)len);
+        off += len;
+    }
+    return off;
+}
+
+static void emit_flow(struct msg *m, struct flow *f)
+{
+    if (m->out->emit(m->out->ctx, f))
+        m->d->flows++;
+    else
+        m->d->dropped_queue++;
+}
+
+/* Decodes one record; returns its length or 0 (malformed: the rest of the set is lost). */
+static size_t decode_record(struct msg *m, const struct tmpl *t, const uint8_t *p, size_t avail)
+{
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    struct rec_acc a = {.f = &f, .version = m->version};
+    size_t used = decode_fields(t, p, avail, &a);
+    if (used == 0)
+        return 0;
+    m->data_records++;
+    if (t->options) {
+        m->options_records++;
+        apply_options(m->st, &a);
+        return used;
+    }
+    if (!a.has_addr)
+        return used; /* not a flow (statistics, application tables, ...): nothing to store */
+    f.exporter = m->e->addr;
+    f.domain = m->d->domain;
+    f.version = m->version;
+    f.received_ms = m->now_ms;
+    m->clock.have_sys_init = m->st->opt.have_sys_init;
+    m->clock.sys_init_ms = m->st->opt.sys_init_ms;
+    rec_finish(&a, &m->clock);
+    uint32_t interval = flow_interval(&m->st->opt, &a);
+    if (interval) {
+        f.sampling_interval = interval;
+        f.present |= FF_SAMPLING;
+    }
+    emit_flow(m, &f);
+    return used;
+}
+
+static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, size_t len)
+{
+    const struct tmpl *t = tmpl_find(&m->st->templates, set_id);
+    if (!t) {
+        /* Data before its template (or a template we never got): dropped and counted, never
+         * guessed at. We cannot know how many records the set holds: count the set. */
+        m->d->records_rejected++;
+        m->uncounted = true;
+        note(m, REJ_TEMPLATE_MISSING);
+        return;
+    }
+    size_t off = 0;
+    /* Anything shorter than the smallest record is padding (RFC 7011 3.3.1). min_len >= 1
+     * (zero-length fields are refused), so this loop ends within `len` iterations. */
+    while (len - off >= t->min_len) {
+        size_t used = decode_record(m, t, p + off, len - off);
+        if (used == 0) {
+            m->d->records_rejected++;
+            m->uncounted = true;
+            note(m, REJ_BAD_RECORD);
+            return;
+        }
+        off += used;
+    }
+}
+
+/* ---- template sets ---- */
+
+static bool rest_is_zero(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* IPFIX withdrawal of one template, or of all (template id = set id). */
+static void withdraw(struct msg *m, uint16_t id, uint16_t set_id)
+{
+    if (id == set_id)
+        tmpl_withdraw_all(&m->st->templates, set_id == 3);
+    else
+        tmpl_withdraw(&m->st->templates, id);
+}
+
+static void decode_template_set(struct msg *m, uint16_t set_id, const uint8_t *p, size_t len)
+{
+    bool options = m->version == 9 ? set_id == 1 : set_id == 3;
+    size_t min_rec = options && m->version == 9 ? 6 : 4;
+    size_t off = 0;
+    while (len - off >= min_rec && !rest_is_zero(p + off, len - off)) {
+        if (m->version == 10 && get_be16(p + off + 2) == 0 && get_be16(p + off) == set_id) {
+            withdraw(m, set_id, set_id);
+            off += 4;
+            continue;
+        }
+        struct tmpl t;
+        size_t used = 0;
+        enum reject_reason why = tmpl_parse(m->version, options, p + off, len - off, &t, &used);
+        if (why != REJ_NONE) {
+            note(m, why);
+            return; /* cannot resynchronise inside a set */
+        }
+        off += used;
+        if (t.n_fields == 0) {
+            withdraw(m, t.id, set_id);
+            continue;
+        }
+        struct tmpl *h = xmalloc(sizeof(*h));
+        *h = t;
+        h->received_ms = m->now_ms;
+        why = tmpl_put(&m->st->templates, h);
+        if (why != REJ_NONE)
+            note(m, why);
+    }
+}
+
+/* ---- sets and messages ---- */
+
+static bool is_template_set(uint8_t version, uint16_t id)
+{
+    return version == 9 ? id <= 1 : id == 2 || id == 3;
+}
+
+/* Walks the sets of a message body by their lengths. */
+static void decode_sets(struct msg *m, const uint8_t *p, size_t len)
+{
+    size_t off = 0;
+    while (len - off >= 4) {
+        uint16_t id = get_be16(p + off);
+        uint16_t slen = get_be16(p + off + 2);
+        if (slen < 4) {
+            /* PAN-OS zero-fills datagrams far past the last set: zeros are padding. */
+            if (!rest_is_zero(p + off, len - off))
+                note(m, REJ_MALFORMED_SET);
+            return;
+        }
+        if (slen > len - off) {
+            note(m, REJ_MALFORMED_SET);
+            return;
+        }
+        const uint8_t *body = p + off + 4;
+        size_t blen = slen - 4u;
+        if (is_template_set(m->version, id))
+            decode_template_set(m, id, body, blen);
+        else if (id >= 256)
+            decode_data_set(m, id, body, blen);
+        /* v9 2-255 / IPFIX 4-255: reserved, skipped (RFC 7011 3.3.2) */
+        off += slen;
+    }
+}
+
+static uint64_t seq_trouble(const struct seq_state *q)
+{
+    return q->lost + q->duplicates + q->resets;
+}
+
+/* Feeds one IPFIX message to every convention and shows the best in the domain's counters. */
+static void ipfix_sequence(struct msg *m, uint32_t seq)
+{
+    struct fb_state *st = m->st;
+    if (!st->have_base) {
+        st->base = m->d->seq; /* restored from the store, or zero */
+        st->have_base = true;
+    }
+    unsigned best = 0;
+    for (unsigned c = 0; c < CONV__COUNT; c++) {
+        bool data_only = c == CONV_DATA_ONLY || c == CONV_AFTER_DATA_ONLY;
+        uint32_t units = m->data_records - (data_only ? m->options_records : 0);
+        bool after = c == CONV_AFTER || c == CONV_AFTER_DATA_ONLY;
+        struct seq_state *q = &st->conv[c];
+        seq_update(q, after ? seq - units : seq, units);
+        /* Records we could not count would show up as loss in the next message: take that
+         * message's number as a fresh baseline instead. */
+        if (m->uncounted)
+            q->started = false;
+        if (seq_trouble(q) < seq_trouble(&st->conv[best]))
+            best = c;
+    }
+    struct seq_state v = st->conv[best];
+    v.lost += st->base.lost;
+    v.duplicates += st->base.duplicates;
+    v.resets += st->base.resets;
+    m->d->seq = v;
+}
 
 enum reject_reason fixbuf_decode(struct exporter_table *t, struct exporter *e, uint8_t version,
                                  const uint8_t *buf, size_t len, int64_t now_ms,
                                  const struct flow_emitter *out)
 {
-    (void)t;
-    (void)e;
-    (void)version;
-    (void)buf;
-    (void)len;
-    (void)now_ms;
-    (void)out;
-    return REJ_UNKNOWN_VERSION;
-}
-
-void fixbuf_free_state(void *state)
-{
-    (void)state;
+    struct msg m = {.version = version, .e = e, .out = out, .now_ms = now_ms};
+    size_t hlen = version == 9 ? V9_HEADER_LEN : IPFIX_HEADER_LEN;
+    if (len < hlen)
+        return REJ_TRUNCATED;
+    size_t mlen = len;
+    uint32_t seq, domain;
+    if (version == 9) {
+        m.clock.sys_uptime_ms = get_be32(buf + 4);
+        m.clock.export_ms = (int64_t)get_be32(buf + 8) * 1000;
+        seq = get_be32(buf + 12);
+        domain = get_be32(buf + 16);
+    } else {
+        mlen = get_be16(buf + 2);
+        if (mlen < IPFIX_HEADER_LEN)
+            return REJ_BAD_LENGTH;
+        if (mlen > len)
+            return REJ_TRUNCATED; /* the message says it is longer than what arrived */
+        m.clock.export_ms = (int64_t)get_be32(buf + 4) * 1000;
+        seq = get_be32(buf + 8);
+        domain = get_be32(buf + 12);
+    }
+    m.d = exporter_domain_get(t, e, domain, version);
+    if (!m.d)
+        return REJ_EXPORTER_LIMIT;
+    m.d->packets++;
+    m.d->dirty = true;
+    m.st = state_of(m.d);
+    decode_sets(&m, buf + hlen, mlen - hlen);
+    /* v9 numbers export packets (RFC 3954 5.1), IPFIX data records (RFC 7011 3.1). */
+    if (version == 9)
+        seq_update(&m.d->seq, seq, 1);
+    else
+        ipfix_sequence(&m, seq);
+    if (m.why == REJ_NONE && mlen < len)
+        m.why = REJ_BAD_LENGTH; /* trailing bytes after the IPFIX message */
+    return m.why;
 }

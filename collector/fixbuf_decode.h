@@ -6,10 +6,31 @@
 #define FLOWHOUND_FIXBUF_DECODE_H
 
 #include "collector/decode.h"
+#include "collector/templates.h"
 
 enum reject_reason fixbuf_decode(struct exporter_table *t, struct exporter *e, uint8_t version,
                                  const uint8_t *buf, size_t len, int64_t now_ms,
                                  const struct flow_emitter *out);
+
+/* What options records told us about a domain (persisted with its templates). */
+#define FB_MAX_SAMPLERS 64
+struct fb_sampler {
+    uint32_t id;
+    uint32_t interval;
+};
+struct fb_options {
+    bool have_sys_init; /* IPFIX systemInitTimeMilliseconds (160) seen */
+    int64_t sys_init_ms;
+    uint32_t default_interval; /* from an options record without a sampler id */
+    struct fb_sampler samplers[FB_MAX_SAMPLERS];
+    unsigned n_samplers;
+};
+
+/* The template table of a v9/IPFIX domain (created empty if the domain has no state yet).
+ * For template persistence; call with the exporter-table lock held. */
+struct tmpl_table *fixbuf_templates(struct exporter_domain *d);
+/* Its options state (same rules). Changes to it set fixbuf_templates(d)->dirty. */
+struct fb_options *fixbuf_options(struct exporter_domain *d);
 
 /* Frees an exporter_domain.proto_state (installed as exporter_table.free_proto_state). */
 void fixbuf_free_state(void *state);

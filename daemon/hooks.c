@@ -6,6 +6,7 @@
 
 #include "alerts/deliver.h"
 #include "alerts/deliver_config.h"
+#include "collector/template_store.h"
 #include "common/log.h"
 #include "daemon/hooks.h"
 #include "web/web.h"
@@ -58,9 +59,14 @@ static int start_alert_delivery(struct hooks *h, const struct fh_config *cfg, ch
 int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
                 struct exporter_table *t, char *err, size_t errlen)
 {
-    (void)w;
-    (void)t;
     memset(h, 0, sizeof(*h));
+    /* v9/IPFIX templates of the previous run, and their saving from now on (issue 4). */
+    int n_tmpl = template_store_load(store_sqlite(w->store), t, err, errlen);
+    if (n_tmpl < 0)
+        log_warn("v9/IPFIX templates not restored: %s", err);
+    else if (n_tmpl > 0)
+        log_info("restored %d v9/IPFIX templates", n_tmpl);
+    writer_add_consumer(w, template_store_consumer(w));
     if (strcmp(cfg->web, "off") != 0) {
         struct web_options o;
         web_options_from(cfg, &o);

@@ -78,6 +78,11 @@ FROM exporters e LEFT JOIN exporter_domains d ON d.addr = e.addr
 GROUP BY e.addr;
 
 -- == collector: v9/IPFIX templates (the raw template sets received, replayed at start) ==
+-- Written by collector/template_store.c from the writer thread when a domain's templates
+-- change (all rows of a domain are replaced, so withdrawals are persisted); loaded at start
+-- through the same strict parser as the wire (a bad row is skipped). `raw` is one template
+-- record in its version's wire format: v9 template (id, count, fields), v9 options
+-- (id, scope length, option length, fields), IPFIX (id, count[, scope count], fields).
 CREATE TABLE templates (
     exporter    TEXT NOT NULL,
     domain      INTEGER NOT NULL,
@@ -87,6 +92,17 @@ CREATE TABLE templates (
     raw         BLOB NOT NULL,      -- the template record as received
     received_ms INTEGER NOT NULL,
     PRIMARY KEY (exporter, domain, version, template_id)
+);
+-- What options records said about each v9/IPFIX domain, restored with its templates so that
+-- uptime-relative times and sampled counts are right after a restart too.
+CREATE TABLE template_domains (
+    exporter         TEXT NOT NULL,
+    domain           INTEGER NOT NULL,
+    version          INTEGER NOT NULL,
+    sys_init_ms      INTEGER,            -- IPFIX systemInitTimeMilliseconds; NULL: none seen
+    default_interval INTEGER NOT NULL DEFAULT 0, -- sampling interval without a sampler id
+    samplers         BLOB,               -- (sampler id, interval) pairs, 2 x be32 each
+    PRIMARY KEY (exporter, domain, version)
 );
 
 -- == analyzer: connections rebuilt from flows ==
