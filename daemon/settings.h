@@ -20,6 +20,15 @@ struct fh_config {
     char **alert_syslog;
     size_t n_alert_syslog;
     char *log_level;
+    /* analyzer (alerts/analyzer.h) */
+    bool analyzer;
+    int64_t stale_window_ms;
+    int64_t alert_quiet_ms;
+    int64_t alert_hold_ms;
+    int64_t analyzer_max_conns;
+    bool analyzer_connections;
+    char **vantage_inner;
+    size_t n_vantage_inner;
     bool daemonize;
     char *pidfile;
     char *ready_file;
