@@ -1,0 +1,438 @@
+/* test_analyzer.c - the analyzer end to end.
+ *   - every public scenario, replayed as softflowd exported it (v5, v9, IPFIX; both taps
+ *     merged, outside alone, inside alone) through the real flowhoundd: exactly the labelled
+ *     alerts (kind, client, port, server, holder, attempts, times), raised within seconds;
+ *     `flowhound analyze` over the stored flows gives identical alert rows; the shared
+ *     check_alerts.py agrees;
+ *   - the state table stays under its cap under a flood of distinct client ports;
+ *   - generated episodes mixed into benign background traffic: precision and recall. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/analyzer.h"
+#include "common/addr.h"
+#include "common/timeutil.h"
+#include "tests/helpers.h"
+
+/* The scenarios' inside tap exports with observation domain / engine id 2. */
+static const char *const inner_args[] = {"--vantage-inner", "*/2", NULL};
+
+struct run {
+    char scenario[32];
+    char vantage[8]; /* merged, outside, inside */
+    char version[8]; /* v5, v9, ipfix */
+};
+
+static const char *const scenarios[] = {
+    "story",          "story_exhaustion",    "reuse_after_fin",     "reuse_after_rst",
+    "active_timeout_split", "idle_never_reused", "port_scan_rst", "syn_retrans_success",
+    "busy_server"};
+
+ParameterizedTestParameters(analyzer, scenario)
+{
+    static struct run runs[9 * 3 * 3];
+    static const char *const vantages[] = {"merged", "outside", "inside"};
+    static const char *const versions[] = {"v5", "v9", "ipfix"};
+    size_t n = 0;
+    for (size_t s = 0; s < 9; s++)
+        for (size_t v = 0; v < 3; v++)
+            for (size_t k = 0; k < 3; k++, n++) {
+                snprintf(runs[n].scenario, sizeof(runs[n].scenario), "%s", scenarios[s]);
+                snprintf(runs[n].vantage, sizeof(runs[n].vantage), "%s", vantages[v]);
+                snprintf(runs[n].version, sizeof(runs[n].version), "%s", versions[k]);
+            }
+    return cr_make_param_array(struct run, runs, n);
+}
+
+static json_t *expected_alerts(json_t *labels, const char *vantage)
+{
+    if (!strcmp(vantage, "merged"))
+        return json_object_get(labels, "alerts");
+    return json_object_get(json_object_get(labels, "alerts_by_vantage"), vantage);
+}
+
+/* Is the label's alert in the store (same kind, endpoints, holder, attempts, times)? */
+static void expect_alert(const char *db, json_t *lab, const char *what)
+{
+    const char *kind = json_string_value(json_object_get(lab, "kind"));
+    bool exh = !strcmp(kind, "port_exhaustion");
+    char port[32] = "client_port IS NULL";
+    if (!exh)
+        snprintf(port, sizeof(port), "client_port = %lld",
+                 json_integer_value(json_object_get(lab, "client_port")));
+    double first = json_number_value(json_object_get(lab, "first_attempt"));
+    double last = json_number_value(json_object_get(lab, "last_attempt"));
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM alerts WHERE kind = '%s' AND client_addr = '%s' AND %s AND "
+             "server_addr = '%s' AND server_port = %lld AND holder = '%s' AND attempts = %lld "
+             "AND abs(opened_ms - %.0f) <= 2000 AND abs(updated_ms - %.0f) <= 2000",
+             kind, json_string_value(json_object_get(lab, "client_addr")), port,
+             json_string_value(json_object_get(lab, "server_addr")),
+             json_integer_value(json_object_get(lab, "server_port")),
+             json_string_value(json_object_get(lab, "holder")),
+             json_integer_value(json_object_get(lab, "failed_attempts")), first * 1000,
+             last * 1000);
+    cr_expect_eq(th_db_int(db, sql), 1, "%s: labelled alert %s port %s holder %s not raised",
+                 what, kind, port, json_string_value(json_object_get(lab, "holder")));
+}
+
+/* Runs a command and returns its first output line (static buffer). */
+static const char *first_line(const char *cmd)
+{
+    static char line[512];
+    line[0] = '\0';
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "%s", cmd);
+    if (!fgets(line, sizeof(line), p))
+        line[0] = '\0';
+    pclose(p);
+    line[strcspn(line, "\n")] = '\0';
+    return line;
+}
+
+static const char alert_cols[] =
+    "kind, state, client_addr, client_port, server_addr, server_port, holder, attempts, "
+    "opened_ms, updated_ms, resolved_ms, summary, evidence";
+
+/* `flowhound analyze` over the daemon's store writes the same alert rows. */
+static void expect_analyze_identical(const struct th_daemon *d)
+{
+    char out[700], cmd[2048];
+    snprintf(out, sizeof(out), "%s/analyze.db", d->dir);
+    snprintf(cmd, sizeof(cmd),
+             "%s/flowhound analyze --db %s --out %s --vantage-inner '*/2' > %s/analyze.json",
+             th_builddir(), d->db, out, d->dir);
+    cr_assert_eq(th_system("%s", cmd), 0, "flowhound analyze failed");
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 %s \"SELECT %s FROM alerts ORDER BY id\" | md5sum; "
+             "sqlite3 %s \"SELECT %s FROM alerts ORDER BY id\" | md5sum",
+             d->db, alert_cols, out, alert_cols);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p);
+    char a[128] = "", b[128] = "";
+    cr_assert(fgets(a, sizeof(a), p) && fgets(b, sizeof(b), p));
+    pclose(p);
+    cr_expect_str_eq(a, b, "live and `flowhound analyze` alerts differ");
+}
+
+ParameterizedTest(struct run *r, analyzer, scenario, .timeout = 120)
+{
+    char rel[256], lab_rel[256];
+    snprintf(rel, sizeof(rel), "scenarios/%s/%s.%s.pcap", r->scenario, r->vantage, r->version);
+    snprintf(lab_rel, sizeof(lab_rel), "scenarios/%s/labels.json", r->scenario);
+    json_error_t jerr;
+    json_t *labels = json_load_file(th_shared_path(lab_rel), 0, &jerr);
+    cr_assert(labels, "%s: %s", lab_rel, jerr.text);
+    json_t *want = expected_alerts(labels, r->vantage);
+    size_t n_want = json_array_size(want);
+    char what[128];
+    snprintf(what, sizeof(what), "%s %s %s", r->scenario, r->vantage, r->version);
+
+    struct th_daemon d = {0};
+    th_daemon_start(&d, inner_args);
+    int64_t sent_ms = now_ms();
+    cr_assert_gt(th_replay(th_shared_path(rel), d.port, 20000, 0), 0);
+    int64_t got = 0;
+    bool v5 = !strcmp(r->version, "v5");
+    if (th_db_wait(d.db, "SELECT count(*) FROM flows", 1, v5 ? 5000 : 1500) == 0 && !v5) {
+        th_daemon_stop(&d);
+        json_decref(labels);
+        th_daemon_cleanup(&d);
+        cr_skip_test("v9/IPFIX decoder not merged");
+    }
+    if (n_want) {
+        /* Live: every alert is open within seconds of the records reaching the daemon. */
+        got = th_db_wait(d.db, "SELECT count(*) FROM alerts", (int64_t)n_want, 8000);
+        int64_t took = th_db_int(d.db, "SELECT max(created_ms) FROM alert_events "
+                                       "WHERE event = 'opened'") -
+                       sent_ms;
+        cr_expect_eq(got, (int64_t)n_want, "%s: alerts not raised live", what);
+        cr_expect_leq(took, 5000, "%s: alerts took %lld ms", what, (long long)took);
+        fprintf(stderr, "%s: all %zu alerts open %lld ms after the replay started\n", what,
+                n_want, (long long)took);
+    }
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    int64_t flows = th_db_int(d.db, "SELECT count(*) FROM flows");
+    if (flows == 0 && strcmp(r->version, "v5")) {
+        json_decref(labels);
+        th_daemon_cleanup(&d);
+        cr_skip_test("v9/IPFIX decoder not merged");
+    }
+    cr_assert_gt(flows, 0, "%s: nothing stored", what);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alerts"), (int64_t)n_want,
+                 "%s: exactly the labelled alerts", what);
+    size_t i;
+    json_t *lab;
+    json_array_foreach(want, i, lab) expect_alert(d.db, lab, what);
+    cr_expect_gt(th_db_int(d.db, "SELECT count(*) FROM connections"), 0, "connections stored");
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alert_events e LEFT JOIN alerts a ON "
+                                 "a.id = e.alert_id WHERE a.id IS NULL"),
+                 0, "every event belongs to a stored alert");
+    if (!strcmp(r->vantage, "merged")) {
+        char cmd[1024], expect[64];
+        snprintf(cmd, sizeof(cmd), "python3 %s --db %s %s 2>/dev/null",
+                 th_shared_path("tools/check/check_alerts.py"), d.db, th_shared_path(lab_rel));
+        snprintf(expect, sizeof(expect), "%zu 0 0 %zu %zu", n_want, n_want, n_want);
+        if (th_have("python3"))
+            cr_expect_str_eq(first_line(cmd), expect, "%s: check_alerts.py", what);
+    }
+    expect_analyze_identical(&d);
+    json_decref(labels);
+    th_daemon_cleanup(&d);
+}
+
+/* ---- through the analyzer API ---- */
+
+#define GEN_MAX_ALERTS 4096
+struct collected {
+    struct {
+        int64_t id;
+        enum alert_kind kind;
+        struct fh_addr client;
+        int32_t cport;
+        enum alert_holder holder;
+        uint32_t attempts;
+    } a[GEN_MAX_ALERTS];
+    size_t n;
+};
+
+static void collect(void *ctx, enum alert_event ev, const struct alert *al, int64_t event_id)
+{
+    (void)event_id;
+    struct collected *c = ctx;
+    size_t i = 0;
+    while (i < c->n && c->a[i].id != al->id)
+        i++;
+    if (i == c->n) {
+        if (c->n == GEN_MAX_ALERTS || ev != ALERT_EV_OPENED)
+            return;
+        c->n++;
+    }
+    c->a[i].id = al->id;
+    c->a[i].kind = al->kind;
+    c->a[i].client = al->client_addr;
+    c->a[i].cport = al->client_port;
+    c->a[i].holder = al->holder;
+    c->a[i].attempts = al->attempts;
+}
+
+static struct flow mk(uint32_t exporter_dom, const struct fh_addr *src, uint16_t sp,
+                      const struct fh_addr *dst, uint16_t dp, uint16_t flags, uint64_t pkts,
+                      int64_t first, int64_t last, int64_t recv)
+{
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    addr_from_str("192.0.2.1", &f.exporter);
+    f.domain = exporter_dom;
+    f.version = 5;
+    f.src_addr = *src, f.dst_addr = *dst;
+    f.src_port = sp, f.dst_port = dp, f.proto = 6;
+    f.tcp_flags = flags, f.present = FF_TCP_FLAGS;
+    f.packets = pkts, f.bytes = pkts * 64;
+    f.first_ms = first, f.last_ms = last, f.received_ms = recv;
+    return f;
+}
+
+static void v4(struct fh_addr *a, unsigned x)
+{
+    uint8_t b[4] = {10, (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x};
+    addr_from_v4(a, b);
+}
+
+Test(analyzer, state_table_stays_under_its_cap, .timeout = 60)
+{
+    struct analyzer_opts o;
+    analyzer_opts_default(&o);
+    o.max_conns = 5000;
+    struct analyzer *a = analyzer_new(&o, NULL, NULL, 0);
+    cr_assert(a);
+    struct fh_addr c, s;
+    v4(&c, 0x010132);
+    v4(&s, 0x02020a);
+    enum { B = 512, N = 800 * (B / 2) };
+    static struct flow batch[B];
+    int64_t t = 1795455000000LL;
+    size_t max_seen = 0;
+    for (int i = 0; i < N; i += B / 2) {
+        for (int k = 0; k < B / 2; k++) {
+            /* distinct client address and port: unclosed connections, the costliest kind */
+            struct fh_addr ci;
+            v4(&ci, 0x100000 + (unsigned)(i + k));
+            uint16_t p = (uint16_t)(1024 + (i + k) % 60000);
+            batch[2 * k] = mk(1, &ci, p, &s, 515, 0x1a, 10, t, t + 50, t);
+            batch[2 * k + 1] = mk(1, &s, 515, &ci, p, 0x1a, 8, t, t + 50, t);
+            t += 1;
+        }
+        analyzer_consume(a, batch, B);
+        struct analyzer_stats st;
+        analyzer_get_stats(a, &st);
+        if (st.conns_tracked > max_seen)
+            max_seen = st.conns_tracked;
+    }
+    analyzer_tick(a, t, 1);
+    struct analyzer_stats st;
+    analyzer_get_stats(a, &st);
+    cr_expect_leq(max_seen, o.max_conns, "state table above its cap: %zu", max_seen);
+    cr_expect_eq(st.conn_evictions, N - o.max_conns, "evictions counted");
+    fprintf(stderr, "memory bound: %d connections, cap %zu, peak %zu, %llu evicted, %zu bytes "
+                    "per tracked connection\n",
+            N, o.max_conns, max_seen, (unsigned long long)st.conn_evictions, st.bytes_per_conn);
+    analyzer_free(a);
+}
+
+/* Generated episodes mixed into benign traffic. Each stale episode: an unclosed connection
+ * from a client port, then failed SYNs from the same port answered by bare ACKs (seen by one
+ * or two exporters: middlebox / server / unknown by construction). Benign: normal closed
+ * connections with constant port reuse, active-timeout splits, idle connections never
+ * reused, SYN retransmissions that succeed, scans answered by RST, unanswered SYNs to
+ * closed ports, and reuse after RST. */
+struct gen {
+    struct flow *f;
+    size_t n, cap;
+};
+
+static void push(struct gen *g, struct flow f)
+{
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 4096;
+        g->f = realloc(g->f, g->cap * sizeof(*g->f));
+        cr_assert(g->f);
+    }
+    g->f[g->n++] = f;
+}
+
+static void pair(struct gen *g, uint32_t dom, const struct fh_addr *c, uint16_t cp,
+                 const struct fh_addr *s, uint16_t sp, uint16_t cf, uint16_t sf, int64_t t0,
+                 int64_t t1, uint64_t cpk, uint64_t spk)
+{
+    int64_t recv = t1 + 16000;
+    push(g, mk(dom, c, cp, s, sp, cf, cpk, t0, t1, recv));
+    if (sf)
+        push(g, mk(dom, s, sp, c, cp, sf, spk, t0, t1, recv));
+}
+
+static int cmp_recv(const void *x, const void *y)
+{
+    const struct flow *a = x, *b = y;
+    return (a->received_ms > b->received_ms) - (a->received_ms < b->received_ms);
+}
+
+Test(analyzer, generated_episodes_precision_and_recall, .timeout = 60)
+{
+    srand(5);
+    struct gen g = {0};
+    enum { EPISODES = 60, CLIENTS = 300 };
+    struct fh_addr server;
+    v4(&server, 0x02020a);
+    int64_t base = 1795455000000LL;
+    struct {
+        struct fh_addr c;
+        uint16_t port;
+        enum alert_holder holder;
+        uint32_t attempts;
+    } truth[EPISODES];
+    for (int e = 0; e < EPISODES; e++) {
+        v4(&truth[e].c, 0x050000 + (unsigned)e);
+        truth[e].port = (uint16_t)(721 + rand() % 11);
+        int64_t t = base + (int64_t)e * 600000 + rand() % 300000;
+        int kind = rand() % 3; /* 0 middlebox, 1 server, 2 one exporter only */
+        truth[e].holder = kind == 0 ? HOLDER_MIDDLEBOX : kind == 1 ? HOLDER_SERVER : HOLDER_UNKNOWN;
+        truth[e].attempts = (uint32_t)(1 + rand() % 4);
+        int64_t gap = 20000 + (int64_t)(rand() % 3600) * 1000;
+        for (uint32_t dom = 1; dom <= (kind == 2 ? 1u : 2u); dom++) {
+            pair(&g, dom, &truth[e].c, truth[e].port, &server, 515, 0x1a, 0x1a, t, t + 300, 20,
+                 15);
+            if (dom == 1 || kind == 1)
+                pair(&g, dom, &truth[e].c, truth[e].port, &server, 515, TH_SYN_, TH_ACK_,
+                     t + gap, t + gap + 9000, truth[e].attempts, truth[e].attempts);
+            /* the client moves on: the next port works */
+            pair(&g, dom, &truth[e].c, (uint16_t)(truth[e].port == 731 ? 721 : truth[e].port + 1),
+                 &server, 515, 0x1b, 0x1b, t + gap + 10000, t + gap + 10300, 20, 15);
+        }
+    }
+    for (int i = 0; i < 6000; i++) {
+        struct fh_addr c;
+        v4(&c, 0x030000 + (unsigned)(rand() % CLIENTS));
+        int64_t t = base + (int64_t)(rand() % (EPISODES * 600)) * 1000;
+        uint16_t p = (uint16_t)(721 + rand() % 11), ep = (uint16_t)(32768 + rand() % 28000);
+        uint32_t dom = 1 + (uint32_t)(rand() % 2);
+        switch (rand() % 8) {
+        case 0: /* reuse after FIN, twice */
+            pair(&g, dom, &c, p, &server, 515, 0x1b, 0x1b, t, t + 300, 20, 15);
+            pair(&g, dom, &c, p, &server, 515, 0x1b, 0x1b, t + 25000, t + 25300, 20, 15);
+            break;
+        case 1: /* reuse after RST */
+            pair(&g, dom, &c, p, &server, 515, 0x1e, 0x1a, t, t + 2000, 20, 15);
+            pair(&g, dom, &c, p, &server, 515, 0x1b, 0x1b, t + 25000, t + 25300, 20, 15);
+            break;
+        case 2: /* active-timeout split: first without FIN, continuation without SYN */
+            pair(&g, dom, &c, ep, &server, 9100, 0x1a, 0x1a, t, t + 300000, 200, 150);
+            pair(&g, dom, &c, ep, &server, 9100, 0x19, 0x11, t + 301000, t + 400000, 90, 80);
+            break;
+        case 3: /* idle, never reused */
+            pair(&g, dom, &c, ep, &server, 631, 0x1a, 0x1a, t, t + 500, 20, 15);
+            break;
+        case 4: /* SYN retransmission that succeeds */
+            pair(&g, dom, &c, ep, &server, 515, 0x1b, 0x1b, t, t + 3500, 25, 18);
+            break;
+        case 5: /* scan answered by RST */
+            pair(&g, dom, &c, 40123, &server, (uint16_t)(1 + rand() % 1024), TH_SYN_, 0x14, t,
+                 t, 1, 1);
+            break;
+        case 6: /* SYN unanswered (closed, filtered) */
+            pair(&g, dom, &c, ep, &server, 8443, TH_SYN_, 0, t, t + 9000, 3, 0);
+            break;
+        default: /* mid-stream (exporter started late), closed */
+            pair(&g, dom, &c, ep, &server, 443, 0x19, 0x19, t, t + 800, 30, 25);
+        }
+    }
+    qsort(g.f, g.n, sizeof(*g.f), cmp_recv);
+
+    struct analyzer_opts o;
+    analyzer_opts_default(&o);
+    const char *inner[] = {"*/2"};
+    o.vantage_inner = inner, o.n_vantage_inner = 1;
+    struct analyzer *a = analyzer_new(&o, NULL, NULL, 0);
+    static struct collected got;
+    memset(&got, 0, sizeof(got));
+    cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){collect, &got}), 0);
+    for (size_t i = 0; i < g.n; i += 512)
+        analyzer_consume(a, &g.f[i], g.n - i < 512 ? g.n - i : 512);
+    analyzer_tick(a, g.f[g.n - 1].received_ms, 1);
+
+    size_t tp = 0, fp = 0, holder_ok = 0;
+    bool found[EPISODES] = {false};
+    for (size_t i = 0; i < got.n; i++) {
+        if (got.a[i].kind != ALERT_STALE_STATE)
+            continue;
+        int m = -1;
+        for (int e = 0; e < EPISODES && m < 0; e++)
+            if (!found[e] && addr_equal(&truth[e].c, &got.a[i].client) &&
+                truth[e].port == got.a[i].cport)
+                m = e;
+        if (m < 0) {
+            fp++;
+            continue;
+        }
+        found[m] = true;
+        tp++;
+        holder_ok += got.a[i].holder == truth[m].holder && got.a[i].attempts == truth[m].attempts;
+    }
+    double precision = tp + fp ? (double)tp / (double)(tp + fp) : 1.0;
+    double recall = (double)tp / EPISODES;
+    fprintf(stderr, "generated: %zu flow records, %d episodes: %zu true, %zu false alerts; "
+                    "precision %.3f recall %.3f; holder and attempts right %zu/%zu\n",
+            g.n, EPISODES, tp, fp, precision, recall, holder_ok, tp);
+    cr_expect_eq(fp, 0, "no alert on benign traffic");
+    cr_expect_eq(tp, EPISODES, "every episode found");
+    cr_expect_eq(holder_ok, tp, "holder and attempt count right");
+    analyzer_free(a);
+    free(g.f);
+}
