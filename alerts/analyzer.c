@@ -26,6 +26,8 @@
 #define MAX_SINKS     8
 #define RECENT        256 /* recent connections remembered for "what the client did next" */
 #define SWEEP_MS      1000
+#define TWINS         8192 /* unclosed connections remembered for NAT correlation */
+#define TWIN_TOL_MS   1000 /* the same connection at two vantage points: start/end within */
 
 struct recent {
     struct fh_addr client, server;
@@ -33,6 +35,16 @@ struct recent {
     int64_t start_ms;
     enum conn_state state;
     bool worked;
+};
+
+/* An unclosed established connection as one exporter saw it: to recognise the same
+ * connection at another vantage point behind NAT (other client address or port). */
+struct twin {
+    uint32_t exporter;
+    struct fh_addr server;
+    uint16_t sport;
+    int64_t start_ms, end_ms;
+    uint64_t c_packets, s_packets;
 };
 
 struct pending_event {
@@ -52,6 +64,8 @@ struct analyzer {
     struct an_episode *eps;
     struct an_xgroup *groups;
     struct recent recent[RECENT];
+    struct twin *twins;
+    unsigned twin_next;
     unsigned recent_next;
     struct alert_sink sinks[MAX_SINKS];
     unsigned n_sinks;
@@ -266,18 +280,58 @@ static bool viable_before(const struct analyzer *a, const struct conn_info *v, i
     return conn_unclosed(v) && v->end_ms < t && t - v->end_ms <= a->o.stale_window_ms;
 }
 
+static void twin_note(struct analyzer *a, const struct conn_info *ci)
+{
+    struct twin *prev = &a->twins[(a->twin_next + TWINS - 1) % TWINS];
+    struct twin *t = &a->twins[a->twin_next];
+    if (prev->exporter == ci->exporter && prev->start_ms == ci->start_ms &&
+        prev->sport == ci->sport && addr_equal(&prev->server, &ci->server))
+        t = prev; /* the same connection, updated by its other direction */
+    else
+        a->twin_next = (a->twin_next + 1) % TWINS;
+    t->exporter = ci->exporter;
+    t->server = ci->server;
+    t->sport = ci->sport;
+    t->start_ms = ci->start_ms;
+    t->end_ms = ci->end_ms;
+    t->c_packets = ci->c.packets;
+    t->s_packets = ci->s.packets;
+}
+
+static bool same_times(int64_t s1, int64_t e1, int64_t s2, int64_t e2)
+{
+    return llabs(s1 - s2) <= TWIN_TOL_MS && llabs(e1 - e2) <= TWIN_TOL_MS;
+}
+
+/* Did exporter x see the same connection as v, under another client address or port (NAT)?
+ * Same server side, same start and end within TWIN_TOL_MS, same client packet count. */
+static bool saw_twin(const struct analyzer *a, const struct conn_info *v, uint32_t x)
+{
+    for (unsigned i = 0; i < TWINS; i++) {
+        const struct twin *t = &a->twins[i];
+        if (t->start_ms && t->exporter == x && t->sport == v->sport &&
+            t->c_packets == v->c.packets && t->s_packets == v->s.packets &&
+            addr_equal(&t->server, &v->server) &&
+            same_times(t->start_ms, t->end_ms, v->start_ms, v->end_ms))
+            return true;
+    }
+    return false;
+}
+
 static bool saw_viable(struct analyzer *a, const struct an_episode *ep, uint32_t x)
 {
     struct conn_entry *e =
         conn_tracker_find(a->ct, x, &ep->client, ep->cport, &ep->server, ep->sport);
-    if (!e)
-        return false;
-    const struct conn_info *v = conn_entry_last_established(e);
-    if (v && viable_before(a, v, ep->first_ms))
-        return true;
-    struct conn_info cur; /* still the current connection: nothing came after it there */
-    conn_entry_current(e, &cur);
-    return viable_before(a, &cur, ep->first_ms);
+    if (e) {
+        const struct conn_info *v = conn_entry_last_established(e);
+        if (v && viable_before(a, v, ep->first_ms))
+            return true;
+        struct conn_info cur; /* still the current connection: nothing came after it there */
+        conn_entry_current(e, &cur);
+        if (viable_before(a, &cur, ep->first_ms))
+            return true;
+    }
+    return x != ep->viable.exporter && saw_twin(a, &ep->viable, x);
 }
 
 static const struct an_obs *obs_of(const struct an_episode *ep, uint32_t x)
@@ -480,13 +534,28 @@ static void ep_fill_alert(struct analyzer *a, struct an_episode *ep)
     an_evidence_stale(ep, a->ex);
 }
 
-static void ep_open(struct analyzer *a, struct an_episode *ep)
+/* Attempts answered only by RST are a closed port, not stale state: dropped unopened. */
+static bool ep_only_rst(const struct an_episode *ep)
 {
+    for (unsigned i = 0; i < ep->n_obs; i++)
+        if (an_obs_answers(&ep->obs[i]) != ANS_RST)
+            return false;
+    return true;
+}
+
+static bool ep_open(struct analyzer *a, struct an_episode *ep)
+{
+    if (ep_only_rst(ep)) {
+        alert_free_fields(&ep->alert);
+        memset(ep, 0, sizeof(*ep));
+        return false;
+    }
     ep->st = EP_OPEN;
     ep->dirty = false;
     ep_fill_alert(a, ep);
     emit(a, &ep->alert, ALERT_EV_OPENED);
     xgroup_add(a, ep);
+    return true;
 }
 
 static void ep_flush(struct analyzer *a, struct an_episode *ep)
@@ -501,8 +570,8 @@ static void ep_flush(struct analyzer *a, struct an_episode *ep)
 
 static void ep_resolve(struct analyzer *a, struct an_episode *ep, int64_t when, const char *why)
 {
-    if (ep->st == EP_PENDING)
-        ep_open(a, ep);
+    if (ep->st == EP_PENDING && !ep_open(a, ep))
+        return;
     ep_flush(a, ep);
     ep->st = EP_RESOLVED;
     ep->resolved_ms = when;
@@ -571,6 +640,8 @@ static void obs_add(struct an_episode *ep, const struct conn_info *ci, enum answ
         o = &ep->obs[ep->n_obs++];
         memset(o, 0, sizeof(*o));
         o->exporter = ci->exporter;
+        o->client = ci->client;
+        o->cport = ci->cport;
         o->first_ms = ci->start_ms;
         o->cur_start = INT64_MIN;
     }
@@ -591,6 +662,27 @@ static void obs_add(struct an_episode *ep, const struct conn_info *ci, enum answ
     ep->dirty = true;
 }
 
+/* The same episode seen at another vantage point behind NAT: attempts to the same server
+ * side at the same time, after the same old connection (same times and packets). */
+static struct an_episode *ep_find_twin(struct analyzer *a, struct conn_entry *e,
+                                       const struct conn_info *ci)
+{
+    const struct conn_info *v = conn_entry_last_established(e);
+    if (!v || !viable_before(a, v, ci->start_ms))
+        return NULL;
+    for (size_t i = 0; i < MAX_EPISODES; i++) {
+        struct an_episode *ep = &a->eps[i];
+        if ((ep->st == EP_PENDING || ep->st == EP_OPEN) && ep->sport == ci->sport &&
+            addr_equal(&ep->server, &ci->server) && ep->viable.exporter != ci->exporter &&
+            ci->start_ms >= ep->first_ms - a->o.hold_ms &&
+            ci->start_ms <= ep->last_ms + a->o.quiet_ms &&
+            ep->viable.c.packets == v->c.packets && ep->viable.s.packets == v->s.packets &&
+            same_times(ep->viable.start_ms, ep->viable.end_ms, v->start_ms, v->end_ms))
+            return ep;
+    }
+    return NULL;
+}
+
 static void on_attempt(struct analyzer *a, struct conn_entry *e, const struct conn_info *ci)
 {
     if (ci->c.packets > a->o.attempt_max_packets || (ci->s.records && (ci->s.flags & TH_SYN_)))
@@ -601,6 +693,8 @@ static void on_attempt(struct analyzer *a, struct conn_entry *e, const struct co
         ep_resolve(a, ep, ep->last_ms + a->o.quiet_ms, "quiet: no more failed attempts");
         ep = NULL;
     }
+    if (!ep)
+        ep = ep_find_twin(a, e, ci);
     if (!ep) {
         const struct conn_info *v = conn_entry_last_established(e);
         if (ans == ANS_RST || !v || !conn_unclosed(v) || v->end_ms >= ci->start_ms ||
@@ -687,18 +781,36 @@ static void note_other_ports(struct analyzer *a, const struct conn_info *ci, boo
 
 /* ---- tracker events ---- */
 
+static bool ep_any_answer(const struct an_episode *ep, uint8_t answer)
+{
+    for (unsigned i = 0; i < ep->n_obs; i++)
+        if (an_obs_answers(&ep->obs[i]) & answer)
+            return true;
+    return false;
+}
+
 static void on_updated(void *ctx, struct conn_entry *e, const struct conn_info *ci)
 {
     struct analyzer *a = ctx;
     bool worked = conn_established(ci);
     note_other_ports(a, ci, worked);
+    if (conn_unclosed(ci))
+        twin_note(a, ci);
     if (conn_state_attempt(ci->state)) {
         on_attempt(a, e, ci);
         return;
     }
     struct an_episode *ep = worked ? ep_find(a, ci) : NULL;
-    if (ep && ci->start_ms > ep->last_ms)
-        ep_resolve(a, ep, ci->start_ms, "the port connected again");
+    if (!ep || ci->start_ms <= ep->last_ms)
+        return;
+    if (ep->st == EP_PENDING && !ep_any_answer(ep, ANS_BARE_ACK)) {
+        /* Unanswered SYNs, then the port works before the alert was due: a lost SYN (or a
+         * retransmission the exporter split off), not stale state. Nothing to say. */
+        alert_free_fields(&ep->alert);
+        memset(ep, 0, sizeof(*ep));
+        return;
+    }
+    ep_resolve(a, ep, ci->start_ms, "the port connected again");
 }
 
 static void on_done(void *ctx, struct conn_entry *e, const struct conn_info *ci)
@@ -814,6 +926,7 @@ struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, ch
     a->clocks = xcalloc(MAX_EXPORTERS, sizeof(*a->clocks));
     a->eps = xcalloc(MAX_EPISODES, sizeof(*a->eps));
     a->groups = xcalloc(MAX_XGROUPS, sizeof(*a->groups));
+    a->twins = xcalloc(TWINS, sizeof(*a->twins));
     a->recv_clock = INT64_MIN / 2;
     a->last_sweep = INT64_MIN / 2;
     return a;
@@ -844,6 +957,7 @@ void analyzer_free(struct analyzer *a)
     free(a->clocks);
     free(a->eps);
     free(a->groups);
+    free(a->twins);
     free(a);
 }
 

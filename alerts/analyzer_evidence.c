@@ -108,6 +108,13 @@ static json_t *attempts_json(const struct an_episode *ep, const struct an_export
         json_object_set_new(e, "answer", json_string(answer_name(an_obs_answers(ob))));
         json_object_set_new(e, "answer_packets", json_integer((json_int_t)an_obs_reply(ob)));
         json_object_set_new(e, "connections", json_integer(ob->conns));
+        if (!addr_equal(&ob->client, &ep->client) || ob->cport != ep->cport) {
+            char buf[FH_ADDR_STRLEN];
+            json_object_set_new(e, "client_seen_as",
+                                json_pack("{s:s,s:i}", "addr",
+                                          addr_to_str(&ob->client, buf, sizeof(buf)), "port",
+                                          (int)ob->cport));
+        }
         set_time(e, "first", ob->first_ms);
         set_time(e, "last", ob->last_ms);
         json_array_append_new(by, e);

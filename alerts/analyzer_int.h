@@ -24,6 +24,8 @@ struct an_exporter {
 /* Failed attempts of one episode as one exporter saw them. */
 struct an_obs {
     uint32_t exporter;
+    struct fh_addr client; /* as this exporter saw the client (NAT may translate it) */
+    uint16_t cport;
     uint64_t syn_acc, reply_acc; /* attempts (connections) finished before cur */
     uint8_t answers_acc;
     int64_t cur_start;
