@@ -51,6 +51,7 @@ struct pending_event {
     enum alert_event ev;
     struct alert a; /* a copy (own strings) */
     int64_t event_id;
+    uint64_t commits; /* a->commits when written: delivered after a later commit */
 };
 
 struct analyzer {
@@ -72,6 +73,7 @@ struct analyzer {
     struct pending_event *pend; /* written inside a foreign transaction, not yet notified */
     size_t n_pend, cap_pend;
     int64_t recv_clock, last_sweep;
+    uint64_t commits; /* commits seen on the store's connection (sqlite3_commit_hook) */
     bool own_txn;
     struct analyzer_stats st;
     char err[256];
@@ -206,28 +208,46 @@ static void begin(struct analyzer *a)
         snprintf(a->err, sizeof(a->err), "%s", err), a->st.store_errors++;
 }
 
-/* Events written in a transaction that is now committed are handed to the sinks. */
+/* Events are handed to the sinks once the transaction they were written in is committed:
+ * ours, or the writer's (seen through the commit hook, so delivery does not wait for a moment
+ * without an open transaction, which under steady load may never come). */
 static void deliver_pending(struct analyzer *a)
 {
-    if (a->store && store_in_transaction(a->store))
-        return;
+    bool in_txn = a->store && store_in_transaction(a->store);
+    size_t keep = 0;
     for (size_t i = 0; i < a->n_pend; i++) {
         struct pending_event *p = &a->pend[i];
+        if (in_txn && p->commits == a->commits) {
+            a->pend[keep++] = *p; /* still in the open transaction */
+            continue;
+        }
         int64_t id = p->event_id;
         if (a->as && !alert_store_event_exists(a->as, id, p->a.id)) {
-            /* The transaction was rolled back: write the event again on our own. */
+            /* The transaction was rolled back: write the event again. */
             char err[256];
-            if (store_begin(a->store, err, sizeof(err)) ||
-                alert_store_put(a->as, &p->a, p->ev, now_ms(), &id, err, sizeof(err)) ||
-                store_commit(a->store, err, sizeof(err))) {
+            bool own = !in_txn && store_begin(a->store, err, sizeof(err)) == 0;
+            if (alert_store_put(a->as, &p->a, p->ev, now_ms(), &id, err, sizeof(err)) ||
+                (own && store_commit(a->store, err, sizeof(err)))) {
                 snprintf(a->err, sizeof(a->err), "%s", err);
                 a->st.store_errors++;
+            } else if (in_txn) {
+                p->event_id = id;
+                p->commits = a->commits;
+                a->pend[keep++] = *p;
+                continue;
             }
         }
         notify(a, p->ev, &p->a, id);
         alert_free_fields(&p->a);
     }
-    a->n_pend = 0;
+    a->n_pend = keep;
+}
+
+static int on_commit(void *ctx)
+{
+    struct analyzer *a = ctx;
+    a->commits++;
+    return 0; /* never veto */
 }
 
 static void end(struct analyzer *a)
@@ -268,6 +288,7 @@ static void emit(struct analyzer *a, struct alert *al, enum alert_event ev)
     struct pending_event *p = &a->pend[a->n_pend++];
     p->ev = ev;
     p->event_id = id;
+    p->commits = a->commits;
     copy_alert(&p->a, al);
 }
 
@@ -873,6 +894,7 @@ static void advance_recv(struct analyzer *a, int64_t recv)
 
 void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n)
 {
+    deliver_pending(a);
     begin(a);
     for (size_t i = 0; i < n; i++) {
         const struct flow *f = &flows[i];
@@ -918,6 +940,7 @@ struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, ch
             free(a);
             return NULL;
         }
+        sqlite3_commit_hook(store_sqlite(s), on_commit, a);
     }
     struct conn_tracker_opts co = {o->max_conns, o->linger_ms, o->stale_window_ms, 0};
     struct conn_events ev = {on_updated, on_done, a};
@@ -944,6 +967,8 @@ void analyzer_free(struct analyzer *a)
 {
     if (!a)
         return;
+    if (a->store)
+        sqlite3_commit_hook(store_sqlite(a->store), NULL, NULL);
     conn_tracker_free(a->ct);
     for (size_t i = 0; i < MAX_EPISODES; i++)
         alert_free_fields(&a->eps[i].alert);

@@ -579,3 +579,63 @@ Test(rules, attempt_outside_the_stale_window_is_silent)
     run_flows(f, n, NULL);
     cr_expect_eq(rules_got.n, 0);
 }
+
+/* ---- the contract with alert delivery (alerts/alert.h) ---- */
+
+struct sink_log {
+    int calls;
+    int64_t event_id, alert_id;
+    enum alert_event ev;
+};
+
+static void sink_cb(void *ctx, enum alert_event ev, const struct alert *al, int64_t event_id)
+{
+    struct sink_log *l = ctx;
+    l->calls++;
+    l->ev = ev;
+    l->event_id = event_id;
+    l->alert_id = al->id;
+}
+
+Test(contract, events_stored_with_the_alert_and_sinks_called_after_commit)
+{
+    char *dir = th_tmpdir(), path[600], err[256];
+    snprintf(path, sizeof(path), "%s/a.db", dir);
+    struct store *s = store_open(path, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    struct analyzer_opts o;
+    analyzer_opts_default(&o);
+    struct analyzer *a = analyzer_new(&o, s, err, sizeof(err));
+    cr_assert(a, "%s", err);
+    struct sink_log log = {0};
+    cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){sink_cb, &log}), 0);
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    size_t n = story_like(f, &c, NULL, 0, 1, TH_ACK_);
+    /* as the writer does: the batch and the analyzer's rows in one open transaction */
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0);
+    analyzer_consume(a, f, n);
+    analyzer_tick(a, f[n - 1].received_ms + 5000, 0); /* the hold has passed: opened */
+    cr_expect_eq(log.calls, 0, "not delivered before the commit");
+    cr_assert_eq(store_commit(s, err, sizeof(err)), 0);
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0); /* the writer's next transaction */
+    analyzer_consume(a, NULL, 0);
+    cr_expect_eq(log.calls, 1, "delivered once the transaction committed");
+    cr_expect_eq(log.ev, ALERT_EV_OPENED);
+    cr_assert_eq(store_commit(s, err, sizeof(err)), 0);
+    analyzer_tick(a, f[n - 1].received_ms + 6000, 1);
+    analyzer_free(a);
+    store_close(s);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM alert_events e JOIN alerts a ON a.id = e.alert_id "
+             "WHERE e.id = %lld AND a.id = %lld AND e.event = 'opened' AND a.kind = "
+             "'stale_state' AND a.holder = 'middlebox'",
+             (long long)log.event_id, (long long)log.alert_id);
+    cr_expect_eq(th_db_int(path, sql), 1, "the event the sink got is the stored one");
+    cr_expect_eq(th_db_int(path, "SELECT count(*) FROM alerts"), 1);
+    cr_expect_gt(th_db_int(path, "SELECT count(*) FROM connections"), 0);
+    th_rmtree(dir);
+    free(dir);
+}
