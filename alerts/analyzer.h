@@ -54,6 +54,7 @@ void analyzer_tick(struct analyzer *a, int64_t now_ms, int final);
 
 struct analyzer_stats {
     uint64_t records, tcp_records;
+    uint64_t sampled_skipped; /* TCP records of sampled flows: not analysed */
     size_t conns_tracked, conn_cap;
     uint64_t conn_evictions, conn_expired;
     uint64_t episodes_evicted;

@@ -35,7 +35,7 @@ static void usage(FILE *f)
 static const char flow_sql[] =
     "SELECT exporter, domain, version, src_addr, dst_addr, src_port, dst_port, proto, "
     "tcp_flags, packets, bytes, first_ms, last_ms, end_reason, initial_flags, union_flags, "
-    "received_ms FROM \"%w\" WHERE proto = 6 AND last_ms >= %lld AND first_ms <= %lld "
+    "received_ms, rev_packets, rev_bytes, rev_tcp_flags, sampling_interval FROM \"%w\" WHERE proto = 6 AND last_ms >= %lld AND first_ms <= %lld "
     "ORDER BY rowid";
 
 static void row_to_flow(sqlite3_stmt *st, struct flow *f)
@@ -70,6 +70,19 @@ static void row_to_flow(sqlite3_stmt *st, struct flow *f)
         f->present |= FF_UNION_FLAGS;
     }
     f->received_ms = sqlite3_column_int64(st, 16);
+    if (sqlite3_column_type(st, 17) != SQLITE_NULL) {
+        f->rev_packets = (uint64_t)sqlite3_column_int64(st, 17);
+        f->rev_bytes = (uint64_t)sqlite3_column_int64(st, 18);
+        f->present |= FF_REVERSE;
+    }
+    if (sqlite3_column_type(st, 19) != SQLITE_NULL) {
+        f->rev_tcp_flags = (uint16_t)sqlite3_column_int(st, 19);
+        f->present |= FF_REV_FLAGS;
+    }
+    if (sqlite3_column_type(st, 20) != SQLITE_NULL) {
+        f->sampling_interval = (uint32_t)sqlite3_column_int64(st, 20);
+        f->present |= FF_SAMPLING;
+    }
 }
 
 /* Feeds one partition's flows; returns the number fed or -1. */

@@ -639,3 +639,56 @@ Test(contract, events_stored_with_the_alert_and_sinks_called_after_commit)
     th_rmtree(dir);
     free(dir);
 }
+
+Test(rules, biflow_records_carry_both_directions)
+{
+    struct flow f[8];
+    struct fh_addr c, s;
+    v4(&c, 0x010132);
+    v4(&s, 0x02020a);
+    size_t n = 0;
+    f[n] = mk(1, &c, 722, &s, 515, 0x1a, 24, RT, RT + 233, RT + 16000);
+    f[n].rev_packets = 18, f[n].rev_bytes = 700, f[n].rev_tcp_flags = 0x1a;
+    f[n++].present |= FF_REVERSE | FF_REV_FLAGS;
+    f[n] = mk(1, &c, 722, &s, 515, TH_SYN_, 3, RT + 25000, RT + 34000, RT + 50000);
+    f[n].rev_packets = 3, f[n].rev_bytes = 120, f[n].rev_tcp_flags = TH_ACK_;
+    f[n++].present |= FF_REVERSE | FF_REV_FLAGS;
+    run_flows(f, n, NULL);
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].attempts, 3);
+}
+
+Test(rules, sampled_flows_are_not_judged)
+{
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    size_t n = story_like(f, &c, NULL, 0, 3, TH_ACK_);
+    for (size_t i = 0; i < n; i++)
+        f[i].sampling_interval = 100, f[i].present |= FF_SAMPLING;
+    run_flows(f, n, NULL);
+    cr_expect_eq(rules_got.n, 0, "1-in-100 sampling: a SYN and an ACK may be one connection");
+}
+
+Test(cli, analyze_looks_back_over_a_time_range, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    th_daemon_start(&d, inner_args);
+    cr_assert_gt(th_replay(th_shared_path("scenarios/story/merged.v5.pcap"), d.port, 5000, 0), 0);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "%s/flowhound analyze --db %s --vantage-inner '*/2' --to 2026-11-24T00:00:00Z "
+             "| grep -c '\"holder\":\"middlebox\"'",
+             th_builddir(), d.db);
+    cr_expect_str_eq(first_line(cmd), "1", "evening only: the firewall's alert");
+    snprintf(cmd, sizeof(cmd),
+             "%s/flowhound analyze --db %s --vantage-inner '*/2' --from 2026-11-24T00:00:00Z "
+             "| wc -l",
+             th_builddir(), d.db);
+    cr_expect_str_eq(first_line(cmd), "0", "morning alone: the old connection is not in range");
+    snprintf(cmd, sizeof(cmd), "%s/flowhound analyze --db %s/nonexistent.db 2>/dev/null; echo $?",
+             th_builddir(), d.dir);
+    cr_expect_str_eq(first_line(cmd), "1");
+    th_daemon_cleanup(&d);
+}
