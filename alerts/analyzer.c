@@ -63,6 +63,8 @@ struct analyzer {
     int64_t *clocks; /* per exporter: largest last_ms reported */
     size_t n_ex;
     struct an_episode *eps;
+    uint16_t *active; /* indices of PENDING and OPEN episodes: loops run over these only */
+    size_t n_active;
     struct an_xgroup *groups;
     struct recent recent[RECENT];
     struct twin *twins;
@@ -179,6 +181,26 @@ uint64_t an_episode_attempts(const struct an_episode *ep)
         if (an_obs_syn(&ep->obs[i]) > m)
             m = an_obs_syn(&ep->obs[i]);
     return m;
+}
+
+/* ---- active episodes ---- */
+
+#define FOR_ACTIVE(a, ep)                                                                      \
+    for (size_t k_ = (a)->n_active; k_-- > 0 && ((ep) = &(a)->eps[(a)->active[k_]], 1);)
+
+static void ep_activate(struct analyzer *a, struct an_episode *ep)
+{
+    a->active[a->n_active++] = (uint16_t)(ep - a->eps);
+}
+
+static void ep_deactivate(struct analyzer *a, struct an_episode *ep)
+{
+    uint16_t idx = (uint16_t)(ep - a->eps);
+    for (size_t k = 0; k < a->n_active; k++)
+        if (a->active[k] == idx) {
+            a->active[k] = a->active[--a->n_active];
+            return;
+        }
 }
 
 /* ---- persistence and sinks ---- */
@@ -567,6 +589,7 @@ static bool ep_only_rst(const struct an_episode *ep)
 static bool ep_open(struct analyzer *a, struct an_episode *ep)
 {
     if (ep_only_rst(ep)) {
+        ep_deactivate(a, ep);
         alert_free_fields(&ep->alert);
         memset(ep, 0, sizeof(*ep));
         return false;
@@ -594,6 +617,7 @@ static void ep_resolve(struct analyzer *a, struct an_episode *ep, int64_t when, 
     if (ep->st == EP_PENDING && !ep_open(a, ep))
         return;
     ep_flush(a, ep);
+    ep_deactivate(a, ep);
     ep->st = EP_RESOLVED;
     ep->resolved_ms = when;
     ep->resolved_why = why;
@@ -610,9 +634,10 @@ static void ep_resolve(struct analyzer *a, struct an_episode *ep, int64_t when, 
 
 static struct an_episode *ep_find(struct analyzer *a, const struct conn_info *ci)
 {
-    for (size_t i = 0; i < MAX_EPISODES; i++) {
-        struct an_episode *ep = &a->eps[i];
-        if ((ep->st == EP_PENDING || ep->st == EP_OPEN) && ep->cport == ci->cport &&
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
+        if (ep->cport == ci->cport &&
             same_client_server(&ep->client, &ep->server, ep->sport, &ci->client, &ci->server,
                                ci->sport))
             return ep;
@@ -691,9 +716,10 @@ static struct an_episode *ep_find_twin(struct analyzer *a, struct conn_entry *e,
     const struct conn_info *v = conn_entry_last_established(e);
     if (!v || !viable_before(a, v, ci->start_ms))
         return NULL;
-    for (size_t i = 0; i < MAX_EPISODES; i++) {
-        struct an_episode *ep = &a->eps[i];
-        if ((ep->st == EP_PENDING || ep->st == EP_OPEN) && ep->sport == ci->sport &&
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
+        if (ep->sport == ci->sport &&
             addr_equal(&ep->server, &ci->server) && ep->viable.exporter != ci->exporter &&
             ci->start_ms >= ep->first_ms - a->o.hold_ms &&
             ci->start_ms <= ep->last_ms + a->o.quiet_ms &&
@@ -723,6 +749,7 @@ static void on_attempt(struct analyzer *a, struct conn_entry *e, const struct co
             return;
         ep = ep_new(a);
         ep->st = EP_PENDING;
+        ep_activate(a, ep);
         ep->client = ci->client;
         ep->server = ci->server;
         ep->cport = ci->cport;
@@ -790,9 +817,10 @@ static void note_other_ports(struct analyzer *a, const struct conn_info *ci, boo
     r->start_ms = ci->start_ms;
     r->state = ci->state;
     r->worked = worked;
-    for (size_t i = 0; i < MAX_EPISODES; i++) {
-        struct an_episode *ep = &a->eps[i];
-        if ((ep->st == EP_PENDING || ep->st == EP_OPEN) && ep->cport != ci->cport &&
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
+        if (ep->cport != ci->cport &&
             ci->start_ms >= ep->first_ms && ci->start_ms <= ep->last_ms + a->o.quiet_ms &&
             same_client_server(&ep->client, &ep->server, ep->sport, &ci->client, &ci->server,
                                ci->sport))
@@ -827,6 +855,7 @@ static void on_updated(void *ctx, struct conn_entry *e, const struct conn_info *
     if (ep->st == EP_PENDING && !ep_any_answer(ep, ANS_BARE_ACK)) {
         /* Unanswered SYNs, then the port works before the alert was due: a lost SYN (or a
          * retransmission the exporter split off), not stale state. Nothing to say. */
+        ep_deactivate(a, ep);
         alert_free_fields(&ep->alert);
         memset(ep, 0, sizeof(*ep));
         return;
@@ -860,8 +889,9 @@ static int64_t ep_clock(const struct analyzer *a, const struct an_episode *ep)
 
 static void run_due(struct analyzer *a, bool final)
 {
-    for (size_t i = 0; i < MAX_EPISODES; i++) {
-        struct an_episode *ep = &a->eps[i];
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
         if (ep->st == EP_PENDING && (final || a->recv_clock >= ep->due_recv))
             ep_open(a, ep);
     }
@@ -869,8 +899,9 @@ static void run_due(struct analyzer *a, bool final)
 
 static void run_lifecycle(struct analyzer *a)
 {
-    for (size_t i = 0; i < MAX_EPISODES; i++) {
-        struct an_episode *ep = &a->eps[i];
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
         if (ep->st == EP_OPEN && ep_clock(a, ep) - ep->last_ms > a->o.quiet_ms)
             ep_resolve(a, ep, ep->last_ms + a->o.quiet_ms, "quiet: no more failed attempts");
         else
@@ -971,6 +1002,7 @@ struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, ch
     a->ex = xcalloc(MAX_EXPORTERS, sizeof(*a->ex));
     a->clocks = xcalloc(MAX_EXPORTERS, sizeof(*a->clocks));
     a->eps = xcalloc(MAX_EPISODES, sizeof(*a->eps));
+    a->active = xcalloc(MAX_EPISODES, sizeof(*a->active));
     a->groups = xcalloc(MAX_XGROUPS, sizeof(*a->groups));
     a->twins = xcalloc(TWINS, sizeof(*a->twins));
     a->recv_clock = INT64_MIN / 2;
@@ -1004,6 +1036,7 @@ void analyzer_free(struct analyzer *a)
     free(a->ex);
     free(a->clocks);
     free(a->eps);
+    free(a->active);
     free(a->groups);
     free(a->twins);
     free(a);
