@@ -185,7 +185,7 @@ uint64_t an_episode_attempts(const struct an_episode *ep)
 
 /* ---- active episodes ---- */
 
-#define FOR_ACTIVE(a, ep)                                                                      \
+#define FOR_ACTIVE(a, ep)                                                                          \
     for (size_t k_ = (a)->n_active; k_-- > 0 && ((ep) = &(a)->eps[(a)->active[k_]], 1);)
 
 static void ep_activate(struct analyzer *a, struct an_episode *ep)
@@ -637,9 +637,8 @@ static struct an_episode *ep_find(struct analyzer *a, const struct conn_info *ci
     struct an_episode *ep;
     FOR_ACTIVE(a, ep)
     {
-        if (ep->cport == ci->cport &&
-            same_client_server(&ep->client, &ep->server, ep->sport, &ci->client, &ci->server,
-                               ci->sport))
+        if (ep->cport == ci->cport && same_client_server(&ep->client, &ep->server, ep->sport,
+                                                         &ci->client, &ci->server, ci->sport))
             return ep;
     }
     return NULL;
@@ -719,11 +718,10 @@ static struct an_episode *ep_find_twin(struct analyzer *a, struct conn_entry *e,
     struct an_episode *ep;
     FOR_ACTIVE(a, ep)
     {
-        if (ep->sport == ci->sport &&
-            addr_equal(&ep->server, &ci->server) && ep->viable.exporter != ci->exporter &&
-            ci->start_ms >= ep->first_ms - a->o.hold_ms &&
-            ci->start_ms <= ep->last_ms + a->o.quiet_ms &&
-            ep->viable.c.packets == v->c.packets && ep->viable.s.packets == v->s.packets &&
+        if (ep->sport == ci->sport && addr_equal(&ep->server, &ci->server) &&
+            ep->viable.exporter != ci->exporter && ci->start_ms >= ep->first_ms - a->o.hold_ms &&
+            ci->start_ms <= ep->last_ms + a->o.quiet_ms && ep->viable.c.packets == v->c.packets &&
+            ep->viable.s.packets == v->s.packets &&
             same_times(ep->viable.start_ms, ep->viable.end_ms, v->start_ms, v->end_ms))
             return ep;
     }
@@ -820,8 +818,8 @@ static void note_other_ports(struct analyzer *a, const struct conn_info *ci, boo
     struct an_episode *ep;
     FOR_ACTIVE(a, ep)
     {
-        if (ep->cport != ci->cport &&
-            ci->start_ms >= ep->first_ms && ci->start_ms <= ep->last_ms + a->o.quiet_ms &&
+        if (ep->cport != ci->cport && ci->start_ms >= ep->first_ms &&
+            ci->start_ms <= ep->last_ms + a->o.quiet_ms &&
             same_client_server(&ep->client, &ep->server, ep->sport, &ci->client, &ci->server,
                                ci->sport))
             next_add(ep, ci->cport, ci->start_ms, ci->state, worked);

@@ -24,14 +24,14 @@
 #include "storage/store.h"
 
 struct analyzer_opts {
-    int64_t stale_window_ms;      /* attempts this long after the unclosed connection: 24 h */
-    int64_t quiet_ms;             /* an episode ends after this long without attempts: 1 h */
-    int64_t hold_ms;              /* receive-time wait for other vantage points: 2 s */
-    int64_t linger_ms;            /* keep closed connections' state: 2 min (flow time) */
-    size_t max_conns;             /* connection state table cap: 1048576 */
-    unsigned attempt_max_packets; /* a failed attempt is a SYN-only flow of at most: 16 */
-    unsigned exhaustion_min_ports; /* port_exhaustion: stale ports of one client: 3 */
-    unsigned exhaustion_max_span;  /* ... within a range this wide: 16 */
+    int64_t stale_window_ms;          /* attempts this long after the unclosed connection: 24 h */
+    int64_t quiet_ms;                 /* an episode ends after this long without attempts: 1 h */
+    int64_t hold_ms;                  /* receive-time wait for other vantage points: 2 s */
+    int64_t linger_ms;                /* keep closed connections' state: 2 min (flow time) */
+    size_t max_conns;                 /* connection state table cap: 1048576 */
+    unsigned attempt_max_packets;     /* a failed attempt is a SYN-only flow of at most: 16 */
+    unsigned exhaustion_min_ports;    /* port_exhaustion: stale ports of one client: 3 */
+    unsigned exhaustion_max_span;     /* ... within a range this wide: 16 */
     const char *const *vantage_inner; /* exporters on the server side: ADDR[/DOM] or * /DOM */
     size_t n_vantage_inner;
     bool store_connections; /* write the connections table */

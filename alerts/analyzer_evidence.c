@@ -183,8 +183,8 @@ void an_evidence_stale(struct an_episode *ep, const struct an_exporter *ex)
     json_object_set_new(o, "last_viable_connection", viable_json(&ep->viable, ex));
     set_time(o, "stale_since", ep->viable.end_ms);
     json_object_set_new(o, "failed_attempts", attempts_json(ep, ex));
-    json_object_set_new(o, "holder", json_pack("{s:s,s:s}", "who", alert_holder_name(a->holder),
-                                               "why", ep->why));
+    json_object_set_new(
+        o, "holder", json_pack("{s:s,s:s}", "who", alert_holder_name(a->holder), "why", ep->why));
     json_object_set_new(o, "client_next", next_json(ep));
     if (ep->resolved_why)
         json_object_set_new(o, "resolved_because", json_string(ep->resolved_why));
@@ -197,8 +197,7 @@ void an_evidence_stale(struct an_episode *ep, const struct an_exporter *ex)
     free(a->summary);
     a->summary = xasprintf("Stale connection state: %llu SYN(s) from %s:%u to %s:%u failed "
                            "(answer: %s) after a connection ended without closure; holder: %s",
-                           (unsigned long long)an_episode_attempts(ep), c, ep->cport, s,
-                           ep->sport,
+                           (unsigned long long)an_episode_attempts(ep), c, ep->cport, s, ep->sport,
                            ep->n_obs ? answer_name(an_obs_answers(&ep->obs[0])) : "nothing",
                            alert_holder_name(a->holder));
     free(c);

@@ -163,7 +163,8 @@ static void orient(struct conn_entry *e)
             return;
         }
     bool both = d[0].records && d[1].records;
-    bool syn0 = d[0].records && (d[0].flags & TH_SYN_), syn1 = d[1].records && (d[1].flags & TH_SYN_);
+    bool syn0 = d[0].records && (d[0].flags & TH_SYN_),
+         syn1 = d[1].records && (d[1].flags & TH_SYN_);
     if (both && syn0 != syn1) {
         c->client = syn0 ? 0 : 1, c->rule = ROLE_SYN;
         return;
@@ -323,8 +324,7 @@ static void compute_expiry(const struct conn_tracker *t, struct conn_entry *e)
     struct conn_info ci;
     entry_info(e, &e->cur, &ci);
     int64_t x = ci.end_ms + (conn_unclosed(&ci) ? t->o.window_ms : t->o.linger_ms);
-    if (e->has_last_est && conn_unclosed(&e->last_est) &&
-        e->last_est.end_ms + t->o.window_ms > x)
+    if (e->has_last_est && conn_unclosed(&e->last_est) && e->last_est.end_ms + t->o.window_ms > x)
         x = e->last_est.end_ms + t->o.window_ms;
     e->expire_at = x;
 }
@@ -383,8 +383,7 @@ static struct conn_entry *entry_get(struct conn_tracker *t, const struct conn_ke
     return e;
 }
 
-struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter,
-                                    const struct flow *f)
+struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter, const struct flow *f)
 {
     if (f->proto != 6 || f->src_addr.family != f->dst_addr.family || !f->src_addr.family)
         return NULL;
@@ -416,8 +415,8 @@ struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter,
 }
 
 struct conn_entry *conn_tracker_find(struct conn_tracker *t, uint32_t exporter,
-                                     const struct fh_addr *a, uint16_t pa,
-                                     const struct fh_addr *b, uint16_t pb)
+                                     const struct fh_addr *a, uint16_t pa, const struct fh_addr *b,
+                                     uint16_t pb)
 {
     struct conn_key k;
     int dir;

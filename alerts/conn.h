@@ -26,8 +26,8 @@
 struct conn_dir {
     uint64_t packets, bytes;
     int64_t first_ms, last_ms;
-    uint16_t flags;   /* OR of the records' tcp_flags */
-    uint8_t initial;  /* initialTCPFlags of the first record, when exported */
+    uint16_t flags;  /* OR of the records' tcp_flags */
+    uint8_t initial; /* initialTCPFlags of the first record, when exported */
     uint8_t has_initial;
     uint8_t end_reason; /* of the last record (0 = not exported) */
     uint16_t records;
@@ -117,8 +117,8 @@ void conn_tracker_flush(struct conn_tracker *t);
 
 /* Looks up an entry without creating it. */
 struct conn_entry *conn_tracker_find(struct conn_tracker *t, uint32_t exporter,
-                                     const struct fh_addr *a, uint16_t pa,
-                                     const struct fh_addr *b, uint16_t pb);
+                                     const struct fh_addr *a, uint16_t pa, const struct fh_addr *b,
+                                     uint16_t pb);
 /* The entry's current connection. */
 void conn_entry_current(const struct conn_entry *e, struct conn_info *out);
 /* The last established connection finished on this entry, or NULL. */

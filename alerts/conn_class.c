@@ -12,7 +12,7 @@
 
 const char *conn_state_name(enum conn_state s)
 {
-    static const char *const names[] = {"S0", "SBA", "REJ", "RSTOS0", "SH", "S1",
+    static const char *const names[] = {"S0", "SBA", "REJ", "RSTOS0", "SH",   "S1",
                                         "SF", "S2",  "S3",  "RSTO",   "RSTR", "OTH"};
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "OTH";
 }

@@ -35,7 +35,8 @@ static void usage(FILE *f)
 static const char flow_sql[] =
     "SELECT exporter, domain, version, src_addr, dst_addr, src_port, dst_port, proto, "
     "tcp_flags, packets, bytes, first_ms, last_ms, end_reason, initial_flags, union_flags, "
-    "received_ms, rev_packets, rev_bytes, rev_tcp_flags, sampling_interval FROM \"%w\" WHERE proto = 6 AND last_ms >= %lld AND first_ms <= %lld "
+    "received_ms, rev_packets, rev_bytes, rev_tcp_flags, sampling_interval FROM \"%w\" WHERE proto "
+    "= 6 AND last_ms >= %lld AND first_ms <= %lld "
     "ORDER BY rowid";
 
 static void row_to_flow(sqlite3_stmt *st, struct flow *f)
@@ -121,8 +122,8 @@ static long long feed_all(struct store *in, int64_t from, int64_t to, struct ana
 {
     sqlite3 *db = store_sqlite(in);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT name FROM partitions ORDER BY span_start", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT name FROM partitions ORDER BY span_start", -1, &st, NULL) !=
+        SQLITE_OK)
         return -1;
     long long total = 0;
     int64_t last_recv = 0;
@@ -184,13 +185,17 @@ struct args {
 
 static int parse_args(int argc, char **argv, struct args *g)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, 0, 'd'},           {"from", required_argument, 0, 'f'},
-        {"to", required_argument, 0, 't'},           {"out", required_argument, 0, 'o'},
-        {"stale-window", required_argument, 0, 'w'}, {"alert-quiet", required_argument, 0, 'q'},
-        {"alert-hold", required_argument, 0, 'H'},   {"max-conns", required_argument, 0, 'm'},
-        {"vantage-inner", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"from", required_argument, 0, 'f'},
+                                         {"to", required_argument, 0, 't'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"stale-window", required_argument, 0, 'w'},
+                                         {"alert-quiet", required_argument, 0, 'q'},
+                                         {"alert-hold", required_argument, 0, 'H'},
+                                         {"max-conns", required_argument, 0, 'm'},
+                                         {"vantage-inner", required_argument, 0, 'i'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -257,9 +262,8 @@ int cmd_analyze(int argc, char **argv)
     }
     char err[512];
     struct store *in = store_open(g.db, STORE_RO, NULL, err, sizeof(err));
-    struct store *out = in ? store_open(g.out ? g.out : ":memory:", STORE_RW, NULL, err,
-                                        sizeof(err))
-                           : NULL;
+    struct store *out =
+        in ? store_open(g.out ? g.out : ":memory:", STORE_RW, NULL, err, sizeof(err)) : NULL;
     struct analyzer *a = out ? analyzer_new(&g.o, out, err, sizeof(err)) : NULL;
     rc = 1;
     if (!a) {

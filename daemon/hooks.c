@@ -35,8 +35,8 @@ static void analyzer_tick_cb(void *ctx, int64_t now_ms, int final)
     analyzer_tick(ctx, now_ms, final);
 }
 
-static int start_analyzer(struct hooks *h, const struct fh_config *cfg, struct writer *w,
-                          char *err, size_t errlen)
+static int start_analyzer(struct hooks *h, const struct fh_config *cfg, struct writer *w, char *err,
+                          size_t errlen)
 {
     struct analyzer_opts o;
     analyzer_opts_default(&o);

@@ -31,9 +31,9 @@ struct run {
 };
 
 static const char *const scenarios[] = {
-    "story",          "story_exhaustion",    "reuse_after_fin",     "reuse_after_rst",
-    "active_timeout_split", "idle_never_reused", "port_scan_rst", "syn_retrans_success",
-    "busy_server"};
+    "story",           "story_exhaustion",     "reuse_after_fin",
+    "reuse_after_rst", "active_timeout_split", "idle_never_reused",
+    "port_scan_rst",   "syn_retrans_success",  "busy_server"};
 
 ParameterizedTestParameters(analyzer, scenario)
 {
@@ -80,8 +80,8 @@ static void expect_alert(const char *db, json_t *lab, const char *what)
              json_string_value(json_object_get(lab, "holder")),
              json_integer_value(json_object_get(lab, "failed_attempts")), first * 1000,
              last * 1000);
-    cr_expect_eq(th_db_int(db, sql), 1, "%s: labelled alert %s port %s holder %s not raised",
-                 what, kind, port, json_string_value(json_object_get(lab, "holder")));
+    cr_expect_eq(th_db_int(db, sql), 1, "%s: labelled alert %s port %s holder %s not raised", what,
+                 kind, port, json_string_value(json_object_get(lab, "holder")));
 }
 
 /* Runs a command and returns its first output line (static buffer). */
@@ -157,8 +157,8 @@ ParameterizedTest(struct run *r, analyzer, scenario, .timeout = 120)
                        sent_ms;
         cr_expect_eq(got, (int64_t)n_want, "%s: alerts not raised live", what);
         cr_expect_leq(took, 5000, "%s: alerts took %lld ms", what, (long long)took);
-        fprintf(stderr, "%s: all %zu alerts open %lld ms after the replay started\n", what,
-                n_want, (long long)took);
+        fprintf(stderr, "%s: all %zu alerts open %lld ms after the replay started\n", what, n_want,
+                (long long)took);
     }
     cr_assert_eq(th_daemon_stop(&d), 0);
     int64_t flows = th_db_int(d.db, "SELECT count(*) FROM flows");
@@ -283,8 +283,9 @@ Test(analyzer, state_table_stays_under_its_cap, .timeout = 60)
     analyzer_get_stats(a, &st);
     cr_expect_leq(max_seen, o.max_conns, "state table above its cap: %zu", max_seen);
     cr_expect_eq(st.conn_evictions, N - o.max_conns, "evictions counted");
-    fprintf(stderr, "memory bound: %d connections, cap %zu, peak %zu, %llu evicted, %zu bytes "
-                    "per tracked connection\n",
+    fprintf(stderr,
+            "memory bound: %d connections, cap %zu, peak %zu, %llu evicted, %zu bytes "
+            "per tracked connection\n",
             N, o.max_conns, max_seen, (unsigned long long)st.conn_evictions, st.bytes_per_conn);
     analyzer_free(a);
 }
@@ -349,11 +350,10 @@ Test(analyzer, generated_episodes_precision_and_recall, .timeout = 60)
         truth[e].attempts = (uint32_t)(1 + rand() % 4);
         int64_t gap = 20000 + (int64_t)(rand() % 3600) * 1000;
         for (uint32_t dom = 1; dom <= (kind == 2 ? 1u : 2u); dom++) {
-            pair(&g, dom, &truth[e].c, truth[e].port, &server, 515, 0x1a, 0x1a, t, t + 300, 20,
-                 15);
+            pair(&g, dom, &truth[e].c, truth[e].port, &server, 515, 0x1a, 0x1a, t, t + 300, 20, 15);
             if (dom == 1 || kind == 1)
-                pair(&g, dom, &truth[e].c, truth[e].port, &server, 515, TH_SYN_, TH_ACK_,
-                     t + gap, t + gap + 9000, truth[e].attempts, truth[e].attempts);
+                pair(&g, dom, &truth[e].c, truth[e].port, &server, 515, TH_SYN_, TH_ACK_, t + gap,
+                     t + gap + 9000, truth[e].attempts, truth[e].attempts);
             /* the client moves on: the next port works */
             pair(&g, dom, &truth[e].c, (uint16_t)(truth[e].port == 731 ? 721 : truth[e].port + 1),
                  &server, 515, 0x1b, 0x1b, t + gap + 10000, t + gap + 10300, 20, 15);
@@ -385,8 +385,8 @@ Test(analyzer, generated_episodes_precision_and_recall, .timeout = 60)
             pair(&g, dom, &c, ep, &server, 515, 0x1b, 0x1b, t, t + 3500, 25, 18);
             break;
         case 5: /* scan answered by RST */
-            pair(&g, dom, &c, 40123, &server, (uint16_t)(1 + rand() % 1024), TH_SYN_, 0x14, t,
-                 t, 1, 1);
+            pair(&g, dom, &c, 40123, &server, (uint16_t)(1 + rand() % 1024), TH_SYN_, 0x14, t, t, 1,
+                 1);
             break;
         case 6: /* SYN unanswered (closed, filtered) */
             pair(&g, dom, &c, ep, &server, 8443, TH_SYN_, 0, t, t + 9000, 3, 0);
@@ -429,8 +429,9 @@ Test(analyzer, generated_episodes_precision_and_recall, .timeout = 60)
     }
     double precision = tp + fp ? (double)tp / (double)(tp + fp) : 1.0;
     double recall = (double)tp / EPISODES;
-    fprintf(stderr, "generated: %zu flow records, %d episodes: %zu true, %zu false alerts; "
-                    "precision %.3f recall %.3f; holder and attempts right %zu/%zu\n",
+    fprintf(stderr,
+            "generated: %zu flow records, %d episodes: %zu true, %zu false alerts; "
+            "precision %.3f recall %.3f; holder and attempts right %zu/%zu\n",
             g.n, EPISODES, tp, fp, precision, recall, holder_ok, tp);
     cr_expect_eq(fp, 0, "no alert on benign traffic");
     cr_expect_eq(tp, EPISODES, "every episode found");
