@@ -346,35 +346,43 @@ static bool same_times(int64_t s1, int64_t e1, int64_t s2, int64_t e2)
     return llabs(s1 - s2) <= TWIN_TOL_MS && llabs(e1 - e2) <= TWIN_TOL_MS;
 }
 
-/* Did exporter x see the same connection as v, under another client address or port (NAT)?
- * Same server side, same start and end within TWIN_TOL_MS, same client packet count. */
-static bool saw_twin(const struct analyzer *a, const struct conn_info *v, uint32_t x)
-{
-    for (unsigned i = 0; i < TWINS; i++) {
-        const struct twin *t = &a->twins[i];
-        if (t->start_ms && t->exporter == x && t->sport == v->sport &&
-            t->c_packets == v->c.packets && t->s_packets == v->s.packets &&
-            addr_equal(&t->server, &v->server) &&
-            same_times(t->start_ms, t->end_ms, v->start_ms, v->end_ms))
-            return true;
-    }
-    return false;
-}
-
 static bool saw_viable(struct analyzer *a, const struct an_episode *ep, uint32_t x)
 {
     struct conn_entry *e =
         conn_tracker_find(a->ct, x, &ep->client, ep->cport, &ep->server, ep->sport);
-    if (e) {
-        const struct conn_info *v = conn_entry_last_established(e);
-        if (v && viable_before(a, v, ep->first_ms))
+    if (!e)
+        return false;
+    const struct conn_info *v = conn_entry_last_established(e);
+    if (v && viable_before(a, v, ep->first_ms))
+        return true;
+    struct conn_info cur; /* still the current connection: nothing came after it there */
+    conn_entry_current(e, &cur);
+    return viable_before(a, &cur, ep->first_ms);
+}
+
+static bool in_list(const uint32_t *list, unsigned n, uint32_t x)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (list[i] == x)
             return true;
-        struct conn_info cur; /* still the current connection: nothing came after it there */
-        conn_entry_current(e, &cur);
-        if (viable_before(a, &cur, ep->first_ms))
-            return true;
+    return false;
+}
+
+/* Adds the exporters that saw the old connection under another client address or port (NAT):
+ * one pass over the remembered unclosed connections. */
+static void add_twin_exporters(const struct analyzer *a, const struct an_episode *ep,
+                               uint32_t *path, unsigned *n, unsigned max)
+{
+    const struct conn_info *v = &ep->viable;
+    for (unsigned i = 0; i < TWINS && *n < max; i++) {
+        const struct twin *t = &a->twins[i];
+        if (t->start_ms && t->exporter != v->exporter && t->sport == v->sport &&
+            t->c_packets == v->c.packets && t->s_packets == v->s.packets &&
+            addr_equal(&t->server, &v->server) &&
+            same_times(t->start_ms, t->end_ms, v->start_ms, v->end_ms) &&
+            !in_list(path, *n, t->exporter))
+            path[(*n)++] = t->exporter;
     }
-    return x != ep->viable.exporter && saw_twin(a, &ep->viable, x);
 }
 
 static const struct an_obs *obs_of(const struct an_episode *ep, uint32_t x)
@@ -392,6 +400,11 @@ static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep
     for (uint32_t x = 0; x < a->n_ex && n < AN_MAX_OBS * 2; x++)
         if (obs_of(ep, x) || saw_viable(a, ep, x))
             path[n++] = x;
+    add_twin_exporters(a, ep, path, &n, AN_MAX_OBS * 2);
+    if (n == 0) {
+        snprintf(ep->why, sizeof(ep->why), "no vantage point is known for this traffic");
+        return HOLDER_UNKNOWN;
+    }
     if (n == 1) {
         const struct an_obs *o = obs_of(ep, path[0]);
         if (a->ex[path[0]].inner && o && (an_obs_answers(o) & ANS_BARE_ACK)) {
