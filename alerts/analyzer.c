@@ -157,6 +157,8 @@ static uint32_t exporter_index(struct analyzer *a, const struct flow *f)
     return (uint32_t)a->n_ex++;
 }
 
+static void recent_scan(struct analyzer *a, struct an_episode *ep);
+
 /* ---- obs helpers ---- */
 
 uint64_t an_obs_syn(const struct an_obs *o)
@@ -678,7 +680,6 @@ static struct an_episode *ep_new(struct analyzer *a)
     return victim;
 }
 
-static void recent_scan(struct analyzer *a, struct an_episode *ep);
 
 static enum answer answer_of(const struct conn_info *ci)
 {
@@ -702,14 +703,22 @@ static void obs_add(struct an_episode *ep, const struct conn_info *ci, enum answ
         o->cport = ci->cport;
         o->first_ms = ci->start_ms;
         o->cur_start = INT64_MIN;
+        o->acc_first = INT64_MAX;
+        o->acc_last = INT64_MIN;
     }
     if (o->cur_start != ci->start_ms) { /* another attempt connection: keep the last one */
-        o->syn_acc += o->cur_syn;
-        o->reply_acc += o->cur_reply;
-        o->answers_acc |= o->cur_answer;
+        if (o->cur_start != INT64_MIN) {
+            o->syn_acc += o->cur_syn;
+            o->reply_acc += o->cur_reply;
+            o->answers_acc |= o->cur_answer;
+            o->acc_first = o->cur_first < o->acc_first ? o->cur_first : o->acc_first;
+            o->acc_last = o->cur_last > o->acc_last ? o->cur_last : o->acc_last;
+        }
         o->cur_start = ci->start_ms;
         o->conns++;
     }
+    o->cur_first = ci->start_ms;
+    o->cur_last = ci->end_ms;
     o->cur_syn = ci->c.packets;
     o->cur_reply = ci->s.records ? ci->s.packets : 0;
     o->cur_answer = (uint8_t)ans;
@@ -741,6 +750,102 @@ static struct an_episode *ep_find_twin(struct analyzer *a, struct conn_entry *e,
     return NULL;
 }
 
+/* The stale state moved: a vantage point that saw the old connection but none of the earlier
+ * failed attempts now sees them (the middlebox forgot, the server still answers). That is a
+ * new episode with another holder, not an update of the old one. */
+static bool ep_should_split(const struct an_episode *ep, const struct conn_info *ci)
+{
+    if (obs_of(ep, ci->exporter))
+        return false;
+    bool earlier = false;
+    for (unsigned i = 0; i < ep->n_obs; i++) {
+        const struct an_obs *o = &ep->obs[i];
+        if (o->acc_last != INT64_MIN) {
+            if (o->acc_last >= ci->start_ms - TWIN_TOL_MS)
+                return false;
+            earlier = true;
+        }
+        if (o->cur_start == INT64_MIN || llabs(o->cur_first - ci->start_ms) <= TWIN_TOL_MS)
+            continue; /* nothing, or the same attempt as this one */
+        if (o->cur_last >= ci->start_ms - TWIN_TOL_MS)
+            return false;
+        earlier = true;
+    }
+    return earlier;
+}
+
+/* Moves each exporter's attempt of the new burst (the one at ci's time) out of ep. */
+static unsigned take_burst(struct an_episode *ep, const struct conn_info *ci, struct an_obs *out)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < ep->n_obs;) {
+        struct an_obs *o = &ep->obs[i];
+        if (o->cur_start == INT64_MIN || llabs(o->cur_first - ci->start_ms) > TWIN_TOL_MS) {
+            i++;
+            continue;
+        }
+        struct an_obs *m = &out[n++];
+        *m = *o;
+        m->syn_acc = m->reply_acc = 0;
+        m->answers_acc = 0;
+        m->acc_first = INT64_MAX, m->acc_last = INT64_MIN;
+        m->first_ms = o->cur_first, m->last_ms = o->cur_last;
+        m->conns = 1;
+        if (o->acc_last == INT64_MIN) { /* nothing else from this exporter */
+            memmove(o, o + 1, (ep->n_obs - i - 1) * sizeof(*o));
+            ep->n_obs--;
+            continue;
+        }
+        o->cur_start = INT64_MIN, o->cur_syn = o->cur_reply = 0, o->cur_answer = 0;
+        o->first_ms = o->acc_first, o->last_ms = o->acc_last;
+        o->conns--;
+        i++;
+    }
+    ep->first_ms = INT64_MAX, ep->last_ms = INT64_MIN;
+    for (unsigned i = 0; i < ep->n_obs; i++) {
+        ep->first_ms = ep->obs[i].first_ms < ep->first_ms ? ep->obs[i].first_ms : ep->first_ms;
+        ep->last_ms = ep->obs[i].last_ms > ep->last_ms ? ep->obs[i].last_ms : ep->last_ms;
+    }
+    return n;
+}
+
+static struct an_episode *ep_start(struct analyzer *a, const struct conn_info *ci,
+                                   const struct conn_info *v)
+{
+    struct an_episode *ep = ep_new(a);
+    ep->st = EP_PENDING;
+    ep_activate(a, ep);
+    ep->client = ci->client;
+    ep->server = ci->server;
+    ep->cport = ci->cport;
+    ep->sport = ci->sport;
+    ep->viable = *v;
+    ep->first_ms = ci->start_ms;
+    ep->last_ms = ci->end_ms;
+    ep->due_recv = a->recv_clock + a->o.hold_ms;
+    return ep;
+}
+
+static struct an_episode *ep_split(struct analyzer *a, struct an_episode *ep,
+                                   const struct conn_info *ci)
+{
+    struct an_obs moved[AN_MAX_OBS];
+    unsigned n = take_burst(ep, ci, moved);
+    struct conn_info key = *ci, viable = ep->viable;
+    key.client = ep->client, key.cport = ep->cport;
+    ep_resolve(a, ep, ci->start_ms,
+               "the stale state moved: a vantage point that did not see the earlier attempts "
+               "sees the new ones");
+    struct an_episode *e2 = ep_start(a, &key, &viable);
+    for (unsigned i = 0; i < n; i++) {
+        e2->obs[e2->n_obs++] = moved[i];
+        e2->first_ms = moved[i].first_ms < e2->first_ms ? moved[i].first_ms : e2->first_ms;
+        e2->last_ms = moved[i].last_ms > e2->last_ms ? moved[i].last_ms : e2->last_ms;
+    }
+    recent_scan(a, e2);
+    return e2;
+}
+
 static void on_attempt(struct analyzer *a, struct conn_entry *e, const struct conn_info *ci)
 {
     if (ci->c.packets > a->o.attempt_max_packets || (ci->s.records && (ci->s.flags & TH_SYN_)))
@@ -758,21 +863,14 @@ static void on_attempt(struct analyzer *a, struct conn_entry *e, const struct co
         if (ans == ANS_RST || !v || !conn_unclosed(v) || v->end_ms >= ci->start_ms ||
             ci->start_ms - v->end_ms > a->o.stale_window_ms)
             return;
-        ep = ep_new(a);
-        ep->st = EP_PENDING;
-        ep_activate(a, ep);
-        ep->client = ci->client;
-        ep->server = ci->server;
-        ep->cport = ci->cport;
-        ep->sport = ci->sport;
-        ep->viable = *v;
-        ep->first_ms = ci->start_ms;
-        ep->last_ms = ci->end_ms;
-        ep->due_recv = a->recv_clock + a->o.hold_ms;
+        ep = ep_start(a, ci, v);
         obs_add(ep, ci, ans);
         recent_scan(a, ep);
         return;
     }
+    const struct conn_info *v = conn_entry_last_established(e);
+    if (v && viable_before(a, v, ep->first_ms) && ep_should_split(ep, ci))
+        ep = ep_split(a, ep, ci);
     obs_add(ep, ci, ans);
 }
 

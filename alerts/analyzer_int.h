@@ -28,7 +28,8 @@ struct an_obs {
     uint16_t cport;
     uint64_t syn_acc, reply_acc; /* attempts (connections) finished before cur */
     uint8_t answers_acc;
-    int64_t cur_start;
+    int64_t acc_first, acc_last; /* span of the connections in the acc counters */
+    int64_t cur_start, cur_first, cur_last;
     uint64_t cur_syn, cur_reply;
     uint8_t cur_answer;
     int64_t first_ms, last_ms;

@@ -693,3 +693,35 @@ Test(cli, analyze_looks_back_over_a_time_range, .timeout = 60)
     cr_expect_str_eq(first_line(cmd), "1");
     th_daemon_cleanup(&d);
 }
+
+/* Phase 1 within the hour: the firewall answers (outside only); 40 min later the firewall has
+ * forgotten and the server answers (both see it): two alerts, live or replayed at once. */
+static size_t moved_state(struct flow *f, bool same_recv)
+{
+    struct fh_addr c, s;
+    v4(&c, 0x010132);
+    v4(&s, 0x02020a);
+    size_t n = story_like(f, &c, NULL, 0, 1, TH_ACK_);
+    int64_t t = RT + 40 * 60000;
+    for (uint32_t dom = 1; dom <= 2; dom++) {
+        f[n++] = mk(dom, &c, 722, &s, 515, TH_SYN_, 2, t, t + 3000, t + 19000);
+        f[n++] = mk(dom, &s, 515, &c, 722, TH_ACK_, 2, t, t + 3000, t + 19000);
+    }
+    for (size_t i = 0; same_recv && i < n; i++)
+        f[i].received_ms = RT + 60 * 60000;
+    return n;
+}
+
+Test(rules, stale_state_moving_from_middlebox_to_server_is_a_new_alert)
+{
+    for (int same = 0; same < 2; same++) {
+        struct flow f[16];
+        size_t n = moved_state(f, same);
+        run_flows(f, n, NULL);
+        cr_assert_eq(rules_got.n, 2, "%s", same ? "replayed at once" : "live");
+        cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX);
+        cr_expect_eq(rules_got.a[0].attempts, 3);
+        cr_expect_eq(rules_got.a[1].holder, HOLDER_SERVER);
+        cr_expect_eq(rules_got.a[1].attempts, 2);
+    }
+}
