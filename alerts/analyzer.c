@@ -27,7 +27,8 @@
 #define RECENT        256 /* recent connections remembered for "what the client did next" */
 #define SWEEP_MS      1000
 #define TWINS         8192 /* unclosed connections remembered for NAT correlation */
-#define TWIN_TOL_MS   1000 /* the same connection at two vantage points: start/end within */
+#define TWIN_TOL_MS   1000 /* the same connection at two vantage points: starts within */
+#define TWIN_DUR_MS   20   /* ... and durations within (clock offsets cancel out) */
 
 struct recent {
     struct fh_addr client, server;
@@ -44,7 +45,7 @@ struct twin {
     struct fh_addr server;
     uint16_t sport;
     int64_t start_ms, end_ms;
-    uint64_t c_packets, s_packets;
+    uint64_t c_packets, s_packets, c_bytes, s_bytes;
 };
 
 struct pending_event {
@@ -341,11 +342,33 @@ static void twin_note(struct analyzer *a, const struct conn_info *ci)
     t->end_ms = ci->end_ms;
     t->c_packets = ci->c.packets;
     t->s_packets = ci->s.packets;
+    t->c_bytes = ci->c.bytes;
+    t->s_bytes = ci->s.bytes;
 }
 
-static bool same_times(int64_t s1, int64_t e1, int64_t s2, int64_t e2)
+/* The same connection seen at two places: NAT changes addresses and ports, not the server
+ * side, packet or byte counts; exporters' clocks may differ by up to a second (v9 headers
+ * carry whole seconds), but that offset cancels out of the duration. */
+static bool twin_match(const struct twin *t, const struct conn_info *v)
 {
-    return llabs(s1 - s2) <= TWIN_TOL_MS && llabs(e1 - e2) <= TWIN_TOL_MS;
+    return t->sport == v->sport && t->c_packets == v->c.packets && t->s_packets == v->s.packets &&
+           t->c_bytes == v->c.bytes && t->s_bytes == v->s.bytes &&
+           addr_equal(&t->server, &v->server) && llabs(t->start_ms - v->start_ms) <= TWIN_TOL_MS &&
+           llabs((t->end_ms - t->start_ms) - (v->end_ms - v->start_ms)) <= TWIN_DUR_MS;
+}
+
+static void twin_of(const struct conn_info *ci, struct twin *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->exporter = ci->exporter;
+    t->server = ci->server;
+    t->sport = ci->sport;
+    t->start_ms = ci->start_ms;
+    t->end_ms = ci->end_ms;
+    t->c_packets = ci->c.packets;
+    t->s_packets = ci->s.packets;
+    t->c_bytes = ci->c.bytes;
+    t->s_bytes = ci->s.bytes;
 }
 
 static bool saw_viable(struct analyzer *a, const struct an_episode *ep, uint32_t x)
@@ -371,20 +394,32 @@ static bool in_list(const uint32_t *list, unsigned n, uint32_t x)
 }
 
 /* Adds the exporters that saw the old connection under another client address or port (NAT):
- * one pass over the remembered unclosed connections. */
+ * one pass over the remembered unclosed connections; an exporter with two candidates is
+ * ambiguous and not added. */
 static void add_twin_exporters(const struct analyzer *a, const struct an_episode *ep,
                                uint32_t *path, unsigned *n, unsigned max)
 {
     const struct conn_info *v = &ep->viable;
-    for (unsigned i = 0; i < TWINS && *n < max; i++) {
+    uint32_t cand[AN_MAX_OBS * 2];
+    unsigned count[AN_MAX_OBS * 2], nc = 0;
+    for (unsigned i = 0; i < TWINS; i++) {
         const struct twin *t = &a->twins[i];
-        if (t->start_ms && t->exporter != v->exporter && t->sport == v->sport &&
-            t->c_packets == v->c.packets && t->s_packets == v->s.packets &&
-            addr_equal(&t->server, &v->server) &&
-            same_times(t->start_ms, t->end_ms, v->start_ms, v->end_ms) &&
-            !in_list(path, *n, t->exporter))
-            path[(*n)++] = t->exporter;
+        if (!t->start_ms || t->exporter == v->exporter || !twin_match(t, v) ||
+            in_list(path, *n, t->exporter))
+            continue;
+        unsigned k = 0;
+        while (k < nc && cand[k] != t->exporter)
+            k++;
+        if (k == nc) {
+            if (nc == AN_MAX_OBS * 2)
+                continue;
+            cand[nc] = t->exporter, count[nc++] = 0;
+        }
+        count[k]++;
     }
+    for (unsigned k = 0; k < nc && *n < max; k++)
+        if (count[k] == 1)
+            path[(*n)++] = cand[k];
 }
 
 static const struct an_obs *obs_of(const struct an_episode *ep, uint32_t x)
@@ -601,9 +636,19 @@ static bool ep_only_rst(const struct an_episode *ep)
     return true;
 }
 
+/* One unanswered SYN is also what a lost packet looks like: an episode without a bare ACK
+ * needs a retransmission (two SYNs) before it is believed. */
+static bool ep_weak(const struct an_episode *ep)
+{
+    for (unsigned i = 0; i < ep->n_obs; i++)
+        if (an_obs_answers(&ep->obs[i]) & ANS_BARE_ACK)
+            return false;
+    return an_episode_attempts(ep) < 2;
+}
+
 static bool ep_open(struct analyzer *a, struct an_episode *ep)
 {
-    if (ep_only_rst(ep)) {
+    if (ep_only_rst(ep) || ep_weak(ep)) {
         ep_deactivate(a, ep);
         alert_free_fields(&ep->alert);
         memset(ep, 0, sizeof(*ep));
@@ -680,7 +725,6 @@ static struct an_episode *ep_new(struct analyzer *a)
     return victim;
 }
 
-
 static enum answer answer_of(const struct conn_info *ci)
 {
     if (!ci->s.records)
@@ -729,22 +773,35 @@ static void obs_add(struct an_episode *ep, const struct conn_info *ci, enum answ
     ep->dirty = true;
 }
 
+/* Is t the time of one of the episode's attempts (as another vantage point would see it)? */
+static bool near_attempt(const struct an_episode *ep, int64_t t)
+{
+    for (unsigned i = 0; i < ep->n_obs; i++) {
+        const struct an_obs *o = &ep->obs[i];
+        if (o->cur_start != INT64_MIN && llabs(o->cur_first - t) <= TWIN_TOL_MS)
+            return true;
+        if (o->acc_last != INT64_MIN && t >= o->acc_first - TWIN_TOL_MS &&
+            t <= o->acc_last + TWIN_TOL_MS)
+            return true;
+    }
+    return false;
+}
+
 /* The same episode seen at another vantage point behind NAT: attempts to the same server
- * side at the same time, after the same old connection (same times and packets). */
+ * side at the same time, after the same old connection (twin_match). */
 static struct an_episode *ep_find_twin(struct analyzer *a, struct conn_entry *e,
                                        const struct conn_info *ci)
 {
     const struct conn_info *v = conn_entry_last_established(e);
     if (!v || !viable_before(a, v, ci->start_ms))
         return NULL;
+    struct twin mine;
+    twin_of(v, &mine);
     struct an_episode *ep;
     FOR_ACTIVE(a, ep)
     {
-        if (ep->sport == ci->sport && addr_equal(&ep->server, &ci->server) &&
-            ep->viable.exporter != ci->exporter && ci->start_ms >= ep->first_ms - a->o.hold_ms &&
-            ci->start_ms <= ep->last_ms + a->o.quiet_ms && ep->viable.c.packets == v->c.packets &&
-            ep->viable.s.packets == v->s.packets &&
-            same_times(ep->viable.start_ms, ep->viable.end_ms, v->start_ms, v->end_ms))
+        if (ep->viable.exporter != ci->exporter && twin_match(&mine, &ep->viable) &&
+            near_attempt(ep, ci->start_ms))
             return ep;
     }
     return NULL;
@@ -1001,7 +1058,7 @@ static void run_due(struct analyzer *a, bool final)
     struct an_episode *ep;
     FOR_ACTIVE(a, ep)
     {
-        if (ep->st == EP_PENDING && (final || a->recv_clock >= ep->due_recv))
+        if (ep->st == EP_PENDING && (final || (a->recv_clock >= ep->due_recv && !ep_weak(ep))))
             ep_open(a, ep);
     }
 }
@@ -1011,7 +1068,7 @@ static void run_lifecycle(struct analyzer *a)
     struct an_episode *ep;
     FOR_ACTIVE(a, ep)
     {
-        if (ep->st == EP_OPEN && ep_clock(a, ep) - ep->last_ms > a->o.quiet_ms)
+        if (ep_clock(a, ep) - ep->last_ms > a->o.quiet_ms)
             ep_resolve(a, ep, ep->last_ms + a->o.quiet_ms, "quiet: no more failed attempts");
         else
             ep_flush(a, ep);

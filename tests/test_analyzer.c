@@ -291,11 +291,14 @@ Test(analyzer, state_table_stays_under_its_cap, .timeout = 60)
 }
 
 /* Generated episodes mixed into benign traffic. Each stale episode: an unclosed connection
- * from a client port, then failed SYNs from the same port answered by bare ACKs (seen by one
- * or two exporters: middlebox / server / unknown by construction). Benign: normal closed
- * connections with constant port reuse, active-timeout splits, idle connections never
- * reused, SYN retransmissions that succeed, scans answered by RST, unanswered SYNs to
- * closed ports, and reuse after RST. */
+ * from a client port, then failed SYNs from the same port answered by bare ACKs or by nothing,
+ * seen by one or two exporters (outside 1, inside 2), sometimes through NAT at the inside tap,
+ * sometimes split into several records (short exporter timeouts), sometimes moving from the
+ * middlebox to the server (two alerts); directions arrive in random order. Benign: closed
+ * connections with constant port reuse, active-timeout splits, idle connections never reused,
+ * SYN retransmissions that succeed, scans answered by RST, unanswered SYNs to closed ports,
+ * reuse after RST, and after an unclosed connection: a lost SYN then success, an RST answer, a
+ * port that simply works again. */
 struct gen {
     struct flow *f;
     size_t n, cap;
@@ -315,10 +318,17 @@ static void pair(struct gen *g, uint32_t dom, const struct fh_addr *c, uint16_t 
                  const struct fh_addr *s, uint16_t sp, uint16_t cf, uint16_t sf, int64_t t0,
                  int64_t t1, uint64_t cpk, uint64_t spk)
 {
-    int64_t recv = t1 + 16000;
-    push(g, mk(dom, c, cp, s, sp, cf, cpk, t0, t1, recv));
-    if (sf)
-        push(g, mk(dom, s, sp, c, cp, sf, spk, t0, t1, recv));
+    /* exported ~1 s after FIN or RST, else after the 15 s idle timeout (softflowd -t) */
+    bool ended = ((cf | sf) & (TH_FIN_ | TH_RST_)) != 0;
+    int64_t recv = t1 + (ended ? 1000 : 16000) + rand() % 1500;
+    struct flow a = mk(dom, c, cp, s, sp, cf, cpk, t0, t1, recv);
+    struct flow b = mk(dom, s, sp, c, cp, sf, spk, t0, t1, recv);
+    bool reply_first = rand() % 2;
+    if (sf && reply_first)
+        push(g, b);
+    push(g, a);
+    if (sf && !reply_first)
+        push(g, b);
 }
 
 static int cmp_recv(const void *x, const void *y)
@@ -327,75 +337,140 @@ static int cmp_recv(const void *x, const void *y)
     return (a->received_ms > b->received_ms) - (a->received_ms < b->received_ms);
 }
 
+struct truth {
+    struct fh_addr c;
+    uint16_t port;
+    enum alert_holder holder;
+    uint32_t attempts;
+};
+
+enum { GEN_EPISODES = 80, GEN_CLIENTS = 300 };
+
+/* Failed attempts at one exporter: `recs` records of `syns` SYNs in all (bare ACK or none). */
+static void attempts(struct gen *g, uint32_t dom, const struct fh_addr *c, uint16_t cp,
+                     const struct fh_addr *s, int64_t t, uint32_t syns, unsigned recs, bool ack)
+{
+    for (unsigned r = 0; r < recs; r++) {
+        uint32_t k = syns / recs + (r < syns % recs);
+        int64_t t0 = t + (int64_t)r * 6000;
+        pair(g, dom, c, cp, s, 515, TH_SYN_, ack ? TH_ACK_ : 0, t0, t0 + 3000 * (k - 1), k, k);
+    }
+}
+
+static size_t gen_episode(struct gen *g, int e, const struct fh_addr *server, struct truth *t)
+{
+    struct fh_addr c, nat;
+    v4(&c, 0x050000 + (unsigned)e);
+    v4(&nat, 0x090000 + (unsigned)e);
+    uint16_t port = (uint16_t)(721 + rand() % 11), nat_port = (uint16_t)(port + 40000);
+    int64_t t0 = 1795455000000LL + (int64_t)e * 900000 + rand() % 300000;
+    int kind = rand() % 6; /* middlebox, server, one exporter, NAT middlebox, moved, no answer */
+    bool nat_on = kind == 3;
+    /* unanswered, a client always retransmits at least once */
+    uint32_t syns = (uint32_t)((kind == 5 ? 2 : 1) + rand() % 3);
+    unsigned recs = 1 + (unsigned)(rand() % 2) * (syns > 1);
+    int64_t gap = 20000 + (int64_t)(rand() % 1800) * 1000;
+    int64_t dur = 150 + rand() % 3000;
+    uint64_t cpk = 10 + (uint64_t)(rand() % 50), spk = 8 + (uint64_t)(rand() % 30);
+    for (uint32_t dom = 1; dom <= (kind == 2 ? 1u : 2u); dom++) {
+        const struct fh_addr *cc = dom == 2 && nat_on ? &nat : &c;
+        uint16_t cp = dom == 2 && nat_on ? nat_port : port;
+        pair(g, dom, cc, cp, server, 515, 0x1a, 0x1a, t0, t0 + dur, cpk, spk);
+        if (dom == 1 || kind == 1)
+            attempts(g, dom, cc, cp, server, t0 + gap, syns, recs, kind != 5);
+        pair(g, dom, cc, (uint16_t)(cp + 1), server, 515, 0x1b, 0x1b, t0 + gap + 30000,
+             t0 + gap + 30300, 20, 15);
+    }
+    size_t n = 0;
+    enum alert_holder h[] = {HOLDER_MIDDLEBOX, HOLDER_SERVER,    HOLDER_UNKNOWN,
+                             HOLDER_MIDDLEBOX, HOLDER_MIDDLEBOX, HOLDER_MIDDLEBOX};
+    t[n++] = (struct truth){c, port, h[kind], syns};
+    if (kind == 4) { /* 30 min later the firewall has forgotten: the server answers */
+        int64_t t2 = t0 + gap + 1800000;
+        for (uint32_t dom = 1; dom <= 2; dom++)
+            attempts(g, dom, &c, port, server, t2, 2, 1, true);
+        t[n++] = (struct truth){c, port, HOLDER_SERVER, 2};
+    }
+    return n;
+}
+
+static void gen_benign(struct gen *g, const struct fh_addr *server, int64_t span_s)
+{
+    struct fh_addr c;
+    v4(&c, 0x030000 + (unsigned)(rand() % GEN_CLIENTS));
+    int64_t t = 1795455000000LL + (int64_t)(rand() % span_s) * 1000;
+    uint16_t p = (uint16_t)(721 + rand() % 11), ep = (uint16_t)(32768 + rand() % 28000);
+    uint32_t dom = 1 + (uint32_t)(rand() % 2);
+    int64_t d = 150 + rand() % 3000; /* a job's duration and size */
+    uint64_t cpk = 10 + (uint64_t)(rand() % 50), spk = 8 + (uint64_t)(rand() % 30);
+    switch (rand() % 11) {
+    case 0: /* reuse after FIN */
+        pair(g, dom, &c, p, server, 515, 0x1b, 0x1b, t, t + d, cpk, spk);
+        pair(g, dom, &c, p, server, 515, 0x1b, 0x1b, t + 25000, t + 25300, 20, 15);
+        break;
+    case 1: /* reuse after RST */
+        pair(g, dom, &c, p, server, 515, 0x1e, 0x1a, t, t + 2000, 20, 15);
+        pair(g, dom, &c, p, server, 515, 0x1b, 0x1b, t + 25000, t + 25300, 20, 15);
+        break;
+    case 2: /* active-timeout split: first without FIN, continuation without SYN */
+        pair(g, dom, &c, ep, server, 9100, 0x1a, 0x1a, t, t + 300000, 200, 150);
+        pair(g, dom, &c, ep, server, 9100, 0x19, 0x11, t + 301000, t + 400000, 90, 80);
+        break;
+    case 3: /* idle, never reused */
+        pair(g, dom, &c, ep, server, 631, 0x1a, 0x1a, t, t + d, cpk, spk);
+        break;
+    case 4: /* SYN retransmission that succeeds */
+        pair(g, dom, &c, ep, server, 515, 0x1b, 0x1b, t, t + 3500, 25, 18);
+        break;
+    case 5: /* scan answered by RST */
+        pair(g, dom, &c, 40123, server, (uint16_t)(1 + rand() % 1024), TH_SYN_, 0x14, t, t, 1, 1);
+        break;
+    case 6: /* SYN unanswered (closed, filtered) */
+        pair(g, dom, &c, ep, server, 8443, TH_SYN_, 0, t, t + 9000, 3, 0);
+        break;
+    case 7: /* unclosed, then a lost SYN split off by a short timeout, then success */
+        pair(g, dom, &c, p, server, 515, 0x1a, 0x1a, t, t + d, cpk, spk);
+        pair(g, dom, &c, p, server, 515, TH_SYN_, 0, t + 25000, t + 25000, 1, 0);
+        pair(g, dom, &c, p, server, 515, 0x1b, 0x1b, t + 28000, t + 28300, 20, 15);
+        break;
+    case 8: /* unclosed, then the port is refused (RST): a closed service, not stale state */
+        pair(g, dom, &c, p, server, 515, 0x1a, 0x1a, t, t + d, cpk, spk);
+        pair(g, dom, &c, p, server, 515, TH_SYN_, 0x14, t + 25000, t + 25000, 1, 1);
+        break;
+    case 9: /* unclosed, then the same port simply works again */
+        pair(g, dom, &c, p, server, 515, 0x1a, 0x1a, t, t + d, cpk, spk);
+        pair(g, dom, &c, p, server, 515, 0x1b, 0x1b, t + 25000, t + 25300, 20, 15);
+        break;
+    default: /* mid-stream (exporter started late), closed */
+        pair(g, dom, &c, ep, server, 443, 0x19, 0x19, t, t + 800, 30, 25);
+    }
+}
+
 Test(analyzer, generated_episodes_precision_and_recall, .timeout = 60)
 {
-    srand(5);
+    const char *seed = getenv("FH_GEN_SEED"); /* other seeds: FH_GEN_SEED=N */
+    srand(seed ? (unsigned)atoi(seed) : 5u);
     struct gen g = {0};
-    enum { EPISODES = 60, CLIENTS = 300 };
     struct fh_addr server;
     v4(&server, 0x02020a);
-    int64_t base = 1795455000000LL;
-    struct {
-        struct fh_addr c;
-        uint16_t port;
-        enum alert_holder holder;
-        uint32_t attempts;
-    } truth[EPISODES];
-    for (int e = 0; e < EPISODES; e++) {
-        v4(&truth[e].c, 0x050000 + (unsigned)e);
-        truth[e].port = (uint16_t)(721 + rand() % 11);
-        int64_t t = base + (int64_t)e * 600000 + rand() % 300000;
-        int kind = rand() % 3; /* 0 middlebox, 1 server, 2 one exporter only */
-        truth[e].holder = kind == 0 ? HOLDER_MIDDLEBOX : kind == 1 ? HOLDER_SERVER : HOLDER_UNKNOWN;
-        truth[e].attempts = (uint32_t)(1 + rand() % 4);
-        int64_t gap = 20000 + (int64_t)(rand() % 3600) * 1000;
-        for (uint32_t dom = 1; dom <= (kind == 2 ? 1u : 2u); dom++) {
-            pair(&g, dom, &truth[e].c, truth[e].port, &server, 515, 0x1a, 0x1a, t, t + 300, 20, 15);
-            if (dom == 1 || kind == 1)
-                pair(&g, dom, &truth[e].c, truth[e].port, &server, 515, TH_SYN_, TH_ACK_, t + gap,
-                     t + gap + 9000, truth[e].attempts, truth[e].attempts);
-            /* the client moves on: the next port works */
-            pair(&g, dom, &truth[e].c, (uint16_t)(truth[e].port == 731 ? 721 : truth[e].port + 1),
-                 &server, 515, 0x1b, 0x1b, t + gap + 10000, t + gap + 10300, 20, 15);
-        }
-    }
-    for (int i = 0; i < 6000; i++) {
-        struct fh_addr c;
-        v4(&c, 0x030000 + (unsigned)(rand() % CLIENTS));
-        int64_t t = base + (int64_t)(rand() % (EPISODES * 600)) * 1000;
-        uint16_t p = (uint16_t)(721 + rand() % 11), ep = (uint16_t)(32768 + rand() % 28000);
-        uint32_t dom = 1 + (uint32_t)(rand() % 2);
-        switch (rand() % 8) {
-        case 0: /* reuse after FIN, twice */
-            pair(&g, dom, &c, p, &server, 515, 0x1b, 0x1b, t, t + 300, 20, 15);
-            pair(&g, dom, &c, p, &server, 515, 0x1b, 0x1b, t + 25000, t + 25300, 20, 15);
-            break;
-        case 1: /* reuse after RST */
-            pair(&g, dom, &c, p, &server, 515, 0x1e, 0x1a, t, t + 2000, 20, 15);
-            pair(&g, dom, &c, p, &server, 515, 0x1b, 0x1b, t + 25000, t + 25300, 20, 15);
-            break;
-        case 2: /* active-timeout split: first without FIN, continuation without SYN */
-            pair(&g, dom, &c, ep, &server, 9100, 0x1a, 0x1a, t, t + 300000, 200, 150);
-            pair(&g, dom, &c, ep, &server, 9100, 0x19, 0x11, t + 301000, t + 400000, 90, 80);
-            break;
-        case 3: /* idle, never reused */
-            pair(&g, dom, &c, ep, &server, 631, 0x1a, 0x1a, t, t + 500, 20, 15);
-            break;
-        case 4: /* SYN retransmission that succeeds */
-            pair(&g, dom, &c, ep, &server, 515, 0x1b, 0x1b, t, t + 3500, 25, 18);
-            break;
-        case 5: /* scan answered by RST */
-            pair(&g, dom, &c, 40123, &server, (uint16_t)(1 + rand() % 1024), TH_SYN_, 0x14, t, t, 1,
-                 1);
-            break;
-        case 6: /* SYN unanswered (closed, filtered) */
-            pair(&g, dom, &c, ep, &server, 8443, TH_SYN_, 0, t, t + 9000, 3, 0);
-            break;
-        default: /* mid-stream (exporter started late), closed */
-            pair(&g, dom, &c, ep, &server, 443, 0x19, 0x19, t, t + 800, 30, 25);
-        }
-    }
+    static struct truth truth[GEN_EPISODES * 2];
+    size_t n_truth = 0;
+    for (int e = 0; e < GEN_EPISODES; e++)
+        n_truth += gen_episode(&g, e, &server, &truth[n_truth]);
+    for (int i = 0; i < 8000; i++)
+        gen_benign(&g, &server, GEN_EPISODES * 900);
     qsort(g.f, g.n, sizeof(*g.f), cmp_recv);
+    const char *dump = getenv("FH_GEN_DUMP"); /* FH_GEN_DUMP=client: its records, to debug */
+    for (size_t i = 0; dump && i < g.n; i++) {
+        char s1[64], s2[64];
+        addr_to_str(&g.f[i].src_addr, s1, 64), addr_to_str(&g.f[i].dst_addr, s2, 64);
+        if (!strcmp(s1, dump) || !strcmp(s2, dump))
+            fprintf(stderr, "dom %u %s:%u > %s:%u flags %#x pk %llu %lld-%lld recv %lld\n",
+                    g.f[i].domain, s1, g.f[i].src_port, s2, g.f[i].dst_port, g.f[i].tcp_flags,
+                    (unsigned long long)g.f[i].packets, (long long)(g.f[i].first_ms % 10000000),
+                    (long long)(g.f[i].last_ms % 10000000),
+                    (long long)(g.f[i].received_ms % 10000000));
+    }
 
     struct analyzer_opts o;
     analyzer_opts_default(&o);
@@ -410,31 +485,40 @@ Test(analyzer, generated_episodes_precision_and_recall, .timeout = 60)
     analyzer_tick(a, g.f[g.n - 1].received_ms, 1);
 
     size_t tp = 0, fp = 0, holder_ok = 0;
-    bool found[EPISODES] = {false};
+    static bool found[GEN_EPISODES * 2];
+    memset(found, 0, sizeof(found));
     for (size_t i = 0; i < got.n; i++) {
         if (got.a[i].kind != ALERT_STALE_STATE)
             continue;
-        int m = -1;
-        for (int e = 0; e < EPISODES && m < 0; e++)
+        size_t m = n_truth;
+        for (size_t e = 0; e < n_truth && m == n_truth; e++)
             if (!found[e] && addr_equal(&truth[e].c, &got.a[i].client) &&
                 truth[e].port == got.a[i].cport)
                 m = e;
-        if (m < 0) {
+        if (m == n_truth) {
+            char buf[64];
+            fprintf(stderr, "false alert %s:%d holder %d attempts %u\n",
+                    addr_to_str(&got.a[i].client, buf, 64), got.a[i].cport, got.a[i].holder,
+                    got.a[i].attempts);
             fp++;
             continue;
         }
         found[m] = true;
         tp++;
-        holder_ok += got.a[i].holder == truth[m].holder && got.a[i].attempts == truth[m].attempts;
+        bool ok = got.a[i].holder == truth[m].holder && got.a[i].attempts == truth[m].attempts;
+        holder_ok += ok;
+        if (!ok)
+            fprintf(stderr, "alert %zu: holder %d attempts %u, expected %d %u\n", m,
+                    got.a[i].holder, got.a[i].attempts, truth[m].holder, truth[m].attempts);
     }
     double precision = tp + fp ? (double)tp / (double)(tp + fp) : 1.0;
-    double recall = (double)tp / EPISODES;
+    double recall = (double)tp / (double)n_truth;
     fprintf(stderr,
-            "generated: %zu flow records, %d episodes: %zu true, %zu false alerts; "
+            "generated: %zu flow records, %d episodes, %zu expected alerts: %zu true, %zu false; "
             "precision %.3f recall %.3f; holder and attempts right %zu/%zu\n",
-            g.n, EPISODES, tp, fp, precision, recall, holder_ok, tp);
+            g.n, GEN_EPISODES, n_truth, tp, fp, precision, recall, holder_ok, tp);
     cr_expect_eq(fp, 0, "no alert on benign traffic");
-    cr_expect_eq(tp, EPISODES, "every episode found");
+    cr_expect_eq(tp, n_truth, "every episode found");
     cr_expect_eq(holder_ok, tp, "holder and attempt count right");
     analyzer_free(a);
     free(g.f);
@@ -724,4 +808,27 @@ Test(rules, stale_state_moving_from_middlebox_to_server_is_a_new_alert)
         cr_expect_eq(rules_got.a[1].holder, HOLDER_SERVER);
         cr_expect_eq(rules_got.a[1].attempts, 2);
     }
+}
+
+Test(rules, one_unanswered_syn_is_not_believed_even_if_success_comes_late)
+{
+    struct flow f[16];
+    struct fh_addr c, s;
+    v4(&c, 0x010132);
+    v4(&s, 0x02020a);
+    size_t n = story_like(f, &c, NULL, 0, 0, 0);
+    f[n++] = mk(1, &c, 722, &s, 515, TH_SYN_, 1, RT + 25000, RT + 25000, RT + 40000);
+    /* the success is exported much later than the hold */
+    f[n++] = mk(1, &c, 722, &s, 515, 0x1b, 20, RT + 28000, RT + 28300, RT + 49000);
+    f[n++] = mk(1, &s, 515, &c, 722, 0x1b, 15, RT + 28000, RT + 28300, RT + 49000);
+    run_flows(f, n, NULL);
+    cr_expect_eq(rules_got.n, 0);
+    /* two unanswered SYNs in separate records are believed */
+    n = story_like(f, &c, NULL, 0, 0, 0);
+    f[n++] = mk(1, &c, 722, &s, 515, TH_SYN_, 1, RT + 25000, RT + 25000, RT + 28000);
+    f[n++] = mk(1, &c, 722, &s, 515, TH_SYN_, 1, RT + 31000, RT + 31000, RT + 34000);
+    run_flows(f, n, NULL);
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].attempts, 2);
+    cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX, "inside saw the old one, no SYN");
 }
