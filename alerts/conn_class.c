@@ -99,9 +99,13 @@ bool conn_established(const struct conn_info *ci)
            (ci->s.flags & TH_ACK_);
 }
 
+/* The exporter's own word counts too: flowEndReason "end of flow" means it saw FIN or RST,
+ * even when its records carry no flags for them. */
 bool conn_unclosed(const struct conn_info *ci)
 {
     if (!conn_established(ci))
+        return false;
+    if (ci->c.end_reason == END_OF_FLOW || ci->s.end_reason == END_OF_FLOW)
         return false;
     return !((ci->c.flags | ci->s.flags) & (TH_FIN_ | TH_RST_));
 }

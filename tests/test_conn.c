@@ -227,3 +227,22 @@ Test(conn, entries_expire_in_flow_time)
     cr_expect_eq(conn_tracker_expired(t), 2);
     conn_tracker_free(t);
 }
+
+Test(conn, exporter_end_of_flow_means_closed)
+{
+    struct conn_tracker *t = tracker(0);
+    struct flow c = rec(C, 722, S, 515, SYN | ACK | PSH, 24, 0, 233);
+    struct flow s = rec(S, 515, C, 722, SYN | ACK | PSH, 18, 0, 233);
+    c.end_reason = s.end_reason = END_OF_FLOW;
+    c.present |= FF_END_REASON, s.present |= FF_END_REASON;
+    add(t, c);
+    add(t, s);
+    cr_expect(conn_established(&last_update));
+    cr_expect(!conn_unclosed(&last_update), "the exporter saw it end");
+    struct flow i = rec(C, 723, S, 515, SYN | ACK | PSH, 24, 0, 233);
+    i.end_reason = END_IDLE_TIMEOUT, i.present |= FF_END_REASON;
+    add(t, i);
+    add(t, rec(S, 515, C, 723, SYN | ACK | PSH, 18, 0, 233));
+    cr_expect(conn_unclosed(&last_update), "idle timeout: no closure seen");
+    conn_tracker_free(t);
+}
