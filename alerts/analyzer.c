@@ -77,6 +77,7 @@ struct analyzer {
     size_t n_pend, cap_pend;
     int64_t recv_clock, last_sweep;
     uint64_t commits; /* commits seen on the store's connection (sqlite3_commit_hook) */
+    uint64_t ep_seq;
     bool own_txn;
     struct analyzer_stats st;
     char err[256];
@@ -531,6 +532,10 @@ static struct an_xgroup *xgroup_for(struct analyzer *a, const struct an_episode 
     return g;
 }
 
+static void xgroup_flush(struct analyzer *a, struct an_xgroup *g);
+
+/* Flushed at once, right after the episode that changed it: the alert's id and events then
+ * come in the same order live and in `flowhound analyze`. */
 static void xgroup_add(struct analyzer *a, const struct an_episode *ep)
 {
     struct an_xgroup *g = xgroup_for(a, ep);
@@ -553,6 +558,7 @@ static void xgroup_add(struct analyzer *a, const struct an_episode *ep)
     g->first_ms = ep->first_ms < g->first_ms ? ep->first_ms : g->first_ms;
     g->last_ms = ep->last_ms > g->last_ms ? ep->last_ms : g->last_ms;
     g->dirty = true;
+    xgroup_flush(a, g);
 }
 
 static void xgroup_flush(struct analyzer *a, struct an_xgroup *g)
@@ -880,6 +886,7 @@ static struct an_episode *ep_start(struct analyzer *a, const struct conn_info *c
     ep->first_ms = ci->start_ms;
     ep->last_ms = ci->end_ms;
     ep->due_recv = a->recv_clock + a->o.hold_ms;
+    ep->seq = ++a->ep_seq;
     return ep;
 }
 
@@ -1053,13 +1060,22 @@ static int64_t ep_clock(const struct analyzer *a, const struct an_episode *ep)
     return c;
 }
 
+/* Opens the episodes that are due, oldest first (alert ids then follow creation order
+ * whatever the moment the check runs). */
 static void run_due(struct analyzer *a, bool final)
 {
-    struct an_episode *ep;
-    FOR_ACTIVE(a, ep)
-    {
-        if (ep->st == EP_PENDING && (final || (a->recv_clock >= ep->due_recv && !ep_weak(ep))))
-            ep_open(a, ep);
+    for (;;) {
+        struct an_episode *ep, *next = NULL;
+        FOR_ACTIVE(a, ep)
+        {
+            if (ep->st == EP_PENDING &&
+                (final || (a->recv_clock >= ep->due_recv && !ep_weak(ep))) &&
+                (!next || ep->seq < next->seq))
+                next = ep;
+        }
+        if (!next)
+            return;
+        ep_open(a, next);
     }
 }
 

@@ -56,6 +56,7 @@ struct an_episode {
     unsigned n_next;
     int64_t first_ms, last_ms; /* failed attempts, flow time */
     int64_t due_recv;          /* receive clock at which it opens */
+    uint64_t seq;              /* creation order: episodes due together open in this order */
     int64_t resolved_ms;
     const char *resolved_why;
     bool dirty; /* changed since its last event */
