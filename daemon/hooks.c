@@ -7,6 +7,7 @@
 #include "alerts/deliver.h"
 #include "alerts/deliver_config.h"
 #include "collector/template_store.h"
+#include "alerts/analyzer.h"
 #include "common/log.h"
 #include "daemon/hooks.h"
 #include "web/web.h"
@@ -30,6 +31,16 @@ int hooks_validate(const struct fh_config *cfg, char *err, size_t errlen)
     struct deliver_options o;
     if (deliver_options_from_config(cfg, &o, err, errlen))
         return -1;
+    for (size_t i = 0; i < cfg->n_vantage_inner; i++)
+        if (!analyzer_vantage_spec_ok(cfg->vantage_inner[i])) {
+            snprintf(err, errlen, "vantage-inner: '%s' is not ADDR, ADDR/DOMAIN or */DOMAIN",
+                     cfg->vantage_inner[i]);
+            return -1;
+        }
+    if (cfg->analyzer_max_conns < 1) {
+        snprintf(err, errlen, "analyzer-max-conns: must be at least 1");
+        return -1;
+    }
     if (strcmp(cfg->web, "off") == 0)
         return 0;
     struct web_options w;
@@ -38,8 +49,8 @@ int hooks_validate(const struct fh_config *cfg, char *err, size_t errlen)
 }
 
 /* Alert delivery by syslog (doc/syslog.md): its own thread and store connection. The analyzer
- * should register deliver_sink(h->alerts) to have events sent at once; without it the spool
- * is scanned every second anyway. */
+ * notifies it through deliver_sink(h->alerts) after each commit; the spool is scanned every
+ * second anyway. */
 static int start_alert_delivery(struct hooks *h, const struct fh_config *cfg, char *err,
                                 size_t errlen)
 {
@@ -53,6 +64,39 @@ static int start_alert_delivery(struct hooks *h, const struct fh_config *cfg, ch
         return -1;
     for (size_t i = 0; i < cfg->n_alert_syslog; i++)
         log_info("sending alerts to syslog %s", cfg->alert_syslog[i]);
+    return 0;
+}
+
+/* The analyzer runs in the writer thread and writes with the writer's store connection
+ * (SQLite has one writer at a time): inside the writer's open transaction, or in its own. */
+static void analyzer_consume_cb(void *ctx, const struct flow *flows, size_t n)
+{
+    analyzer_consume(ctx, flows, n);
+}
+
+static void analyzer_tick_cb(void *ctx, int64_t now_ms, int final)
+{
+    analyzer_tick(ctx, now_ms, final);
+}
+
+static int start_analyzer(struct hooks *h, const struct fh_config *cfg, struct writer *w, char *err,
+                          size_t errlen)
+{
+    struct analyzer_opts o;
+    analyzer_opts_default(&o);
+    o.stale_window_ms = cfg->stale_window_ms;
+    o.quiet_ms = cfg->alert_quiet_ms;
+    o.hold_ms = cfg->alert_hold_ms;
+    o.max_conns = (size_t)cfg->analyzer_max_conns;
+    o.store_connections = cfg->analyzer_connections;
+    o.vantage_inner = (const char *const *)cfg->vantage_inner;
+    o.n_vantage_inner = cfg->n_vantage_inner;
+    struct analyzer *a = analyzer_new(&o, w->store, err, errlen);
+    if (!a)
+        return -1;
+    struct flow_consumer c = {analyzer_consume_cb, analyzer_tick_cb, a};
+    writer_add_consumer(w, c);
+    h->analyzer = a;
     return 0;
 }
 
@@ -78,6 +122,14 @@ int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
     }
     if (start_alert_delivery(h, cfg, err, errlen))
         return -1;
+    if (cfg->analyzer && start_analyzer(h, cfg, w, err, errlen))
+        return -1;
+    /* Alerts reach syslog as soon as the analyzer commits them (the spool is the fallback). */
+    if (h->analyzer && h->alerts &&
+        analyzer_add_sink(h->analyzer, deliver_sink(h->alerts)) != 0) {
+        snprintf(err, errlen, "cannot connect the analyzer to alert delivery");
+        return -1;
+    }
     return 0;
 }
 
@@ -85,6 +137,17 @@ void hooks_stop(struct hooks *h)
 {
     web_stop(h->web);
     h->web = NULL;
+    if (h->analyzer) {
+        struct analyzer_stats st;
+        analyzer_get_stats(h->analyzer, &st);
+        log_info("analyzer: %llu TCP records, %zu connections tracked (cap %zu), %llu evicted, "
+                 "%llu alerts opened, %llu store errors",
+                 (unsigned long long)st.tcp_records, st.conns_tracked, st.conn_cap,
+                 (unsigned long long)st.conn_evictions, (unsigned long long)st.alerts_opened,
+                 (unsigned long long)st.store_errors);
+        analyzer_free(h->analyzer);
+        h->analyzer = NULL;
+    }
     /* after the analyzer: what it committed last is in the spool for the next start */
     deliver_stop(h->alerts);
     h->alerts = NULL;

@@ -37,6 +37,15 @@ struct fh_config {
     bool alert_syslog_tls_insecure;
     int64_t alert_syslog_queue;
     char *log_level;
+    /* analyzer (alerts/analyzer.h) */
+    bool analyzer;
+    int64_t stale_window_ms;
+    int64_t alert_quiet_ms;
+    int64_t alert_hold_ms;
+    int64_t analyzer_max_conns;
+    bool analyzer_connections;
+    char **vantage_inner;
+    size_t n_vantage_inner;
     bool daemonize;
     char *pidfile;
     char *ready_file;

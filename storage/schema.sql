@@ -115,7 +115,7 @@ CREATE TABLE connections (
     server_port  INTEGER NOT NULL,
     start_ms     INTEGER NOT NULL,
     end_ms       INTEGER NOT NULL,
-    state        TEXT NOT NULL,     -- Zeek conn_state words (S0, SF, REJ, S1, RSTO, ...) + SA
+    state        TEXT NOT NULL,     -- Zeek conn_state words (S0, SF, REJ, S1, RSTO, ...) + SBA (SYN answered by bare ACK)
     role_rule    TEXT,              -- which rule decided client vs server
     c_packets    INTEGER, c_bytes INTEGER, c_flags INTEGER,
     s_packets    INTEGER, s_bytes INTEGER, s_flags INTEGER,

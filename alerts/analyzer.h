@@ -1,0 +1,69 @@
+/* analyzer.h - the stale-state detector: connections rebuilt from flows (alerts/conn.h),
+ * failed attempts after an unclosed connection, who holds the stale state, port exhaustion,
+ * and the alert lifecycle. See doc/analyzer.md for the rules and every threshold.
+ *
+ * The same code runs in flowhoundd (a flow_consumer of the storage writer) and in
+ * `flowhound analyze` (over stored flows in arrival order). Windows and lifecycle use flow
+ * time (each exporter's clock = the largest last_ms it reported); the only receive-time
+ * rule is the short hold before an alert is opened (so the other vantage point's records
+ * can arrive), measured on the flows' received_ms, so a replay of stored flows makes the
+ * same decisions as the live run did.
+ *
+ * Writes (connections, alerts, alert_events) go through the given store: inside the open
+ * transaction when there is one (the writer's, which commits within commit-interval), else
+ * in the analyzer's own. Sinks are called once the event is committed. */
+#ifndef FLOWHOUND_ANALYZER_H
+#define FLOWHOUND_ANALYZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alerts/alert.h"
+#include "collector/flow.h"
+#include "storage/store.h"
+
+struct analyzer_opts {
+    int64_t stale_window_ms;          /* attempts this long after the unclosed connection: 24 h */
+    int64_t quiet_ms;                 /* an episode ends after this long without attempts: 1 h */
+    int64_t hold_ms;                  /* receive-time wait for other vantage points: 2 s */
+    int64_t linger_ms;                /* keep closed connections' state: 2 min (flow time) */
+    size_t max_conns;                 /* connection state table cap: 1048576 */
+    unsigned attempt_max_packets;     /* a failed attempt is a SYN-only flow of at most: 16 */
+    unsigned exhaustion_min_ports;    /* port_exhaustion: stale ports of one client: 3 */
+    unsigned exhaustion_max_span;     /* ... within a range this wide: 16 */
+    const char *const *vantage_inner; /* exporters on the server side: ADDR[/DOM] or * /DOM */
+    size_t n_vantage_inner;
+    bool store_connections; /* write the connections table */
+};
+
+void analyzer_opts_default(struct analyzer_opts *o);
+/* Checks an exporter spec (ADDR, ADDR/DOMAIN or * /DOMAIN without the space). */
+bool analyzer_vantage_spec_ok(const char *spec);
+
+struct analyzer;
+
+/* store may be NULL (nothing written; sinks still called). */
+struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, char *err,
+                              size_t errlen);
+void analyzer_free(struct analyzer *a);
+int analyzer_add_sink(struct analyzer *a, struct alert_sink sink);
+void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n);
+/* now_ms: receive clock (wall clock live, the last received_ms in a replay); final: flush. */
+void analyzer_tick(struct analyzer *a, int64_t now_ms, int final);
+
+struct analyzer_stats {
+    uint64_t records, tcp_records;
+    uint64_t sampled_skipped; /* TCP records of sampled flows: not analysed */
+    size_t conns_tracked, conn_cap;
+    uint64_t conn_evictions, conn_expired;
+    uint64_t episodes_evicted;
+    uint64_t alerts_opened, alerts_updated, alerts_resolved;
+    uint64_t store_errors;
+    size_t bytes_per_conn;
+};
+void analyzer_get_stats(const struct analyzer *a, struct analyzer_stats *st);
+/* The last store error, "" if none. */
+const char *analyzer_last_error(const struct analyzer *a);
+
+#endif

@@ -1,0 +1,470 @@
+/* conn.c - the connection tracker: pairing, stitching and splitting of flow records. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/conn.h"
+#include "common/addr.h"
+#include "common/xmalloc.h"
+
+struct conn_key {
+    struct fh_addr a, b; /* canonical order: a <= b (address, then port) */
+    uint16_t pa, pb;
+    uint32_t exporter;
+};
+
+/* The connection being built. d[0] is a->b, d[1] is b->a. */
+struct conn_cur {
+    struct conn_dir d[2];
+    struct conn_dir before[2]; /* d[k] before its last record joined (to move it back out) */
+    struct conn_dir last[2];   /* the last record of d[k] alone */
+    uint32_t records;
+    uint8_t client; /* 0: a is the client, 1: b is */
+    uint8_t rule;
+    bool active;
+};
+
+struct conn_entry {
+    struct conn_key k;
+    struct conn_entry *hnext, *lprev, *lnext; /* hash chain; LRU list (head = newest) */
+    struct conn_cur cur;
+    struct conn_info last_est;
+    bool has_last_est;
+    bool prior_strong; /* a previous connection's orientation was decided by its flags */
+    uint8_t prior_client;
+    int64_t expire_at; /* flow time of its exporter */
+};
+
+struct conn_tracker {
+    struct conn_tracker_opts o;
+    struct conn_events ev;
+    struct conn_entry **buckets;
+    size_t n_buckets, count;
+    struct conn_entry *lru_head, *lru_tail;
+    uint64_t evictions, expired;
+};
+
+size_t conn_entry_size(void)
+{
+    return sizeof(struct conn_entry) + sizeof(struct conn_entry *); /* + its bucket share */
+}
+
+struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o,
+                                      const struct conn_events *ev)
+{
+    struct conn_tracker *t = xcalloc(1, sizeof(*t));
+    t->o = *o;
+    if (t->o.cap == 0)
+        t->o.cap = 1u << 20;
+    if (t->o.linger_ms <= 0)
+        t->o.linger_ms = 120 * 1000;
+    if (t->o.window_ms <= 0)
+        t->o.window_ms = 24 * 3600 * 1000LL;
+    if (t->o.pair_tol_ms <= 0)
+        t->o.pair_tol_ms = 2000;
+    t->ev = *ev;
+    t->n_buckets = 1024;
+    while (t->n_buckets < t->o.cap && t->n_buckets < (1u << 24))
+        t->n_buckets <<= 1;
+    t->buckets = xcalloc(t->n_buckets, sizeof(*t->buckets));
+    return t;
+}
+
+static uint64_t key_hash(const struct conn_key *k)
+{
+    uint64_t h = addr_hash(&k->a, 0x9e3779b97f4a7c15ULL ^ k->exporter);
+    h = addr_hash(&k->b, h);
+    h ^= ((uint64_t)k->pa << 16 | k->pb) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static bool key_equal(const struct conn_key *x, const struct conn_key *y)
+{
+    return x->exporter == y->exporter && x->pa == y->pa && x->pb == y->pb &&
+           addr_equal(&x->a, &y->a) && addr_equal(&x->b, &y->b);
+}
+
+/* Canonical key of a record; *dir is 0 when the record goes a->b. */
+static void make_key(struct conn_key *k, uint32_t exporter, const struct fh_addr *src,
+                     uint16_t sport, const struct fh_addr *dst, uint16_t dport, int *dir)
+{
+    memset(k, 0, sizeof(*k));
+    int c = addr_cmp(src, dst);
+    bool src_first = c < 0 || (c == 0 && sport <= dport);
+    k->exporter = exporter;
+    k->a = src_first ? *src : *dst;
+    k->b = src_first ? *dst : *src;
+    k->pa = src_first ? sport : dport;
+    k->pb = src_first ? dport : sport;
+    *dir = src_first ? 0 : 1;
+}
+
+static struct conn_entry **bucket_of(struct conn_tracker *t, const struct conn_key *k)
+{
+    return &t->buckets[key_hash(k) & (t->n_buckets - 1)];
+}
+
+static struct conn_entry *lookup(struct conn_tracker *t, const struct conn_key *k)
+{
+    for (struct conn_entry *e = *bucket_of(t, k); e; e = e->hnext)
+        if (key_equal(&e->k, k))
+            return e;
+    return NULL;
+}
+
+static void lru_unlink(struct conn_tracker *t, struct conn_entry *e)
+{
+    if (e->lprev)
+        e->lprev->lnext = e->lnext;
+    else
+        t->lru_head = e->lnext;
+    if (e->lnext)
+        e->lnext->lprev = e->lprev;
+    else
+        t->lru_tail = e->lprev;
+    e->lprev = e->lnext = NULL;
+}
+
+static void lru_push(struct conn_tracker *t, struct conn_entry *e)
+{
+    e->lnext = t->lru_head;
+    e->lprev = NULL;
+    if (t->lru_head)
+        t->lru_head->lprev = e;
+    t->lru_head = e;
+    if (!t->lru_tail)
+        t->lru_tail = e;
+}
+
+/* ---- orientation ---- */
+
+static bool port_rule_client_is_a(uint16_t pa, uint16_t pb)
+{
+    if ((pa < 1024) != (pb < 1024))
+        return pb < 1024; /* the well-known port is the server's */
+    return pa >= pb;      /* else the lower port is the server's */
+}
+
+static void orient(struct conn_entry *e)
+{
+    struct conn_cur *c = &e->cur;
+    const struct conn_dir *d = c->d;
+    for (int k = 0; k < 2; k++)
+        if (d[k].records && d[k].has_initial && (d[k].initial & TH_SYN_) &&
+            !(d[k].initial & TH_ACK_)) {
+            c->client = (uint8_t)k, c->rule = ROLE_INITIAL_FLAGS;
+            return;
+        }
+    for (int k = 0; k < 2; k++)
+        if (d[k].records && (d[k].flags & TH_SYN_) && !(d[k].flags & TH_ACK_)) {
+            c->client = (uint8_t)k, c->rule = ROLE_SYN;
+            return;
+        }
+    bool both = d[0].records && d[1].records;
+    bool syn0 = d[0].records && (d[0].flags & TH_SYN_),
+         syn1 = d[1].records && (d[1].flags & TH_SYN_);
+    if (both && syn0 != syn1) {
+        c->client = syn0 ? 0 : 1, c->rule = ROLE_SYN;
+        return;
+    }
+    if (both && syn0 && syn1 && d[0].first_ms != d[1].first_ms) {
+        c->client = d[0].first_ms < d[1].first_ms ? 0 : 1, c->rule = ROLE_SYN_FIRST;
+        return;
+    }
+    if (e->prior_strong) {
+        c->client = e->prior_client, c->rule = ROLE_PRIOR;
+        return;
+    }
+    c->client = port_rule_client_is_a(e->k.pa, e->k.pb) ? 0 : 1;
+    c->rule = ROLE_PORT;
+}
+
+/* ---- directions ---- */
+
+static void dir_from_flow(struct conn_dir *d, const struct flow *f)
+{
+    memset(d, 0, sizeof(*d));
+    d->packets = f->packets;
+    d->bytes = f->bytes;
+    d->first_ms = f->first_ms;
+    d->last_ms = f->last_ms >= f->first_ms ? f->last_ms : f->first_ms;
+    d->flags = (f->present & FF_TCP_FLAGS) ? f->tcp_flags : 0;
+    if (f->present & FF_UNION_FLAGS)
+        d->flags |= f->union_flags;
+    if (f->present & FF_INITIAL_FLAGS) {
+        d->initial = f->initial_flags;
+        d->has_initial = 1;
+        d->flags |= f->initial_flags;
+    }
+    d->end_reason = (f->present & FF_END_REASON) ? f->end_reason : 0;
+    d->records = 1;
+}
+
+static void dir_merge(struct conn_dir *d, const struct conn_dir *r)
+{
+    if (!d->records) {
+        *d = *r;
+        return;
+    }
+    if (r->has_initial && (!d->has_initial || r->first_ms < d->first_ms)) {
+        d->initial = r->initial;
+        d->has_initial = 1;
+    }
+    if (r->last_ms >= d->last_ms)
+        d->end_reason = r->end_reason;
+    d->packets += r->packets;
+    d->bytes += r->bytes;
+    d->first_ms = r->first_ms < d->first_ms ? r->first_ms : d->first_ms;
+    d->last_ms = r->last_ms > d->last_ms ? r->last_ms : d->last_ms;
+    d->flags |= r->flags;
+    d->records = (uint16_t)(d->records < UINT16_MAX ? d->records + r->records : UINT16_MAX);
+}
+
+static void cur_add(struct conn_cur *c, int k, const struct conn_dir *r)
+{
+    c->before[k] = c->d[k];
+    c->last[k] = *r;
+    dir_merge(&c->d[k], r);
+    c->records++;
+    c->active = true;
+}
+
+static int64_t cur_end(const struct conn_cur *c)
+{
+    int64_t e = INT64_MIN;
+    for (int k = 0; k < 2; k++)
+        if (c->d[k].records && c->d[k].last_ms > e)
+            e = c->d[k].last_ms;
+    return e;
+}
+
+static void entry_info(const struct conn_entry *e, const struct conn_cur *c, struct conn_info *ci)
+{
+    memset(ci, 0, sizeof(*ci));
+    int cl = c->client, sv = 1 - cl;
+    ci->exporter = e->k.exporter;
+    ci->client = cl == 0 ? e->k.a : e->k.b;
+    ci->server = cl == 0 ? e->k.b : e->k.a;
+    ci->cport = cl == 0 ? e->k.pa : e->k.pb;
+    ci->sport = cl == 0 ? e->k.pb : e->k.pa;
+    ci->c = c->d[cl];
+    ci->s = c->d[sv];
+    ci->start_ms = INT64_MAX;
+    for (int k = 0; k < 2; k++)
+        if (c->d[k].records && c->d[k].first_ms < ci->start_ms)
+            ci->start_ms = c->d[k].first_ms;
+    ci->end_ms = cur_end(c);
+    ci->records = c->records;
+    ci->rule = (enum conn_role_rule)c->rule;
+    ci->state = conn_classify(&ci->c, &ci->s);
+}
+
+void conn_entry_current(const struct conn_entry *e, struct conn_info *out)
+{
+    entry_info(e, &e->cur, out);
+}
+
+const struct conn_info *conn_entry_last_established(const struct conn_entry *e)
+{
+    return e->has_last_est ? &e->last_est : NULL;
+}
+
+/* ---- splitting ---- */
+
+static bool cur_closed(const struct conn_cur *c)
+{
+    uint16_t f0 = c->d[0].records ? c->d[0].flags : 0, f1 = c->d[1].records ? c->d[1].flags : 0;
+    return ((f0 | f1) & TH_RST_) || ((f0 & TH_FIN_) && (f1 & TH_FIN_));
+}
+
+/* Does record r (direction k) start a new connection rather than join the current one? */
+static bool starts_new(const struct conn_tracker *t, const struct conn_entry *e, int k,
+                       const struct conn_dir *r)
+{
+    const struct conn_cur *c = &e->cur;
+    const struct conn_dir *d = &c->d[k];
+    int64_t end = cur_end(c);
+    if (r->flags & TH_SYN_) {
+        if (d->records)
+            return r->first_ms > d->last_ms; /* a new SYN after this side's data: reuse */
+        return r->first_ms > end + t->o.pair_tol_ms;
+    }
+    if (r->first_ms <= end + t->o.pair_tol_ms)
+        return false;
+    /* A later record without SYN continues an open connection (active-timeout split, or a
+     * quiet one), but not a closed connection or a failed attempt. */
+    struct conn_info ci;
+    entry_info(e, c, &ci);
+    return cur_closed(c) || !conn_established(&ci);
+}
+
+/* A reply recorded before its SYN (out of order) joined the old connection: move it out. */
+static bool steal_reply(const struct conn_tracker *t, struct conn_cur *c, int k,
+                        const struct conn_dir *r, struct conn_dir *stolen)
+{
+    int o = 1 - k;
+    if (!c->d[o].records || !c->d[k].records)
+        return false;
+    const struct conn_dir *l = &c->last[o];
+    if (l->flags & TH_SYN_)
+        return false;
+    if (l->first_ms <= c->d[k].last_ms || l->first_ms < r->first_ms - t->o.pair_tol_ms)
+        return false;
+    *stolen = *l;
+    c->d[o] = c->before[o];
+    c->last[o] = c->before[o];
+    c->records--;
+    return true;
+}
+
+static void compute_expiry(const struct conn_tracker *t, struct conn_entry *e)
+{
+    struct conn_info ci;
+    entry_info(e, &e->cur, &ci);
+    int64_t x = ci.end_ms + (conn_unclosed(&ci) ? t->o.window_ms : t->o.linger_ms);
+    if (e->has_last_est && conn_unclosed(&e->last_est) && e->last_est.end_ms + t->o.window_ms > x)
+        x = e->last_est.end_ms + t->o.window_ms;
+    e->expire_at = x;
+}
+
+static void finish_cur(struct conn_tracker *t, struct conn_entry *e)
+{
+    if (!e->cur.active)
+        return;
+    struct conn_info ci;
+    entry_info(e, &e->cur, &ci);
+    if (conn_established(&ci)) {
+        e->last_est = ci;
+        e->has_last_est = true;
+    }
+    if (ci.rule <= ROLE_SYN_FIRST) {
+        e->prior_strong = true;
+        e->prior_client = e->cur.client;
+    }
+    e->cur.active = false;
+    if (t->ev.done)
+        t->ev.done(t->ev.ctx, e, &ci);
+}
+
+static void entry_remove(struct conn_tracker *t, struct conn_entry *e)
+{
+    finish_cur(t, e);
+    struct conn_entry **pp = bucket_of(t, &e->k);
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+    lru_unlink(t, e);
+    t->count--;
+    free(e);
+}
+
+static struct conn_entry *entry_get(struct conn_tracker *t, const struct conn_key *k)
+{
+    struct conn_entry *e = lookup(t, k);
+    if (e) {
+        lru_unlink(t, e);
+        lru_push(t, e);
+        return e;
+    }
+    if (t->count >= t->o.cap && t->lru_tail) {
+        t->evictions++;
+        entry_remove(t, t->lru_tail);
+    }
+    e = xcalloc(1, sizeof(*e));
+    e->k = *k;
+    struct conn_entry **b = bucket_of(t, k);
+    e->hnext = *b;
+    *b = e;
+    lru_push(t, e);
+    t->count++;
+    return e;
+}
+
+struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter, const struct flow *f)
+{
+    if (f->proto != 6 || f->src_addr.family != f->dst_addr.family || !f->src_addr.family)
+        return NULL;
+    struct conn_key k;
+    int dir;
+    make_key(&k, exporter, &f->src_addr, f->src_port, &f->dst_addr, f->dst_port, &dir);
+    struct conn_entry *e = entry_get(t, &k);
+    struct conn_dir r;
+    dir_from_flow(&r, f);
+    if (e->cur.active && starts_new(t, e, dir, &r)) {
+        struct conn_dir stolen;
+        bool have = (r.flags & TH_SYN_) && steal_reply(t, &e->cur, dir, &r, &stolen);
+        finish_cur(t, e);
+        memset(&e->cur, 0, sizeof(e->cur));
+        if (have)
+            cur_add(&e->cur, 1 - dir, &stolen);
+    } else if (!e->cur.active) {
+        memset(&e->cur, 0, sizeof(e->cur));
+    }
+    cur_add(&e->cur, dir, &r);
+    orient(e);
+    compute_expiry(t, e);
+    if (t->ev.updated) {
+        struct conn_info ci;
+        entry_info(e, &e->cur, &ci);
+        t->ev.updated(t->ev.ctx, e, &ci);
+    }
+    return e;
+}
+
+struct conn_entry *conn_tracker_find(struct conn_tracker *t, uint32_t exporter,
+                                     const struct fh_addr *a, uint16_t pa, const struct fh_addr *b,
+                                     uint16_t pb)
+{
+    struct conn_key k;
+    int dir;
+    make_key(&k, exporter, a, pa, b, pb, &dir);
+    return lookup(t, &k);
+}
+
+void conn_tracker_sweep(struct conn_tracker *t, const int64_t *clocks, size_t n_clocks)
+{
+    struct conn_entry *e = t->lru_tail;
+    while (e) {
+        struct conn_entry *prev = e->lprev;
+        if (e->k.exporter < n_clocks && clocks[e->k.exporter] > e->expire_at) {
+            t->expired++;
+            entry_remove(t, e);
+        }
+        e = prev;
+    }
+}
+
+void conn_tracker_flush(struct conn_tracker *t)
+{
+    while (t->lru_tail)
+        entry_remove(t, t->lru_tail);
+}
+
+void conn_tracker_free(struct conn_tracker *t)
+{
+    if (!t)
+        return;
+    struct conn_events none = {0};
+    t->ev = none; /* freeing is not finishing: report nothing */
+    conn_tracker_flush(t);
+    free(t->buckets);
+    free(t);
+}
+
+size_t conn_tracker_count(const struct conn_tracker *t)
+{
+    return t->count;
+}
+
+uint64_t conn_tracker_evictions(const struct conn_tracker *t)
+{
+    return t->evictions;
+}
+
+uint64_t conn_tracker_expired(const struct conn_tracker *t)
+{
+    return t->expired;
+}
