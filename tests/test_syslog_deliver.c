@@ -295,8 +295,9 @@ Test(deliver, tls_client_certificate_for_receivers_that_require_one)
     alert_free_fields(&a);
 }
 
-/* Events 1..n each arrived exactly once (by eventId). */
-static void expect_exactly_once(int n)
+/* Events 1..n each arrived exactly once (by eventId); events below `lossy_upto` may be
+ * missing (never duplicated). */
+static void expect_once_from(int n, int lossy_upto)
 {
     json_t *all = rs_messages(&rs);
     int *seen = xcalloc((size_t)n + 1, sizeof(int));
@@ -308,16 +309,28 @@ static void expect_exactly_once(int n)
         cr_assert(id >= 1 && id <= n, "unexpected eventId %d", id);
         seen[id]++;
     }
-    int missing = 0, dup = 0;
+    int missing = 0, dup = 0, lossy_missing = 0;
     for (int k = 1; k <= n; k++) {
-        missing += seen[k] == 0;
+        if (k <= lossy_upto)
+            lossy_missing += seen[k] == 0;
+        else
+            missing += seen[k] == 0;
         dup += seen[k] > 1;
     }
-    cr_expect_eq(missing, 0, "%d of %d events lost", missing, n);
+    cr_expect_eq(missing, 0, "%d of %d events lost", missing, n - lossy_upto);
     cr_expect_eq(dup, 0, "%d events duplicated", dup);
-    cr_expect_eq(json_array_size(all), (size_t)n);
+    if (lossy_upto)
+        cr_log_info("%d of the %d events in flight when the receiver stopped were lost",
+                    lossy_missing, lossy_upto);
+    else
+        cr_expect_eq(json_array_size(all), (size_t)n);
     free(seen);
     json_decref(all);
+}
+
+static void expect_exactly_once(int n)
+{
+    expect_once_from(n, 0);
 }
 
 static void many_events_step(struct deliver *d, int from, int to, int64_t t0, int64_t step)
@@ -366,8 +379,12 @@ static void receiver_restart(const char *proto, uint16_t port)
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM alert_deliveries WHERE state = 'sent'"), 100);
 }
 
-/* The receiver is stopped while messages are in flight, not between them: what it had not
- * acknowledged is sent again after it restarts, what it had is not. */
+/* The receiver is stopped while messages are in flight, not between them. Plain TCP syslog
+ * has no application-level acknowledgement (RFC 6587; RELP would): what the receiver's kernel
+ * acknowledged but the receiver never read when it stopped is lost, and nothing can tell the
+ * sender (doc/syslog.md, "Reliability"). So: events in flight at the stop (1..60) may be
+ * missing but are never duplicated; every event raised while it was down or after it came back
+ * (61..200) arrives exactly once. Loaded CI machines lost up to 8 of the 60 in flight. */
 static void receiver_stopped_while_sending(const char *proto, uint16_t port)
 {
     char dest[64];
@@ -385,9 +402,9 @@ static void receiver_stopped_while_sending(const char *proto, uint16_t port)
     rs_restart(&rs);
     many_events(d, 141, 200, T0);
     cr_expect_eq(wait_sent(d, 0, 200, 30000), 200);
-    cr_expect_eq(rs_wait(&rs, 200, 5000), 200);
+    rs_wait(&rs, 200, 5000);
     deliver_stop(d);
-    expect_exactly_once(200);
+    expect_once_from(200, 60);
 }
 
 Test(deliver, tcp_receiver_stopped_while_sending)
