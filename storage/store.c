@@ -489,13 +489,31 @@ struct addr_texts {
     char nat_src[FH_ADDR_STRLEN], nat_dst[FH_ADDR_STRLEN];
 };
 
+/* IPv4 dotted quad exactly as inet_ntop writes it: inet_ntop goes through snprintf, which
+ * was 12% of the whole insert profile. */
+static void v4_text(const uint8_t b[4], char *out)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            *out++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *out++ = (char)('0' + v / 10 % 10);
+        *out++ = (char)('0' + v % 10);
+        *out++ = i < 3 ? '.' : '\0';
+    }
+}
+
 static void bind_addr(sqlite3_stmt *st, int col, const struct fh_addr *a, char *buf)
 {
     if (a->family == 0) {
         sqlite3_bind_null(st, col);
         return;
     }
-    addr_to_str(a, buf, FH_ADDR_STRLEN);
+    if (a->family == 4)
+        v4_text(a->bytes, buf);
+    else
+        addr_to_str(a, buf, FH_ADDR_STRLEN);
     sqlite3_bind_text(st, col, buf, -1, SQLITE_STATIC);
 }
 

@@ -324,3 +324,26 @@ Test(perf_store, writer_counts_drops_while_the_store_is_full_and_resumes, .timeo
     th_rmtree(dir);
     free(dir);
 }
+
+Test(perf_store, addresses_are_stored_as_inet_ntop_writes_them)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = open_store(db, 1000);
+    const char *addrs[] = {"0.0.0.0", "1.2.3.4", "10.0.0.1", "99.100.109.110", "255.255.255.255",
+                           "192.168.0.5", "2001:db8::1", "::ffff:10.0.0.1"};
+    store_begin(s, err, sizeof(err));
+    for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+        struct flow f = mkflow(addrs[i], 1, "10.0.0.9", 2, T0 + (int64_t)i);
+        add(s, &f);
+    }
+    store_commit(s, err, sizeof(err));
+    store_close(s);
+    for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+        char q[256];
+        snprintf(q, sizeof(q), "SELECT count(*) FROM flows WHERE src_addr = '%s'", addrs[i]);
+        cr_expect_eq(th_db_int(db, q), 1, "%s", addrs[i]);
+    }
+    th_rmtree(dir);
+    free(dir);
+}
