@@ -81,51 +81,98 @@ static void sb_union(struct sbuf *b, size_t i)
 #define TO_EP   "dst_key = ?1 AND dst_addr = ?2 AND dst_port = ?3"
 #define IN_TIME "last_ms >= ?4 AND first_ms <= ?5"
 
-char *store_client_port_sql(struct store *s, int64_t from_ms, int64_t to_ms, char *err,
-                            size_t errlen)
+/* Keys of the endpoints `a:port` sent flows to in the indexed partitions of ps (distinct;
+ * at most max). One small compound over the index: the expensive part of a big statement
+ * is preparing it, so this one selects a single column. */
+static int peer_keys(struct store *s, const struct store_partition *ps, size_t n,
+                     const struct fh_addr *a, uint16_t port, int64_t from_ms, int64_t to_ms,
+                     int64_t **keys, size_t *nkeys, char *err, size_t errlen)
+{
+    struct sbuf b = {0};
+    size_t k = 0;
+    *keys = NULL;
+    *nkeys = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ps[i].indexed)
+            continue;
+        sb_union(&b, k++);
+        sb_add(&b, "SELECT dst_key FROM \"%s\" WHERE " FROM_EP " AND " IN_TIME, ps[i].name);
+    }
+    if (k == 0)
+        return 0;
+    sb_add(&b, ")");
+    char *sql = xasprintf("SELECT DISTINCT dst_key FROM (%s) LIMIT 10000", b.s);
+    free(b.s);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return store_fail(s, err, errlen, "finding the endpoint's peers");
+    store_bind_hunt(st, a, port, from_ms, to_ms);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*nkeys == cap) {
+            cap = cap ? cap * 2 : 16;
+            *keys = xreallocarray(*keys, cap, sizeof(**keys));
+        }
+        (*keys)[(*nkeys)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(*keys);
+        *keys = NULL;
+        *nkeys = 0;
+        return store_fail(s, err, errlen, "finding the endpoint's peers");
+    }
+    return 0;
+}
+
+char *store_client_port_sql(struct store *s, const struct fh_addr *a, uint16_t port,
+                            int64_t from_ms, int64_t to_ms, char *err, size_t errlen)
 {
     struct store_partition *ps;
     size_t n;
     if (store_partition_list(s, from_ms, to_ms, &ps, &n, err, errlen))
         return NULL;
-    struct sbuf b = {0};
-    if (n == 0) {
+    int64_t *peers;
+    size_t npeers;
+    if (peer_keys(s, ps, n, a, port, from_ms, to_ms, &peers, &npeers, err, errlen)) {
         free(ps);
-        sb_add(&b, "SELECT * FROM flows WHERE 0 AND ?1 AND ?2 AND ?3 AND ?4 AND ?5");
-        return b.s;
+        return NULL;
     }
-    /* fwd: the endpoint's own flows (index), plus both directions of unindexed partitions
-     * (one scan); peer = the other end's key of the flows it sent. */
-    sb_add(&b, "WITH fwd AS (");
-    for (size_t i = 0; i < n; i++) {
-        sb_union(&b, i);
-        if (ps[i].indexed)
-            sb_add(&b, "SELECT dst_key AS peer, %s FROM \"%s\" WHERE " FROM_EP " AND " IN_TIME,
-                   store_flow_columns, ps[i].name);
-        else
-            sb_add(&b,
-                   "SELECT CASE WHEN src_key = ?1 THEN dst_key END AS peer, %s FROM \"%s\" "
-                   "WHERE ((" FROM_EP ") OR (" TO_EP ")) AND " IN_TIME,
-                   store_flow_columns, ps[i].name);
-    }
-    sb_add(&b, ")), peers AS (SELECT DISTINCT peer FROM fwd WHERE peer IS NOT NULL) "
-               "SELECT * FROM (SELECT %s FROM fwd",
-           store_flow_columns);
+    struct sbuf b = {0};
+    struct sbuf in = {0};
+    for (size_t i = 0; i < npeers; i++)
+        sb_add(&in, "%s%lld", i ? "," : "", (long long)peers[i]);
+    free(peers);
     size_t k = 0;
+    sb_add(&b, "SELECT * FROM (");
     for (size_t i = 0; i < n; i++) {
-        if (!ps[i].indexed)
-            continue;
-        sb_add(&b, k == 0 ? " UNION ALL " : "");
         sb_union(&b, k++);
+        if (!ps[i].indexed) {
+            /* the partition being filled has no index: one scan for both directions */
+            sb_add(&b, "SELECT %s FROM \"%s\" WHERE ((" FROM_EP ") OR (" TO_EP ")) AND " IN_TIME,
+                   store_flow_columns, ps[i].name);
+            continue;
+        }
+        sb_add(&b, "SELECT %s FROM \"%s\" WHERE " FROM_EP " AND " IN_TIME, store_flow_columns,
+               ps[i].name);
+        if (npeers == 0)
+            continue;
         /* Replies: from a peer (index on src_key) to the endpoint (dst_key, the next column
-         * of the same index). A flow from the endpoint to itself is already in fwd. */
+         * of the same index). A flow from the endpoint to itself is already above. */
+        sb_union(&b, k++);
         sb_add(&b,
-               "SELECT %s FROM \"%s\" WHERE src_key IN peers AND " TO_EP " AND " IN_TIME
+               "SELECT %s FROM \"%s\" WHERE src_key IN (%s) AND " TO_EP " AND " IN_TIME
                " AND NOT (" FROM_EP ")",
-               store_flow_columns, ps[i].name);
+               store_flow_columns, ps[i].name, in.s);
     }
-    sb_add(&b, k ? "))" : ")");
-    sb_add(&b, " ORDER BY first_ms");
+    free(in.s);
     free(ps);
+    if (k == 0) {
+        free(b.s);
+        return xstrdup("SELECT * FROM flows WHERE 0 AND ?1 AND ?2 AND ?3 AND ?4 AND ?5");
+    }
+    sb_add(&b, ")) ORDER BY first_ms");
     return b.s;
 }

@@ -83,15 +83,17 @@ int store_index_partition(struct store *s, const char *name, char *err, size_t e
 int64_t store_endpoint_key(const struct fh_addr *a, uint16_t port);
 
 /* SQL for "every flow of one endpoint (address + port) over a time range", both directions:
- * flows from it (src_key = K) and flows to it, found as replies from the endpoints it talked
- * to (src_key IN those endpoints' keys AND dst_key = K) so that the one index serves both.
- * A flow to the endpoint from a peer it never sent a flow to in the range is found only in
- * partitions not yet indexed. Result columns: those of the `flows` view, ordered by first_ms.
- * Bind with store_bind_hunt(). Returns NULL with a message on error; the caller frees.
- * The text names partitions: if retention drops one before it runs, prepare fails ("no such
- * table"): build it again. */
-char *store_client_port_sql(struct store *s, int64_t from_ms, int64_t to_ms, char *err,
-                            size_t errlen);
+ * flows from it (src_key = K) and flows to it, found as replies from the endpoints it sent
+ * flows to (src_key IN those endpoints' keys AND dst_key = K), so the one index serves both.
+ * Those peers are looked up now and written into the SQL as numbers (a shared sub-query made
+ * SQLite prepare the statement in time quadratic in the partitions). A flow to the endpoint
+ * from a peer it never sent a flow to in the range is found only in the partition not yet
+ * indexed (scanned). Result columns: those of the `flows` view, ordered by first_ms. Bind
+ * with store_bind_hunt() (same endpoint and range). NULL with a message on error; the
+ * caller frees. The SQL names partitions: if retention drops one before it runs, prepare
+ * fails ("no such table"): build it again. */
+char *store_client_port_sql(struct store *s, const struct fh_addr *a, uint16_t port,
+                            int64_t from_ms, int64_t to_ms, char *err, size_t errlen);
 /* Binds the endpoint and the range to a statement prepared from store_client_port_sql(). */
 void store_bind_hunt(sqlite3_stmt *st, const struct fh_addr *a, uint16_t port, int64_t from_ms,
                      int64_t to_ms);

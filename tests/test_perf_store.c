@@ -109,13 +109,13 @@ static int64_t run_hunt(struct store *s, const char *addr, int port, int64_t fro
                         bool *ordered)
 {
     char err[256];
-    char *sql = store_client_port_sql(s, from, to, err, sizeof(err));
+    struct fh_addr a;
+    addr_from_str(addr, &a);
+    char *sql = store_client_port_sql(s, &a, (uint16_t)port, from, to, err, sizeof(err));
     cr_assert(sql, "%s", err);
     sqlite3_stmt *st;
     cr_assert_eq(sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL), SQLITE_OK, "%s\n%s",
                  sqlite3_errmsg(store_sqlite(s)), sql);
-    struct fh_addr a;
-    addr_from_str(addr, &a);
     store_bind_hunt(st, &a, (uint16_t)port, from, to);
     int64_t n = 0, last = INT64_MIN;
     *ordered = true;
@@ -181,7 +181,9 @@ Test(perf_store, hunt_finds_both_directions_in_indexed_and_open_partitions)
     cr_expect_eq(run_hunt(s, "2001:db8::50", 722, T0 - 3600000, T0 + 3600000, &ordered), 2);
     cr_expect_eq(run_hunt(s, "10.9.9.9", 722, T0 - 3600000, T0 + 3600000, &ordered), 0);
     /* The plan of an indexed partition uses the endpoint index for both directions. */
-    char *sql = store_client_port_sql(s, T0 - 3600000, T0 + 3600000, err, sizeof(err));
+    struct fh_addr ha;
+    addr_from_str("10.1.1.50", &ha);
+    char *sql = store_client_port_sql(s, &ha, 722, T0 - 3600000, T0 + 3600000, err, sizeof(err));
     char *eqp = NULL;
     cr_assert(asprintf(&eqp, "EXPLAIN QUERY PLAN %s", sql) > 0);
     sqlite3_stmt *st;
