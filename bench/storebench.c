@@ -4,7 +4,7 @@
  * partitions, index at close).
  *
  *   storebench insert DB ROWS [--partition-rows N] [--index-at-insert] [--hours H]
- *                             [--every N] [--txn N]
+ *                             [--every N] [--txn N] [--pragma SQL]
  *   storebench query DB [--runs N]
  *
  * insert prints one line per --every rows (rows/s of that slice, index builds included) and
@@ -150,6 +150,11 @@ static int do_insert(const char *db, int argc, char **argv)
     struct store *s = store_open(db, STORE_RW, &o, err, sizeof(err));
     if (!s) {
         fprintf(stderr, "storebench: %s\n", err);
+        return 1;
+    }
+    const char *pragma = opt_val(argc, argv, "--pragma", NULL);
+    if (pragma && store_exec(s, pragma, err, sizeof(err))) {
+        fprintf(stderr, "storebench: %s: %s\n", pragma, err);
         return 1;
     }
     uint64_t have = (uint64_t)db_int(s, "SELECT COALESCE(sum(rows), 0) FROM partitions");

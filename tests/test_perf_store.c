@@ -85,6 +85,7 @@ Test(perf_store, partitions_are_capped_by_rows_and_indexed_when_closed)
                                "name LIKE 'flows_%_ep'"),
                  2);
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 2500);
+    cr_expect_eq(th_db_int(db, "PRAGMA page_size"), 16384, "new stores get 16K pages");
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM pragma_table_info('flows') WHERE name "
                                "LIKE '%_key'"),
                  0, "hidden key columns stay out of the view");
