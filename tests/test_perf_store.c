@@ -350,3 +350,41 @@ Test(perf_store, addresses_are_stored_as_inet_ntop_writes_them)
     th_rmtree(dir);
     free(dir);
 }
+
+Test(perf_store, writer_applies_retention_one_partition_per_tick, .timeout = 30)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = open_store(db, 1000000);
+    store_begin(s, err, sizeof(err));
+    int64_t now = now_ms();
+    for (int h = 0; h < 2; h++) { /* two old hours, and flows received now */
+        struct flow f = mkflow("10.0.0.1", 1000 + h, "192.0.2.9", 443, T0 + h * 3600000LL);
+        add(s, &f);
+    }
+    struct flow fresh = mkflow("10.0.0.1", 2000, "192.0.2.9", 443, now);
+    add(s, &fresh);
+    cr_assert_eq(store_commit(s, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(th_db_int(db, "SELECT count(*) FROM partitions"), 3);
+    struct exporter_table t;
+    exporters_init(&t, 16, 16);
+    struct flow_queue q;
+    flowq_init(&q, 4);
+    struct writer w;
+    writer_init(&w, s, &q, &t, 100);
+    writer_set_retention(&w, 24 * 3600000LL, 0);
+    cr_assert_eq(writer_start(&w), 0);
+    int64_t got = 3;
+    for (int64_t end = mono_ms() + 8000; got > 1 && mono_ms() < end; usleep(100000))
+        got = th_db_int(db, "SELECT count(*) FROM partitions");
+    flowq_close(&q);
+    writer_join(&w);
+    cr_expect_eq(got, 1, "the two old partitions dropped, the current one kept");
+    cr_expect_eq(w.partitions_dropped, 2);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 1);
+    store_close(s);
+    flowq_destroy(&q);
+    exporters_free(&t);
+    th_rmtree(dir);
+    free(dir);
+}
