@@ -32,14 +32,15 @@ int64_t store_used_bytes(struct store *s)
     return (pages - free_pages) * size;
 }
 
-/* The oldest partition other than the one being written, if it qualifies: its span ended
- * before `cutoff` (when cutoff > INT64_MIN), or any (cutoff == INT64_MAX, for max-size). */
+/* The oldest partition, if its span ended before `cutoff` (INT64_MAX: any, for max-size);
+ * never the one being written nor the newest (the writer may not have opened it yet). */
 static bool oldest_partition(struct store *s, int64_t cutoff, char *name, size_t len)
 {
     sqlite3_stmt *st;
     bool found = false;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT name FROM partitions WHERE span_end <= ?1 AND name != ?2 "
+                           "AND rowid != (SELECT max(rowid) FROM partitions) "
                            "ORDER BY span_start, rowid LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return false;

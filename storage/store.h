@@ -87,8 +87,8 @@ int64_t store_endpoint_key(const struct fh_addr *a, uint16_t port);
  * flows to (src_key IN those endpoints' keys AND dst_key = K), so the one index serves both.
  * Those peers are looked up now and written into the SQL as numbers (a shared sub-query made
  * SQLite prepare the statement in time quadratic in the partitions). A flow to the endpoint
- * from a peer it never sent a flow to in the range is found only in the partition not yet
- * indexed (scanned). Result columns: those of the `flows` view, ordered by first_ms. Bind
+ * from a peer it never sent a flow to in the range (or beyond its first 10,000 peers) is
+ * found only in the partition not yet indexed (scanned). Result columns: those of the `flows` view, ordered by first_ms. Bind
  * with store_bind_hunt() (same endpoint and range). NULL with a message on error; the
  * caller frees. The SQL names partitions: if retention drops one before it runs, prepare
  * fails ("no such table"): build it again. */
