@@ -16,6 +16,14 @@
 #define RECV_BATCH 64
 #define RECV_BUFSZ 65536
 #define POLL_MS    200
+/* Free batches needed before reading: one recvmmsg (64 datagrams of up to a few hundred
+ * records) fits in them. With fewer, the datagrams wait in the socket buffer (rcvbuf, 32M by
+ * default: a second or more of records) while the writer catches up; what overflows the
+ * buffer the kernel drops and counts (SO_RXQ_OVFL: kernel_drops), so nothing is lost
+ * silently, and the writer's pauses (an index built at partition close) cost nothing. */
+#define MIN_FREE_BATCHES 8
+/* At stop: how long to go on taking what the kernel queued while the writer makes room. */
+#define STOP_DRAIN_MS 10000
 
 void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct exporter_table *t,
                    struct flow_queue *q)
@@ -28,6 +36,8 @@ void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct e
     struct log_limit lim = LOG_LIMIT_INIT(1.0, 10.0);
     r->reject_log = lim;
 }
+
+static bool queue_has_room(struct receiver *r);
 
 static bool emit_to_batch(void *ctx, const struct flow *f)
 {
@@ -108,12 +118,15 @@ static void handle_datagram(struct receiver *r, struct listener *l, struct mmsgh
     }
 }
 
-static void drain_socket(struct receiver *r, struct listener *l, uint8_t (*bufs)[RECV_BUFSZ],
+static int drain_socket(struct receiver *r, struct listener *l, uint8_t (*bufs)[RECV_BUFSZ],
                          struct mmsghdr *msgs, struct iovec *iov, struct sockaddr_storage *names,
                          char (*ctl)[CMSG_SPACE(sizeof(uint32_t)) + 64])
 {
     /* Bounded: at most 16 rounds per wake-up so one busy socket cannot starve the others. */
+    int got = 0;
     for (int round = 0; round < 16; round++) {
+        if (!queue_has_room(r))
+            return got;
         for (int i = 0; i < RECV_BATCH; i++) {
             iov[i].iov_base = bufs[i];
             iov[i].iov_len = RECV_BUFSZ;
@@ -127,13 +140,27 @@ static void drain_socket(struct receiver *r, struct listener *l, uint8_t (*bufs)
         }
         int n = recvmmsg(l->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
-            return;
+            return got;
+        got += n;
         int64_t now = now_ms();
         for (int i = 0; i < n; i++)
             handle_datagram(r, l, &msgs[i], bufs[i], now);
         if (n < RECV_BATCH)
-            return;
+            return got;
     }
+    return got;
+}
+
+static void flush_batch(struct receiver *r);
+
+/* Room for one more recvmmsg: checked before reading, not after (see MIN_FREE_BATCHES). */
+static bool queue_has_room(struct receiver *r)
+{
+    if (flowq_free_count(r->queue) >= MIN_FREE_BATCHES ||
+        r->queue->n_batches < 2 * MIN_FREE_BATCHES)
+        return true;
+    r->waits++;
+    return false;
 }
 
 static void flush_batch(struct receiver *r)
@@ -159,6 +186,12 @@ void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
         pfd[i].events = POLLIN;
     }
     while (!*stop) {
+        if (!queue_has_room(r)) {
+            /* Writer behind: leave datagrams in the socket buffer, look again in 1 ms. */
+            flush_batch(r);
+            poll(NULL, 0, 1);
+            continue;
+        }
         int rc = poll(pfd, n, POLL_MS);
         if (rc < 0 && errno != EINTR)
             break;
@@ -168,9 +201,19 @@ void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
         /* Hand over what we have after every wake-up: latency matters to the analyzer. */
         flush_batch(r);
     }
-    /* Stop reading, but take what the kernel has already queued: it was sent to us. */
-    for (unsigned i = 0; i < n; i++)
-        drain_socket(r, &r->listeners[i], bufs, msgs, iov, names, ctl);
+    /* Stop reading, but take what the kernel has already queued: it was sent to us. The
+     * writer still runs, so wait for room, but not forever (STOP_DRAIN_MS). */
+    int64_t deadline = mono_ms() + STOP_DRAIN_MS;
+    for (int more = 1; more && mono_ms() < deadline;) {
+        flush_batch(r);
+        if (!queue_has_room(r)) {
+            poll(NULL, 0, 1);
+            continue;
+        }
+        more = 0;
+        for (unsigned i = 0; i < n; i++)
+            more += drain_socket(r, &r->listeners[i], bufs, msgs, iov, names, ctl);
+    }
     flush_batch(r);
     if (r->cur) {
         flowq_release(r->queue, r->cur);

@@ -17,6 +17,7 @@ struct receiver {
     struct flow_queue *queue;
     struct flow_batch *cur;
     uint64_t datagrams, rejected, flows_queued, flows_dropped;
+    uint64_t waits; /* times the queue had no room and datagrams were left in the socket */
     struct log_limit reject_log;
 };
 

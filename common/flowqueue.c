@@ -24,6 +24,7 @@ void flowq_init(struct flow_queue *q, size_t n_batches)
         q->pool[i].next = q->free_list;
         q->free_list = &q->pool[i];
     }
+    q->n_free = q->n_batches;
     q->head = q->tail = NULL;
     q->queued = 0;
     q->closed = false;
@@ -45,6 +46,7 @@ struct flow_batch *flowq_get_free(struct flow_queue *q)
         q->free_list = b->next;
         b->next = NULL;
         b->n = 0;
+        q->n_free--;
     }
     pthread_mutex_unlock(&q->lock);
     return b;
@@ -96,6 +98,7 @@ void flowq_release(struct flow_queue *q, struct flow_batch *b)
     b->n = 0;
     b->next = q->free_list;
     q->free_list = b;
+    q->n_free++;
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -119,6 +122,14 @@ size_t flowq_depth(struct flow_queue *q)
 {
     pthread_mutex_lock(&q->lock);
     size_t n = q->queued;
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+size_t flowq_free_count(struct flow_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    size_t n = q->n_free;
     pthread_mutex_unlock(&q->lock);
     return n;
 }

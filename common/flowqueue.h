@@ -26,7 +26,7 @@ struct flow_queue {
     pthread_cond_t nonempty;
     struct flow_batch *free_list;
     struct flow_batch *head, *tail; /* full batches, FIFO */
-    size_t queued, n_batches;
+    size_t queued, n_batches, n_free;
     bool closed;
     struct flow_batch *pool;
 };
@@ -43,5 +43,7 @@ void flowq_release(struct flow_queue *q, struct flow_batch *b);
 void flowq_close(struct flow_queue *q);
 bool flowq_closed_and_empty(struct flow_queue *q);
 size_t flowq_depth(struct flow_queue *q);
+/* Batches free right now (the receiver reads only when enough are: see receiver.c). */
+size_t flowq_free_count(struct flow_queue *q);
 
 #endif

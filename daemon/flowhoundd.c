@@ -173,6 +173,10 @@ static int validate(const struct fh_config *cfg)
         fprintf(stderr, "flowhoundd: partition: at least 1m\n");
         return -1;
     }
+    if (cfg->partition_rows < 1000) {
+        fprintf(stderr, "flowhoundd: partition-rows: at least 1000\n");
+        return -1;
+    }
     if (cfg->queue_batches < 2 || cfg->queue_batches > 65536) {
         fprintf(stderr, "flowhoundd: queue-batches: 2..65536\n");
         return -1;
@@ -229,7 +233,8 @@ static void block_signals_for_threads(sigset_t *old)
 static int run(struct fh_config *cfg)
 {
     char err[512];
-    struct store_options so = {.partition_ms = cfg->partition_ms};
+    struct store_options so = {.partition_ms = cfg->partition_ms,
+                               .partition_rows = cfg->partition_rows};
     struct store *store = store_open(cfg->db, STORE_RW, &so, err, sizeof(err));
     if (!store) {
         log_err("cannot open the store: %s", err);
@@ -269,6 +274,7 @@ static int run(struct fh_config *cfg)
     flowq_init(&queue, (size_t)cfg->queue_batches);
     struct writer writer;
     writer_init(&writer, store, &queue, &exporters, cfg->commit_interval_ms);
+    writer_set_retention(&writer, cfg->retention_ms, cfg->max_size);
 
     sigset_t old;
     block_signals_for_threads(&old);

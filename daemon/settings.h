@@ -18,6 +18,9 @@ struct fh_config {
     int64_t web_max_rows;
     int64_t rcvbuf;
     int64_t partition_ms;
+    int64_t partition_rows;
+    int64_t retention_ms;
+    int64_t max_size;
     int64_t commit_interval_ms;
     int64_t queue_batches;
     int64_t max_exporters;

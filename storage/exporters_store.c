@@ -31,7 +31,11 @@ static void save_one(struct exporter *e, void *arg)
 {
     struct save_ctx *c = arg;
     char addr[FH_ADDR_STRLEN];
-    if (c->rc || !e->dirty)
+    bool dirty = e->dirty;
+    for (unsigned i = 0; !dirty && i < e->n_domains; i++)
+        dirty = e->domains[i].dirty;
+    /* A domain counter alone (e.g. dropped_store) changes without the exporter's. */
+    if (c->rc || !dirty)
         return;
     addr_to_str(&e->addr, addr, sizeof(addr));
     uint64_t rejected = 0;

@@ -20,15 +20,17 @@ CREATE TABLE meta (
     value TEXT
 );
 
--- One row per flow partition table.
+-- One row per flow partition table (storage/store.c; doc/storage.md "Partitions").
 CREATE TABLE partitions (
-    name       TEXT PRIMARY KEY,  -- flows_YYYYMMDDHH
+    name       TEXT PRIMARY KEY,  -- flows_YYYYMMDDHHMM, then _2, _3 ... when capped by rows
     span_start INTEGER NOT NULL,  -- receive-time span covered, Unix ms [start, end)
     span_end   INTEGER NOT NULL,
     min_first  INTEGER,           -- smallest first_ms stored in it (for query pruning)
     max_last   INTEGER,           -- largest last_ms stored in it
-    rows       INTEGER NOT NULL DEFAULT 0
+    rows       INTEGER NOT NULL DEFAULT 0,
+    indexed    INTEGER NOT NULL DEFAULT 0  -- 1 once its endpoint index is built (at close)
 );
+CREATE INDEX partitions_span ON partitions (span_start);
 
 -- Exporting devices, one row per source address.
 CREATE TABLE exporters (
@@ -198,8 +200,12 @@ FROM alert_destinations ds;
 
 -- @partition
 -- The columns of every flows_* partition. {P} is replaced by the partition's name. The view
--- `flows` selects exactly these columns, in this order.
+-- `flows` selects the columns from `exporter` to `received_ms`, in this order; src_key and
+-- dst_key are hidden (not in the view): integer endpoint keys for the one index, see
+-- store_endpoint_key() in storage/store.h and doc/performance.md for why.
 CREATE TABLE {P} (
+    src_key           INTEGER NOT NULL,  -- hidden: endpoint key of (src_addr, src_port)
+    dst_key           INTEGER NOT NULL,  -- hidden: endpoint key of (dst_addr, dst_port)
     exporter          TEXT NOT NULL,     -- exporting device address
     domain            INTEGER NOT NULL,  -- observation domain / source id / engine
     version           INTEGER NOT NULL,  -- 5, 9, 10
@@ -238,6 +244,10 @@ CREATE TABLE {P} (
     post_nat_dst_port INTEGER,
     received_ms       INTEGER NOT NULL
 );
-CREATE INDEX {P}_first ON {P} (first_ms);
-CREATE INDEX {P}_src ON {P} (src_addr, src_port);
-CREATE INDEX {P}_dst ON {P} (dst_addr, dst_port);
+
+-- @partition-index
+-- Built when a partition is closed (full or its span over), not while it is filled: one
+-- bulk sort instead of a random B-tree insert per row (doc/performance.md has the numbers).
+-- (src_key, dst_key) finds a client endpoint's flows (src_key = K) and the replies to it
+-- (src_key = server's key AND dst_key = K).
+CREATE INDEX {P}_ep ON {P} (src_key, dst_key);

@@ -11,36 +11,28 @@
 #include "common/xmalloc.h"
 #include "storage/store.h"
 
-#define PARTITION_NAME_LEN 32
+#include "storage/store_int.h"
 
-struct partition {
-    char name[PARTITION_NAME_LEN];
-    int64_t span_start, span_end;
-    sqlite3_stmt *insert;
-    /* changes not yet written to the partitions table */
-    int64_t min_first, max_last, rows_added;
-};
-
-struct store {
-    sqlite3 *db;
-    char *path;
-    enum store_mode mode;
-    struct store_options opt;
-    bool in_txn;
-    struct partition cur;
-    char *partition_ddl; /* the "-- @partition" block of the schema */
-};
-
-static int fail(sqlite3 *db, char *err, size_t errlen, const char *what)
+int store_fail(struct store *s, char *err, size_t errlen, const char *what)
 {
-    snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+    s->last_error = s->db ? sqlite3_errcode(s->db) : SQLITE_NOMEM;
+    snprintf(err, errlen, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "out of memory");
     return -1;
+}
+
+#define fail(db, err, errlen, what) store_fail(s, err, errlen, what)
+
+int store_last_error(const struct store *s)
+{
+    return s->last_error;
 }
 
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        s->last_error = sqlite3_errcode(s->db) ? sqlite3_errcode(s->db) : rc;
         snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
         return -1;
@@ -75,7 +67,6 @@ static int user_version(struct store *s)
 }
 
 static int flush_partition_stats(struct store *s, char *err, size_t errlen);
-static int rebuild_flows_view(struct store *s, char *err, size_t errlen);
 
 static int migrate(struct store *s, char *err, size_t errlen)
 {
@@ -112,6 +103,12 @@ static int migrate(struct store *s, char *err, size_t errlen)
 static int configure_connection(struct store *s, char *err, size_t errlen)
 {
     sqlite3_busy_timeout(s->db, 5000);
+    /* 16 KiB pages for a new store (no effect on an existing one): 7-12% less CPU per
+     * inserted row than 4 KiB in storebench (doc/performance.md). First: set after
+     * cache_size, it left the daemon with twice the memory (356 MB instead of 172 MB), and
+     * WAL fixes the page size once set. */
+    if (s->mode == STORE_RW && store_exec(s, "PRAGMA page_size = 16384", err, errlen))
+        return -1;
     char *pragmas = xasprintf("PRAGMA cache_size = -%" PRId64 ";"
                               "PRAGMA temp_store = MEMORY;"
                               "PRAGMA foreign_keys = OFF;",
@@ -140,6 +137,8 @@ struct store *store_open(const char *path, enum store_mode mode, const struct st
         s->opt.partition_ms = 3600 * 1000;
     if (s->opt.cache_kib <= 0)
         s->opt.cache_kib = 64 * 1024;
+    if (s->opt.partition_rows <= 0)
+        s->opt.partition_rows = STORE_PARTITION_ROWS;
     int flags = mode == STORE_RO ? SQLITE_OPEN_READONLY
                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     flags |= SQLITE_OPEN_NOMUTEX;
@@ -158,7 +157,8 @@ struct store *store_open(const char *path, enum store_mode mode, const struct st
             return NULL;
         }
         s->partition_ddl = schema_block("-- @partition\n");
-        if (rebuild_flows_view(s, err, errlen)) {
+        s->index_ddl = schema_block("-- @partition-index\n");
+        if (store_rebuild_view(s, err, errlen)) {
             store_close(s);
             return NULL;
         }
@@ -183,6 +183,7 @@ void store_close(struct store *s)
     sqlite3_finalize(s->cur.insert);
     sqlite3_close(s->db);
     free(s->partition_ddl);
+    free(s->index_ddl);
     free(s->path);
     free(s);
 }
@@ -216,32 +217,42 @@ int store_commit(struct store *s, char *err, size_t errlen)
 {
     if (!s->in_txn)
         return 0;
-    if (flush_partition_stats(s, err, errlen)) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        s->in_txn = false;
-        return -1;
-    }
-    if (store_exec(s, "COMMIT", err, errlen)) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        s->in_txn = false;
+    if (flush_partition_stats(s, err, errlen) || store_exec(s, "COMMIT", err, errlen)) {
+        store_rollback(s);
         return -1;
     }
     s->in_txn = false;
     return 0;
 }
 
+/* Abandons the open transaction (after a failed insert: SQLITE_FULL may already have rolled
+ * it back). Whatever it held is lost; the partition is looked up again on the next insert. */
+void store_rollback(struct store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_txn = false;
+    sqlite3_finalize(s->cur.insert);
+    memset(&s->cur, 0, sizeof(s->cur));
+}
+
 /* ---- partitions ---- */
 
-static void partition_name(int64_t span_start, char *buf, size_t len)
+/* flows_YYYYMMDDHHMM for the first partition of a span, then _2, _3 ... (capped by rows). */
+static void partition_name(int64_t span_start, int64_t nth, char *buf, size_t len)
 {
     time_t t = (time_t)(span_start / 1000);
     struct tm tm;
+    char base[24];
     gmtime_r(&t, &tm);
-    /* Spans shorter than an hour get minutes in the name. */
-    strftime(buf, len, "flows_%Y%m%d%H%M", &tm);
+    strftime(base, sizeof(base), "flows_%Y%m%d%H%M", &tm);
+    if (nth <= 1)
+        snprintf(buf, len, "%s", base);
+    else
+        snprintf(buf, len, "%.20s_%d", base, (int)(nth % 1000000000));
 }
 
-static char *replace_all(const char *text, const char *from, const char *to)
+char *store_replace_all(const char *text, const char *from, const char *to)
 {
     size_t flen = strlen(from), tlen = strlen(to), n = 0;
     for (const char *p = text; (p = strstr(p, from)); p += flen)
@@ -263,21 +274,18 @@ static char *replace_all(const char *text, const char *from, const char *to)
     return out;
 }
 
-static const char flow_columns[] =
+const char store_flow_columns[] =
     "exporter, domain, version, src_addr, dst_addr, src_port, dst_port, proto, tcp_flags, "
     "packets, bytes, first_ms, last_ms, in_if, out_if, next_hop, src_as, dst_as, src_mask, "
     "dst_mask, tos, sampling_interval, end_reason, direction, initial_flags, union_flags, "
     "rev_packets, rev_bytes, rev_tcp_flags, fw_event, initiator_bytes, responder_bytes, "
     "post_nat_src_addr, post_nat_dst_addr, post_nat_src_port, post_nat_dst_port, received_ms";
-#define FLOW_COLUMN_COUNT 37
 
-/* SQLite refuses compound SELECTs of more than 500 terms; nest groups of this many. */
-#define VIEW_GROUP 200
 
 static char *empty_flows_view(void)
 {
-    char *cols = xstrdup(flow_columns);
-    size_t cap = sizeof(flow_columns) * 3 + 128, len = 0;
+    char *cols = xstrdup(store_flow_columns);
+    size_t cap = sizeof(store_flow_columns) * 3 + 128, len = 0;
     char *sql = xmalloc(cap);
     len = (size_t)snprintf(sql, cap, "DROP VIEW IF EXISTS flows; CREATE VIEW flows AS SELECT ");
     char *save = NULL;
@@ -292,7 +300,7 @@ static char *empty_flows_view(void)
 }
 
 /* Recreates the `flows` view over every partition. */
-static int rebuild_flows_view(struct store *s, char *err, size_t errlen)
+int store_rebuild_view(struct store *s, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "SELECT name FROM partitions ORDER BY span_start", -1, &st,
@@ -303,13 +311,13 @@ static int rebuild_flows_view(struct store *s, char *err, size_t errlen)
     len = (size_t)snprintf(sql, cap, "DROP VIEW IF EXISTS flows; CREATE VIEW flows AS ");
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
-        size_t need = strlen(name) + sizeof(flow_columns) + 64;
+        size_t need = strlen(name) + sizeof(store_flow_columns) + 64;
         if (len + need >= cap) {
             cap = (cap + need) * 2;
             sql = xreallocarray(sql, cap, 1);
         }
-        const char *sep = count == 0 ? "SELECT * FROM (" : count % VIEW_GROUP == 0 ? ") UNION ALL SELECT * FROM (" : " UNION ALL ";
-        len += (size_t)snprintf(sql + len, cap - len, "%sSELECT %s FROM \"%s\"", sep, flow_columns,
+        const char *sep = count == 0 ? "SELECT * FROM (" : count % STORE_VIEW_GROUP == 0 ? ") UNION ALL SELECT * FROM (" : " UNION ALL ";
+        len += (size_t)snprintf(sql + len, cap - len, "%sSELECT %s FROM \"%s\"", sep, store_flow_columns,
                                 name);
         count++;
     }
@@ -356,12 +364,49 @@ static int flush_partition_stats(struct store *s, char *err, size_t errlen)
     return 0;
 }
 
-static int create_partition(struct store *s, const char *name, int64_t start, int64_t end,
-                            char *err, size_t errlen)
+/* Runs the "-- @partition-index" block on one partition and marks it indexed. */
+int store_index_partition(struct store *s, const char *name, char *err, size_t errlen)
 {
-    char quoted[PARTITION_NAME_LEN + 2];
-    snprintf(quoted, sizeof(quoted), "%s", name);
-    char *ddl = replace_all(s->partition_ddl, "{P}", quoted);
+    char *ddl = store_replace_all(s->index_ddl, "{P}", name);
+    int rc = store_exec(s, ddl, err, errlen);
+    free(ddl);
+    if (rc)
+        return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "UPDATE partitions SET indexed = 1 WHERE name = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return fail(s->db, err, errlen, "marking a partition indexed");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return fail(s->db, err, errlen, "marking a partition indexed");
+    return 0;
+}
+
+/* Indexes every partition still unindexed except `keep` (the one being filled). Normally that
+ * is just the partition closed a moment ago; after a restart, what the last run left open. */
+static int index_closed_partitions(struct store *s, const char *keep, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT name FROM partitions WHERE indexed = 0 AND name != ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s->db, err, errlen, "listing unindexed partitions");
+    sqlite3_bind_text(st, 1, keep, -1, SQLITE_STATIC);
+    char names[8][PARTITION_NAME_LEN];
+    int n = 0;
+    while (n < 8 && sqlite3_step(st) == SQLITE_ROW)
+        snprintf(names[n++], PARTITION_NAME_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    for (int i = 0; i < n; i++)
+        if (store_index_partition(s, names[i], err, errlen))
+            return -1;
+    return 0;
+}
+
+static int create_partition(struct store *s, struct partition *p, char *err, size_t errlen)
+{
+    char *ddl = store_replace_all(s->partition_ddl, "{P}", p->name);
     int rc = store_exec(s, ddl, err, errlen);
     free(ddl);
     if (rc)
@@ -371,30 +416,43 @@ static int create_partition(struct store *s, const char *name, int64_t start, in
                            "INSERT INTO partitions (name, span_start, span_end) VALUES (?1, ?2, ?3)",
                            -1, &st, NULL) != SQLITE_OK)
         return fail(s->db, err, errlen, "registering partition");
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, start);
-    sqlite3_bind_int64(st, 3, end);
+    sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, p->span_start);
+    sqlite3_bind_int64(st, 3, p->span_end);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return fail(s->db, err, errlen, "registering partition");
-    return rebuild_flows_view(s, err, errlen);
+    /* Bench only: the index maintained row by row, to compare with building it at close. */
+    if (s->opt.index_at_insert && store_index_partition(s, p->name, err, errlen))
+        return -1;
+    return store_rebuild_view(s, err, errlen);
 }
 
-static bool partition_exists(struct store *s, const char *name)
+/* The newest partition of the span starting at `start`: fills p->name/rows/nth; false if none. */
+static bool latest_of_span(struct store *s, struct partition *p, int64_t start)
 {
     sqlite3_stmt *st;
     bool found = false;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM partitions WHERE name = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT name, rows, (SELECT count(*) FROM partitions WHERE span_start "
+                           "= ?1) FROM partitions WHERE span_start = ?1 ORDER BY rowid DESC "
+                           "LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
         return false;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_bind_int64(st, 1, start);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(p->name, sizeof(p->name), "%s", (const char *)sqlite3_column_text(st, 0));
+        p->rows = sqlite3_column_int64(st, 1);
+        p->nth = sqlite3_column_int64(st, 2);
+        found = true;
+    }
     sqlite3_finalize(st);
     return found;
 }
 
-/* Makes s->cur the partition for received time t, creating it when needed. */
+/* Makes s->cur the partition for received time t, creating it when needed: the span's newest
+ * partition unless it holds partition_rows rows already. */
 static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen)
 {
     if (flush_partition_stats(s, err, errlen))
@@ -404,18 +462,23 @@ static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen
     int64_t span = s->opt.partition_ms;
     int64_t start = (t >= 0 ? t / span : (t - span + 1) / span) * span;
     struct partition *p = &s->cur;
-    partition_name(start, p->name, sizeof(p->name));
     p->span_start = start;
     p->span_end = start + span;
     p->min_first = INT64_MAX;
     p->max_last = INT64_MIN;
-    if (!partition_exists(s, p->name) &&
-        create_partition(s, p->name, p->span_start, p->span_end, err, errlen))
+    if (!latest_of_span(s, p, start) || p->rows >= s->opt.partition_rows) {
+        p->nth++;
+        p->rows = 0;
+        partition_name(start, p->nth, p->name, sizeof(p->name));
+        if (create_partition(s, p, err, errlen))
+            return -1;
+    }
+    if (index_closed_partitions(s, p->name, err, errlen))
         return -1;
-    char *sql = xasprintf("INSERT INTO \"%s\" (%s) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-                          "?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,"
-                          "?30,?31,?32,?33,?34,?35,?36,?37)",
-                          p->name, flow_columns);
+    char *sql = xasprintf("INSERT INTO \"%s\" (src_key, dst_key, %s) VALUES (?1,?2,?3,?4,?5,?6,"
+                          "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
+                          "?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39)",
+                          p->name, store_flow_columns);
     int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &p->insert, NULL);
     free(sql);
     if (rc != SQLITE_OK)
@@ -425,15 +488,39 @@ static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen
 
 /* ---- flows ---- */
 
-static void bind_addr(sqlite3_stmt *st, int col, const struct fh_addr *a)
+/* Text forms of one row's addresses: bound SQLITE_STATIC, alive until the row is stepped
+ * (inet_ntop and a copy per address were a visible share of the insert cost). */
+struct addr_texts {
+    char src[FH_ADDR_STRLEN], dst[FH_ADDR_STRLEN], hop[FH_ADDR_STRLEN];
+    char nat_src[FH_ADDR_STRLEN], nat_dst[FH_ADDR_STRLEN];
+};
+
+/* IPv4 dotted quad exactly as inet_ntop writes it: inet_ntop goes through snprintf, which
+ * was 12% of the whole insert profile. */
+static void v4_text(const uint8_t b[4], char *out)
 {
-    char buf[FH_ADDR_STRLEN];
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            *out++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *out++ = (char)('0' + v / 10 % 10);
+        *out++ = (char)('0' + v % 10);
+        *out++ = i < 3 ? '.' : '\0';
+    }
+}
+
+static void bind_addr(sqlite3_stmt *st, int col, const struct fh_addr *a, char *buf)
+{
     if (a->family == 0) {
         sqlite3_bind_null(st, col);
         return;
     }
-    addr_to_str(a, buf, sizeof(buf));
-    sqlite3_bind_text(st, col, buf, -1, SQLITE_TRANSIENT);
+    if (a->family == 4)
+        v4_text(a->bytes, buf);
+    else
+        addr_to_str(a, buf, FH_ADDR_STRLEN);
+    sqlite3_bind_text(st, col, buf, -1, SQLITE_STATIC);
 }
 
 static void bind_opt(sqlite3_stmt *st, int col, bool present, int64_t v)
@@ -444,69 +531,93 @@ static void bind_opt(sqlite3_stmt *st, int col, bool present, int64_t v)
         sqlite3_bind_null(st, col);
 }
 
-static void bind_flow(sqlite3_stmt *st, const struct flow *f)
+/* The exporter is the same for long runs of rows: convert it once. */
+static void bind_exporter(struct store *s, sqlite3_stmt *st, int col, const struct fh_addr *a)
+{
+    if (a->family == 0) {
+        sqlite3_bind_null(st, col);
+        return;
+    }
+    if (!s->exp_valid || memcmp(&s->exp_addr, a, sizeof(*a)) != 0) {
+        s->exp_addr = *a;
+        addr_to_str(a, s->exp_text, sizeof(s->exp_text));
+        s->exp_valid = true;
+    }
+    sqlite3_bind_text(st, col, s->exp_text, -1, SQLITE_STATIC);
+}
+
+/* Column numbers: 1 src_key, 2 dst_key, then store_flow_columns from 3. */
+#define C(n) ((n) + 2)
+
+static void bind_flow(struct store *s, sqlite3_stmt *st, const struct flow *f,
+                      struct addr_texts *t)
 {
     uint32_t p = f->present;
-    bind_addr(st, 1, &f->exporter);
-    sqlite3_bind_int64(st, 2, f->domain);
-    sqlite3_bind_int(st, 3, f->version);
-    bind_addr(st, 4, &f->src_addr);
-    bind_addr(st, 5, &f->dst_addr);
-    sqlite3_bind_int(st, 6, f->src_port);
-    sqlite3_bind_int(st, 7, f->dst_port);
-    sqlite3_bind_int(st, 8, f->proto);
-    bind_opt(st, 9, p & FF_TCP_FLAGS, f->tcp_flags);
+    sqlite3_bind_int64(st, 1, store_endpoint_key(&f->src_addr, f->src_port));
+    sqlite3_bind_int64(st, 2, store_endpoint_key(&f->dst_addr, f->dst_port));
+    bind_exporter(s, st, C(1), &f->exporter);
+    sqlite3_bind_int64(st, C(2), f->domain);
+    sqlite3_bind_int(st, C(3), f->version);
+    bind_addr(st, C(4), &f->src_addr, t->src);
+    bind_addr(st, C(5), &f->dst_addr, t->dst);
+    sqlite3_bind_int(st, C(6), f->src_port);
+    sqlite3_bind_int(st, C(7), f->dst_port);
+    sqlite3_bind_int(st, C(8), f->proto);
+    bind_opt(st, C(9), p & FF_TCP_FLAGS, f->tcp_flags);
     /* SQLite integers are signed 64-bit: counters above 2^63 are exporter garbage; clamp. */
-    sqlite3_bind_int64(st, 10, f->packets > INT64_MAX ? INT64_MAX : (int64_t)f->packets);
-    sqlite3_bind_int64(st, 11, f->bytes > INT64_MAX ? INT64_MAX : (int64_t)f->bytes);
-    sqlite3_bind_int64(st, 12, f->first_ms);
-    sqlite3_bind_int64(st, 13, f->last_ms);
-    bind_opt(st, 14, p & FF_IF, f->in_if);
-    bind_opt(st, 15, p & FF_IF, f->out_if);
+    sqlite3_bind_int64(st, C(10), f->packets > INT64_MAX ? INT64_MAX : (int64_t)f->packets);
+    sqlite3_bind_int64(st, C(11), f->bytes > INT64_MAX ? INT64_MAX : (int64_t)f->bytes);
+    sqlite3_bind_int64(st, C(12), f->first_ms);
+    sqlite3_bind_int64(st, C(13), f->last_ms);
+    bind_opt(st, C(14), p & FF_IF, f->in_if);
+    bind_opt(st, C(15), p & FF_IF, f->out_if);
     if (p & FF_NEXT_HOP)
-        bind_addr(st, 16, &f->next_hop);
+        bind_addr(st, C(16), &f->next_hop, t->hop);
     else
-        sqlite3_bind_null(st, 16);
-    bind_opt(st, 17, p & FF_AS, f->src_as);
-    bind_opt(st, 18, p & FF_AS, f->dst_as);
-    bind_opt(st, 19, p & FF_MASK, f->src_mask);
-    bind_opt(st, 20, p & FF_MASK, f->dst_mask);
-    bind_opt(st, 21, p & FF_TOS, f->tos);
-    bind_opt(st, 22, p & FF_SAMPLING, f->sampling_interval);
-    bind_opt(st, 23, p & FF_END_REASON, f->end_reason);
-    bind_opt(st, 24, p & FF_DIRECTION, f->direction);
-    bind_opt(st, 25, p & FF_INITIAL_FLAGS, f->initial_flags);
-    bind_opt(st, 26, p & FF_UNION_FLAGS, f->union_flags);
-    bind_opt(st, 27, p & FF_REVERSE, (int64_t)(f->rev_packets & INT64_MAX));
-    bind_opt(st, 28, p & FF_REVERSE, (int64_t)(f->rev_bytes & INT64_MAX));
-    bind_opt(st, 29, p & FF_REV_FLAGS, f->rev_tcp_flags);
-    bind_opt(st, 30, p & FF_FW_EVENT, f->fw_event);
-    bind_opt(st, 31, p & FF_INIT_RESP_BYTES, (int64_t)(f->initiator_bytes & INT64_MAX));
-    bind_opt(st, 32, p & FF_INIT_RESP_BYTES, (int64_t)(f->responder_bytes & INT64_MAX));
+        sqlite3_bind_null(st, C(16));
+    bind_opt(st, C(17), p & FF_AS, f->src_as);
+    bind_opt(st, C(18), p & FF_AS, f->dst_as);
+    bind_opt(st, C(19), p & FF_MASK, f->src_mask);
+    bind_opt(st, C(20), p & FF_MASK, f->dst_mask);
+    bind_opt(st, C(21), p & FF_TOS, f->tos);
+    bind_opt(st, C(22), p & FF_SAMPLING, f->sampling_interval);
+    bind_opt(st, C(23), p & FF_END_REASON, f->end_reason);
+    bind_opt(st, C(24), p & FF_DIRECTION, f->direction);
+    bind_opt(st, C(25), p & FF_INITIAL_FLAGS, f->initial_flags);
+    bind_opt(st, C(26), p & FF_UNION_FLAGS, f->union_flags);
+    bind_opt(st, C(27), p & FF_REVERSE, (int64_t)(f->rev_packets & INT64_MAX));
+    bind_opt(st, C(28), p & FF_REVERSE, (int64_t)(f->rev_bytes & INT64_MAX));
+    bind_opt(st, C(29), p & FF_REV_FLAGS, f->rev_tcp_flags);
+    bind_opt(st, C(30), p & FF_FW_EVENT, f->fw_event);
+    bind_opt(st, C(31), p & FF_INIT_RESP_BYTES, (int64_t)(f->initiator_bytes & INT64_MAX));
+    bind_opt(st, C(32), p & FF_INIT_RESP_BYTES, (int64_t)(f->responder_bytes & INT64_MAX));
     if (p & FF_POST_NAT) {
-        bind_addr(st, 33, &f->post_nat_src);
-        bind_addr(st, 34, &f->post_nat_dst);
-        sqlite3_bind_int(st, 35, f->post_nat_src_port);
-        sqlite3_bind_int(st, 36, f->post_nat_dst_port);
+        bind_addr(st, C(33), &f->post_nat_src, t->nat_src);
+        bind_addr(st, C(34), &f->post_nat_dst, t->nat_dst);
+        sqlite3_bind_int(st, C(35), f->post_nat_src_port);
+        sqlite3_bind_int(st, C(36), f->post_nat_dst_port);
     } else {
-        for (int c = 33; c <= 36; c++)
+        for (int c = C(33); c <= C(36); c++)
             sqlite3_bind_null(st, c);
     }
-    sqlite3_bind_int64(st, 37, f->received_ms);
+    sqlite3_bind_int64(st, C(37), f->received_ms);
 }
 
 int store_add_flow(struct store *s, const struct flow *f, char *err, size_t errlen)
 {
     struct partition *p = &s->cur;
-    if (!p->insert || f->received_ms < p->span_start || f->received_ms >= p->span_end)
+    if (!p->insert || f->received_ms < p->span_start || f->received_ms >= p->span_end ||
+        p->rows >= s->opt.partition_rows)
         if (switch_partition(s, f->received_ms, err, errlen))
             return -1;
-    bind_flow(p->insert, f);
+    struct addr_texts t;
+    bind_flow(s, p->insert, f, &t);
     int rc = sqlite3_step(p->insert);
     sqlite3_reset(p->insert);
     if (rc != SQLITE_DONE)
         return fail(s->db, err, errlen, "inserting a flow");
     p->rows_added++;
+    p->rows++;
     if (f->first_ms < p->min_first)
         p->min_first = f->first_ms;
     if (f->last_ms > p->max_last)
@@ -517,13 +628,26 @@ int store_add_flow(struct store *s, const struct flow *f, char *err, size_t errl
 int store_partitions_for(struct store *s, int64_t from_ms, int64_t to_ms, char ***names,
                          size_t *n, char *err, size_t errlen)
 {
+    struct store_partition *ps;
+    if (store_partition_list(s, from_ms, to_ms, &ps, n, err, errlen))
+        return -1;
+    *names = *n ? xcalloc(*n, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < *n; i++)
+        (*names)[i] = xstrdup(ps[i].name);
+    free(ps);
+    return 0;
+}
+
+int store_partition_list(struct store *s, int64_t from_ms, int64_t to_ms,
+                         struct store_partition **out, size_t *n, char *err, size_t errlen)
+{
     sqlite3_stmt *st;
-    *names = NULL;
+    *out = NULL;
     *n = 0;
     /* A partition whose stats are not flushed yet (min_first NULL) may hold anything. */
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT name FROM partitions WHERE min_first IS NULL OR "
-                           "(min_first <= ?2 AND max_last >= ?1) ORDER BY span_start",
+                           "SELECT name, indexed, rows FROM partitions WHERE min_first IS NULL OR "
+                           "(min_first <= ?2 AND max_last >= ?1) ORDER BY span_start, rowid",
                            -1, &st, NULL) != SQLITE_OK)
         return fail(s->db, err, errlen, "listing partitions");
     sqlite3_bind_int64(st, 1, from_ms);
@@ -532,9 +656,12 @@ int store_partitions_for(struct store *s, int64_t from_ms, int64_t to_ms, char *
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
-            *names = xreallocarray(*names, cap, sizeof(char *));
+            *out = xreallocarray(*out, cap, sizeof(**out));
         }
-        (*names)[(*n)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+        struct store_partition *p = &(*out)[(*n)++];
+        snprintf(p->name, sizeof(p->name), "%s", (const char *)sqlite3_column_text(st, 0));
+        p->indexed = sqlite3_column_int(st, 1) != 0;
+        p->rows = sqlite3_column_int64(st, 2);
     }
     sqlite3_finalize(st);
     return 0;

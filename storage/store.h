@@ -19,10 +19,16 @@
 
 enum store_mode { STORE_RW, STORE_RO };
 
+/* Rows of one partition before the next one is started (doc/performance.md: why 1M). */
+#define STORE_PARTITION_ROWS 1000000
+#define PARTITION_NAME_LEN 40
+
 struct store_options {
     int64_t partition_ms;   /* receive-time span of one flows_* table; default 1 h */
     int64_t cache_kib;      /* SQLite page cache; default 64 MiB */
     bool synchronous_off;   /* PRAGMA synchronous=OFF (bench only): default NORMAL */
+    int64_t partition_rows; /* rows of one partition at most; default STORE_PARTITION_ROWS */
+    bool index_at_insert;   /* bench only: index each row as inserted instead of at close */
 };
 
 struct store;
@@ -37,6 +43,8 @@ const char *store_path(const struct store *s);
 int store_begin(struct store *s, char *err, size_t errlen);
 int store_commit(struct store *s, char *err, size_t errlen);
 bool store_in_transaction(const struct store *s);
+/* Abandons the open transaction: everything inserted since store_begin() is lost. */
+void store_rollback(struct store *s);
 
 /* Inserts one flow into the partition of its received_ms (created when needed). */
 int store_add_flow(struct store *s, const struct flow *f, char *err, size_t errlen);
@@ -51,6 +59,60 @@ int store_load_exporters(struct store *s, struct exporter_table *t, char *err, s
  * frees the array and its strings. For readers that want to skip partitions. */
 int store_partitions_for(struct store *s, int64_t from_ms, int64_t to_ms, char ***names,
                          size_t *n, char *err, size_t errlen);
+
+/* One partition, as store_partition_list() reports it. */
+struct store_partition {
+    char name[PARTITION_NAME_LEN];
+    bool indexed; /* its (src_key, dst_key) index exists (built when the partition closed) */
+    int64_t rows;
+};
+
+/* The partitions overlapping [from_ms, to_ms] by flow time, oldest first; caller frees *out. */
+int store_partition_list(struct store *s, int64_t from_ms, int64_t to_ms,
+                         struct store_partition **out, size_t *n, char *err, size_t errlen);
+
+/* Builds a partition's endpoint index now (normally done when the writer leaves it). */
+int store_index_partition(struct store *s, const char *name, char *err, size_t errlen);
+
+/* ---- endpoint keys and the story's hunt (storage/hunt.c) ----
+ *
+ * Each partition row carries two hidden integer columns, src_key and dst_key, with ONE index
+ * on (src_key, dst_key): for IPv4 the key is exact, (address << 16) | port; for IPv6 a 46-bit
+ * hash of the address with the port (bit 62 set), so a reader must always re-check the text
+ * columns. An integer index costs far less to build than (src_addr, src_port) text indexes. */
+int64_t store_endpoint_key(const struct fh_addr *a, uint16_t port);
+
+/* SQL for "every flow of one endpoint (address + port) over a time range", both directions:
+ * flows from it (src_key = K) and flows to it, found as replies from the endpoints it sent
+ * flows to (src_key IN those endpoints' keys AND dst_key = K), so the one index serves both.
+ * Those peers are looked up now and written into the SQL as numbers (a shared sub-query made
+ * SQLite prepare the statement in time quadratic in the partitions). A flow to the endpoint
+ * from a peer it never sent a flow to in the range (or beyond its first 10,000 peers) is
+ * found only in the partition not yet indexed (scanned). Result columns: those of the `flows` view, ordered by first_ms. Bind
+ * with store_bind_hunt() (same endpoint and range). NULL with a message on error; the
+ * caller frees. The SQL names partitions: if retention drops one before it runs, prepare
+ * fails ("no such table"): build it again. */
+char *store_client_port_sql(struct store *s, const struct fh_addr *a, uint16_t port,
+                            int64_t from_ms, int64_t to_ms, char *err, size_t errlen);
+/* Binds the endpoint and the range to a statement prepared from store_client_port_sql(). */
+void store_bind_hunt(sqlite3_stmt *st, const struct fh_addr *a, uint16_t port, int64_t from_ms,
+                     int64_t to_ms);
+
+/* ---- retention (storage/retention.c) ---- */
+
+/* Bytes of the store's pages in use (page_count - freelist_count) * page_size. */
+int64_t store_used_bytes(struct store *s);
+
+/* Drops whole partitions (never the one being written), oldest first: those whose span ended
+ * more than retention_ms before now_ms (0 = keep forever), then more while the pages in use
+ * exceed max_bytes (0 = no limit). At most max_drops per call, each in its own short
+ * transaction, so the writer can call it between batches without stalling ingest for long.
+ * Must be called outside a transaction. Returns the number dropped, or -1 with a message. */
+int store_expire(struct store *s, int64_t now_ms, int64_t retention_ms, int64_t max_bytes,
+                 int max_drops, char *err, size_t errlen);
+
+/* The SQLite result code of the store's last failure (SQLITE_FULL: disk or max-size full). */
+int store_last_error(const struct store *s);
 
 /* Executes a statement with no result (DDL, pragmas). */
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen);

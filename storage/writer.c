@@ -11,6 +11,8 @@
 
 #define POP_TIMEOUT_MS 100
 #define TICK_MS        1000
+/* After a failed write, how long batches are dropped (and counted) before the next try. */
+#define RETRY_MS       1000
 
 struct txn_count {
     struct fh_addr addr;
@@ -35,6 +37,12 @@ void writer_add_consumer(struct writer *w, struct flow_consumer c)
 {
     if (w->n_consumers < WRITER_MAX_CONSUMERS)
         w->consumers[w->n_consumers++] = c;
+}
+
+void writer_set_retention(struct writer *w, int64_t retention_ms, int64_t max_bytes)
+{
+    w->retention_ms = retention_ms > 0 ? retention_ms : 0;
+    w->max_bytes = max_bytes > 0 ? max_bytes : 0;
 }
 
 static struct txn_count *txn_slot(struct writer *w, const struct flow *f)
@@ -71,6 +79,9 @@ static void count_store_drops(struct writer *w, const struct fh_addr *a, uint32_
     atomic_fetch_add(&w->rows_failed, n);
 }
 
+static void drop_batch(struct writer *w, const struct flow_batch *b, size_t from);
+static void enter_failing(struct writer *w, const char *what, const char *err, uint64_t lost);
+
 static void commit(struct writer *w)
 {
     char err[512];
@@ -83,39 +94,97 @@ static void commit(struct writer *w)
         store_commit(w->store, err, sizeof(err)) == 0) {
         atomic_fetch_add(&w->rows_stored, rows);
         atomic_fetch_add(&w->commits, 1);
+        if (w->failing) {
+            log_info("store writable again; %llu flows were dropped while it failed",
+                     (unsigned long long)w->failing_dropped);
+            w->failing = false;
+            w->failing_dropped = 0;
+        }
     } else {
-        /* The transaction is rolled back: everything in it is lost. Say so and count it. */
-        log_ratelimited(&w->err_log, LOG_LVL_ERR, "store commit failed, %llu flows lost: %s",
-                        (unsigned long long)rows, err);
-        for (unsigned i = 0; i < w->n_txn; i++)
-            count_store_drops(w, &w->txn[i].addr, w->txn[i].domain, w->txn[i].version,
-                              w->txn[i].rows);
+        if (store_in_transaction(w->store))
+            store_rollback(w->store);
+        enter_failing(w, "commit", err, rows);
     }
     w->n_txn = 0;
+}
+
+/* Everything in the open transaction is lost (rolled back): count it per exporter. */
+static void count_txn_lost(struct writer *w)
+{
+    for (unsigned i = 0; i < w->n_txn; i++)
+        count_store_drops(w, &w->txn[i].addr, w->txn[i].domain, w->txn[i].version,
+                          w->txn[i].rows);
+    w->n_txn = 0;
+}
+
+/* A write failed (SQLITE_FULL when the disk is full): the open transaction is lost and
+ * counted; the next RETRY_MS of batches are dropped and counted without trying, so a full
+ * disk costs no CPU and floods no log; then writing is tried again. Receiving goes on. */
+static void enter_failing(struct writer *w, const char *what, const char *err, uint64_t lost)
+{
+    bool full = store_last_error(w->store) == SQLITE_FULL;
+    if (!w->failing || full)
+        log_ratelimited(&w->err_log, LOG_LVL_ERR,
+                        "store %s failed%s, %llu flows lost: %s; dropping (and counting) "
+                        "flows until it works again",
+                        what, full ? " (disk full?)" : "", (unsigned long long)lost, err);
+    count_txn_lost(w);
+    w->failing_dropped += lost;
+    w->failing = true;
+    w->retry_at = mono_ms() + RETRY_MS;
+}
+
+static void drop_batch(struct writer *w, const struct flow_batch *b, size_t from)
+{
+    for (size_t i = from; i < b->n; i++)
+        count_store_drops(w, &b->flows[i].exporter, b->flows[i].domain, b->flows[i].version, 1);
+    w->failing_dropped += b->n - from;
 }
 
 static void store_batch(struct writer *w, const struct flow_batch *b)
 {
     char err[512];
+    if (w->failing && mono_ms() < w->retry_at) {
+        drop_batch(w, b, 0);
+        return;
+    }
     if (!store_in_transaction(w->store)) {
         if (store_begin(w->store, err, sizeof(err))) {
-            log_ratelimited(&w->err_log, LOG_LVL_ERR, "store: cannot begin: %s", err);
-            for (size_t i = 0; i < b->n; i++)
-                count_store_drops(w, &b->flows[i].exporter, b->flows[i].domain,
-                                  b->flows[i].version, 1);
+            enter_failing(w, "begin", err, 0);
+            drop_batch(w, b, 0);
             return;
         }
         w->txn_started = mono_ms();
     }
     for (size_t i = 0; i < b->n; i++) {
         const struct flow *f = &b->flows[i];
-        if (store_add_flow(w->store, f, err, sizeof(err)) == 0) {
-            txn_slot(w, f)->rows++;
-        } else {
-            log_ratelimited(&w->err_log, LOG_LVL_ERR, "store: %s", err);
-            count_store_drops(w, &f->exporter, f->domain, f->version, 1);
+        if (store_add_flow(w->store, f, err, sizeof(err)) != 0) {
+            /* One failed insert may have rolled the transaction back (SQLITE_FULL does):
+             * abandon it whole rather than guess what survived. */
+            uint64_t lost = 0;
+            for (unsigned j = 0; j < w->n_txn; j++)
+                lost += w->txn[j].rows;
+            store_rollback(w->store);
+            enter_failing(w, "insert", err, lost);
+            drop_batch(w, b, i);
+            return;
         }
+        txn_slot(w, f)->rows++;
     }
+}
+
+/* Retention, between transactions: at most one partition per call, so a drop costs one
+ * short pause (the queue absorbs it), never a long one. */
+static void expire(struct writer *w)
+{
+    char err[512];
+    if ((!w->retention_ms && !w->max_bytes) || store_in_transaction(w->store))
+        return;
+    int n = store_expire(w->store, now_ms(), w->retention_ms, w->max_bytes, 1, err, sizeof(err));
+    if (n < 0)
+        log_ratelimited(&w->err_log, LOG_LVL_ERR, "retention: %s", err);
+    else if (n > 0)
+        atomic_fetch_add(&w->partitions_dropped, (uint64_t)n);
 }
 
 /* Exporter counters change without flows too (rejects, drops): persist them when idle. */
@@ -157,6 +226,7 @@ void writer_run(struct writer *w)
         if (now - last_tick >= TICK_MS) {
             tick_consumers(w, 0);
             save_counters(w);
+            expire(w);
             last_tick = now;
         }
         if (!b && flowq_closed_and_empty(w->queue))

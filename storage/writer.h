@@ -39,11 +39,22 @@ struct writer {
     struct txn_count *txn;
     unsigned n_txn, cap_txn;
     struct log_limit err_log;
+    /* retention (writer_set_retention) */
+    int64_t retention_ms, max_bytes;
+    _Atomic uint64_t partitions_dropped;
+    /* after a store failure (disk full...): batches are dropped and counted, not tried,
+     * until retry_at (monotonic ms); full_dropped counts them for the "resumed" message */
+    bool failing;
+    int64_t retry_at;
+    uint64_t failing_dropped;
 };
 
 void writer_init(struct writer *w, struct store *s, struct flow_queue *q,
                  struct exporter_table *t, int64_t commit_interval_ms);
 void writer_add_consumer(struct writer *w, struct flow_consumer c);
+/* Drop partitions older than retention_ms and/or while the store exceeds max_bytes (0 = no
+ * limit), checked about once a second between transactions (store_expire). */
+void writer_set_retention(struct writer *w, int64_t retention_ms, int64_t max_bytes);
 int writer_start(struct writer *w);
 /* Waits until the queue (closed by the caller) is drained and everything committed. */
 void writer_join(struct writer *w);

@@ -1,0 +1,334 @@
+/* storebench.c - the store alone: insert rate as the store grows, and the three query times
+ * of issue 8 on a generated store. Flows are generated here (no network), inserted through
+ * the store API exactly as the daemon's writer does (big transactions, row-capped
+ * partitions, index at close).
+ *
+ *   storebench insert DB ROWS [--partition-rows N] [--index-at-insert] [--hours H]
+ *                             [--every N] [--txn N] [--pragma SQL]
+ *   storebench query DB [--runs N]
+ *
+ * insert prints one line per --every rows (rows/s of that slice, index builds included) and
+ * appends to an existing store (received times go on from its newest flow). query times
+ * (a) one client address + port over the last 24 h (the story's hunt, store_client_port_sql),
+ * (b) dst port 515 and SYN over the last hour, (c) top-10 dst ports by bytes over the last
+ * hour; it prints the median of --runs runs of each. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/addr.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+#include "storage/store.h"
+
+#define T0 1795392000000LL /* 2026-11-23 00:00 UTC: received time of flow 0 */
+#define HUNT_EVERY 50000   /* the hunted client talks once every this many flows */
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb93fe51a87bdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static void v4(struct fh_addr *a, uint32_t ip)
+{
+    uint8_t b[4] = {(uint8_t)(ip >> 24), (uint8_t)(ip >> 16), (uint8_t)(ip >> 8), (uint8_t)ip};
+    addr_from_v4(a, b);
+}
+
+static const uint16_t service_ports[] = {443, 443, 443, 443, 443, 443, 443, 80, 80, 80,
+                                         53,  53,  22,  515, 25,  3306, 8080, 123, 514, 443};
+
+/* Flow number i, received at `recv`: a client of 10.0.0.0/16 to a server of 192.168.0.0/20
+ * (the mix of ../shared/tools/flowgen, roughly); every HUNT_EVERY flows the story's client
+ * 10.99.0.1:722 to 192.168.0.5:515, answered by the server half that often. */
+static void make_flow(uint64_t i, int64_t recv, struct flow *f)
+{
+    uint64_t r = mix(i + 1);
+    memset(f, 0, sizeof(*f));
+    v4(&f->exporter, 0x7f000001);
+    f->version = 5;
+    f->received_ms = recv;
+    f->first_ms = recv - 30000 - (int64_t)(r % 120000);
+    f->last_ms = recv - (int64_t)((r >> 20) % 30000);
+    f->packets = 1 + (r >> 8) % 64;
+    f->bytes = f->packets * (40 + (r >> 14) % 1400);
+    f->proto = (r >> 24) % 100 < 85 ? 6 : 17;
+    uint8_t flags[] = {0x1b, 0x1b, 0x1b, 0x1b, 0x1b, 0x1b, 0x1b, 0x1a, 0x02, 0x14, 0x10};
+    f->tcp_flags = f->proto == 6 ? flags[(r >> 30) % 11] : 0;
+    f->present = FF_TCP_FLAGS | FF_IF | FF_NEXT_HOP | FF_AS | FF_MASK | FF_TOS;
+    f->in_if = 1 + (r >> 34) % 8;
+    f->out_if = 9 + (r >> 37) % 8;
+    v4(&f->next_hop, 0x0aff0001 + (uint32_t)((r >> 40) % 4));
+    f->src_as = 64512;
+    f->dst_as = 13335;
+    f->src_mask = 16;
+    f->dst_mask = 20;
+    v4(&f->src_addr, 0x0a000000 | (uint32_t)(mix(i ^ 0x5555) & 0xffff));
+    f->src_port = (uint16_t)(1024 + (r >> 42) % 64000);
+    v4(&f->dst_addr, 0xc0a80000 | (uint32_t)((r >> 12) % 4096));
+    int s = (int)((r >> 50) % 25);
+    f->dst_port = s < 20 ? service_ports[s] : (uint16_t)(1024 + (r >> 3) % 64000);
+    if (i % HUNT_EVERY == 7) {
+        v4(&f->src_addr, 0x0a630001);
+        f->src_port = 722;
+        v4(&f->dst_addr, 0xc0a80005);
+        f->dst_port = 515;
+        f->proto = 6;
+        f->tcp_flags = 0x02;
+    } else if (i % (2 * HUNT_EVERY) == 9) {
+        v4(&f->src_addr, 0xc0a80005);
+        f->src_port = 515;
+        v4(&f->dst_addr, 0x0a630001);
+        f->dst_port = 722;
+        f->proto = 6;
+        f->tcp_flags = 0x12;
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t db_int(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static const char *opt_val(int argc, char **argv, const char *name, const char *def)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return def;
+}
+
+static bool opt_flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return true;
+    return false;
+}
+
+static int do_insert(const char *db, int argc, char **argv)
+{
+    char err[512];
+    uint64_t rows = strtoull(argv[0], NULL, 10);
+    struct store_options o = {
+        .partition_rows = atoll(opt_val(argc, argv, "--partition-rows", "0")),
+        .index_at_insert = opt_flag(argc, argv, "--index-at-insert"),
+    };
+    double hours = atof(opt_val(argc, argv, "--hours", "48"));
+    uint64_t every = strtoull(opt_val(argc, argv, "--every", "1000000"), NULL, 10);
+    uint64_t txn = strtoull(opt_val(argc, argv, "--txn", "100000"), NULL, 10);
+    uint64_t total = strtoull(opt_val(argc, argv, "--total", "0"), NULL, 10);
+    struct store *s = store_open(db, STORE_RW, &o, err, sizeof(err));
+    if (!s) {
+        fprintf(stderr, "storebench: %s\n", err);
+        return 1;
+    }
+    const char *pragma = opt_val(argc, argv, "--pragma", NULL);
+    if (pragma && store_exec(s, pragma, err, sizeof(err))) {
+        fprintf(stderr, "storebench: %s: %s\n", pragma, err);
+        return 1;
+    }
+    uint64_t have = (uint64_t)db_int(s, "SELECT COALESCE(sum(rows), 0) FROM partitions");
+    if (!total)
+        total = have + rows;
+    /* received times spread evenly: `total` flows over `hours` */
+    double step_ms = hours * 3600000.0 / (double)total;
+    printf("# insert %llu rows into %s (already %llu); partition-rows %lld, index %s\n",
+           (unsigned long long)rows, db, (unsigned long long)have,
+           (long long)(o.partition_rows ? o.partition_rows : STORE_PARTITION_ROWS),
+           o.index_at_insert ? "at insert" : "at partition close");
+    printf("%12s %10s %10s %8s\n", "stored", "rows/s", "cpu_us/row", "secs");
+    double t_all = now_s(), t = t_all, c = cpu_s(), c_all = c;
+    struct flow f;
+    for (uint64_t i = have; i < have + rows; i++) {
+        if ((i - have) % txn == 0 && store_begin(s, err, sizeof(err))) {
+            fprintf(stderr, "storebench: %s\n", err);
+            return 1;
+        }
+        make_flow(i, T0 + (int64_t)((double)i * step_ms), &f);
+        if (store_add_flow(s, &f, err, sizeof(err))) {
+            fprintf(stderr, "storebench: %s\n", err);
+            return 1;
+        }
+        if ((i - have + 1) % txn == 0 && store_commit(s, err, sizeof(err))) {
+            fprintf(stderr, "storebench: %s\n", err);
+            return 1;
+        }
+        if ((i - have + 1) % every == 0) {
+            double t2 = now_s(), c2 = cpu_s();
+            printf("%12llu %10.0f %10.2f %8.1f\n", (unsigned long long)(i + 1),
+                   (double)every / (t2 - t), (c2 - c) * 1e6 / (double)every, t2 - t_all);
+            fflush(stdout);
+            t = t2;
+            c = c2;
+        }
+    }
+    if (store_commit(s, err, sizeof(err))) {
+        fprintf(stderr, "storebench: %s\n", err);
+        return 1;
+    }
+    double el = now_s() - t_all;
+    printf("# total %llu rows in %.1f s: %.0f rows/s, %.2f CPU s per 1M rows\n",
+           (unsigned long long)rows, el, (double)rows / el, (cpu_s() - c_all) * 1e6 / (double)rows);
+    store_close(s);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Runs sql (with the hunt bindings when hunt) and returns seconds; *rows = rows returned. */
+static double timed(struct store *s, const char *sql, bool hunt, int64_t from, int64_t to,
+                    int64_t *rows)
+{
+    double t = now_s();
+    sqlite3_stmt *st;
+    *rows = -1;
+    if (sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "storebench: %s\n", sqlite3_errmsg(store_sqlite(s)));
+        return -1;
+    }
+    if (getenv("STOREBENCH_VERBOSE"))
+        fprintf(stderr, "prepare %.1f ms (%zu bytes of SQL)\n", (now_s() - t) * 1000,
+                strlen(sql));
+    if (hunt) {
+        struct fh_addr a;
+        addr_from_str("10.99.0.1", &a);
+        store_bind_hunt(st, &a, 722, from, to);
+    } else {
+        sqlite3_bind_int64(st, 1, from);
+        sqlite3_bind_int64(st, 2, to);
+    }
+    *rows = 0;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        (*rows)++;
+    sqlite3_finalize(st);
+    return now_s() - t;
+}
+
+static const char flow_columns[] =
+    "exporter, domain, version, src_addr, dst_addr, src_port, dst_port, proto, tcp_flags, "
+    "packets, bytes, first_ms, last_ms, in_if, out_if, next_hop, src_as, dst_as, src_mask, "
+    "dst_mask, tos, sampling_interval, end_reason, direction, initial_flags, union_flags, "
+    "rev_packets, rev_bytes, rev_tcp_flags, fw_event, initiator_bytes, responder_bytes, "
+    "post_nat_src_addr, post_nat_dst_addr, post_nat_src_port, post_nat_dst_port, received_ms";
+
+/* SELECT over the partitions overlapping [?1, ?2]: `what` FROM (union) `tail`. */
+static char *over_partitions(struct store *s, int64_t from, int64_t to, const char *what,
+                             const char *cols, const char *where, const char *tail)
+{
+    char err[256], **names;
+    size_t n;
+    if (store_partitions_for(s, from, to, &names, &n, err, sizeof(err)))
+        return NULL;
+    size_t cap = 256 + n * (256 + strlen(cols)) + strlen(what) + strlen(tail);
+    char *sql = xmalloc(cap);
+    size_t len = (size_t)snprintf(sql, cap, "SELECT %s FROM (", what);
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t)snprintf(sql + len, cap - len,
+                                "%sSELECT %s FROM \"%s\" WHERE first_ms BETWEEN ?1 AND ?2 AND %s",
+                                i ? " UNION ALL " : "", cols, names[i], where);
+        free(names[i]);
+    }
+    free(names);
+    if (n == 0)
+        len += (size_t)snprintf(sql + len, cap - len, "SELECT * FROM flows WHERE 0");
+    snprintf(sql + len, cap - len, ") %s", tail);
+    return sql;
+}
+
+static int do_query(const char *db, int argc, char **argv)
+{
+    char err[512];
+    int runs = atoi(opt_val(argc, argv, "--runs", "5"));
+    if (runs < 1 || runs > 100)
+        runs = 5;
+    struct store *s = store_open(db, STORE_RO, NULL, err, sizeof(err));
+    if (!s) {
+        fprintf(stderr, "storebench: %s\n", err);
+        return 1;
+    }
+    int64_t flows = db_int(s, "SELECT sum(rows) FROM partitions");
+    int64_t end = db_int(s, "SELECT max(max_last) FROM partitions");
+    int64_t parts = db_int(s, "SELECT count(*) FROM partitions");
+    printf("# %s: %lld flows in %lld partitions\n", db, (long long)flows, (long long)parts);
+    const char *names[3] = {"(a) client 10.99.0.1:722, both directions, 24 h",
+                            "(b) dst port 515 and flags S, 1 h",
+                            "(c) top-10 dst ports by bytes, 1 h"};
+    for (int q = 0; q < 3; q++) {
+        int64_t from = end - (q == 0 ? 24 : 1) * 3600000LL, to = end;
+        double t[100];
+        int64_t rows = 0;
+        for (int r = 0; r < runs; r++) {
+            /* The SQL is built each run: building it (listing partitions) is part of it. */
+            double t0 = now_s();
+            struct fh_addr ha;
+            addr_from_str("10.99.0.1", &ha);
+            char *sql =
+                q == 0 ? store_client_port_sql(s, &ha, 722, from, to, err, sizeof(err))
+                : q == 1
+                    ? over_partitions(s, from, to, "*", flow_columns,
+                                      "dst_port = 515 AND (tcp_flags & 2)", "")
+                    /* only the columns it needs: each branch of the union copies them */
+                    : over_partitions(s, from, to, "dst_port, sum(bytes) AS b",
+                                      "dst_port, bytes", "1",
+                                      "GROUP BY dst_port ORDER BY b DESC LIMIT 10");
+            if (!sql) {
+                fprintf(stderr, "storebench: %s\n", err);
+                return 1;
+            }
+            double build = now_s() - t0;
+            t[r] = timed(s, sql, q == 0, from, to, &rows) + build;
+            free(sql);
+        }
+        qsort(t, (size_t)runs, sizeof(double), cmp_double);
+        printf("%-50s %9.1f ms median (min %.1f, max %.1f) %lld rows\n", names[q],
+               t[runs / 2] * 1000, t[0] * 1000, t[runs - 1] * 1000, (long long)rows);
+    }
+    store_close(s);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 4 && strcmp(argv[1], "insert") == 0)
+        return do_insert(argv[2], argc - 3, argv + 3);
+    if (argc >= 3 && strcmp(argv[1], "query") == 0)
+        return do_query(argv[2], argc - 3, argv + 3);
+    fprintf(stderr, "usage: storebench insert DB ROWS [--partition-rows N] [--index-at-insert] "
+                    "[--hours H] [--every N] [--txn N] [--total N]\n"
+                    "       storebench query DB [--runs N]\n");
+    return 2;
+}
