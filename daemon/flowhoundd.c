@@ -44,7 +44,7 @@ static void usage(FILE *f)
     for (const struct cfg_key *k = config_keys; k->key; k++) {
         char left[64];
         if (k->type == CFG_BOOL)
-            snprintf(left, sizeof(left), "--%s", k->key);
+            snprintf(left, sizeof(left), "--%s[=no]", k->key);
         else
             snprintf(left, sizeof(left), "--%s %s", k->key, k->arg ? k->arg : "VALUE");
         if (strlen(left) > 28)
@@ -77,7 +77,7 @@ static int parse_args(int argc, char **argv, struct fh_config *cfg)
     opts[o++] = (struct option){"check-config", no_argument, NULL, OPT_CHECK};
     for (size_t i = 0; i < nkeys; i++)
         opts[o++] = (struct option){config_keys[i].key,
-                                    config_keys[i].type == CFG_BOOL ? no_argument
+                                    config_keys[i].type == CFG_BOOL ? optional_argument
                                                                     : required_argument,
                                     NULL, (int)(OPT_KEY_BASE + i)};
     /* First pass: only -c, so that the command line can override the file. */
@@ -109,7 +109,9 @@ static int parse_args(int argc, char **argv, struct fh_config *cfg)
             cfg->check_config = true;
         } else if (c >= OPT_KEY_BASE && (size_t)(c - OPT_KEY_BASE) < nkeys) {
             const struct cfg_key *k = &config_keys[c - OPT_KEY_BASE];
-            if (config_set(cfg, k->key, k->type == CFG_BOOL ? "yes" : optarg, err, sizeof(err))) {
+            /* Booleans: --daemon, or --analyzer=no to turn a default off. */
+            const char *v = k->type == CFG_BOOL && !optarg ? "yes" : optarg;
+            if (config_set(cfg, k->key, v, err, sizeof(err))) {
                 fprintf(stderr, "flowhoundd: --%s\n", err);
                 rc = 2;
             }

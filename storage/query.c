@@ -321,7 +321,8 @@ static const char *order_column(struct query *q, const char *order)
 char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_flows *req,
                       const char *col, bool by_index)
 {
-    static const char *const selects[] = {"*", NULL};
+    /* the view's columns, not "*": partitions also hold hidden key columns (storage/store.c) */
+    static const char *const selects[] = {store_flow_columns, NULL};
     int next = 3 + (req->filter ? filter_param_count(req->filter) : 0);
     char *arms = query_union(parts, n, selects, req->filter);
     /* col is one of the view's own column names, checked by the caller */

@@ -117,6 +117,10 @@ int store_last_error(const struct store *s);
 /* Executes a statement with no result (DDL, pragmas). */
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen);
 
+/* The columns of the `flows` view, in order, comma-separated (partitions also hold hidden
+ * columns: select these, not "*"). */
+extern const char store_flow_columns[];
+
 /* The embedded schema text (storage/schema.sql). */
 extern const char flowhound_schema_sql[];
 

@@ -34,7 +34,6 @@ struct store {
     bool exp_valid;
 };
 
-extern const char store_flow_columns[];
 
 int store_fail(struct store *s, char *err, size_t errlen, const char *what);
 char *store_replace_all(const char *text, const char *from, const char *to);
