@@ -76,10 +76,10 @@ static int parse_args(int argc, char **argv, struct fh_config *cfg)
     opts[o++] = (struct option){"version", no_argument, NULL, 'V'};
     opts[o++] = (struct option){"check-config", no_argument, NULL, OPT_CHECK};
     for (size_t i = 0; i < nkeys; i++)
-        opts[o++] = (struct option){config_keys[i].key,
-                                    config_keys[i].type == CFG_BOOL ? optional_argument
-                                                                    : required_argument,
-                                    NULL, (int)(OPT_KEY_BASE + i)};
+        opts[o++] =
+            (struct option){config_keys[i].key,
+                            config_keys[i].type == CFG_BOOL ? optional_argument : required_argument,
+                            NULL, (int)(OPT_KEY_BASE + i)};
     /* First pass: only -c, so that the command line can override the file. */
     char err[512];
     int c, rc = 0;
@@ -299,8 +299,8 @@ static int run(struct fh_config *cfg)
         store_close(store);
         return 1;
     }
-    if (cfg->ready_file && write_ready_file(cfg->ready_file, ls, (unsigned)cfg->n_listen,
-                                            hooks.web_address))
+    if (cfg->ready_file &&
+        write_ready_file(cfg->ready_file, ls, (unsigned)cfg->n_listen, hooks.web_address))
         log_warn("cannot write %s: %s", cfg->ready_file, strerror(errno));
     log_info("storing flows in %s", cfg->db);
 

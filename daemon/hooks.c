@@ -125,8 +125,7 @@ int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
     if (cfg->analyzer && start_analyzer(h, cfg, w, err, errlen))
         return -1;
     /* Alerts reach syslog as soon as the analyzer commits them (the spool is the fallback). */
-    if (h->analyzer && h->alerts &&
-        analyzer_add_sink(h->analyzer, deliver_sink(h->alerts)) != 0) {
+    if (h->analyzer && h->alerts && analyzer_add_sink(h->analyzer, deliver_sink(h->alerts)) != 0) {
         snprintf(err, errlen, "cannot connect the analyzer to alert delivery");
         return -1;
     }

@@ -2,9 +2,33 @@
  * json`. Column names become keys; SQLite types map to JSON types one to one. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/xmalloc.h"
 #include "storage/query_int.h"
+
+/* A JSON string of text from the store: exporter-sent bytes may be invalid UTF-8, which
+ * jansson rightly refuses; such bytes become U+FFFD so the row is still shown. */
+static json_t *safe_string(const unsigned char *s, size_t n)
+{
+    json_t *v = json_stringn((const char *)s, n);
+    if (v)
+        return v;
+    char *clean = xmalloc(n * 3 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] >= 0x20 && s[i] < 0x7f) {
+            clean[o++] = (char)s[i];
+        } else {
+            memcpy(clean + o, "\xef\xbf\xbd", 3);
+            o += 3;
+        }
+    }
+    v = json_stringn(clean, o);
+    free(clean);
+    return v;
+}
 
 json_t *query_row_json(sqlite3_stmt *row)
 {
@@ -21,9 +45,7 @@ json_t *query_row_json(sqlite3_stmt *row)
             break;
         case SQLITE_TEXT:
         case SQLITE_BLOB:
-            /* jansson refuses invalid UTF-8; such a value (never written by us) becomes null */
-            v = json_stringn((const char *)sqlite3_column_text(row, i),
-                             (size_t)sqlite3_column_bytes(row, i));
+            v = safe_string(sqlite3_column_text(row, i), (size_t)sqlite3_column_bytes(row, i));
             break;
         default:
             v = NULL;

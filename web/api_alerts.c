@@ -48,19 +48,6 @@ static json_t *query_rows(struct web_req *r, sqlite3_stmt *st, int64_t max, bool
     return rows;
 }
 
-static sqlite3_stmt *prepare(struct web_req *r, const char *sql, json_t **err)
-{
-    sqlite3 *db = web_db(r, err);
-    if (!db)
-        return NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        *err = web_db_error(r, "prepare");
-        return NULL;
-    }
-    return st;
-}
-
 /* An address parameter in the store's text form ("::0001" is stored as "::1"). */
 static bool param_addr(struct web_req *r, const char *name, char *out, size_t outlen, json_t **err)
 {
@@ -104,12 +91,12 @@ json_t *api_alerts(struct web_req *r)
     if (kind && strcmp(kind, "stale_state") && strcmp(kind, "port_exhaustion"))
         return web_error(r, MHD_HTTP_BAD_REQUEST, 0, "kind: stale_state or port_exhaustion");
     /* Open alerts first, newest activity first. */
-    sqlite3_stmt *st = prepare(r,
-                               "SELECT * FROM alerts WHERE (:state IS NULL OR state = :state) "
-                               "AND (:kind IS NULL OR kind = :kind) AND (:client IS NULL OR "
-                               "client_addr = :client) ORDER BY state = 'open' DESC, "
-                               "updated_ms DESC, id DESC LIMIT :limit OFFSET :offset",
-                               &err);
+    sqlite3_stmt *st = web_prepare(r,
+                                   "SELECT * FROM alerts WHERE (:state IS NULL OR state = :state) "
+                                   "AND (:kind IS NULL OR kind = :kind) AND (:client IS NULL OR "
+                                   "client_addr = :client) ORDER BY state = 'open' DESC, "
+                                   "updated_ms DESC, id DESC LIMIT :limit OFFSET :offset",
+                                   &err);
     if (!st)
         return err;
     bind_opt_text(st, ":state", state);
@@ -129,7 +116,7 @@ json_t *api_alerts(struct web_req *r)
  * port_exhaustion (no client port) every port of the client to that server. */
 static json_t *alert_connections(struct web_req *r, json_t *alert, json_t **err)
 {
-    sqlite3_stmt *st = prepare(
+    sqlite3_stmt *st = web_prepare(
         r,
         "SELECT * FROM (SELECT * FROM connections WHERE client_addr = :client AND "
         "(:port IS NULL OR client_port = :port) AND server_addr = :server AND server_port = "
@@ -160,7 +147,7 @@ json_t *api_alert(struct web_req *r)
     long long id = strtoll(r->path, &end, 10);
     if (!isdigit((unsigned char)r->path[0]) || *end || id <= 0)
         return web_error(r, MHD_HTTP_BAD_REQUEST, 0, "alert id: a positive integer");
-    sqlite3_stmt *st = prepare(r, "SELECT * FROM alerts WHERE id = :id", &err);
+    sqlite3_stmt *st = web_prepare(r, "SELECT * FROM alerts WHERE id = :id", &err);
     if (!st)
         return err;
     sqlite3_bind_int64(st, 1, id);
@@ -195,12 +182,12 @@ json_t *api_connections(struct web_req *r)
     if (!client[0] || port < 0)
         return web_error(r, MHD_HTTP_BAD_REQUEST, 0,
                          "client and port are required (client=10.1.1.50&port=722)");
-    sqlite3_stmt *st = prepare(r,
-                               "SELECT * FROM connections WHERE client_addr = :client AND "
-                               "client_port = :port AND (:server IS NULL OR server_addr = "
-                               ":server) AND start_ms >= :from AND start_ms <= :to ORDER BY "
-                               "start_ms, id LIMIT :limit",
-                               &err);
+    sqlite3_stmt *st = web_prepare(r,
+                                   "SELECT * FROM connections WHERE client_addr = :client AND "
+                                   "client_port = :port AND (:server IS NULL OR server_addr = "
+                                   ":server) AND start_ms >= :from AND start_ms <= :to ORDER BY "
+                                   "start_ms, id LIMIT :limit",
+                                   &err);
     if (!st)
         return err;
     bind_opt_text(st, ":client", client);
@@ -213,10 +200,10 @@ json_t *api_connections(struct web_req *r)
     json_t *conns = query_rows(r, st, limit, false, &more, &err);
     if (!conns)
         return err;
-    st = prepare(r,
-                 "SELECT * FROM alerts WHERE client_addr = :client AND (client_port = :port OR "
-                 "client_port IS NULL) ORDER BY opened_ms",
-                 &err);
+    st = web_prepare(r,
+                     "SELECT * FROM alerts WHERE client_addr = :client AND (client_port = :port OR "
+                     "client_port IS NULL) ORDER BY opened_ms",
+                     &err);
     if (st) {
         bind_opt_text(st, ":client", client);
         sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":port"), port);

@@ -102,19 +102,6 @@ static int bind_query(const struct flows_query *q, sqlite3_stmt *st)
     return where_bind(&q->where, st, to + 1);
 }
 
-static sqlite3_stmt *prepare(struct web_req *r, const char *sql, json_t **err)
-{
-    sqlite3 *db = web_db(r, err);
-    if (!db)
-        return NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        *err = web_db_error(r, "prepare");
-        return NULL;
-    }
-    return st;
-}
-
 /* Answers a query layer failure: a bad request is the client's, a timeout 503, else 500. */
 static json_t *query_error(struct web_req *r, int code, const char *msg)
 {
@@ -174,17 +161,28 @@ static const struct {
     const char *name, *label;
     enum query_stat stat;
 } top_keys[] = {
-    {"src_addr", "src_addr", QS_SRCIP}, {"srcip", "src_addr", QS_SRCIP},
-    {"dst_addr", "dst_addr", QS_DSTIP}, {"dstip", "dst_addr", QS_DSTIP},
-    {"src_port", "src_port", QS_SRCPORT}, {"srcport", "src_port", QS_SRCPORT},
-    {"dst_port", "dst_port", QS_DSTPORT}, {"dstport", "dst_port", QS_DSTPORT},
-    {"proto", "proto", QS_PROTO},         {"src_as", "src_as", QS_SRCAS},
-    {"srcas", "src_as", QS_SRCAS},        {"dst_as", "dst_as", QS_DSTAS},
-    {"dstas", "dst_as", QS_DSTAS},        {"in_if", "in_if", QS_INIF},
-    {"inif", "in_if", QS_INIF},           {"out_if", "out_if", QS_OUTIF},
-    {"outif", "out_if", QS_OUTIF},        {"exporter", "exporter", QS_EXPORTER},
-    {"router", "exporter", QS_EXPORTER},  {"ip", "ip", QS_IP},
-    {"port", "port", QS_PORT},            {"as", "as", QS_AS},
+    {"src_addr", "src_addr", QS_SRCIP},
+    {"srcip", "src_addr", QS_SRCIP},
+    {"dst_addr", "dst_addr", QS_DSTIP},
+    {"dstip", "dst_addr", QS_DSTIP},
+    {"src_port", "src_port", QS_SRCPORT},
+    {"srcport", "src_port", QS_SRCPORT},
+    {"dst_port", "dst_port", QS_DSTPORT},
+    {"dstport", "dst_port", QS_DSTPORT},
+    {"proto", "proto", QS_PROTO},
+    {"src_as", "src_as", QS_SRCAS},
+    {"srcas", "src_as", QS_SRCAS},
+    {"dst_as", "dst_as", QS_DSTAS},
+    {"dstas", "dst_as", QS_DSTAS},
+    {"in_if", "in_if", QS_INIF},
+    {"inif", "in_if", QS_INIF},
+    {"out_if", "out_if", QS_OUTIF},
+    {"outif", "out_if", QS_OUTIF},
+    {"exporter", "exporter", QS_EXPORTER},
+    {"router", "exporter", QS_EXPORTER},
+    {"ip", "ip", QS_IP},
+    {"port", "port", QS_PORT},
+    {"as", "as", QS_AS},
     {"if", "if", QS_IF},
 };
 
@@ -192,11 +190,10 @@ static const struct {
 static json_t *split_totals(json_t *rows)
 {
     json_t *first = json_array_get(rows, 0);
-    json_t *total =
-        json_pack("{s:I, s:I, s:I}", "flows",
-                  json_integer_value(json_object_get(first, "total_flows")), "packets",
-                  json_integer_value(json_object_get(first, "total_packets")), "bytes",
-                  json_integer_value(json_object_get(first, "total_bytes")));
+    json_t *total = json_pack("{s:I, s:I, s:I}", "flows",
+                              json_integer_value(json_object_get(first, "total_flows")), "packets",
+                              json_integer_value(json_object_get(first, "total_packets")), "bytes",
+                              json_integer_value(json_object_get(first, "total_bytes")));
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row)
@@ -256,7 +253,7 @@ json_t *api_top(struct web_req *r)
 /* The store's span of flow times, from the partitions table (cheap: no flow is read). */
 static bool data_span(struct web_req *r, int64_t *first, int64_t *last, json_t **err)
 {
-    sqlite3_stmt *st = prepare(r, "SELECT min(min_first), max(max_last) FROM partitions", err);
+    sqlite3_stmt *st = web_prepare(r, "SELECT min(min_first), max(max_last) FROM partitions", err);
     if (!st)
         return false;
     bool ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
@@ -277,7 +274,7 @@ static json_t *timeline_points(struct web_req *r, const struct flows_query *q, i
                           "SELECT (first_ms - :from) / :step AS b, count(*), sum(packets), "
                           "sum(bytes) FROM m GROUP BY b ORDER BY b",
                           q->range, q->where.sql);
-    sqlite3_stmt *st = prepare(r, sql, err);
+    sqlite3_stmt *st = web_prepare(r, sql, err);
     free(sql);
     if (!st)
         return NULL;
@@ -350,13 +347,13 @@ json_t *api_summary(struct web_req *r)
     json_t *err = NULL;
     if (!web_params_known(r, known, &err))
         return err;
-    sqlite3_stmt *st = prepare(r,
-                               "SELECT COALESCE(sum(rows), 0) AS flows, min(min_first) AS "
-                               "first_ms, max(max_last) AS last_ms, count(*) AS partitions, "
-                               "(SELECT count(*) FROM exporters) AS exporters, "
-                               "(SELECT count(*) FROM alerts WHERE state = 'open') AS "
-                               "alerts_open FROM partitions",
-                               &err);
+    sqlite3_stmt *st = web_prepare(r,
+                                   "SELECT COALESCE(sum(rows), 0) AS flows, min(min_first) AS "
+                                   "first_ms, max(max_last) AS last_ms, count(*) AS partitions, "
+                                   "(SELECT count(*) FROM exporters) AS exporters, "
+                                   "(SELECT count(*) FROM alerts WHERE state = 'open') AS "
+                                   "alerts_open FROM partitions",
+                                   &err);
     if (!st)
         return err;
     json_t *o = sqlite3_step(st) == SQLITE_ROW ? web_row_object(st) : NULL;

@@ -81,6 +81,8 @@ sqlite3 *web_db(struct web_req *r, json_t **err);
 /* The same connection as the query layer sees it (storage/query.h), with the time left of
  * the request's limit: flows and top-N go through the one query layer. */
 struct query *web_query(struct web_req *r, json_t **err);
+/* Prepares a statement on the request's connection; NULL + *err (a JSON error) on failure. */
+sqlite3_stmt *web_prepare(struct web_req *r, const char *sql, json_t **err);
 /* Largest page a request may ask for. */
 int64_t web_max_rows(const struct web_req *r);
 

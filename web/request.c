@@ -213,6 +213,19 @@ struct query *web_query(struct web_req *r, json_t **err)
     return r->query;
 }
 
+sqlite3_stmt *web_prepare(struct web_req *r, const char *sql, json_t **err)
+{
+    sqlite3 *db = web_db(r, err);
+    if (!db)
+        return NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        *err = web_db_error(r, "prepare");
+        return NULL;
+    }
+    return st;
+}
+
 void web_db_release(struct web_req *r)
 {
     struct web_server *s = r->srv;
@@ -248,51 +261,10 @@ int64_t web_max_rows(const struct web_req *r)
 
 /* ---- rows ---- */
 
-/* A JSON string of text from the store: exporter-sent bytes may be invalid UTF-8, which
- * jansson rightly refuses; such bytes become U+FFFD so the row is still shown. */
-static json_t *safe_string(const unsigned char *s, size_t n)
-{
-    json_t *v = json_stringn((const char *)s, n);
-    if (v)
-        return v;
-    char *clean = xmalloc(n * 3 + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] >= 0x20 && s[i] < 0x7f) {
-            clean[o++] = (char)s[i];
-        } else {
-            memcpy(clean + o, "\xef\xbf\xbd", 3);
-            o += 3;
-        }
-    }
-    v = json_stringn(clean, o);
-    free(clean);
-    return v;
-}
-
+/* One row as an object: the query layer's conversion, so the API answers alike everywhere. */
 json_t *web_row_object(sqlite3_stmt *st)
 {
-    json_t *o = json_object();
-    int n = sqlite3_column_count(st);
-    for (int i = 0; i < n; i++) {
-        json_t *v;
-        switch (sqlite3_column_type(st, i)) {
-        case SQLITE_INTEGER:
-            v = json_integer(sqlite3_column_int64(st, i));
-            break;
-        case SQLITE_FLOAT:
-            v = json_real(sqlite3_column_double(st, i));
-            break;
-        case SQLITE_NULL:
-            v = json_null();
-            break;
-        default:
-            v = safe_string(sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
-            break;
-        }
-        json_object_set_new(o, sqlite3_column_name(st, i), v);
-    }
-    return o;
+    return query_row_json(st);
 }
 
 int web_rows(sqlite3_stmt *st, json_t *array, int64_t max_rows)
