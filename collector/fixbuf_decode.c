@@ -28,6 +28,7 @@
 
 #include "collector/bytes.h"
 #include "collector/fixbuf_decode.h"
+#include "collector/fixbuf_session.h"
 #include "collector/ipfix_record.h"
 #include "collector/templates.h"
 #include "common/xmalloc.h"
@@ -50,6 +51,7 @@ struct fb_state {
     struct seq_state conv[CONV__COUNT];
     struct seq_state base; /* the domain's counters when this process first saw it */
     bool have_base;
+    struct fbx *fb; /* libfixbuf session + collection buffer, created at first data set */
 };
 
 /* One message being decoded. */
@@ -95,6 +97,7 @@ void fixbuf_free_state(void *state)
     struct fb_state *st = state;
     if (!st)
         return;
+    fbx_free(st->fb);
     tmpl_table_free(&st->templates);
     free(st);
 }
@@ -154,14 +157,13 @@ static uint32_t flow_interval(const struct fb_options *o, const struct rec_acc *
 
 /* ---- data records ---- */
 
-/* Splits one record into its fields. Returns its length, or 0 when a variable-length field
- * runs past the set. */
-static size_t decode_fields(const struct tmpl *t, const uint8_t *p, size_t avail, struct rec_acc *a)
+/* The length of one record (validation only: libfixbuf decodes it), or 0 when a
+ * variable-length field runs past the set. */
+static size_t record_len(const struct tmpl *t, const uint8_t *p, size_t avail)
 {
     size_t off = 0;
     for (unsigned i = 0; i < t->n_fields; i++) {
-        const struct tmpl_field *fd = &t->fields[i];
-        size_t len = fd->len;
+        size_t len = t->fields[i].len;
         if (len == TMPL_VARLEN) {
             if (avail - off < 1)
                 return 0;
@@ -175,7 +177,6 @@ static size_t decode_fields(const struct tmpl *t, const uint8_t *p, size_t avail
         }
         if (avail - off < len)
             return 0;
-        rec_take_field(a, fd, p + off, (uint16_t)len);
         off += len;
     }
     return off;
@@ -189,23 +190,20 @@ static void emit_flow(struct msg *m, struct flow *f)
         m->d->dropped_queue++;
 }
 
-/* Decodes one record; returns its length or 0 (malformed: the rest of the set is lost). */
-static size_t decode_record(struct msg *m, const struct tmpl *t, const uint8_t *p, size_t avail)
+/* One record as libfixbuf decoded it (fbx_read's callback). */
+static void on_record(void *ctx, const struct tmpl *t, const uint8_t *rec)
 {
+    struct msg *m = ctx;
     struct flow f;
     memset(&f, 0, sizeof(f));
     struct rec_acc a = {.f = &f, .version = m->version};
-    size_t used = decode_fields(t, p, avail, &a);
-    if (used == 0)
-        return 0;
-    m->data_records++;
+    fbx_take(t, rec, &a);
     if (t->options) {
-        m->options_records++;
         apply_options(m->st, &a);
-        return used;
+        return;
     }
     if (!a.has_addr)
-        return used; /* not a flow (statistics, application tables, ...): nothing to store */
+        return; /* not a flow (statistics, application tables, ...): nothing to store */
     f.exporter = m->e->addr;
     f.domain = m->d->domain;
     f.version = m->version;
@@ -219,12 +217,31 @@ static size_t decode_record(struct msg *m, const struct tmpl *t, const uint8_t *
         f.present |= FF_SAMPLING;
     }
     emit_flow(m, &f);
-    return used;
 }
 
+/* Hands `n` whole records (len bytes) to libfixbuf. Anything it does not return (it should
+ * return all: they were validated) is counted as rejected. */
+static void fb_records(struct msg *m, struct tmpl *t, const uint8_t *p, size_t len, unsigned n)
+{
+    if (n == 0)
+        return;
+    if (!m->st->fb)
+        m->st->fb = fbx_new(m->d->domain);
+    unsigned got = 0;
+    if (fbx_feed(m->st->fb, m->version, t))
+        got = fbx_read(m->st->fb, t, (uint32_t)(m->clock.export_ms / 1000), p, len, on_record,
+                       m);
+    if (got < n) {
+        m->d->records_rejected += n - got;
+        note(m, REJ_BAD_RECORD);
+    }
+}
+
+/* Validates and counts the records of a data set, then has libfixbuf decode the good ones (in
+ * chunks that fit one IPFIX message). */
 static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, size_t len)
 {
-    const struct tmpl *t = tmpl_find(&m->st->templates, set_id);
+    struct tmpl *t = (struct tmpl *)tmpl_find(&m->st->templates, set_id);
     if (!t) {
         /* Data before its template (or a template we never got): dropped and counted, never
          * guessed at. We cannot know how many records the set holds: count the set. */
@@ -233,18 +250,31 @@ static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, si
         note(m, REJ_TEMPLATE_MISSING);
         return;
     }
-    size_t off = 0;
+    size_t off = 0, start = 0;
+    unsigned n = 0;
+    bool bad = false;
     /* Anything shorter than the smallest record is padding (RFC 7011 3.3.1). min_len >= 1
      * (zero-length fields are refused), so this loop ends within `len` iterations. */
     while (len - off >= t->min_len) {
-        size_t used = decode_record(m, t, p + off, len - off);
+        size_t used = record_len(t, p + off, len - off);
         if (used == 0) {
-            m->d->records_rejected++;
-            m->uncounted = true;
-            note(m, REJ_BAD_RECORD);
-            return;
+            bad = true;
+            break;
         }
-        off += used;
+        if (off + used - start > FBX_MAX_RECORDS_LEN) {
+            fb_records(m, t, p + start, off - start, n);
+            start = off, n = 0;
+        }
+        m->data_records++;
+        if (t->options)
+            m->options_records++;
+        off += used, n++;
+    }
+    fb_records(m, t, p + start, off - start, n); /* records before a bad one are kept */
+    if (bad) {
+        m->d->records_rejected++;
+        m->uncounted = true;
+        note(m, REJ_BAD_RECORD);
     }
 }
 
@@ -258,13 +288,19 @@ static bool rest_is_zero(const uint8_t *p, size_t len)
     return true;
 }
 
-/* IPFIX withdrawal of one template, or of all (template id = set id). */
+/* IPFIX withdrawal of one template, or of all (template id = set id): from our table and
+ * from libfixbuf's session. */
 static void withdraw(struct msg *m, uint16_t id, uint16_t set_id)
 {
-    if (id == set_id)
-        tmpl_withdraw_all(&m->st->templates, set_id == 3);
+    struct tmpl_table *tt = &m->st->templates;
+    bool all = id == set_id;
+    for (unsigned i = 0; m->st->fb && i < tt->n; i++)
+        if (all ? tt->items[i]->options == (set_id == 3) : tt->items[i]->id == id)
+            fbx_forget(m->st->fb, tt->items[i]);
+    if (all)
+        tmpl_withdraw_all(tt, set_id == 3);
     else
-        tmpl_withdraw(&m->st->templates, id);
+        tmpl_withdraw(tt, id);
 }
 
 static void decode_template_set(struct msg *m, uint16_t set_id, const uint8_t *p, size_t len)
