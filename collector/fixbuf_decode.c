@@ -1,23 +1,25 @@
-/* fixbuf_decode.c - NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) message decoding.
+/* fixbuf_decode.c - NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) messages: our walker in
+ * front, libfixbuf decoding the records (doc/ipfix.md, "Integration").
  *
- * Integration decision (see doc/ipfix.md, "Why not libfixbuf's reader"): the file keeps its
- * historical name, but messages are NOT handed to libfixbuf. We evaluated the two ways the
- * issue offers: (a) libfixbuf owning the sockets (fbListener/fbCollector, the only place its
- * v9 translator lives) loses our own receive loop, per-exporter accounting and batching;
- * (b) rewriting v9 into IPFIX and feeding fBufSetBuffer per (exporter, domain) session still
- * needs a complete, bounds-checked walk of every set and template on our side first -- to
- * count records of data sets without a template (libfixbuf skips them silently), to count
- * IPFIX data records for sequence accounting, to keep raw template records for persistence,
- * to remap v9 NSEL types >= 32768 (which IPFIX would read as enterprise bits), and to keep
- * hostile input away from a library we cannot fix. Once that walk exists, the remaining step
- * -- reading fixed and variable-length fields through the template -- is small, so we do it
- * here and keep one code path that the fuzzer covers end to end.
+ * Integration: we keep our own UDP socket loop (batching into the storage queue, per-exporter
+ * accounting), so libfixbuf's listener/collector, the only home of its v9 translator, is not
+ * used. Instead each (exporter, domain, version) has its own fbSession and collection fBuf
+ * (collector/fixbuf_session.c, kept in struct fb_state below) and gets IPFIX through
+ * fBufSetBuffer: v9 is rewritten into IPFIX by us.
  *
- * Walk: header -> sets by their own length (never by the v9 header count, which softflowd,
- * FortiGate and nProbe fill with other things) -> template records into the domain's
- * template table (collector/templates.c) -> data records through their template into a
- * struct flow (collector/ipfix_record.c). Options data records update the domain's state
- * (sampler intervals, systemInitTimeMilliseconds) instead of becoming flows.
+ * This file is the validator and accountant in front of libfixbuf. It walks the header and
+ * the sets by their own lengths (never by the v9 header count, which softflowd, FortiGate and
+ * nProbe fill with other things) and:
+ *   - parses template records strictly into the domain's table (collector/templates.c), which
+ *     keeps the raw records for persistence and honours withdrawal and redefinition -- in
+ *     libfixbuf's session too (fbx_feed / fbx_forget);
+ *   - for a data set, counts a set without a template (libfixbuf would skip it silently),
+ *     splits the records by their template to count them (IPFIX sequence accounting) and to
+ *     reject one whose variable-length field runs past the set, and hands only the valid
+ *     records to libfixbuf; nothing libfixbuf sees has not been bounds-checked first;
+ *   - turns each record libfixbuf returns into a struct flow (collector/ipfix_record.c), or,
+ *     for options records, into the domain's state (sampler intervals,
+ *     systemInitTimeMilliseconds).
  *
  * Called with the exporter-table lock held.
  */
@@ -237,8 +239,7 @@ static void fb_records(struct msg *m, struct tmpl *t, const uint8_t *p, size_t l
     }
 }
 
-/* Validates and counts the records of a data set, then has libfixbuf decode the good ones (in
- * chunks that fit one IPFIX message). */
+/* Validates and counts the records of a data set, then has libfixbuf decode the good ones. */
 static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, size_t len)
 {
     struct tmpl *t = (struct tmpl *)tmpl_find(&m->st->templates, set_id);
@@ -250,7 +251,7 @@ static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, si
         note(m, REJ_TEMPLATE_MISSING);
         return;
     }
-    size_t off = 0, start = 0;
+    size_t off = 0;
     unsigned n = 0;
     bool bad = false;
     /* Anything shorter than the smallest record is padding (RFC 7011 3.3.1). min_len >= 1
@@ -261,16 +262,14 @@ static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, si
             bad = true;
             break;
         }
-        if (off + used - start > FBX_MAX_RECORDS_LEN) {
-            fb_records(m, t, p + start, off - start, n);
-            start = off, n = 0;
-        }
         m->data_records++;
         if (t->options)
             m->options_records++;
         off += used, n++;
     }
-    fb_records(m, t, p + start, off - start, n); /* records before a bad one are kept */
+    /* Records before a bad one are kept. A set's records always fit one IPFIX message
+     * (FBX_MAX_RECORDS_LEN) when the datagram fits UDP; longer ones count as rejected. */
+    fb_records(m, t, p, off, n);
     if (bad) {
         m->d->records_rejected++;
         m->uncounted = true;
