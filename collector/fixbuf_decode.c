@@ -231,8 +231,7 @@ static void fb_records(struct msg *m, struct tmpl *t, const uint8_t *p, size_t l
         m->st->fb = fbx_new(m->d->domain);
     unsigned got = 0;
     if (fbx_feed(m->st->fb, m->version, t))
-        got = fbx_read(m->st->fb, t, (uint32_t)(m->clock.export_ms / 1000), p, len, on_record,
-                       m);
+        got = fbx_read(m->st->fb, t, (uint32_t)(m->clock.export_ms / 1000), p, len, on_record, m);
     if (got < n) {
         m->d->records_rejected += n - got;
         note(m, REJ_BAD_RECORD);

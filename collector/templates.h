@@ -64,7 +64,8 @@ void tmpl_free(struct tmpl *t);
 
 const struct tmpl *tmpl_find(const struct tmpl_table *tt, uint16_t id);
 /* Adds or replaces (takes ownership of *t's memory). A definition identical to the one held
- * only refreshes received_ms (the held one is kept, and *t freed). Returns REJ_TEMPLATE_LIMIT (and frees *t) when full. */
+ * only refreshes received_ms (the held one is kept, and *t freed). Returns REJ_TEMPLATE_LIMIT (and
+ * frees *t) when full. */
 enum reject_reason tmpl_put(struct tmpl_table *tt, struct tmpl *t);
 /* Withdraws one template id; returns whether it existed. */
 bool tmpl_withdraw(struct tmpl_table *tt, uint16_t id);
