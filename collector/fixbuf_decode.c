@@ -231,10 +231,18 @@ static void fb_records(struct msg *m, struct tmpl *t, const uint8_t *p, size_t l
         m->st->fb = fbx_new(m->d->domain);
     unsigned got = 0;
     if (fbx_feed(m->st->fb, m->version, t))
-        got = fbx_read(m->st->fb, t, (uint32_t)(m->clock.export_ms / 1000), p, len, on_record, m);
+        got =
+            fbx_read(m->st->fb, t, (uint32_t)(m->clock.export_ms / 1000), p, len, n, on_record, m);
     if (got < n) {
         m->d->records_rejected += n - got;
         note(m, REJ_BAD_RECORD);
+    }
+    if (fbx_stale(m->st->fb)) {
+        /* libfixbuf cannot be rewound: start a new session, templates fed again lazily. */
+        fbx_free(m->st->fb);
+        m->st->fb = NULL;
+        for (unsigned i = 0; i < m->st->templates.n; i++)
+            m->st->templates.items[i]->fb_fed = false;
     }
 }
 

@@ -22,9 +22,10 @@
  *
  * Records. Every data set the walker validated is wrapped in a one-set IPFIX message (version
  * 10, length, export time, a sequence number libfixbuf will find consistent, the domain) and
- * read with fBufSetBuffer / fBufNext into one internal template holding every element we map,
- * integers widened to 8 bytes. Which elements a record really carries comes from the external
- * template (slot map built in fbx_feed): the value of each carried element is handed to
+ * read with fBufSetBuffer / fBufNext into an internal template made of the elements we map
+ * that the external template carries (added beside it under the same id), integers widened
+ * to 8 bytes. Which elements a record carries comes from the external template (slot map
+ * built in fbx_feed): the value of each carried element is handed to
  * rec_take_value in the external template's order, so "first non-zero address" and "first
  * port element" keep their meaning.
  *
@@ -45,7 +46,6 @@
 #include "common/xmalloc.h"
 
 #define OPAQUE_IE     313u /* ipHeaderPacketSection: an octetArray of any length */
-#define INTERNAL_TID  256u
 #define IPFIX_HDR_LEN 16u
 
 enum kind { K_UINT, K_V4, K_V6, K_NTP };
@@ -141,10 +141,8 @@ static fbInfoElement_t cert_elements[] = {
     FB_IE_NULL,
 };
 
-/* The process-wide information model (read-only after init) and the internal record layout. */
+/* The process-wide information model (read-only after init). */
 static fbInfoModel_t *model;
-static size_t slot_off[N_SLOTS];
-static size_t rec_len;
 static pthread_once_t model_once = PTHREAD_ONCE_INIT;
 
 struct fbx {
@@ -152,6 +150,7 @@ struct fbx {
     fbSession_t *session;
     uint32_t domain;
     uint32_t seq; /* records handed to libfixbuf: the sequence number it expects next */
+    bool stale;   /* a message was left half-read: the session must be replaced */
 };
 
 static size_t kind_len(uint8_t kind)
@@ -173,12 +172,6 @@ static void model_init(void)
         quiet_log, NULL);
     model = fbInfoModelAlloc();
     fbInfoModelAddElementArray(model, cert_elements);
-    size_t off = 0;
-    for (size_t i = 0; i < N_SLOTS; i++) {
-        slot_off[i] = off;
-        off += kind_len(slot_defs[i].kind);
-    }
-    rec_len = off;
 }
 
 static int slot_find(uint32_t ent, uint16_t num)
@@ -235,20 +228,27 @@ static int field_slot(uint8_t version, const struct tmpl_field *fd)
     return s >= 0 && len_ok(slot_defs[s].kind, fd->len) ? s : -1;
 }
 
-/* The internal template: every slot, integers as 8 bytes in host order. */
-static fbTemplate_t *internal_template(void)
+/* The internal template of t: the elements we store that t carries, in t's order, integers
+ * as 8 bytes in host order. */
+static fbTemplate_t *internal_template(const struct tmpl *t)
 {
     fbTemplate_t *ft = fbTemplateAlloc(model);
-    for (size_t i = 0; i < N_SLOTS; i++) {
+    for (unsigned i = 0; i < t->n_fields; i++) {
+        int s = t->fb_slot[i];
+        if (s < 0)
+            continue;
         fbInfoElement_t ie;
         memset(&ie, 0, sizeof(ie));
-        ie.ent = slot_defs[i].ent;
-        ie.num = slot_defs[i].num;
-        ie.len = (uint16_t)kind_len(slot_defs[i].kind);
+        ie.ent = slot_defs[s].ent;
+        ie.num = slot_defs[s].num;
+        ie.len = (uint16_t)kind_len(slot_defs[s].kind);
         GError *err = NULL;
-        if (!fbTemplateAppend(ft, &ie, &err))
-            abort(); /* our own element list: cannot fail unless the model is broken */
+        bool ok = fbTemplateAppend(ft, &ie, &err);
         g_clear_error(&err);
+        if (!ok) {
+            fbTemplateFreeUnused(ft);
+            return NULL;
+        }
     }
     return ft;
 }
@@ -260,16 +260,14 @@ struct fbx *fbx_new(uint32_t domain)
     x->domain = domain;
     x->session = fbSessionAlloc(model);
     fbSessionSetDomain(x->session, domain);
-    GError *err = NULL;
-    fbTemplate_t *it = internal_template();
-    if (!fbSessionAddTemplate(x->session, TRUE, INTERNAL_TID, it, &err))
-        abort();
     x->fbuf = fBufAllocForCollection(x->session, NULL);
     fBufSetAutomaticMode(x->fbuf, FALSE);
-    if (!fBufSetInternalTemplate(x->fbuf, INTERNAL_TID, &err))
-        abort();
-    g_clear_error(&err);
     return x;
+}
+
+bool fbx_stale(const struct fbx *x)
+{
+    return x->stale;
 }
 
 void fbx_free(struct fbx *x)
@@ -285,6 +283,7 @@ static fbTemplate_t *external_template(uint8_t version, struct tmpl *t)
 {
     fbTemplate_t *ft = fbTemplateAlloc(model);
     bool used[N_SLOTS] = {false};
+    t->fb_mapped = 0;
     if (!t->fb_slot)
         t->fb_slot = xcalloc(t->n_fields, sizeof(*t->fb_slot));
     for (unsigned i = 0; i < t->n_fields; i++) {
@@ -304,7 +303,7 @@ static fbTemplate_t *external_template(uint8_t version, struct tmpl *t)
             return NULL;
         }
         if (s >= 0)
-            used[s] = true;
+            used[s] = true, t->fb_mapped++;
         t->fb_slot[i] = (int16_t)s;
         if (t->options && t->n_scope && i + 1 == t->n_scope)
             fbTemplateSetOptionsScope(ft, t->n_scope);
@@ -312,6 +311,26 @@ static fbTemplate_t *external_template(uint8_t version, struct tmpl *t)
     return ft;
 }
 
+/* Adds a template to the session (replacing one of the same id); frees it when refused. */
+static bool add_template(struct fbx *x, bool internal, uint16_t tid, fbTemplate_t *ft)
+{
+    GError *err = NULL;
+    bool ok = fbSessionAddTemplate(x->session, internal, tid, ft, &err) != 0;
+    g_clear_error(&err);
+    if (!ok)
+        fbTemplateFreeUnused(ft);
+    return ok;
+}
+
+static void remove_template(struct fbx *x, bool internal, uint16_t tid)
+{
+    GError *err = NULL;
+    fbSessionRemoveTemplate(x->session, internal, tid, &err);
+    g_clear_error(&err);
+}
+
+/* External and internal templates share the id (libfixbuf keeps them in separate tables). A
+ * template carrying nothing we store gets no internal template: it is never read. */
 bool fbx_feed(struct fbx *x, uint8_t version, struct tmpl *t)
 {
     if (t->fb_fed)
@@ -319,11 +338,18 @@ bool fbx_feed(struct fbx *x, uint8_t version, struct tmpl *t)
     fbTemplate_t *ft = external_template(version, t);
     if (!ft)
         return false;
-    GError *err = NULL;
-    bool ok = fbSessionAddTemplate(x->session, FALSE, t->id, ft, &err) != 0;
-    g_clear_error(&err);
-    if (!ok) {
+    fbTemplate_t *it = t->fb_mapped ? internal_template(t) : NULL;
+    if (t->fb_mapped && !it) {
         fbTemplateFreeUnused(ft);
+        return false;
+    }
+    if (!add_template(x, false, t->id, ft)) {
+        if (it)
+            fbTemplateFreeUnused(it);
+        return false;
+    }
+    if (it && !add_template(x, true, t->id, it)) {
+        remove_template(x, false, t->id);
         return false;
     }
     t->fb_fed = true;
@@ -334,9 +360,9 @@ void fbx_forget(struct fbx *x, struct tmpl *t)
 {
     if (!t->fb_fed)
         return;
-    GError *err = NULL;
-    fbSessionRemoveTemplate(x->session, FALSE, t->id, &err);
-    g_clear_error(&err);
+    remove_template(x, false, t->id);
+    if (t->fb_mapped)
+        remove_template(x, true, t->id);
     t->fb_fed = false;
 }
 
@@ -355,12 +381,14 @@ static void put_be(uint8_t *p, uint64_t v, unsigned n)
 
 void fbx_take(const struct tmpl *t, const uint8_t *rec, struct rec_acc *a)
 {
+    size_t off = 0;
     for (unsigned i = 0; i < t->n_fields; i++) {
         int s = t->fb_slot[i];
         if (s < 0)
             continue;
         const struct slot_def *sd = &slot_defs[s];
-        const uint8_t *p = rec + slot_off[s];
+        const uint8_t *p = rec + off;
+        off += kind_len(sd->kind);
         uint8_t be[16];
         switch (sd->kind) {
         case K_V4: {
@@ -388,11 +416,18 @@ void fbx_take(const struct tmpl *t, const uint8_t *rec, struct rec_acc *a)
 }
 
 unsigned fbx_read(struct fbx *x, const struct tmpl *t, uint32_t export_s, const uint8_t *recs,
-                  size_t len, fbx_record_fn fn, void *ctx)
+                  size_t len, unsigned n_recs, fbx_record_fn fn, void *ctx)
 {
     static _Thread_local uint8_t msg[65536];
-    static _Thread_local uint8_t rec[1024] __attribute__((aligned(16)));
-    if (len == 0 || len > FBX_MAX_RECORDS_LEN || rec_len > sizeof(rec) || !t->fb_fed)
+    static _Thread_local uint8_t rec[N_SLOTS * 16] __attribute__((aligned(16)));
+    if (len == 0 || len > FBX_MAX_RECORDS_LEN || !t->fb_fed)
+        return 0;
+    if (!t->fb_mapped)
+        return n_recs; /* nothing in them we store: nothing to decode */
+    GError *err = NULL;
+    bool ok = fBufSetInternalTemplate(x->fbuf, t->id, &err);
+    g_clear_error(&err);
+    if (!ok)
         return 0;
     size_t total = IPFIX_HDR_LEN + 4 + len;
     put_be(msg, 10, 2);
@@ -404,18 +439,25 @@ unsigned fbx_read(struct fbx *x, const struct tmpl *t, uint32_t export_s, const 
     put_be(msg + 18, 4 + len, 2);
     memcpy(msg + 20, recs, len);
     fBufSetBuffer(x->fbuf, msg, total);
+    /* Read until libfixbuf reports the end of the message: only that resets its set state
+     * (fBufSetBuffer does not; a message left half-read would have the next one read as the
+     * rest of its set). At most one call more than the walker's count. */
     unsigned n = 0;
-    /* Every record is at least one byte: at most `len` of them. */
-    while (n < len) {
-        size_t rl = rec_len;
-        GError *err = NULL;
-        bool ok = fBufNext(x->fbuf, rec, &rl, &err);
+    for (;;) {
+        size_t rl = sizeof(rec);
+        ok = fBufNext(x->fbuf, rec, &rl, &err);
         g_clear_error(&err);
         if (!ok)
             break;
+        if (n == n_recs) {
+            x->stale = true; /* more records than the walker found: should not happen */
+            break;
+        }
         n++;
         fn(ctx, t, rec);
     }
+    if (n < n_recs)
+        x->stale = true; /* stopped early: its set state may be left behind */
     x->seq += n;
     return n;
 }

@@ -45,6 +45,7 @@ struct tmpl {
      * not stored). */
     bool fb_fed;
     int16_t *fb_slot;
+    uint16_t fb_mapped; /* how many fields have a slot */
 };
 
 struct tmpl_table {
