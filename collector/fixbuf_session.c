@@ -31,9 +31,11 @@
  *
  * Quirks handled: libfixbuf 2.4 asserts on a NULL GError** (we always pass one and free it);
  * it reports type/length mismatches and sequence jumps through g_message/g_warning, which we
- * silence (its messages would flood stderr under hostile input); the 30-minute timeout only
- * applies to sessions libfixbuf's own UDP collector owns, not to ours, whose life is that of
- * the exporter domain (freed by fixbuf_free_state). */
+ * silence (its messages would flood stderr under hostile input); fBufSetBuffer does not reset
+ * its set state and it has no public rewind, so each message is read until fBufNext reports
+ * its end (fbx_stale when that ever goes wrong); the 30-minute timeout only applies to
+ * sessions libfixbuf's own UDP collector owns, not to ours, whose life is that of the
+ * exporter domain (freed by fixbuf_free_state). */
 #include "config.h"
 
 #include <fixbuf/public.h>
