@@ -1,23 +1,25 @@
-/* fixbuf_decode.c - NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) message decoding.
+/* fixbuf_decode.c - NetFlow v9 (RFC 3954) and IPFIX (RFC 7011) messages: our walker in
+ * front, libfixbuf decoding the records (doc/ipfix.md, "Integration").
  *
- * Integration decision (see doc/ipfix.md, "Why not libfixbuf's reader"): the file keeps its
- * historical name, but messages are NOT handed to libfixbuf. We evaluated the two ways the
- * issue offers: (a) libfixbuf owning the sockets (fbListener/fbCollector, the only place its
- * v9 translator lives) loses our own receive loop, per-exporter accounting and batching;
- * (b) rewriting v9 into IPFIX and feeding fBufSetBuffer per (exporter, domain) session still
- * needs a complete, bounds-checked walk of every set and template on our side first -- to
- * count records of data sets without a template (libfixbuf skips them silently), to count
- * IPFIX data records for sequence accounting, to keep raw template records for persistence,
- * to remap v9 NSEL types >= 32768 (which IPFIX would read as enterprise bits), and to keep
- * hostile input away from a library we cannot fix. Once that walk exists, the remaining step
- * -- reading fixed and variable-length fields through the template -- is small, so we do it
- * here and keep one code path that the fuzzer covers end to end.
+ * Integration: we keep our own UDP socket loop (batching into the storage queue, per-exporter
+ * accounting), so libfixbuf's listener/collector, the only home of its v9 translator, is not
+ * used. Instead each (exporter, domain, version) has its own fbSession and collection fBuf
+ * (collector/fixbuf_session.c, kept in struct fb_state below) and gets IPFIX through
+ * fBufSetBuffer: v9 is rewritten into IPFIX by us.
  *
- * Walk: header -> sets by their own length (never by the v9 header count, which softflowd,
- * FortiGate and nProbe fill with other things) -> template records into the domain's
- * template table (collector/templates.c) -> data records through their template into a
- * struct flow (collector/ipfix_record.c). Options data records update the domain's state
- * (sampler intervals, systemInitTimeMilliseconds) instead of becoming flows.
+ * This file is the validator and accountant in front of libfixbuf. It walks the header and
+ * the sets by their own lengths (never by the v9 header count, which softflowd, FortiGate and
+ * nProbe fill with other things) and:
+ *   - parses template records strictly into the domain's table (collector/templates.c), which
+ *     keeps the raw records for persistence and honours withdrawal and redefinition -- in
+ *     libfixbuf's session too (fbx_feed / fbx_forget);
+ *   - for a data set, counts a set without a template (libfixbuf would skip it silently),
+ *     splits the records by their template to count them (IPFIX sequence accounting) and to
+ *     reject one whose variable-length field runs past the set, and hands only the valid
+ *     records to libfixbuf; nothing libfixbuf sees has not been bounds-checked first;
+ *   - turns each record libfixbuf returns into a struct flow (collector/ipfix_record.c), or,
+ *     for options records, into the domain's state (sampler intervals,
+ *     systemInitTimeMilliseconds).
  *
  * Called with the exporter-table lock held.
  */
@@ -28,6 +30,7 @@
 
 #include "collector/bytes.h"
 #include "collector/fixbuf_decode.h"
+#include "collector/fixbuf_session.h"
 #include "collector/ipfix_record.h"
 #include "collector/templates.h"
 #include "common/xmalloc.h"
@@ -50,6 +53,7 @@ struct fb_state {
     struct seq_state conv[CONV__COUNT];
     struct seq_state base; /* the domain's counters when this process first saw it */
     bool have_base;
+    struct fbx *fb; /* libfixbuf session + collection buffer, created at first data set */
 };
 
 /* One message being decoded. */
@@ -95,6 +99,7 @@ void fixbuf_free_state(void *state)
     struct fb_state *st = state;
     if (!st)
         return;
+    fbx_free(st->fb);
     tmpl_table_free(&st->templates);
     free(st);
 }
@@ -154,14 +159,13 @@ static uint32_t flow_interval(const struct fb_options *o, const struct rec_acc *
 
 /* ---- data records ---- */
 
-/* Splits one record into its fields. Returns its length, or 0 when a variable-length field
- * runs past the set. */
-static size_t decode_fields(const struct tmpl *t, const uint8_t *p, size_t avail, struct rec_acc *a)
+/* The length of one record (validation only: libfixbuf decodes it), or 0 when a
+ * variable-length field runs past the set. */
+static size_t record_len(const struct tmpl *t, const uint8_t *p, size_t avail)
 {
     size_t off = 0;
     for (unsigned i = 0; i < t->n_fields; i++) {
-        const struct tmpl_field *fd = &t->fields[i];
-        size_t len = fd->len;
+        size_t len = t->fields[i].len;
         if (len == TMPL_VARLEN) {
             if (avail - off < 1)
                 return 0;
@@ -175,7 +179,6 @@ static size_t decode_fields(const struct tmpl *t, const uint8_t *p, size_t avail
         }
         if (avail - off < len)
             return 0;
-        rec_take_field(a, fd, p + off, (uint16_t)len);
         off += len;
     }
     return off;
@@ -189,23 +192,20 @@ static void emit_flow(struct msg *m, struct flow *f)
         m->d->dropped_queue++;
 }
 
-/* Decodes one record; returns its length or 0 (malformed: the rest of the set is lost). */
-static size_t decode_record(struct msg *m, const struct tmpl *t, const uint8_t *p, size_t avail)
+/* One record as libfixbuf decoded it (fbx_read's callback). */
+static void on_record(void *ctx, const struct tmpl *t, const uint8_t *rec)
 {
+    struct msg *m = ctx;
     struct flow f;
     memset(&f, 0, sizeof(f));
     struct rec_acc a = {.f = &f, .version = m->version};
-    size_t used = decode_fields(t, p, avail, &a);
-    if (used == 0)
-        return 0;
-    m->data_records++;
+    fbx_take(t, rec, &a);
     if (t->options) {
-        m->options_records++;
         apply_options(m->st, &a);
-        return used;
+        return;
     }
     if (!a.has_addr)
-        return used; /* not a flow (statistics, application tables, ...): nothing to store */
+        return; /* not a flow (statistics, application tables, ...): nothing to store */
     f.exporter = m->e->addr;
     f.domain = m->d->domain;
     f.version = m->version;
@@ -219,12 +219,37 @@ static size_t decode_record(struct msg *m, const struct tmpl *t, const uint8_t *
         f.present |= FF_SAMPLING;
     }
     emit_flow(m, &f);
-    return used;
 }
 
+/* Hands `n` whole records (len bytes) to libfixbuf. Anything it does not return (it should
+ * return all: they were validated) is counted as rejected. */
+static void fb_records(struct msg *m, struct tmpl *t, const uint8_t *p, size_t len, unsigned n)
+{
+    if (n == 0)
+        return;
+    if (!m->st->fb)
+        m->st->fb = fbx_new(m->d->domain);
+    unsigned got = 0;
+    if (fbx_feed(m->st->fb, m->version, t))
+        got =
+            fbx_read(m->st->fb, t, (uint32_t)(m->clock.export_ms / 1000), p, len, n, on_record, m);
+    if (got < n) {
+        m->d->records_rejected += n - got;
+        note(m, REJ_BAD_RECORD);
+    }
+    if (fbx_stale(m->st->fb)) {
+        /* libfixbuf cannot be rewound: start a new session, templates fed again lazily. */
+        fbx_free(m->st->fb);
+        m->st->fb = NULL;
+        for (unsigned i = 0; i < m->st->templates.n; i++)
+            m->st->templates.items[i]->fb_fed = false;
+    }
+}
+
+/* Validates and counts the records of a data set, then has libfixbuf decode the good ones. */
 static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, size_t len)
 {
-    const struct tmpl *t = tmpl_find(&m->st->templates, set_id);
+    struct tmpl *t = (struct tmpl *)tmpl_find(&m->st->templates, set_id);
     if (!t) {
         /* Data before its template (or a template we never got): dropped and counted, never
          * guessed at. We cannot know how many records the set holds: count the set. */
@@ -234,17 +259,28 @@ static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, si
         return;
     }
     size_t off = 0;
+    unsigned n = 0;
+    bool bad = false;
     /* Anything shorter than the smallest record is padding (RFC 7011 3.3.1). min_len >= 1
      * (zero-length fields are refused), so this loop ends within `len` iterations. */
     while (len - off >= t->min_len) {
-        size_t used = decode_record(m, t, p + off, len - off);
+        size_t used = record_len(t, p + off, len - off);
         if (used == 0) {
-            m->d->records_rejected++;
-            m->uncounted = true;
-            note(m, REJ_BAD_RECORD);
-            return;
+            bad = true;
+            break;
         }
-        off += used;
+        m->data_records++;
+        if (t->options)
+            m->options_records++;
+        off += used, n++;
+    }
+    /* Records before a bad one are kept. A set's records always fit one IPFIX message
+     * (FBX_MAX_RECORDS_LEN) when the datagram fits UDP; longer ones count as rejected. */
+    fb_records(m, t, p, off, n);
+    if (bad) {
+        m->d->records_rejected++;
+        m->uncounted = true;
+        note(m, REJ_BAD_RECORD);
     }
 }
 
@@ -258,13 +294,19 @@ static bool rest_is_zero(const uint8_t *p, size_t len)
     return true;
 }
 
-/* IPFIX withdrawal of one template, or of all (template id = set id). */
+/* IPFIX withdrawal of one template, or of all (template id = set id): from our table and
+ * from libfixbuf's session. */
 static void withdraw(struct msg *m, uint16_t id, uint16_t set_id)
 {
-    if (id == set_id)
-        tmpl_withdraw_all(&m->st->templates, set_id == 3);
+    struct tmpl_table *tt = &m->st->templates;
+    bool all = id == set_id;
+    for (unsigned i = 0; m->st->fb && i < tt->n; i++)
+        if (all ? tt->items[i]->options == (set_id == 3) : tt->items[i]->id == id)
+            fbx_forget(m->st->fb, tt->items[i]);
+    if (all)
+        tmpl_withdraw_all(tt, set_id == 3);
     else
-        tmpl_withdraw(&m->st->templates, id);
+        tmpl_withdraw(tt, id);
 }
 
 static void decode_template_set(struct msg *m, uint16_t set_id, const uint8_t *p, size_t len)

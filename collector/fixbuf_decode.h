@@ -1,7 +1,7 @@
 /* fixbuf_decode.h - NetFlow v9 and IPFIX decoding through libfixbuf.
  *
- * Called by decode_packet with the exporter lock held. Template state is kept per
- * (exporter, domain) in exporter_domain.proto_state. */
+ * Called by decode_packet with the exporter lock held. Template state and the libfixbuf
+ * session are kept per (exporter, domain, version) in exporter_domain.proto_state. */
 #ifndef FLOWHOUND_FIXBUF_DECODE_H
 #define FLOWHOUND_FIXBUF_DECODE_H
 

@@ -1,6 +1,7 @@
 /* ipfix_record.c - information elements -> struct flow. The element numbers are IANA's
  * (https://www.iana.org/assignments/ipfix); v9 field types share them up to 127 and for the
- * ones we use above that, except Cisco's NSEL types, which are renumbered here first. */
+ * ones we use above that, except Cisco's NSEL types, which collector/fixbuf_session.c renumbers
+ * before libfixbuf decodes the record. */
 #include "config.h"
 
 #include <string.h>
@@ -24,25 +25,6 @@ static int64_t clamp_ms(uint64_t v)
 static int64_t secs_to_ms(uint64_t v)
 {
     return v > (uint64_t)MAX_MS / 1000 ? MAX_MS : (int64_t)v * 1000;
-}
-
-/* Cisco NSEL v9 field types that have an IANA element of the same meaning. */
-static uint16_t v9_nsel_renumber(uint16_t type)
-{
-    switch (type) {
-    case 40001:
-        return 225; /* NF_F_XLATE_SRC_ADDR_IPV4 -> postNATSourceIPv4Address */
-    case 40002:
-        return 226; /* NF_F_XLATE_DST_ADDR_IPV4 */
-    case 40003:
-        return 227; /* NF_F_XLATE_SRC_PORT -> postNAPTSourceTransportPort */
-    case 40004:
-        return 228; /* NF_F_XLATE_DST_PORT */
-    case 40005:
-        return 233; /* NF_F_FW_EVENT -> firewallEvent */
-    default:
-        return type;
-    }
 }
 
 static bool all_zero(const uint8_t *p, uint16_t len)
@@ -351,31 +333,21 @@ static void take_cert(struct rec_acc *a, uint16_t id, uint64_t v)
     }
 }
 
-void rec_take_field(struct rec_acc *a, const struct tmpl_field *fd, const uint8_t *p, uint16_t len)
+void rec_take_value(struct rec_acc *a, uint32_t pen, uint16_t id, const uint8_t *p, uint16_t len,
+                    uint64_t v)
 {
-    /* Integers are unsigned big-endian of any width up to 8 (reduced-size encoding). */
-    uint64_t v = len <= 8 ? get_be_n(p, len) : 0;
-    bool number_ok = len <= 8;
-    switch (fd->pen) {
-    case 0: {
-        uint16_t id = a->version == 9 ? v9_nsel_renumber(fd->id) : fd->id;
-        bool is_addr = id == 8 || id == 12 || id == 15 || id == 27 || id == 28 || id == 62 ||
-                       id == 225 || id == 226 || id == 281 || id == 282;
-        bool is_ntp = id >= 154 && id <= 157;
-        if (number_ok || is_addr || is_ntp)
-            take_iana(a, id, p, len, v);
+    switch (pen) {
+    case 0:
+        take_iana(a, id, p, len, v);
         break;
-    }
     case PEN_REVERSE:
-        if (number_ok)
-            take_reverse(a, fd->id, v);
+        take_reverse(a, id, v);
         break;
     case PEN_CERT:
-        if (number_ok)
-            take_cert(a, fd->id, v);
+        take_cert(a, id, v);
         break;
     default:
-        break; /* other enterprises and v9 scope fields: skipped */
+        break; /* other enterprises: skipped */
     }
 }
 

@@ -1,4 +1,4 @@
-/* ipfix_record.h - one v9/IPFIX data record (already split into fields by its template)
+/* ipfix_record.h - one v9/IPFIX data record (decoded by libfixbuf: collector/fixbuf_session.c)
  * mapped onto struct flow: which element fills which field, with what priority, and how the
  * many time encodings become absolute Unix milliseconds. */
 #ifndef FLOWHOUND_IPFIX_RECORD_H
@@ -40,8 +40,10 @@ struct rec_acc {
     bool post_nat_seen;
 };
 
-/* Applies one field's value (len bytes at p) to the record. */
-void rec_take_field(struct rec_acc *a, const struct tmpl_field *fd, const uint8_t *p, uint16_t len);
+/* Applies one element's value to the record: (pen, id) as IPFIX numbers them (v9 NSEL types
+ * already renumbered); integers in v, addresses and NTP times as their len wire bytes at p. */
+void rec_take_value(struct rec_acc *a, uint32_t pen, uint16_t id, const uint8_t *p, uint16_t len,
+                    uint64_t v);
 
 /* How times are made absolute: the message's export time, the v9 header's sysUptime, and the
  * domain's systemInitTimeMilliseconds when one was seen. */

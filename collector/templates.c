@@ -142,6 +142,7 @@ void tmpl_free(struct tmpl *t)
         return;
     free(t->fields);
     free(t->raw);
+    free(t->fb_slot);
     free(t);
 }
 
@@ -176,8 +177,13 @@ enum reject_reason tmpl_put(struct tmpl_table *tt, struct tmpl *t)
     unsigned i = lower_bound(tt, t->id);
     if (i < tt->n && tt->items[i]->id == t->id) {
         struct tmpl *old = tt->items[i];
-        if (!same_definition(old, t))
-            tt->dirty = true;
+        if (same_definition(old, t)) {
+            /* A refresh: keep the held copy, which libfixbuf already knows. */
+            old->received_ms = t->received_ms;
+            tmpl_free(t);
+            return REJ_NONE;
+        }
+        tt->dirty = true;
         tt->items[i] = t;
         tmpl_free(old);
         return REJ_NONE;

@@ -40,6 +40,12 @@ struct tmpl {
     uint8_t *raw; /* the template record as received, in its version's wire format */
     size_t raw_len;
     int64_t received_ms;
+    /* libfixbuf's copy (collector/fixbuf_session.c): whether this definition was given to the
+     * domain's session, and for each field the internal-template slot it is read from (-1:
+     * not stored). */
+    bool fb_fed;
+    int16_t *fb_slot;
+    uint16_t fb_mapped; /* how many fields have a slot */
 };
 
 struct tmpl_table {
@@ -59,7 +65,8 @@ void tmpl_free(struct tmpl *t);
 
 const struct tmpl *tmpl_find(const struct tmpl_table *tt, uint16_t id);
 /* Adds or replaces (takes ownership of *t's memory). A definition identical to the one held
- * only refreshes received_ms. Returns REJ_TEMPLATE_LIMIT (and frees *t) when full. */
+ * only refreshes received_ms (the held one is kept, and *t freed). Returns REJ_TEMPLATE_LIMIT (and
+ * frees *t) when full. */
 enum reject_reason tmpl_put(struct tmpl_table *tt, struct tmpl *t);
 /* Withdraws one template id; returns whether it existed. */
 bool tmpl_withdraw(struct tmpl_table *tt, uint16_t id);

@@ -617,6 +617,66 @@ Test(ipfix, withdrawal_and_redefinition_are_honoured)
     cr_expect_eq(fixbuf_templates(domain_of(1, 0, 10))->n, 0);
 }
 
+/* libfixbuf holds its own copy of each template: a redefinition or withdrawal of a template
+ * it has already decoded with must reach it too (v9 and IPFIX). */
+Test(ipfix, libfixbuf_follows_redefinition_and_withdrawal_of_used_templates)
+{
+    struct mb m;
+    for (int v = 0; v < 2; v++) {
+        unsigned from = 2 + (unsigned)v;
+        memset(&sink, 0, sizeof(sink));
+        v ? ipfix_begin(&m, 0, 7) : v9_begin(&m, 0, 7);
+        put_basic_template(&m, 300);
+        set_begin(&m, 300);
+        put_basic_record(&m, 1, 1234);
+        set_end(&m);
+        cr_expect_eq(feed(from, &m, msg_end(&m)), REJ_NONE);
+        /* Same id, other layout (packets first, one byte; then the source address). */
+        v ? ipfix_begin(&m, 1, 7) : v9_begin(&m, 1, 7);
+        set_begin(&m, v ? 2 : 0);
+        put16(&m, 300), put16(&m, 2), put16(&m, 2), put16(&m, 1), put16(&m, 8), put16(&m, 4);
+        set_end(&m);
+        set_begin(&m, 300);
+        put8(&m, 42), put32(&m, 0x0a000009);
+        set_end(&m);
+        cr_expect_eq(feed(from, &m, msg_end(&m)), REJ_NONE);
+        cr_assert_eq(sink.n, 2, "version %d", v ? 10 : 9);
+        cr_expect_eq(sink.f[0].src_port, 1234);
+        cr_expect_eq(sink.f[0].packets, 3);
+        cr_expect_eq(sink.f[1].packets, 42);
+        cr_expect_eq(sink.f[1].src_addr.bytes[3], 9);
+        cr_expect_eq(sink.f[1].src_port, 0, "the old layout must be gone");
+        cr_expect_eq(sink.f[1].present & FF_TCP_FLAGS, 0, "flags are not in the new layout");
+        if (!v)
+            continue; /* v9 has no withdrawal */
+        ipfix_begin(&m, 2, 7);
+        set_begin(&m, 2);
+        put16(&m, 300), put16(&m, 0);
+        set_end(&m);
+        set_begin(&m, 300);
+        put8(&m, 43), put32(&m, 0x0a000009);
+        set_end(&m);
+        cr_expect_eq(feed(from, &m, msg_end(&m)), REJ_TEMPLATE_MISSING);
+        cr_expect_eq(sink.n, 2, "data of a withdrawn template is not decoded");
+        /* Back to the first layout, then withdraw all. */
+        ipfix_begin(&m, 2, 7);
+        put_basic_template(&m, 300);
+        set_begin(&m, 300);
+        put_basic_record(&m, 5, 4321);
+        set_end(&m);
+        set_begin(&m, 2);
+        put16(&m, 2), put16(&m, 0);
+        set_end(&m);
+        set_begin(&m, 300);
+        put_basic_record(&m, 6, 4321);
+        set_end(&m);
+        cr_expect_eq(feed(from, &m, msg_end(&m)), REJ_TEMPLATE_MISSING);
+        cr_assert_eq(sink.n, 3);
+        cr_expect_eq(sink.f[2].src_port, 4321);
+        cr_expect_eq(sink.f[2].src_addr.bytes[3], 5);
+    }
+}
+
 Test(ipfix, sampling_from_options_templates)
 {
     struct mb m;

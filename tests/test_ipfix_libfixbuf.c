@@ -1,7 +1,8 @@
-/* test_ipfix_libfixbuf.c - a second, independent IPFIX reader as oracle: every IPFIX corpus
- * file is read by libfixbuf (CERT's reference implementation, the reader the issue names;
- * doc/ipfix.md says why the daemon does not use it) and by our decode_packet; both must find
- * the same flow records (source address, ports, protocol, packets, bytes). */
+/* test_ipfix_libfixbuf.c - a cross-check of our integration: every IPFIX corpus file is read
+ * by libfixbuf alone, the way its own ipfixDump does (libfixbuf parsing the templates off the
+ * wire, each record read through its own template), and by our decode_packet (our walker
+ * validating, libfixbuf decoding into our internal template, doc/ipfix.md "Integration");
+ * both must find the same flow records (source address, ports, protocol, packets, bytes). */
 #include "config.h"
 
 #include <criterion/criterion.h>
