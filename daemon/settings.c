@@ -80,7 +80,7 @@ const struct cfg_key config_keys[] = {
      "an alert resolves after this long (flow time) without failed attempts"},
     {"alert-hold", CFG_DURATION, OFF(alert_hold_ms), 0, "2s", "DURATION",
      "wait this long for other vantage points before opening an alert"},
-    {"analyzer-max-conns", CFG_INT, OFF(analyzer_max_conns), 0, "1048576", "N",
+    {"analyzer-max-conns", CFG_INT, OFF(analyzer_max_conns), 0, "262144", "N",
      "connection state table cap (oldest evicted, counted)"},
     {"analyzer-connections", CFG_BOOL, OFF(analyzer_connections), 0, "yes", NULL,
      "store rebuilt connections in the connections table"},
