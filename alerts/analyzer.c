@@ -327,37 +327,6 @@ static bool viable_before(const struct analyzer *a, const struct conn_info *v, i
     return conn_unclosed(v) && v->end_ms < t && t - v->end_ms <= a->o.stale_window_ms;
 }
 
-static void twin_note(struct analyzer *a, const struct conn_info *ci)
-{
-    struct twin *prev = &a->twins[(a->twin_next + TWINS - 1) % TWINS];
-    struct twin *t = &a->twins[a->twin_next];
-    if (prev->exporter == ci->exporter && prev->start_ms == ci->start_ms &&
-        prev->sport == ci->sport && addr_equal(&prev->server, &ci->server))
-        t = prev; /* the same connection, updated by its other direction */
-    else
-        a->twin_next = (a->twin_next + 1) % TWINS;
-    t->exporter = ci->exporter;
-    t->server = ci->server;
-    t->sport = ci->sport;
-    t->start_ms = ci->start_ms;
-    t->end_ms = ci->end_ms;
-    t->c_packets = ci->c.packets;
-    t->s_packets = ci->s.packets;
-    t->c_bytes = ci->c.bytes;
-    t->s_bytes = ci->s.bytes;
-}
-
-/* The same connection seen at two places: NAT changes addresses and ports, not the server
- * side, packet or byte counts; exporters' clocks may differ by up to a second (v9 headers
- * carry whole seconds), but that offset cancels out of the duration. */
-static bool twin_match(const struct twin *t, const struct conn_info *v)
-{
-    return t->sport == v->sport && t->c_packets == v->c.packets && t->s_packets == v->s.packets &&
-           t->c_bytes == v->c.bytes && t->s_bytes == v->s.bytes &&
-           addr_equal(&t->server, &v->server) && llabs(t->start_ms - v->start_ms) <= TWIN_TOL_MS &&
-           llabs((t->end_ms - t->start_ms) - (v->end_ms - v->start_ms)) <= TWIN_DUR_MS;
-}
-
 static void twin_of(const struct conn_info *ci, struct twin *t)
 {
     memset(t, 0, sizeof(*t));
@@ -370,6 +339,29 @@ static void twin_of(const struct conn_info *ci, struct twin *t)
     t->s_packets = ci->s.packets;
     t->c_bytes = ci->c.bytes;
     t->s_bytes = ci->s.bytes;
+}
+
+static void twin_note(struct analyzer *a, const struct conn_info *ci)
+{
+    struct twin *prev = &a->twins[(a->twin_next + TWINS - 1) % TWINS];
+    struct twin *t = &a->twins[a->twin_next];
+    if (prev->exporter == ci->exporter && prev->start_ms == ci->start_ms &&
+        prev->sport == ci->sport && addr_equal(&prev->server, &ci->server))
+        t = prev; /* the same connection, updated by its other direction */
+    else
+        a->twin_next = (a->twin_next + 1) % TWINS;
+    twin_of(ci, t);
+}
+
+/* The same connection seen at two places: NAT changes addresses and ports, not the server
+ * side, packet or byte counts; exporters' clocks may differ by up to a second (v9 headers
+ * carry whole seconds), but that offset cancels out of the duration. */
+static bool twin_match(const struct twin *t, const struct conn_info *v)
+{
+    return t->sport == v->sport && t->c_packets == v->c.packets && t->s_packets == v->s.packets &&
+           t->c_bytes == v->c.bytes && t->s_bytes == v->s.bytes &&
+           addr_equal(&t->server, &v->server) && llabs(t->start_ms - v->start_ms) <= TWIN_TOL_MS &&
+           llabs((t->end_ms - t->start_ms) - (v->end_ms - v->start_ms)) <= TWIN_DUR_MS;
 }
 
 static bool saw_viable(struct analyzer *a, const struct an_episode *ep, uint32_t x)

@@ -162,6 +162,10 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
     sqlite3_stmt *st;
     *parts = NULL;
     *n = 0;
+    if (from > to) {
+        snprintf(err, errlen, "the time range ends before it starts");
+        return QUERY_EINVALID;
+    }
     /* Same pruning as store_partitions_for, plus whether the partition lies wholly inside. A
      * partition whose stats are not written yet (min_first NULL) may hold anything. */
     if (sqlite3_prepare_v2(q->db,
@@ -356,10 +360,6 @@ int query_flows(struct query *q, const struct query_flows *req, query_row_fn fn,
         snprintf(err, errlen, "cannot order by '%.64s': not a column of flows", req->order);
         return QUERY_EINVALID;
     }
-    if (req->from_ms > req->to_ms) {
-        snprintf(err, errlen, "the time range ends before it starts");
-        return QUERY_EINVALID;
-    }
     struct qpart *parts;
     size_t n;
     int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
@@ -390,10 +390,6 @@ int query_count_flows(struct query *q, const struct query_flows *req, int64_t *c
 {
     static const char *const selects[] = {"1", NULL};
     *count = 0;
-    if (req->from_ms > req->to_ms) {
-        snprintf(err, errlen, "the time range ends before it starts");
-        return QUERY_EINVALID;
-    }
     struct qpart *parts;
     size_t n;
     int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);

@@ -24,6 +24,8 @@ struct qpart {
     int64_t rows;
 };
 
+/* The partitions a time range can touch; QUERY_EINVALID when the range ends before it starts
+ * (every request checks this here, once). */
 int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **parts, size_t *n,
                      char *err, size_t errlen);
 void query_partitions_free(struct qpart *parts, size_t n);

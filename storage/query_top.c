@@ -216,10 +216,6 @@ int query_top(struct query *q, const struct query_top *req, query_row_fn fn, voi
         snprintf(err, errlen, "unknown statistic or order");
         return QUERY_EINVALID;
     }
-    if (req->from_ms > req->to_ms) {
-        snprintf(err, errlen, "the time range ends before it starts");
-        return QUERY_EINVALID;
-    }
     struct qpart *parts;
     size_t n;
     int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
