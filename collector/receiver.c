@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -24,9 +25,12 @@
 #define MIN_FREE_BATCHES 8
 /* At stop: how long to go on taking what the kernel queued while the writer makes room. */
 #define STOP_DRAIN_MS 10000
+/* At stop: how long to go on decoding parked datagrams (a full 256 MiB backlog of v5 is about
+ * 8M records: 30 s at 300k records/s). */
+#define BACKLOG_STOP_MS 120000
 
 void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct exporter_table *t,
-                   struct flow_queue *q)
+                   struct flow_queue *q, size_t backlog_bytes)
 {
     memset(r, 0, sizeof(*r));
     r->listeners = ls;
@@ -35,6 +39,7 @@ void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct e
     r->queue = q;
     struct log_limit lim = LOG_LIMIT_INIT(1.0, 10.0);
     r->reject_log = lim;
+    backlog_init(&r->backlog, backlog_bytes);
 }
 
 static bool queue_has_room(struct receiver *r);
@@ -72,27 +77,15 @@ static uint32_t ovfl_from_cmsg(struct msghdr *mh, bool *found)
     return 0;
 }
 
-static void handle_datagram(struct receiver *r, struct listener *l, struct mmsghdr *m,
-                            const uint8_t *buf, int64_t now)
+/* Decodes one datagram (read now, or parked in the backlog earlier) into the queue. */
+static void process_datagram(struct receiver *r, const struct backlog_item *it, const uint8_t *buf)
 {
-    struct fh_addr from;
-    addr_from_sockaddr(&from, (struct sockaddr *)m->msg_hdr.msg_name);
-    bool found;
-    uint32_t ovfl = ovfl_from_cmsg(&m->msg_hdr, &found);
-    uint32_t dropped = found ? ovfl - l->last_ovfl : 0;
-    if (found)
-        l->last_ovfl = ovfl;
-    l->kernel_drops += dropped;
-    l->datagrams++;
-    r->datagrams++;
-
-    size_t len = m->msg_len;
-    /* A datagram larger than our buffer is cut by the kernel: reject it, never decode half. */
     enum reject_reason why;
     struct flow_emitter out = {emit_to_batch, r};
-    if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+    /* A datagram larger than our buffer is cut by the kernel: reject it, never decode half. */
+    if (it->truncated) {
         exporters_lock(r->exporters);
-        struct exporter *e = exporters_get(r->exporters, &from, now);
+        struct exporter *e = exporters_get(r->exporters, &it->from, it->received_ms);
         if (e) {
             e->packets++;
             e->rejects[REJ_BAD_LENGTH]++;
@@ -101,31 +94,79 @@ static void handle_datagram(struct receiver *r, struct listener *l, struct mmsgh
         exporters_unlock(r->exporters);
         why = REJ_BAD_LENGTH;
     } else {
-        why = decode_packet(r->exporters, &from, buf, len, now, &out);
-    }
-    if (dropped) {
-        exporters_lock(r->exporters);
-        struct exporter *e = exporters_get(r->exporters, &from, now);
-        if (e)
-            e->kernel_drops += dropped;
-        exporters_unlock(r->exporters);
+        why = decode_packet(r->exporters, &it->from, buf, it->len, it->received_ms, &out);
     }
     if (why != REJ_NONE) {
         char a[FH_ADDR_STRLEN];
         r->rejected++;
-        log_ratelimited(&r->reject_log, LOG_LVL_WARN, "rejected a %zu-byte datagram from %s: %s",
-                        len, addr_to_str(&from, a, sizeof(a)), reject_reason_name(why));
+        log_ratelimited(&r->reject_log, LOG_LVL_WARN, "rejected a %u-byte datagram from %s: %s",
+                        it->len, addr_to_str(&it->from, a, sizeof(a)), reject_reason_name(why));
     }
 }
 
+/* Accounts a datagram just read (the kernel's drop counter comes with it), then decodes it
+ * at once, or parks it behind those already waiting so that order is kept. */
+static void handle_datagram(struct receiver *r, struct listener *l, struct mmsghdr *m,
+                            const uint8_t *buf, int64_t now)
+{
+    struct backlog_item it = {.received_ms = now, .len = m->msg_len};
+    addr_from_sockaddr(&it.from, (struct sockaddr *)m->msg_hdr.msg_name);
+    it.truncated = (m->msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    bool found;
+    uint32_t ovfl = ovfl_from_cmsg(&m->msg_hdr, &found);
+    uint32_t dropped = found ? ovfl - l->last_ovfl : 0;
+    if (found)
+        l->last_ovfl = ovfl;
+    l->kernel_drops += dropped;
+    l->datagrams++;
+    r->datagrams++;
+    if (dropped) {
+        exporters_lock(r->exporters);
+        struct exporter *e = exporters_get(r->exporters, &it.from, now);
+        if (e)
+            e->kernel_drops += dropped;
+        exporters_unlock(r->exporters);
+    }
+    if (backlog_empty(&r->backlog) && queue_has_room(r)) {
+        process_datagram(r, &it, buf);
+        return;
+    }
+    /* drain_socket read only with room for a whole recvmmsg: this cannot fail. */
+    if (!backlog_push(&r->backlog, &it, buf))
+        r->backlog_lost++;
+}
+
+/* Decodes parked datagrams while the queue has room; at most `max` per call so that the
+ * sockets are read in between. Returns how many. */
+static size_t pump_backlog(struct receiver *r, size_t max)
+{
+    size_t done = 0;
+    const uint8_t *data;
+    const struct backlog_item *it;
+    while (done < max && (it = backlog_peek(&r->backlog, &data)) && queue_has_room(r)) {
+        process_datagram(r, it, data);
+        backlog_pop(&r->backlog);
+        done++;
+    }
+    return done;
+}
+
+/* Reading is useful when what is read can go somewhere: decoded now, or parked. */
+static bool can_read(struct receiver *r)
+{
+    if (backlog_empty(&r->backlog) && queue_has_room(r))
+        return true;
+    return backlog_room_for(&r->backlog, RECV_BATCH);
+}
+
 static int drain_socket(struct receiver *r, struct listener *l, uint8_t (*bufs)[RECV_BUFSZ],
-                         struct mmsghdr *msgs, struct iovec *iov, struct sockaddr_storage *names,
-                         char (*ctl)[CMSG_SPACE(sizeof(uint32_t)) + 64])
+                        struct mmsghdr *msgs, struct iovec *iov, struct sockaddr_storage *names,
+                        char (*ctl)[CMSG_SPACE(sizeof(uint32_t)) + 64])
 {
     /* Bounded: at most 16 rounds per wake-up so one busy socket cannot starve the others. */
     int got = 0;
     for (int round = 0; round < 16; round++) {
-        if (!queue_has_room(r))
+        if (!can_read(r))
             return got;
         for (int i = 0; i < RECV_BATCH; i++) {
             iov[i].iov_base = bufs[i];
@@ -171,6 +212,43 @@ static void flush_batch(struct receiver *r)
     }
 }
 
+/* At stop: take what the kernel has already queued (it was sent to us), then decode every
+ * parked datagram. The writer still runs, so wait for room, but not forever: what is left at
+ * the deadline is counted and logged, never dropped silently. */
+static void stop_drain(struct receiver *r, uint8_t (*bufs)[RECV_BUFSZ], struct mmsghdr *msgs,
+                       struct iovec *iov, struct sockaddr_storage *names,
+                       char (*ctl)[CMSG_SPACE(sizeof(uint32_t)) + 64])
+{
+    unsigned n = r->n_listeners;
+    int64_t deadline = mono_ms() + STOP_DRAIN_MS;
+    for (int more = 1; more && mono_ms() < deadline;) {
+        flush_batch(r);
+        pump_backlog(r, SIZE_MAX);
+        if (!can_read(r)) {
+            poll(NULL, 0, 1);
+            continue;
+        }
+        more = 0;
+        for (unsigned i = 0; i < n; i++)
+            more += drain_socket(r, &r->listeners[i], bufs, msgs, iov, names, ctl);
+    }
+    if (!backlog_empty(&r->backlog))
+        log_info("stopping: decoding %zu datagrams received during a burst (%zu MiB)",
+                 r->backlog.count, r->backlog.bytes >> 20);
+    deadline = mono_ms() + BACKLOG_STOP_MS;
+    while (!backlog_empty(&r->backlog) && mono_ms() < deadline) {
+        flush_batch(r);
+        if (!pump_backlog(r, SIZE_MAX))
+            poll(NULL, 0, 1);
+    }
+    if (!backlog_empty(&r->backlog)) {
+        log_warn("stopping: %zu received datagrams not decoded in %d s, lost", r->backlog.count,
+                 BACKLOG_STOP_MS / 1000);
+        r->backlog_lost += r->backlog.count;
+    }
+    backlog_free(&r->backlog);
+}
+
 void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
 {
     static uint8_t bufs[RECV_BATCH][RECV_BUFSZ];
@@ -186,13 +264,19 @@ void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
         pfd[i].events = POLLIN;
     }
     while (!*stop) {
-        if (!queue_has_room(r)) {
-            /* Writer behind: leave datagrams in the socket buffer, look again in 1 ms. */
-            flush_batch(r);
-            poll(NULL, 0, 1);
+        pump_backlog(r, RECV_BATCH);
+        bool pending = !backlog_empty(&r->backlog);
+        bool room = queue_has_room(r);
+        /* Decoding parked datagrams: just look at the sockets. Writer behind: look again in
+         * 1 ms (datagrams are parked, or wait in the socket buffer when the backlog is
+         * full). Otherwise sleep until something arrives. */
+        int timeout = pending && room ? 0 : (!room ? 1 : POLL_MS);
+        flush_batch(r);
+        if (!can_read(r)) {
+            poll(NULL, 0, timeout);
             continue;
         }
-        int rc = poll(pfd, n, POLL_MS);
+        int rc = poll(pfd, n, timeout);
         if (rc < 0 && errno != EINTR)
             break;
         for (unsigned i = 0; rc > 0 && i < n; i++)
@@ -201,19 +285,7 @@ void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
         /* Hand over what we have after every wake-up: latency matters to the analyzer. */
         flush_batch(r);
     }
-    /* Stop reading, but take what the kernel has already queued: it was sent to us. The
-     * writer still runs, so wait for room, but not forever (STOP_DRAIN_MS). */
-    int64_t deadline = mono_ms() + STOP_DRAIN_MS;
-    for (int more = 1; more && mono_ms() < deadline;) {
-        flush_batch(r);
-        if (!queue_has_room(r)) {
-            poll(NULL, 0, 1);
-            continue;
-        }
-        more = 0;
-        for (unsigned i = 0; i < n; i++)
-            more += drain_socket(r, &r->listeners[i], bufs, msgs, iov, names, ctl);
-    }
+    stop_drain(r, bufs, msgs, iov, names, ctl);
     flush_batch(r);
     if (r->cur) {
         flowq_release(r->queue, r->cur);

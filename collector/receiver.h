@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "collector/backlog.h"
 #include "collector/exporters.h"
 #include "collector/listener.h"
 #include "common/flowqueue.h"
@@ -17,12 +18,16 @@ struct receiver {
     struct flow_queue *queue;
     struct flow_batch *cur;
     uint64_t datagrams, rejected, flows_queued, flows_dropped;
-    uint64_t waits; /* times the queue had no room and datagrams were left in the socket */
+    uint64_t waits; /* times the queue had no room (datagrams parked or left in the socket) */
+    uint64_t backlog_lost; /* parked datagrams not decoded by the stop deadline */
+    struct backlog backlog; /* datagrams read while the queue had no room */
     struct log_limit reject_log;
 };
 
+/* backlog_bytes: memory for datagrams read while the queue is full (0: leave them in the
+ * socket buffer). */
 void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct exporter_table *t,
-                   struct flow_queue *q);
+                   struct flow_queue *q, size_t backlog_bytes);
 /* Runs until *stop is set (by a signal handler). Queues the last partial batch on return. */
 void receiver_run(struct receiver *r, volatile sig_atomic_t *stop);
 

@@ -305,7 +305,8 @@ static int run(struct fh_config *cfg)
     log_info("storing flows in %s", cfg->db);
 
     struct receiver recv;
-    receiver_init(&recv, ls, (unsigned)cfg->n_listen, &exporters, &queue);
+    receiver_init(&recv, ls, (unsigned)cfg->n_listen, &exporters, &queue,
+                  (size_t)cfg->receive_backlog);
     receiver_run(&recv, &stop_flag);
 
     log_info("stopping: flushing %zu queued batches", flowq_depth(&queue));
@@ -318,6 +319,12 @@ static int run(struct fh_config *cfg)
              (unsigned long long)writer.rows_stored,
              (unsigned long long)(recv.flows_dropped + writer.rows_failed),
              (unsigned long long)recv.flows_dropped, (unsigned long long)writer.rows_failed);
+    if (recv.backlog.total)
+        log_info("burst backlog: %llu datagrams parked while the writer was behind, peak %zu MiB",
+                 (unsigned long long)recv.backlog.total, recv.backlog.peak_bytes >> 20);
+    if (recv.backlog_lost)
+        log_warn("lost %llu received datagrams not decoded by the stop deadline",
+                 (unsigned long long)recv.backlog_lost);
     for (size_t i = 0; i < cfg->n_listen; i++) {
         if (ls[i].kernel_drops)
             log_warn("%s: the kernel dropped %llu datagrams", cfg->listen[i],

@@ -44,6 +44,8 @@ const struct cfg_key config_keys[] = {
      "longest time between commits (what a crash can lose)"},
     {"queue-batches", CFG_INT, OFF(queue_batches), 0, "256", "N",
      "batches of 512 flows between receiver and writer"},
+    {"receive-backlog", CFG_SIZE, OFF(receive_backlog), 0, "256M", "BYTES",
+     "memory for datagrams received while the writer is behind (bursts; 0 = none)"},
     {"max-exporters", CFG_INT, OFF(max_exporters), 0, "4096", "N",
      "exporters tracked; datagrams from more are rejected"},
     {"allow-exporter", CFG_STRLIST, OFF(allow_exporter), OFF(n_allow_exporter), NULL, "PREFIX",

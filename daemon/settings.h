@@ -23,6 +23,7 @@ struct fh_config {
     int64_t max_size;
     int64_t commit_interval_ms;
     int64_t queue_batches;
+    int64_t receive_backlog;
     int64_t max_exporters;
     char **allow_exporter;
     size_t n_allow_exporter;
