@@ -3,6 +3,7 @@
 #ifndef FLOWHOUND_STORE_INT_H
 #define FLOWHOUND_STORE_INT_H
 
+#include "storage/row_binder.h"
 #include "storage/store.h"
 
 /* SQLite refuses compound SELECTs of more than 500 terms; nest groups of this many. */
@@ -14,6 +15,7 @@ struct partition {
     int64_t nth;  /* 1 for the span's first partition, 2 for flows_..._2 ... */
     int64_t rows; /* rows in it, stored and pending */
     sqlite3_stmt *insert;
+    struct row_binder bind; /* what insert's parameters hold */
     /* changes not yet written to the partitions table */
     int64_t min_first, max_last, rows_added;
 };

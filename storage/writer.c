@@ -18,7 +18,7 @@
 #define WRITER_NICE    5
 #define TICK_MS        1000
 /* After a failed write, how long batches are dropped (and counted) before the next try. */
-#define RETRY_MS       1000
+#define RETRY_MS 1000
 
 struct txn_count {
     struct fh_addr addr;
@@ -55,7 +55,8 @@ static struct txn_count *txn_slot(struct writer *w, const struct flow *f)
 {
     for (unsigned i = 0; i < w->n_txn; i++) {
         struct txn_count *c = &w->txn[i];
-        if (c->domain == f->domain && c->version == f->version && addr_equal(&c->addr, &f->exporter))
+        if (c->domain == f->domain && c->version == f->version &&
+            addr_equal(&c->addr, &f->exporter))
             return c;
     }
     if (w->n_txn == w->cap_txn) {
@@ -118,8 +119,7 @@ static void commit(struct writer *w)
 static void count_txn_lost(struct writer *w)
 {
     for (unsigned i = 0; i < w->n_txn; i++)
-        count_store_drops(w, &w->txn[i].addr, w->txn[i].domain, w->txn[i].version,
-                          w->txn[i].rows);
+        count_store_drops(w, &w->txn[i].addr, w->txn[i].domain, w->txn[i].version, w->txn[i].rows);
     w->n_txn = 0;
 }
 
@@ -226,8 +226,7 @@ void writer_run(struct writer *w)
             flowq_release(w->queue, b);
         }
         int64_t now = mono_ms();
-        if (store_in_transaction(w->store) &&
-            (!b || now - w->txn_started >= w->commit_interval_ms))
+        if (store_in_transaction(w->store) && (!b || now - w->txn_started >= w->commit_interval_ms))
             commit(w);
         if (now - last_tick >= TICK_MS) {
             tick_consumers(w, 0);

@@ -78,6 +78,70 @@ Test(store, flows_go_to_hourly_partitions_behind_one_view)
     free(dir);
 }
 
+/* Regression for the row binder (storage/row_binder.h), which skips binds of values the
+ * insert statement already holds: fields that come and go, and exporters that change, from
+ * one row to the next must each land in their own row. */
+Test(store, rows_alternating_fields_and_exporters_are_stored_as_sent)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    int64_t t0 = 1795455000000;
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0, "%s", err);
+    for (int i = 0; i < 12; i++) {
+        struct flow f = sample_flow(t0 + i);
+        f.src_port = (uint16_t)(1000 + i);
+        if (i % 3 == 1) { /* every third: no optional field at all */
+            f.present = 0;
+        } else if (i % 3 == 2) { /* every third: many, with a next hop and NAT */
+            f.present |= FF_IF | FF_NEXT_HOP | FF_AS | FF_POST_NAT;
+            f.in_if = f.out_if = (uint32_t)i;
+            f.src_as = 64500;
+            f.dst_as = (uint32_t)(64500 + i);
+            addr_from_str(i % 2 ? "198.51.100.1" : "198.51.100.2", &f.next_hop);
+            addr_from_str("203.0.113.9", &f.post_nat_src);
+            addr_from_str("203.0.113.10", &f.post_nat_dst);
+            f.post_nat_src_port = (uint16_t)(2000 + i);
+        }
+        if (i >= 6) /* a second exporter for the second half, then back for the last */
+            addr_from_str(i == 11 ? "192.0.2.1" : "192.0.2.77", &f.exporter);
+        f.domain = (uint32_t)(i / 4);
+        cr_assert_eq(store_add_flow(s, &f, err, sizeof(err)), 0, "%s", err);
+    }
+    cr_assert_eq(store_commit(s, err, sizeof(err)), 0, "%s", err);
+    store_close(s);
+    for (int i = 0; i < 12; i++) {
+        char q[512];
+        const char *exp = i >= 6 && i != 11 ? "192.0.2.77" : "192.0.2.1";
+        snprintf(q, sizeof(q),
+                 "SELECT count(*) FROM flows WHERE src_port = %d AND exporter = '%s' AND "
+                 "domain = %d AND src_addr = '10.1.1.50' AND dst_addr = '2001:db8::2'",
+                 1000 + i, exp, i / 4);
+        cr_expect_eq(th_db_int(db, q), 1, "row %d: exporter and core fields", i);
+        if (i % 3 == 1)
+            snprintf(q, sizeof(q),
+                     "SELECT count(*) FROM flows WHERE src_port = %d AND tcp_flags IS NULL AND "
+                     "in_if IS NULL AND next_hop IS NULL AND src_as IS NULL AND "
+                     "post_nat_src_addr IS NULL AND post_nat_src_port IS NULL",
+                     1000 + i);
+        else if (i % 3 == 2)
+            snprintf(q, sizeof(q),
+                     "SELECT count(*) FROM flows WHERE src_port = %d AND tcp_flags = 26 AND "
+                     "in_if = %d AND out_if = %d AND next_hop = '%s' AND dst_as = %d AND "
+                     "post_nat_src_addr = '203.0.113.9' AND post_nat_src_port = %d",
+                     1000 + i, i, i, i % 2 ? "198.51.100.1" : "198.51.100.2", 64500 + i, 2000 + i);
+        else
+            snprintf(q, sizeof(q),
+                     "SELECT count(*) FROM flows WHERE src_port = %d AND tcp_flags = 26 AND "
+                     "in_if IS NULL AND next_hop IS NULL AND post_nat_src_addr IS NULL",
+                     1000 + i);
+        cr_expect_eq(th_db_int(db, q), 1, "row %d: optional fields", i);
+    }
+    th_rmtree(dir);
+    free(dir);
+}
+
 Test(store, rejects_a_newer_schema)
 {
     char *dir = th_tmpdir(), db[512], err[256];
