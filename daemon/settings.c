@@ -42,7 +42,7 @@ const struct cfg_key config_keys[] = {
      "drop the oldest flows while the store is larger (0 = no limit)"},
     {"commit-interval", CFG_DURATION, OFF(commit_interval_ms), 0, "1s", "DURATION",
      "longest time between commits (what a crash can lose)"},
-    {"queue-batches", CFG_INT, OFF(queue_batches), 0, "256", "N",
+    {"queue-batches", CFG_INT, OFF(queue_batches), 0, "64", "N",
      "batches of 512 flows between receiver and writer"},
     {"receive-backlog", CFG_SIZE, OFF(receive_backlog), 0, "256M", "BYTES",
      "memory for datagrams received while the writer is behind (bursts; 0 = none)"},
