@@ -1,7 +1,7 @@
 /* backlog.h - received datagrams held raw in memory while the writer catches up.
  *
  * A burst can arrive faster than SQLite stores it. Decoded flows are large (struct flow is
- * ~230 bytes; a v5 record is 48 on the wire), so when the flow queue is full the receiver
+ * 248 bytes; a v5 record is 48 on the wire), so when the flow queue is full the receiver
  * keeps reading the sockets and parks the datagrams here, raw and in arrival order, and
  * decodes them when the queue has room again. Memory is bounded by `limit` bytes; chunks are
  * allocated while it grows and freed (returned to the system) as it drains, so the daemon's
