@@ -26,7 +26,7 @@
 /* At stop: how long to go on taking what the kernel queued while the writer makes room. */
 #define STOP_DRAIN_MS 10000
 /* At stop: how long to go on decoding parked datagrams (a full 256 MiB backlog of v5 is about
- * 5.4M records: 20-40 s at the store's sustained rate). *
+ * 5.4M records: 20-40 s at the store's sustained rate). */
 #define BACKLOG_STOP_MS 120000
 
 void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct exporter_table *t,
