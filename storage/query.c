@@ -170,7 +170,8 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
      * partition whose stats are not written yet (min_first NULL) may hold anything. */
     if (sqlite3_prepare_v2(q->db,
                            "SELECT name, min_first IS NOT NULL AND min_first >= ?1 AND "
-                           "max_last <= ?2 AND span_end <= ?3, rows FROM partitions WHERE "
+                           "max_last <= ?2 AND span_end <= ?3, rows, min_first, max_last "
+                           "FROM partitions WHERE "
                            "min_first IS NULL OR (min_first <= ?2 AND max_last >= ?1) "
                            "ORDER BY span_start",
                            -1, &st, NULL) != SQLITE_OK)
@@ -192,7 +193,10 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
         }
         (*parts)[*n].name = xstrdup(name);
         (*parts)[*n].whole = sqlite3_column_int(st, 1) != 0;
-        (*parts)[(*n)++].rows = sqlite3_column_int64(st, 2);
+        (*parts)[*n].rows = sqlite3_column_int64(st, 2);
+        bool known = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        (*parts)[*n].min_first = known ? sqlite3_column_int64(st, 3) : INT64_MIN;
+        (*parts)[(*n)++].max_last = known ? sqlite3_column_int64(st, 4) : INT64_MAX;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -228,19 +232,26 @@ static void put(struct sbuf *b, const char *a, const char *c)
     b->len += (size_t)snprintf(b->s + b->len, b->cap - b->len, "%s%s", a, c ? c : "");
 }
 
+/* One arm; table NULL: the (empty) flows view, given the hidden key columns the keyed
+ * filter reads so that the statement still compiles. */
 static void arm(struct sbuf *b, const char *select, const char *table, bool whole,
                 const char *where)
 {
     put(b, "SELECT ", select);
-    put(b, " FROM \"", table);
-    put(b, "\" WHERE ", whole ? "" : "+last_ms >= ?1 AND +first_ms <= ?2 AND ");
+    if (table) {
+        put(b, " FROM \"", table);
+        put(b, "\"", NULL);
+    } else {
+        put(b, " FROM (SELECT NULL AS src_key, NULL AS dst_key, * FROM flows)", NULL);
+    }
+    put(b, " WHERE ", whole ? "" : "+last_ms >= ?1 AND +first_ms <= ?2 AND ");
     put(b, where, NULL);
 }
 
 char *query_union(const struct qpart *parts, size_t n, const char *const *selects,
                   const struct filter *f)
 {
-    char *where = f ? filter_sql_numbered(f, 3) : xstrdup("1");
+    char *where = f ? filter_sql_keyed(f, 3) : xstrdup("1");
     struct sbuf b = {0};
     size_t arms = 0;
     put(&b, "", NULL);
@@ -248,7 +259,7 @@ char *query_union(const struct qpart *parts, size_t n, const char *const *select
         /* ?1 and ?2 must still exist for query_bind_range */
         for (const char *const *s = selects; *s; s++, arms++) {
             put(&b, arms ? " UNION ALL " : "", NULL);
-            arm(&b, *s, "flows", false, where);
+            arm(&b, *s, NULL, false, where);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -270,7 +281,7 @@ int query_bind_range(sqlite3_stmt *st, int64_t from, int64_t to, const struct fi
 {
     if (sqlite3_bind_int64(st, 1, from) != SQLITE_OK || sqlite3_bind_int64(st, 2, to) != SQLITE_OK)
         return -1;
-    return f ? filter_bind(f, st, 3) : 3;
+    return f ? filter_bind_keyed(f, st, 3) : 3;
 }
 
 int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen)
@@ -327,7 +338,7 @@ char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_fl
 {
     /* the view's columns, not "*": partitions also hold hidden key columns (storage/store.c) */
     static const char *const selects[] = {store_flow_columns, NULL};
-    int next = 3 + (req->filter ? filter_param_count(req->filter) : 0);
+    int next = 3 + (req->filter ? filter_param_count_keyed(req->filter) : 0);
     char *arms = query_union(parts, n, selects, req->filter);
     /* col is one of the view's own column names, checked by the caller */
     char *sql = xasprintf("SELECT * FROM (%s) ORDER BY %s\"%s\" %s LIMIT ?%d OFFSET ?%d", arms,
@@ -365,16 +376,16 @@ int query_flows(struct query *q, const struct query_flows *req, query_row_fn fn,
     int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
     if (rc)
         return rc;
-    /* With no filter and a limit, SQLite merges the partitions in index order and stops
-     * after a page: fastest. With a filter it would still walk the index, one table lookup
-     * per row, about ten times slower than the sequential scan and sort that `+col` (not a
-     * bare column, so no index) forces; that scan bounds the cost at one pass over the
-     * range, and it can be split between threads. */
-    bool by_index = req->limit > 0 && (!req->filter || filter_matches_all(req->filter));
-    if (!by_index && q->threads > 1 && n >= 2)
+    /* A page in first_ms order reads only the partitions that can hold it (query_walk.c).
+     * Any other listing is one scan of the range and a sort of the matches (`+col`: a bare
+     * column could make SQLite walk an index in order with a table lookup per row, several
+     * times slower than the scan it replaces); that scan can be split between threads. */
+    if (req->limit > 0 && !strcmp(col, "first_ms"))
+        rc = query_flows_walk(q, req, parts, n, fn, ctx, err, errlen);
+    else if (q->threads > 1 && n >= 2)
         rc = query_flows_parallel(q, req, col, parts, n, fn, ctx, err, errlen);
     else
-        rc = flows_sequential(q, req, col, parts, n, by_index, fn, ctx, err, errlen);
+        rc = flows_sequential(q, req, col, parts, n, false, fn, ctx, err, errlen);
     query_partitions_free(parts, n);
     return rc;
 }

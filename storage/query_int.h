@@ -22,6 +22,10 @@ struct qpart {
     char *name;
     bool whole;
     int64_t rows;
+    /* bounds of its flows' first_ms: the smallest stored, and the largest last_ms (first_ms
+     * <= last_ms for every flow the collector stores); INT64_MIN / INT64_MAX when the
+     * partition's statistics are not written yet */
+    int64_t min_first, max_last;
 };
 
 /* The partitions a time range can touch; QUERY_EINVALID when the range ends before it starts
@@ -53,6 +57,12 @@ void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut);
 int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
                          const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
                          size_t errlen);
+
+/* A listing in first_ms order with a limit: the partitions one after the other, in the
+ * order their first_ms bounds allow, each sorted on its own, merged, and stopped as soon as
+ * no partition not yet read can hold a row of the page (query_walk.c). */
+int query_flows_walk(struct query *q, const struct query_flows *req, struct qpart *parts, size_t n,
+                     query_row_fn fn, void *ctx, char *err, size_t errlen);
 
 /* The same split for query_count_flows. */
 int query_count_parallel(struct query *q, const struct query_flows *req, const struct qpart *parts,
