@@ -148,7 +148,8 @@ int query_flows_walk(struct query *q, const struct query_flows *req, struct qpar
     struct query_flows each = *req;
     each.limit = req->limit + skip;
     each.offset = 0;
-    qsort(parts, n, sizeof(*parts), req->desc ? by_max_last_desc : by_min_first);
+    if (n > 1)
+        qsort(parts, n, sizeof(*parts), req->desc ? by_max_last_desc : by_min_first);
     struct walk w = {.q = q, .req = &each, .parts = parts, .n = n, .col = -1};
     w.s = xcalloc(n ? n : 1, sizeof(*w.s));
     int rc;
