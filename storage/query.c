@@ -156,8 +156,8 @@ static bool plain_identifier(const char *s)
     return true;
 }
 
-int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **parts, size_t *n,
-                     char *err, size_t errlen)
+int query_partitions(struct query *q, int64_t from, int64_t to, const struct filter *f,
+                     struct qpart **parts, size_t *n, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     *parts = NULL;
@@ -170,8 +170,8 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
      * partition whose stats are not written yet (min_first NULL) may hold anything. */
     if (sqlite3_prepare_v2(q->db,
                            "SELECT name, min_first IS NOT NULL AND min_first >= ?1 AND "
-                           "max_last <= ?2 AND span_end <= ?3, rows, min_first, max_last "
-                           "FROM partitions WHERE "
+                           "max_last <= ?2 AND span_end <= ?3, rows, min_first, max_last, "
+                           "indexed FROM partitions WHERE "
                            "min_first IS NULL OR (min_first <= ?2 AND max_last >= ?1) "
                            "ORDER BY span_start",
                            -1, &st, NULL) != SQLITE_OK)
@@ -196,7 +196,9 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
         (*parts)[*n].rows = sqlite3_column_int64(st, 2);
         bool known = sqlite3_column_type(st, 3) != SQLITE_NULL;
         (*parts)[*n].min_first = known ? sqlite3_column_int64(st, 3) : INT64_MIN;
-        (*parts)[(*n)++].max_last = known ? sqlite3_column_int64(st, 4) : INT64_MAX;
+        (*parts)[*n].max_last = known ? sqlite3_column_int64(st, 4) : INT64_MAX;
+        (*parts)[*n].indexed = sqlite3_column_int(st, 5) != 0;
+        (*parts)[(*n)++].port_index = true;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -205,6 +207,8 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
         *n = 0;
         return db_fail(q, err, errlen, "listing partitions");
     }
+    if (f)
+        query_plan_ports(q, f, *parts, *n);
     return 0;
 }
 
@@ -251,7 +255,9 @@ static void arm(struct sbuf *b, const char *select, const char *table, bool whol
 char *query_union(const struct qpart *parts, size_t n, const char *const *selects,
                   const struct filter *f)
 {
-    char *where = f ? filter_sql_keyed(f, 3) : xstrdup("1");
+    /* the filter's fragment, with and without the dst_port index (query_plan.c) */
+    char *where = f ? filter_sql_keyed(f, 3, true) : xstrdup("1");
+    char *scan = f ? filter_sql_keyed(f, 3, false) : xstrdup("1");
     struct sbuf b = {0};
     size_t arms = 0;
     put(&b, "", NULL);
@@ -269,11 +275,12 @@ char *query_union(const struct qpart *parts, size_t n, const char *const *select
             else
                 put(&b, arms % UNION_GROUP == 0 ? ") UNION ALL SELECT * FROM (" : " UNION ALL ",
                     NULL);
-            arm(&b, *s, parts[i].name, parts[i].whole, where);
+            arm(&b, *s, parts[i].name, parts[i].whole, parts[i].port_index ? where : scan);
         }
     if (n)
         put(&b, ")", NULL);
     free(where);
+    free(scan);
     return b.s;
 }
 
@@ -373,7 +380,7 @@ int query_flows(struct query *q, const struct query_flows *req, query_row_fn fn,
     }
     struct qpart *parts;
     size_t n;
-    int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
+    int rc = query_partitions(q, req->from_ms, req->to_ms, req->filter, &parts, &n, err, errlen);
     if (rc)
         return rc;
     /* A page in first_ms order reads only the partitions that can hold it (query_walk.c).
@@ -403,7 +410,7 @@ int query_count_flows(struct query *q, const struct query_flows *req, int64_t *c
     *count = 0;
     struct qpart *parts;
     size_t n;
-    int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
+    int rc = query_partitions(q, req->from_ms, req->to_ms, req->filter, &parts, &n, err, errlen);
     if (rc)
         return rc;
     if (q->threads > 1 && n >= 2) {

@@ -26,12 +26,18 @@ struct qpart {
      * <= last_ms for every flow the collector stores); INT64_MIN / INT64_MAX when the
      * partition's statistics are not written yet */
     int64_t min_first, max_last;
+    bool indexed;    /* closed: has the partition indexes */
+    bool port_index; /* the filter's `dst port` may use the dst_port index (query_plan.c) */
 };
 
-/* The partitions a time range can touch; QUERY_EINVALID when the range ends before it starts
- * (every request checks this here, once). */
-int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **parts, size_t *n,
-                     char *err, size_t errlen);
+/* The partitions a time range can touch, planned for filter f (may be NULL; see
+ * query_plan_ports); QUERY_EINVALID when the range ends before it starts (every request
+ * checks this here, once). */
+int query_partitions(struct query *q, int64_t from, int64_t to, const struct filter *f,
+                     struct qpart **parts, size_t *n, char *err, size_t errlen);
+/* Sets parts[].port_index: whether the filter's dst ports are rare enough in these
+ * partitions for their index to beat a scan (query_plan.c). */
+void query_plan_ports(struct query *q, const struct filter *f, struct qpart *parts, size_t n);
 void query_partitions_free(struct qpart *parts, size_t n);
 
 /* "arm UNION ALL arm ...", one arm per partition and per select list in `selects` (NULL-

@@ -45,7 +45,7 @@ int query_timeline(struct query *q, const struct filter *f, int64_t from, int64_
     }
     struct qpart *parts;
     size_t np;
-    int rc = query_partitions(q, from, to, &parts, &np, err, errlen);
+    int rc = query_partitions(q, from, to, f, &parts, &np, err, errlen);
     if (rc)
         return rc;
     char *sql = query_union(parts, np, selects, f);

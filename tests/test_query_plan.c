@@ -14,6 +14,7 @@
 #include "common/addr.h"
 #include "common/xmalloc.h"
 #include "storage/query.h"
+#include "storage/query_int.h"
 #include "storage/store.h"
 #include "tests/helpers.h"
 #include "web/filter.h"
@@ -52,6 +53,8 @@ static void make(struct flow *f, int i)
     f->version = 10;
     f->src_port = (uint16_t)(700 + rnd(40));
     f->dst_port = (uint16_t)(rnd(4) ? 443 : 515);
+    if (i % 50 == 3)
+        f->dst_port = 9; /* a rare port: 2% of the flows */
     f->proto = 6;
     f->present = FF_TCP_FLAGS;
     f->tcp_flags = (uint16_t)(rnd(3) ? 0x1b : 0x02);
@@ -249,7 +252,7 @@ Test(query_plan, keyed_fragment_adds_a_range_only_for_ipv4_src_of_24_bits_or_mor
         struct filter *f = compile(cases[i].text);
         cr_assert_eq(filter_param_count_keyed(f), filter_param_count(f) + 2 * cases[i].keys, "%s",
                      cases[i].text);
-        char *sql = filter_sql_keyed(f, 3);
+        char *sql = filter_sql_keyed(f, 3, true);
         cr_assert_eq(strstr(sql, "src_key BETWEEN") != NULL, cases[i].keys > 0, "%s: %s",
                      cases[i].text, sql);
         free(sql);
@@ -261,7 +264,7 @@ Test(query_plan, keyed_fragment_adds_a_range_only_for_ipv4_src_of_24_bits_or_mor
 static void plan(const char *p, const char *text, char *out, size_t len)
 {
     struct filter *f = compile(text);
-    char *frag = filter_sql_keyed(f, 1);
+    char *frag = filter_sql_keyed(f, 1, true);
     char *sql = xasprintf("EXPLAIN QUERY PLAN SELECT * FROM \"%s\" WHERE %s", p, frag);
     sqlite3_stmt *st;
     sqlite3 *d = query_sqlite(q);
@@ -424,4 +427,40 @@ Test(query_plan, timeline_buckets_equal_brute_force)
     }
     free(got);
     free(want);
+}
+
+/* The dst_port index for a rare port, a scan for a common one (query_plan.c); same rows. */
+static bool port_index_for(const char *text)
+{
+    char err[256];
+    struct filter *f = compile(text);
+    struct qpart *parts;
+    size_t n;
+    cr_assert_eq(query_partitions(q, INT64_MIN, INT64_MAX, f, &parts, &n, err, sizeof(err)), 0,
+                 "%s", err);
+    cr_assert_gt(n, 2);
+    bool all = true, none = true;
+    for (size_t i = 0; i < n; i++) {
+        all = all && parts[i].port_index;
+        none = none && !parts[i].port_index;
+    }
+    cr_assert(all || none, "one decision for every partition");
+    query_partitions_free(parts, n);
+    filter_free(f);
+    return all;
+}
+
+Test(query_plan, a_common_dst_port_is_scanned_and_a_rare_one_uses_its_index)
+{
+    cr_expect(port_index_for("dst port 9 and flags S"), "2%% of the flows: index");
+    cr_expect(!port_index_for("dst port 443"), "3/4 of the flows: scan");
+    cr_expect(!port_index_for("dst port in [9 515]"), "together 25%%: scan");
+    cr_expect(port_index_for("src port 443"), "no dst port in the filter: nothing to decide");
+    static const char *const filters[] = {"dst port 9", "dst port 443 and flags S",
+                                          "dst port in [9 515] and not flags A",
+                                          "not dst port 9 or src host 10.1.2.3"};
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+        check_all(filters[i]);
+        check_page(filters[i], INT64_MIN, INT64_MAX, true, 20, 3);
+    }
 }

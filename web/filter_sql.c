@@ -58,7 +58,7 @@ struct emitter {
     struct filter *f;
     struct sbuf b;
     bool keyed;
-    bool key_first; /* keyed, and a host or small network is a conjunct: see prefer_key() */
+    bool no_port_index; /* write +dst_port: see prefer_key() and filter_sql_keyed() */
     int next, next_key;
 };
 
@@ -168,7 +168,7 @@ static void guard_close(struct sbuf *b, enum ffield fld)
  * range should lead (see prefer_key). Same value. */
 static void operand(struct emitter *e, enum ffield fld)
 {
-    if (e->key_first && fld == FLD_DST_PORT)
+    if (e->no_port_index && fld == FLD_DST_PORT)
         put(&e->b, "+");
     put(&e->b, column(fld));
 }
@@ -433,11 +433,42 @@ static bool prefer_key(const struct fnode *n)
     return keyable(n);
 }
 
-char *filter_sql_keyed(const struct filter *f, int first)
+static size_t dst_ports(const struct fnode *n, int64_t *ports, size_t max, size_t at)
+{
+    switch (n->op) {
+    case FN_AND:
+    case FN_OR:
+        return dst_ports(n->b, ports, max, dst_ports(n->a, ports, max, at));
+    case FN_NOT:
+        return dst_ports(n->a, ports, max, at);
+    case FN_NUM:
+        if (n->field == FLD_DST_PORT && n->cmp == CMP_EQ) {
+            if (at < max)
+                ports[at] = n->value;
+            at++;
+        }
+        return at;
+    case FN_IN:
+        if (n->field == FLD_DST_PORT)
+            for (size_t i = 0; i < n->nlist; i++, at++)
+                if (at < max)
+                    ports[at] = n->list[i];
+        return at;
+    default:
+        return at;
+    }
+}
+
+size_t filter_dst_ports(const struct filter *f, int64_t *ports, size_t max)
+{
+    return dst_ports(f->root, ports, max, 0);
+}
+
+char *filter_sql_keyed(const struct filter *f, int first, bool port_index)
 {
     struct emitter e = {.f = (struct filter *)f,
                         .keyed = true,
-                        .key_first = prefer_key(f->root),
+                        .no_port_index = !port_index || prefer_key(f->root),
                         .next = first,
                         .next_key = first + f->nparams};
     put(&e.b, "(");
