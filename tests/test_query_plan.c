@@ -417,11 +417,16 @@ Test(query_plan, timeline_buckets_equal_brute_force)
             total++;
         }
         cr_assert_gt(total, 10);
-        cr_assert_eq(query_timeline(q, f, from, to, step, got, n, err, sizeof(err)), 0, "%s", err);
-        for (size_t b = 0; b < n; b++) {
-            cr_assert_eq(got[b].flows, want[b].flows, "'%s' bucket %zu", filters[k], b);
-            cr_assert_eq(got[b].packets, want[b].packets);
-            cr_assert_eq(got[b].bytes, want[b].bytes);
+        for (int threads = 1; threads <= 3; threads += 2) {
+            query_set_threads(q, threads);
+            cr_assert_eq(query_timeline(q, f, from, to, step, got, n, err, sizeof(err)), 0, "%s",
+                         err);
+            for (size_t b = 0; b < n; b++) {
+                cr_assert_eq(got[b].flows, want[b].flows, "'%s' bucket %zu, %d threads", filters[k],
+                             b, threads);
+                cr_assert_eq(got[b].packets, want[b].packets);
+                cr_assert_eq(got[b].bytes, want[b].bytes);
+            }
         }
         filter_free(f);
     }
