@@ -2,11 +2,12 @@
  *
  * A request is one statement: a UNION ALL over just the partitions its time range can touch
  * (the partitions table knows each one's min first_ms and max last_ms), each arm carrying the
- * filter's fragment with numbered placeholders so its values are bound once. Partitions that
- * lie wholly inside the range get no time test at all; the others get one SQLite will not use
- * an index for (`+first_ms`): an overlap test cannot use the first_ms index well, and a
- * range scan plus table lookups is slower than the scan it would replace. Indexes stay free
- * for the filter (addresses). */
+ * filter's fragment for partition tables (filter_sql_keyed: endpoint-key ranges for IPv4
+ * src host/net, the dst_port index when query_plan.c finds the port rare) with numbered
+ * placeholders so its values are bound once. Partitions that lie wholly inside the range get
+ * no time test at all; the others get one SQLite will not use an index for (`+first_ms`):
+ * inside a partition the overlap test is a scan anyway. A page in first_ms order is read
+ * partition by partition instead (query_walk.c). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -341,24 +342,24 @@ static const char *order_column(struct query *q, const char *order)
 }
 
 char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_flows *req,
-                      const char *col, bool by_index)
+                      const char *col)
 {
     /* the view's columns, not "*": partitions also hold hidden key columns (storage/store.c) */
     static const char *const selects[] = {store_flow_columns, NULL};
     int next = 3 + (req->filter ? filter_param_count_keyed(req->filter) : 0);
     char *arms = query_union(parts, n, selects, req->filter);
     /* col is one of the view's own column names, checked by the caller */
-    char *sql = xasprintf("SELECT * FROM (%s) ORDER BY %s\"%s\" %s LIMIT ?%d OFFSET ?%d", arms,
-                          by_index ? "" : "+", col, req->desc ? "DESC" : "ASC", next, next + 1);
+    char *sql = xasprintf("SELECT * FROM (%s) ORDER BY %s\"%s\" %s LIMIT ?%d OFFSET ?%d", arms, "+",
+                          col, req->desc ? "DESC" : "ASC", next, next + 1);
     free(arms);
     return sql;
 }
 
 static int flows_sequential(struct query *q, const struct query_flows *req, const char *col,
-                            const struct qpart *parts, size_t n, bool by_index, query_row_fn fn,
-                            void *ctx, char *err, size_t errlen)
+                            const struct qpart *parts, size_t n, query_row_fn fn, void *ctx,
+                            char *err, size_t errlen)
 {
-    char *sql = query_flows_sql(parts, n, req, col, by_index);
+    char *sql = query_flows_sql(parts, n, req, col);
     sqlite3_stmt *st;
     int rc = query_prepare(q, sql, &st, err, errlen);
     free(sql);
@@ -392,7 +393,7 @@ int query_flows(struct query *q, const struct query_flows *req, query_row_fn fn,
     else if (q->threads > 1 && n >= 2)
         rc = query_flows_parallel(q, req, col, parts, n, fn, ctx, err, errlen);
     else
-        rc = flows_sequential(q, req, col, parts, n, false, fn, ctx, err, errlen);
+        rc = flows_sequential(q, req, col, parts, n, fn, ctx, err, errlen);
     query_partitions_free(parts, n);
     return rc;
 }

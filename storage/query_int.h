@@ -42,17 +42,19 @@ void query_partitions_free(struct qpart *parts, size_t n);
 
 /* "arm UNION ALL arm ...", one arm per partition and per select list in `selects` (NULL-
  * terminated), each "SELECT <select> FROM <partition> WHERE <time> AND <filter>". The time
- * test uses ?1 (from) and ?2 (to); the filter's values are ?3 onwards (query_bind_range).
- * With no partition: one arm over the (empty) flows view, so the columns are still right. */
+ * test uses ?1 (from) and ?2 (to); the filter's values are ?3 onwards (query_bind_range),
+ * its keyed fragment (filter_sql_keyed) with or without the dst_port index as the partition's
+ * port_index says. With no partition: one arm over the (empty) flows view, so the columns
+ * are still right. */
 char *query_union(const struct qpart *parts, size_t n, const char *const *selects,
                   const struct filter *f);
 /* Binds ?1, ?2 and the filter's values; returns the next free index or -1. */
 int query_bind_range(sqlite3_stmt *st, int64_t from, int64_t to, const struct filter *f);
 
-/* The flow listing over `parts`: "SELECT * FROM (union) ORDER BY [+]col LIMIT ?L OFFSET ?O"
+/* The flow listing over `parts`: "SELECT * FROM (union) ORDER BY +col LIMIT ?L OFFSET ?O"
  * with ?L, ?O right after the filter's values. */
 char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_flows *req,
-                      const char *col, bool by_index);
+                      const char *col);
 /* Opens another read-only connection to the same store, set up like q's (query_parallel.c
  * workers). */
 sqlite3 *query_connect(struct query *q, char *err, size_t errlen);

@@ -68,7 +68,7 @@ static int walk_error(struct walk *w, int rc, char *err, size_t errlen)
 static int start_next(struct walk *w, char *err, size_t errlen)
 {
     struct stream *s = &w->s[w->started];
-    char *sql = query_flows_sql(&w->parts[w->started], 1, w->req, "first_ms", false);
+    char *sql = query_flows_sql(&w->parts[w->started], 1, w->req, "first_ms");
     w->started++;
     int rc = query_prepare(w->q, sql, &s->st, err, errlen);
     free(sql);
@@ -155,7 +155,7 @@ int query_flows_walk(struct query *q, const struct query_flows *req, struct qpar
     int rc;
     if (n == 0) {
         /* no partition: one statement over the empty view, for the columns' sake */
-        char *sql = query_flows_sql(parts, 0, &each, "first_ms", false);
+        char *sql = query_flows_sql(parts, 0, &each, "first_ms");
         sqlite3_stmt *st;
         rc = query_prepare(q, sql, &st, err, errlen);
         free(sql);
