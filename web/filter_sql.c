@@ -2,11 +2,10 @@
  *
  * Only column names and operators chosen here become SQL text; every value from the filter
  * is a parameter. Addresses are TEXT as inet_ntop writes them, so:
- *   - one address is text equality (uses the (src_addr, src_port) / (dst_addr, dst_port)
- *     indexes);
- *   - a network is a text range on the leading whole octets / hextets, which the same
- *     indexes serve ("10.1." <= a < "10.1/" holds exactly the IPv4 texts in 10.1.0.0/16;
- *     '/' follows '.' in ASCII), plus fh_net() for bits the range cannot express;
+ *   - one address is text equality;
+ *   - a network is a text range on the leading whole octets / hextets ("10.1." <= a <
+ *     "10.1/" holds exactly the IPv4 texts in 10.1.0.0/16; '/' follows '.' in ASCII), plus
+ *     fh_net() for bits the range cannot express;
  *   - a column the exporter may not send (NULL) is guarded so the primitive is false rather
  *     than NULL, which keeps `not` two-valued and equal to the C evaluator.
  *
