@@ -5,13 +5,17 @@
  *
  *   storebench insert DB ROWS [--partition-rows N] [--index-at-insert] [--hours H]
  *                             [--every N] [--txn N] [--pragma SQL]
- *   storebench query DB [--runs N]
+ *   storebench query DB [--runs N] [--threads N]
  *
  * insert prints one line per --every rows (rows/s of that slice, index builds included) and
  * appends to an existing store (received times go on from its newest flow). query times
  * (a) one client address + port over the last 24 h (the story's hunt, store_client_port_sql),
  * (b) dst port 515 and SYN over the last hour, (c) top-10 dst ports by bytes over the last
- * hour; it prints the median of --runs runs of each. */
+ * hour, (d) issue 7's `dst port 515 and flags S and not flags A` over the last 24 h, every
+ * row, (e) its first page of 100 as the web API asks for it, (f) the first page of the whole
+ * store without a filter; it prints the median of --runs runs of each. (b) to (f) go
+ * through the query layer (storage/query.h) exactly as `flowhound query` and the web API
+ * do, with its default threads (--threads to change). */
 #include "config.h"
 
 #include <stdio.h>
@@ -22,10 +26,12 @@
 #include "common/addr.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
+#include "storage/query.h"
 #include "storage/store.h"
+#include "web/filter.h"
 
-#define T0 1795392000000LL /* 2026-11-23 00:00 UTC: received time of flow 0 */
-#define HUNT_EVERY 50000   /* the hunted client talks once every this many flows */
+#define T0         1795392000000LL /* 2026-11-23 00:00 UTC: received time of flow 0 */
+#define HUNT_EVERY 50000           /* the hunted client talks once every this many flows */
 
 static uint64_t mix(uint64_t x)
 {
@@ -43,7 +49,7 @@ static void v4(struct fh_addr *a, uint32_t ip)
     addr_from_v4(a, b);
 }
 
-static const uint16_t service_ports[] = {443, 443, 443, 443, 443, 443, 443, 80, 80, 80,
+static const uint16_t service_ports[] = {443, 443, 443, 443, 443, 443,  443,  80,  80,  80,
                                          53,  53,  22,  515, 25,  3306, 8080, 123, 514, 443};
 
 /* Flow number i, received at `recv`: a client of 10.0.0.0/16 to a server of 192.168.0.0/20
@@ -221,8 +227,7 @@ static double timed(struct store *s, const char *sql, bool hunt, int64_t from, i
         return -1;
     }
     if (getenv("STOREBENCH_VERBOSE"))
-        fprintf(stderr, "prepare %.1f ms (%zu bytes of SQL)\n", (now_s() - t) * 1000,
-                strlen(sql));
+        fprintf(stderr, "prepare %.1f ms (%zu bytes of SQL)\n", (now_s() - t) * 1000, strlen(sql));
     if (hunt) {
         struct fh_addr a;
         addr_from_str("10.99.0.1", &a);
@@ -238,35 +243,44 @@ static double timed(struct store *s, const char *sql, bool hunt, int64_t from, i
     return now_s() - t;
 }
 
-static const char flow_columns[] =
-    "exporter, domain, version, src_addr, dst_addr, src_port, dst_port, proto, tcp_flags, "
-    "packets, bytes, first_ms, last_ms, in_if, out_if, next_hop, src_as, dst_as, src_mask, "
-    "dst_mask, tos, sampling_interval, end_reason, direction, initial_flags, union_flags, "
-    "rev_packets, rev_bytes, rev_tcp_flags, fw_event, initiator_bytes, responder_bytes, "
-    "post_nat_src_addr, post_nat_dst_addr, post_nat_src_port, post_nat_dst_port, received_ms";
-
-/* SELECT over the partitions overlapping [?1, ?2]: `what` FROM (union) `tail`. */
-static char *over_partitions(struct store *s, int64_t from, int64_t to, const char *what,
-                             const char *cols, const char *where, const char *tail)
+static int count_row(void *ctx, sqlite3_stmt *row)
 {
-    char err[256], **names;
-    size_t n;
-    if (store_partitions_for(s, from, to, &names, &n, err, sizeof(err)))
-        return NULL;
-    size_t cap = 256 + n * (256 + strlen(cols)) + strlen(what) + strlen(tail);
-    char *sql = xmalloc(cap);
-    size_t len = (size_t)snprintf(sql, cap, "SELECT %s FROM (", what);
-    for (size_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(sql + len, cap - len,
-                                "%sSELECT %s FROM \"%s\" WHERE first_ms BETWEEN ?1 AND ?2 AND %s",
-                                i ? " UNION ALL " : "", cols, names[i], where);
-        free(names[i]);
+    (void)row;
+    (*(int64_t *)ctx)++;
+    return 0;
+}
+
+/* Query (i) of the list below through the query layer (storage/query.h), as `flowhound
+ * query` and the web API run it; returns seconds (filter compiled inside), -1 on error. */
+static double timed_layer(struct query *qy, int i, int64_t from, int64_t to, int64_t *rows)
+{
+    static const char *const filters[] = {NULL,
+                                          "dst port 515 and flags S",
+                                          NULL,
+                                          "dst port 515 and flags S and not flags A",
+                                          "dst port 515 and flags S and not flags A",
+                                          NULL};
+    char err[512];
+    double t = now_s();
+    struct filter *f = filters[i] ? filter_compile(filters[i], err, sizeof(err), NULL) : NULL;
+    int rc;
+    *rows = 0;
+    if (i == 2) {
+        struct query_top req = {
+            .from_ms = from, .to_ms = to, .stat = QS_DSTPORT, .order = QO_BYTES, .limit = 10};
+        rc = query_top(qy, &req, count_row, rows, err, sizeof(err));
+    } else {
+        struct query_flows req = {.filter = f, .from_ms = from, .to_ms = to};
+        if (i >= 4)
+            req.limit = 100; /* the web API's first page: first_ms ascending */
+        rc = query_flows(qy, &req, count_row, rows, err, sizeof(err));
     }
-    free(names);
-    if (n == 0)
-        len += (size_t)snprintf(sql + len, cap - len, "SELECT * FROM flows WHERE 0");
-    snprintf(sql + len, cap - len, ") %s", tail);
-    return sql;
+    filter_free(f);
+    if (rc) {
+        fprintf(stderr, "storebench: %s\n", err);
+        return -1;
+    }
+    return now_s() - t;
 }
 
 static int do_query(const char *db, int argc, char **argv)
@@ -276,47 +290,63 @@ static int do_query(const char *db, int argc, char **argv)
     if (runs < 1 || runs > 100)
         runs = 5;
     struct store *s = store_open(db, STORE_RO, NULL, err, sizeof(err));
-    if (!s) {
+    struct query *qy = s ? query_open(db, err, sizeof(err)) : NULL;
+    if (!qy) {
         fprintf(stderr, "storebench: %s\n", err);
         return 1;
     }
+    query_set_time_limit(qy, 0);
+    if (opt_val(argc, argv, "--threads", NULL))
+        query_set_threads(qy, atoi(opt_val(argc, argv, "--threads", "1")));
     int64_t flows = db_int(s, "SELECT sum(rows) FROM partitions");
     int64_t end = db_int(s, "SELECT max(max_last) FROM partitions");
     int64_t parts = db_int(s, "SELECT count(*) FROM partitions");
     printf("# %s: %lld flows in %lld partitions\n", db, (long long)flows, (long long)parts);
-    const char *names[3] = {"(a) client 10.99.0.1:722, both directions, 24 h",
-                            "(b) dst port 515 and flags S, 1 h",
-                            "(c) top-10 dst ports by bytes, 1 h"};
-    for (int q = 0; q < 3; q++) {
-        int64_t from = end - (q == 0 ? 24 : 1) * 3600000LL, to = end;
-        double t[100];
+    const char *names[] = {"(a) client 10.99.0.1:722, both directions, 24 h",
+                           "(b) dst port 515 and flags S, 1 h",
+                           "(c) top-10 dst ports by bytes, 1 h",
+                           "(d) dst port 515, S, not A, 24 h, all rows",
+                           "(e) same, first page (100, by first_ms)",
+                           "(f) no filter, first page (100), whole store"};
+    for (int q = 0; q < 6; q++) {
+        int64_t from = end - (q == 0 || q == 3 || q == 4 ? 24 : 1) * 3600000LL, to = end;
+        if (q == 5) {
+            from = INT64_MIN;
+            to = INT64_MAX;
+        }
+        double t[100], cpu[100];
         int64_t rows = 0;
         for (int r = 0; r < runs; r++) {
+            double c0 = cpu_s();
+            if (q > 0) {
+                t[r] = timed_layer(qy, q, from, to, &rows);
+                cpu[r] = cpu_s() - c0;
+                if (t[r] < 0)
+                    return 1;
+                continue;
+            }
             /* The SQL is built each run: building it (listing partitions) is part of it. */
             double t0 = now_s();
             struct fh_addr ha;
             addr_from_str("10.99.0.1", &ha);
-            char *sql =
-                q == 0 ? store_client_port_sql(s, &ha, 722, from, to, err, sizeof(err))
-                : q == 1
-                    ? over_partitions(s, from, to, "*", flow_columns,
-                                      "dst_port = 515 AND (tcp_flags & 2)", "")
-                    /* only the columns it needs: each branch of the union copies them */
-                    : over_partitions(s, from, to, "dst_port, sum(bytes) AS b",
-                                      "dst_port, bytes", "1",
-                                      "GROUP BY dst_port ORDER BY b DESC LIMIT 10");
+            char *sql = store_client_port_sql(s, &ha, 722, from, to, err, sizeof(err));
             if (!sql) {
                 fprintf(stderr, "storebench: %s\n", err);
                 return 1;
             }
             double build = now_s() - t0;
-            t[r] = timed(s, sql, q == 0, from, to, &rows) + build;
+            t[r] = timed(s, sql, true, from, to, &rows) + build;
+            cpu[r] = cpu_s() - c0;
             free(sql);
         }
         qsort(t, (size_t)runs, sizeof(double), cmp_double);
-        printf("%-50s %9.1f ms median (min %.1f, max %.1f) %lld rows\n", names[q],
-               t[runs / 2] * 1000, t[0] * 1000, t[runs - 1] * 1000, (long long)rows);
+        qsort(cpu, (size_t)runs, sizeof(double), cmp_double);
+        /* CPU: every thread of the process; on a busy machine steadier than the wall clock */
+        printf("%-46s %8.1f ms median (min %.1f, max %.1f), CPU %.1f ms, %lld rows\n", names[q],
+               t[runs / 2] * 1000, t[0] * 1000, t[runs - 1] * 1000, cpu[runs / 2] * 1000,
+               (long long)rows);
     }
+    query_close(qy);
     store_close(s);
     return 0;
 }
@@ -329,6 +359,6 @@ int main(int argc, char **argv)
         return do_query(argv[2], argc - 3, argv + 3);
     fprintf(stderr, "usage: storebench insert DB ROWS [--partition-rows N] [--index-at-insert] "
                     "[--hours H] [--every N] [--txn N] [--total N]\n"
-                    "       storebench query DB [--runs N]\n");
+                    "       storebench query DB [--runs N] [--threads N]\n");
     return 2;
 }

@@ -78,7 +78,10 @@ static void sb_union(struct sbuf *b, size_t i)
 }
 
 #define FROM_EP "src_key = ?1 AND src_addr = ?2 AND src_port = ?3"
-#define TO_EP   "dst_key = ?1 AND dst_addr = ?2 AND dst_port = ?3"
+/* +dst_port: the replies are found through (src_key, dst_key); without the plus SQLite
+ * would pick the dst_port index (one equality looks as good to it as two) and read every
+ * flow to the client's port. */
+#define TO_EP   "dst_key = ?1 AND dst_addr = ?2 AND +dst_port = ?3"
 #define IN_TIME "last_ms >= ?4 AND first_ms <= ?5"
 
 /* Keys of the endpoints `a:port` sent flows to in the indexed partitions of ps (distinct;

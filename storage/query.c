@@ -2,11 +2,12 @@
  *
  * A request is one statement: a UNION ALL over just the partitions its time range can touch
  * (the partitions table knows each one's min first_ms and max last_ms), each arm carrying the
- * filter's fragment with numbered placeholders so its values are bound once. Partitions that
- * lie wholly inside the range get no time test at all; the others get one SQLite will not use
- * an index for (`+first_ms`): an overlap test cannot use the first_ms index well, and a
- * range scan plus table lookups is slower than the scan it would replace. Indexes stay free
- * for the filter (addresses). */
+ * filter's fragment for partition tables (filter_sql_keyed: endpoint-key ranges for IPv4
+ * src host/net, the dst_port index when query_plan.c finds the port rare) with numbered
+ * placeholders so its values are bound once. Partitions that lie wholly inside the range get
+ * no time test at all; the others get one SQLite will not use an index for (`+first_ms`):
+ * inside a partition the overlap test is a scan anyway. A page in first_ms order is read
+ * partition by partition instead (query_walk.c). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -156,8 +157,8 @@ static bool plain_identifier(const char *s)
     return true;
 }
 
-int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **parts, size_t *n,
-                     char *err, size_t errlen)
+int query_partitions(struct query *q, int64_t from, int64_t to, const struct filter *f,
+                     struct qpart **parts, size_t *n, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     *parts = NULL;
@@ -170,7 +171,8 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
      * partition whose stats are not written yet (min_first NULL) may hold anything. */
     if (sqlite3_prepare_v2(q->db,
                            "SELECT name, min_first IS NOT NULL AND min_first >= ?1 AND "
-                           "max_last <= ?2 AND span_end <= ?3, rows FROM partitions WHERE "
+                           "max_last <= ?2 AND span_end <= ?3, rows, min_first, max_last, "
+                           "indexed FROM partitions WHERE "
                            "min_first IS NULL OR (min_first <= ?2 AND max_last >= ?1) "
                            "ORDER BY span_start",
                            -1, &st, NULL) != SQLITE_OK)
@@ -192,7 +194,12 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
         }
         (*parts)[*n].name = xstrdup(name);
         (*parts)[*n].whole = sqlite3_column_int(st, 1) != 0;
-        (*parts)[(*n)++].rows = sqlite3_column_int64(st, 2);
+        (*parts)[*n].rows = sqlite3_column_int64(st, 2);
+        bool known = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        (*parts)[*n].min_first = known ? sqlite3_column_int64(st, 3) : INT64_MIN;
+        (*parts)[*n].max_last = known ? sqlite3_column_int64(st, 4) : INT64_MAX;
+        (*parts)[*n].indexed = sqlite3_column_int(st, 5) != 0;
+        (*parts)[(*n)++].port_index = true;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -201,6 +208,8 @@ int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **p
         *n = 0;
         return db_fail(q, err, errlen, "listing partitions");
     }
+    if (f)
+        query_plan_ports(q, f, *parts, *n);
     return 0;
 }
 
@@ -228,19 +237,28 @@ static void put(struct sbuf *b, const char *a, const char *c)
     b->len += (size_t)snprintf(b->s + b->len, b->cap - b->len, "%s%s", a, c ? c : "");
 }
 
+/* One arm; table NULL: the (empty) flows view, given the hidden key columns the keyed
+ * filter reads so that the statement still compiles. */
 static void arm(struct sbuf *b, const char *select, const char *table, bool whole,
                 const char *where)
 {
     put(b, "SELECT ", select);
-    put(b, " FROM \"", table);
-    put(b, "\" WHERE ", whole ? "" : "+last_ms >= ?1 AND +first_ms <= ?2 AND ");
+    if (table) {
+        put(b, " FROM \"", table);
+        put(b, "\"", NULL);
+    } else {
+        put(b, " FROM (SELECT NULL AS src_key, NULL AS dst_key, * FROM flows)", NULL);
+    }
+    put(b, " WHERE ", whole ? "" : "+last_ms >= ?1 AND +first_ms <= ?2 AND ");
     put(b, where, NULL);
 }
 
 char *query_union(const struct qpart *parts, size_t n, const char *const *selects,
                   const struct filter *f)
 {
-    char *where = f ? filter_sql_numbered(f, 3) : xstrdup("1");
+    /* the filter's fragment, with and without the dst_port index (query_plan.c) */
+    char *where = f ? filter_sql_keyed(f, 3, true) : xstrdup("1");
+    char *scan = f ? filter_sql_keyed(f, 3, false) : xstrdup("1");
     struct sbuf b = {0};
     size_t arms = 0;
     put(&b, "", NULL);
@@ -248,7 +266,7 @@ char *query_union(const struct qpart *parts, size_t n, const char *const *select
         /* ?1 and ?2 must still exist for query_bind_range */
         for (const char *const *s = selects; *s; s++, arms++) {
             put(&b, arms ? " UNION ALL " : "", NULL);
-            arm(&b, *s, "flows", false, where);
+            arm(&b, *s, NULL, false, where);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -258,11 +276,12 @@ char *query_union(const struct qpart *parts, size_t n, const char *const *select
             else
                 put(&b, arms % UNION_GROUP == 0 ? ") UNION ALL SELECT * FROM (" : " UNION ALL ",
                     NULL);
-            arm(&b, *s, parts[i].name, parts[i].whole, where);
+            arm(&b, *s, parts[i].name, parts[i].whole, parts[i].port_index ? where : scan);
         }
     if (n)
         put(&b, ")", NULL);
     free(where);
+    free(scan);
     return b.s;
 }
 
@@ -270,7 +289,7 @@ int query_bind_range(sqlite3_stmt *st, int64_t from, int64_t to, const struct fi
 {
     if (sqlite3_bind_int64(st, 1, from) != SQLITE_OK || sqlite3_bind_int64(st, 2, to) != SQLITE_OK)
         return -1;
-    return f ? filter_bind(f, st, 3) : 3;
+    return f ? filter_bind_keyed(f, st, 3) : 3;
 }
 
 int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen)
@@ -323,24 +342,24 @@ static const char *order_column(struct query *q, const char *order)
 }
 
 char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_flows *req,
-                      const char *col, bool by_index)
+                      const char *col)
 {
     /* the view's columns, not "*": partitions also hold hidden key columns (storage/store.c) */
     static const char *const selects[] = {store_flow_columns, NULL};
-    int next = 3 + (req->filter ? filter_param_count(req->filter) : 0);
+    int next = 3 + (req->filter ? filter_param_count_keyed(req->filter) : 0);
     char *arms = query_union(parts, n, selects, req->filter);
     /* col is one of the view's own column names, checked by the caller */
-    char *sql = xasprintf("SELECT * FROM (%s) ORDER BY %s\"%s\" %s LIMIT ?%d OFFSET ?%d", arms,
-                          by_index ? "" : "+", col, req->desc ? "DESC" : "ASC", next, next + 1);
+    char *sql = xasprintf("SELECT * FROM (%s) ORDER BY %s\"%s\" %s LIMIT ?%d OFFSET ?%d", arms, "+",
+                          col, req->desc ? "DESC" : "ASC", next, next + 1);
     free(arms);
     return sql;
 }
 
 static int flows_sequential(struct query *q, const struct query_flows *req, const char *col,
-                            const struct qpart *parts, size_t n, bool by_index, query_row_fn fn,
-                            void *ctx, char *err, size_t errlen)
+                            const struct qpart *parts, size_t n, query_row_fn fn, void *ctx,
+                            char *err, size_t errlen)
 {
-    char *sql = query_flows_sql(parts, n, req, col, by_index);
+    char *sql = query_flows_sql(parts, n, req, col);
     sqlite3_stmt *st;
     int rc = query_prepare(q, sql, &st, err, errlen);
     free(sql);
@@ -362,19 +381,19 @@ int query_flows(struct query *q, const struct query_flows *req, query_row_fn fn,
     }
     struct qpart *parts;
     size_t n;
-    int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
+    int rc = query_partitions(q, req->from_ms, req->to_ms, req->filter, &parts, &n, err, errlen);
     if (rc)
         return rc;
-    /* With no filter and a limit, SQLite merges the partitions in index order and stops
-     * after a page: fastest. With a filter it would still walk the index, one table lookup
-     * per row, about ten times slower than the sequential scan and sort that `+col` (not a
-     * bare column, so no index) forces; that scan bounds the cost at one pass over the
-     * range, and it can be split between threads. */
-    bool by_index = req->limit > 0 && (!req->filter || filter_matches_all(req->filter));
-    if (!by_index && q->threads > 1 && n >= 2)
+    /* A page in first_ms order reads only the partitions that can hold it (query_walk.c).
+     * Any other listing is one scan of the range and a sort of the matches (`+col`: a bare
+     * column could make SQLite walk an index in order with a table lookup per row, several
+     * times slower than the scan it replaces); that scan can be split between threads. */
+    if (req->limit > 0 && !strcmp(col, "first_ms"))
+        rc = query_flows_walk(q, req, parts, n, fn, ctx, err, errlen);
+    else if (q->threads > 1 && n >= 2)
         rc = query_flows_parallel(q, req, col, parts, n, fn, ctx, err, errlen);
     else
-        rc = flows_sequential(q, req, col, parts, n, by_index, fn, ctx, err, errlen);
+        rc = flows_sequential(q, req, col, parts, n, fn, ctx, err, errlen);
     query_partitions_free(parts, n);
     return rc;
 }
@@ -392,7 +411,7 @@ int query_count_flows(struct query *q, const struct query_flows *req, int64_t *c
     *count = 0;
     struct qpart *parts;
     size_t n;
-    int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
+    int rc = query_partitions(q, req->from_ms, req->to_ms, req->filter, &parts, &n, err, errlen);
     if (rc)
         return rc;
     if (q->threads > 1 && n >= 2) {

@@ -125,6 +125,16 @@ int query_top(struct query *q, const struct query_top *req, query_row_fn fn, voi
 json_t *query_top_json(struct query *q, const struct query_top *req, int *code, char *err,
                        size_t errlen);
 
+/* Flows, packets and bytes of the flows whose first_ms lies in [from_ms, to_ms], counted in
+ * n buckets of step ms from from_ms (bucket i: from_ms + i * step onwards; the last one
+ * takes everything after it). Fills buckets[0 .. n-1]; reads only the partitions the range
+ * can touch. */
+struct query_bucket {
+    int64_t flows, packets, bytes;
+};
+int query_timeline(struct query *q, const struct filter *f, int64_t from_ms, int64_t to_ms,
+                   int64_t step, struct query_bucket *buckets, size_t n, char *err, size_t errlen);
+
 /* One row as a JSON object: column name -> integer, real, string or null. */
 json_t *query_row_json(sqlite3_stmt *row);
 

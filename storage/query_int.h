@@ -22,27 +22,39 @@ struct qpart {
     char *name;
     bool whole;
     int64_t rows;
+    /* bounds of its flows' first_ms: the smallest stored, and the largest last_ms (first_ms
+     * <= last_ms for every flow the collector stores); INT64_MIN / INT64_MAX when the
+     * partition's statistics are not written yet */
+    int64_t min_first, max_last;
+    bool indexed;    /* closed: has the partition indexes */
+    bool port_index; /* the filter's `dst port` may use the dst_port index (query_plan.c) */
 };
 
-/* The partitions a time range can touch; QUERY_EINVALID when the range ends before it starts
- * (every request checks this here, once). */
-int query_partitions(struct query *q, int64_t from, int64_t to, struct qpart **parts, size_t *n,
-                     char *err, size_t errlen);
+/* The partitions a time range can touch, planned for filter f (may be NULL; see
+ * query_plan_ports); QUERY_EINVALID when the range ends before it starts (every request
+ * checks this here, once). */
+int query_partitions(struct query *q, int64_t from, int64_t to, const struct filter *f,
+                     struct qpart **parts, size_t *n, char *err, size_t errlen);
+/* Sets parts[].port_index: whether the filter's dst ports are rare enough in these
+ * partitions for their index to beat a scan (query_plan.c). */
+void query_plan_ports(struct query *q, const struct filter *f, struct qpart *parts, size_t n);
 void query_partitions_free(struct qpart *parts, size_t n);
 
 /* "arm UNION ALL arm ...", one arm per partition and per select list in `selects` (NULL-
  * terminated), each "SELECT <select> FROM <partition> WHERE <time> AND <filter>". The time
- * test uses ?1 (from) and ?2 (to); the filter's values are ?3 onwards (query_bind_range).
- * With no partition: one arm over the (empty) flows view, so the columns are still right. */
+ * test uses ?1 (from) and ?2 (to); the filter's values are ?3 onwards (query_bind_range),
+ * its keyed fragment (filter_sql_keyed) with or without the dst_port index as the partition's
+ * port_index says. With no partition: one arm over the (empty) flows view, so the columns
+ * are still right. */
 char *query_union(const struct qpart *parts, size_t n, const char *const *selects,
                   const struct filter *f);
 /* Binds ?1, ?2 and the filter's values; returns the next free index or -1. */
 int query_bind_range(sqlite3_stmt *st, int64_t from, int64_t to, const struct filter *f);
 
-/* The flow listing over `parts`: "SELECT * FROM (union) ORDER BY [+]col LIMIT ?L OFFSET ?O"
+/* The flow listing over `parts`: "SELECT * FROM (union) ORDER BY +col LIMIT ?L OFFSET ?O"
  * with ?L, ?O right after the filter's values. */
 char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_flows *req,
-                      const char *col, bool by_index);
+                      const char *col);
 /* Opens another read-only connection to the same store, set up like q's (query_parallel.c
  * workers). */
 sqlite3 *query_connect(struct query *q, char *err, size_t errlen);
@@ -53,6 +65,12 @@ void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut);
 int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
                          const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
                          size_t errlen);
+
+/* A listing in first_ms order with a limit: the partitions one after the other, in the
+ * order their first_ms bounds allow, each sorted on its own, merged, and stopped as soon as
+ * no partition not yet read can hold a row of the page (query_walk.c). */
+int query_flows_walk(struct query *q, const struct query_flows *req, struct qpart *parts, size_t n,
+                     query_row_fn fn, void *ctx, char *err, size_t errlen);
 
 /* The same split for query_count_flows. */
 int query_count_parallel(struct query *q, const struct query_flows *req, const struct qpart *parts,

@@ -63,7 +63,7 @@ static int prepare_worker(struct worker *w, const struct query_flows *req, const
         return QUERY_EFAIL;
     char *sql;
     if (col) {
-        sql = query_flows_sql(parts, n, req, col, false);
+        sql = query_flows_sql(parts, n, req, col);
     } else {
         char *arms = query_union(parts, n, ones, req->filter);
         sql = xasprintf("SELECT count(*) FROM (%s)", arms);

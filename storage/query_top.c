@@ -218,7 +218,7 @@ int query_top(struct query *q, const struct query_top *req, query_row_fn fn, voi
     }
     struct qpart *parts;
     size_t n;
-    int rc = query_partitions(q, req->from_ms, req->to_ms, &parts, &n, err, errlen);
+    int rc = query_partitions(q, req->from_ms, req->to_ms, req->filter, &parts, &n, err, errlen);
     if (rc)
         return rc;
     char *selects[3] = {NULL, NULL, NULL};

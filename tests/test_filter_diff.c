@@ -337,12 +337,46 @@ static size_t sql_rows(const struct filter *f, int *idx)
     return n;
 }
 
+/* The same through the fragment a partition arm uses (filter_sql_keyed: src_key ranges next
+ * to IPv4 src host/net, served by the closed partitions' index), over every partition. */
+static size_t keyed_rows(const struct filter *f, int *idx, size_t *keyed, bool port_index)
+{
+    sqlite3 *d = store_sqlite(st);
+    sqlite3_stmt *q;
+    cr_assert_eq(
+        sqlite3_prepare_v2(d, "SELECT name FROM partitions ORDER BY span_start", -1, &q, NULL),
+        SQLITE_OK);
+    char *frag = filter_sql_keyed(f, 1, port_index), *sql = xstrdup("");
+    if (strstr(frag, "src_key"))
+        (*keyed)++;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        char *more = xasprintf("%s%sSELECT received_ms FROM \"%s\" WHERE %s", sql,
+                               sql[0] ? " UNION ALL " : "", sqlite3_column_text(q, 0), frag);
+        free(sql);
+        sql = more;
+    }
+    sqlite3_finalize(q);
+    char *all = xasprintf("SELECT received_ms FROM (%s) ORDER BY received_ms", sql);
+    int rc = sqlite3_prepare_v2(d, all, -1, &q, NULL);
+    cr_assert_eq(rc, SQLITE_OK, "%s: %.500s", sqlite3_errmsg(d), all);
+    cr_assert_eq(filter_bind_keyed(f, q, 1), 1 + filter_param_count_keyed(f));
+    size_t n = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        idx[n++] = (int)((sqlite3_column_int64(q, 0) - T0) / 3600);
+    cr_assert_eq(rc, SQLITE_DONE, "%s", sqlite3_errmsg(d));
+    sqlite3_finalize(q);
+    free(all);
+    free(sql);
+    free(frag);
+    return n;
+}
+
 Test(filter_diff, random_filters_select_the_same_flows_in_sql_and_in_c)
 {
     static int want[NFLOWS], got[NFLOWS];
     char err[256];
     int col;
-    size_t parsed = 0, nonempty = 0, partial = 0;
+    size_t parsed = 0, nonempty = 0, partial = 0, keyed = 0;
     for (int k = 0; k < NFILTERS; k++) {
         struct out o = {.n = 0};
         o.s[0] = '\0';
@@ -360,6 +394,11 @@ Test(filter_diff, random_filters_select_the_same_flows_in_sql_and_in_c)
         for (size_t i = 0; i < nw; i++)
             cr_assert_eq(got[i], want[i], "'%s': row %zu is flow %d in SQL, %d in C", o.s, i,
                          got[i], want[i]);
+        ng = keyed_rows(f, got, &keyed, k % 2);
+        cr_assert_eq(ng, nw, "'%s': partition SQL selects %zu flows, C %zu", o.s, ng, nw);
+        for (size_t i = 0; i < nw; i++)
+            cr_assert_eq(got[i], want[i], "'%s': row %zu is flow %d in partition SQL, %d in C", o.s,
+                         i, got[i], want[i]);
         nonempty += nw > 0;
         partial += nw > 0 && nw < NFLOWS;
         filter_free(f);
@@ -368,6 +407,10 @@ Test(filter_diff, random_filters_select_the_same_flows_in_sql_and_in_c)
                 partial);
     /* a differential test whose filters select nothing would prove nothing */
     cr_expect_gt(partial, NFILTERS / 3, "only %zu filters discriminate", partial);
+    /* and the key ranges must have been tried, on indexed partitions */
+    cr_log_info("%zu filters with a key range", keyed);
+    cr_expect_gt(keyed, NFILTERS / 20, "only %zu filters had a key range", keyed);
+    cr_expect_gt(th_db_int(store_path(st), "SELECT count(*) FROM partitions WHERE indexed"), 0);
 }
 
 Test(filter_diff, mutated_filters_never_crash_and_errors_point_inside_the_text)

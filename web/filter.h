@@ -45,6 +45,21 @@ const char *filter_sql(const struct filter *f);
 /* The same fragment with numbered placeholders ?N starting at `first`: it can be repeated
  * in several arms of one statement (one per partition) and bound once. Caller frees. */
 char *filter_sql_numbered(const struct filter *f, int first);
+/* The fragment for one arm over a flows_* partition table (not the `flows` view: it reads
+ * the hidden src_key column): as filter_sql_numbered(f, first), plus `src_key BETWEEN ?
+ * AND ?` next to every IPv4 `src host|net` of a /24 or longer, so that the partition's
+ * (src_key, dst_key) index can serve it (then `dst port` comparisons are written so that
+ * the dst_port index does not take the lead from it). Same rows as filter_sql. Its values are the
+ * filter's, then two per key range: count them with filter_param_count_keyed and bind them
+ * with filter_bind_keyed. Caller frees. */
+char *filter_sql_keyed(const struct filter *f, int first, bool port_index);
+int filter_param_count_keyed(const struct filter *f);
+int filter_bind_keyed(const struct filter *f, sqlite3_stmt *st, int first);
+/* port_index false: `dst port` comparisons are written `+dst_port`, which keeps SQLite off
+ * the dst_port index (the query layer's choice when the port is too common for it).
+ * The dst ports the filter compares with = or lists with `in` anywhere, into ports (at most
+ * max); returns how many there are (more than max when they did not all fit). */
+size_t filter_dst_ports(const struct filter *f, int64_t *ports, size_t max);
 /* How many values the fragment binds. */
 int filter_param_count(const struct filter *f);
 /* Binds the values to placeholders first .. first + count - 1. Returns the next free index,

@@ -2,13 +2,18 @@
  *
  * Only column names and operators chosen here become SQL text; every value from the filter
  * is a parameter. Addresses are TEXT as inet_ntop writes them, so:
- *   - one address is text equality (uses the (src_addr, src_port) / (dst_addr, dst_port)
- *     indexes);
- *   - a network is a text range on the leading whole octets / hextets, which the same
- *     indexes serve ("10.1." <= a < "10.1/" holds exactly the IPv4 texts in 10.1.0.0/16;
- *     '/' follows '.' in ASCII), plus fh_net() for bits the range cannot express;
+ *   - one address is text equality;
+ *   - a network is a text range on the leading whole octets / hextets ("10.1." <= a <
+ *     "10.1/" holds exactly the IPv4 texts in 10.1.0.0/16; '/' follows '.' in ASCII), plus
+ *     fh_net() for bits the range cannot express;
  *   - a column the exporter may not send (NULL) is guarded so the primitive is false rather
- *     than NULL, which keeps `not` two-valued and equal to the C evaluator. */
+ *     than NULL, which keeps `not` two-valued and equal to the C evaluator.
+ *
+ * The address columns have no index in the partitions (doc/storage.md): only the hidden
+ * endpoint key src_key = addr << 16 | port (IPv4) leads one. filter_sql_keyed() therefore
+ * writes, for a partition arm, `src_key BETWEEN ? AND ?` next to each IPv4 `src host|net`
+ * condition: an IPv4 prefix is one range of keys. It is an extra conjunct, implied by the
+ * text condition it stands beside, so it changes the plan, never the rows. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -18,6 +23,7 @@
 
 #include "common/addr.h"
 #include "common/xmalloc.h"
+#include "storage/store.h"
 #include "web/filter_ast.h"
 
 struct sbuf {
@@ -36,14 +42,52 @@ static void put(struct sbuf *b, const char *text)
     b->len += n;
 }
 
-static void param_int(struct filter *f, int64_t v)
+/* Shortest IPv4 prefix that gets the key range (at most 256 addresses): a wider network can
+ * select so large a share of a partition that walking the index, with a row lookup per
+ * entry, is slower than the scan (a /20 holding 6% of a partition already was: 0.35 s
+ * against 0.11 s; doc/performance.md). */
+#define KEY_MIN_PREFIX 24
+
+/* One emission of the fragment. The first (filter_build_sql) writes plain `?` and records
+ * the values in f->params; the keyed one (filter_sql_keyed) writes numbered placeholders,
+ * the filter's values from `next` and the key ranges' from `next_key`, and records nothing:
+ * it visits the same nodes in the same order, so its values are f->params again, then
+ * the key ranges in the order filter_bind_keyed() finds them. */
+struct emitter {
+    struct filter *f;
+    struct sbuf b;
+    bool keyed;
+    bool no_port_index; /* write +dst_port: see prefer_key() and filter_sql_keyed() */
+    int next, next_key;
+};
+
+static void placeholder(struct emitter *e, int *counter)
 {
+    char num[16];
+    if (!e->keyed) {
+        put(&e->b, "?");
+        return;
+    }
+    snprintf(num, sizeof(num), "?%d", (*counter)++);
+    put(&e->b, num);
+}
+
+static void param_int(struct emitter *e, int64_t v)
+{
+    struct filter *f = e->f;
+    placeholder(e, &e->next);
+    if (e->keyed)
+        return;
     f->params = xreallocarray(f->params, (size_t)f->nparams + 1, sizeof(*f->params));
     f->params[f->nparams++] = (struct fparam){.type = FP_INT, .i = v};
 }
 
-static void param_text(struct filter *f, const char *s)
+static void param_text(struct emitter *e, const char *s)
 {
+    struct filter *f = e->f;
+    placeholder(e, &e->next);
+    if (e->keyed)
+        return;
     f->params = xreallocarray(f->params, (size_t)f->nparams + 1, sizeof(*f->params));
     f->params[f->nparams++] = (struct fparam){.type = FP_TEXT, .s = xstrdup(s)};
 }
@@ -119,34 +163,44 @@ static void guard_close(struct sbuf *b, enum ffield fld)
         put(b, ")");
 }
 
-static void emit_num(struct filter *f, struct sbuf *b, const struct fnode *n)
+/* The column as an operand: `+dst_port` keeps SQLite off the dst_port index when the key
+ * range should lead (see prefer_key). Same value. */
+static void operand(struct emitter *e, enum ffield fld)
 {
-    guard_open(b, n->field);
-    put(b, column(n->field));
-    put(b, op_text(n->cmp));
-    put(b, "?");
-    param_int(f, n->value);
-    guard_close(b, n->field);
+    if (e->no_port_index && fld == FLD_DST_PORT)
+        put(&e->b, "+");
+    put(&e->b, column(fld));
 }
 
-static void emit_in(struct filter *f, struct sbuf *b, const struct fnode *n)
+static void emit_num(struct emitter *e, const struct fnode *n)
 {
-    guard_open(b, n->field);
-    put(b, column(n->field));
-    put(b, " IN (");
+    guard_open(&e->b, n->field);
+    operand(e, n->field);
+    put(&e->b, op_text(n->cmp));
+    param_int(e, n->value);
+    guard_close(&e->b, n->field);
+}
+
+static void emit_in(struct emitter *e, const struct fnode *n)
+{
+    guard_open(&e->b, n->field);
+    operand(e, n->field);
+    put(&e->b, " IN (");
     for (size_t i = 0; i < n->nlist; i++) {
-        put(b, i ? ", ?" : "?");
-        param_int(f, n->list[i]);
+        put(&e->b, i ? ", " : "");
+        param_int(e, n->list[i]);
     }
-    put(b, ")");
-    guard_close(b, n->field);
+    put(&e->b, ")");
+    guard_close(&e->b, n->field);
 }
 
-static void emit_flags(struct filter *f, struct sbuf *b, const struct fnode *n)
+static void emit_flags(struct emitter *e, const struct fnode *n)
 {
-    put(b, "(tcp_flags IS NOT NULL AND (tcp_flags & ?) = ?)");
-    param_int(f, n->value);
-    param_int(f, n->value);
+    put(&e->b, "(tcp_flags IS NOT NULL AND (tcp_flags & ");
+    param_int(e, n->value);
+    put(&e->b, ") = ");
+    param_int(e, n->value);
+    put(&e->b, ")");
 }
 
 /* The text every address of the network starts with: its leading whole octets (IPv4) or
@@ -172,16 +226,33 @@ static void text_prefix(const struct fnode *n, char *buf, size_t len)
     }
 }
 
-static void emit_net(struct filter *f, struct sbuf *b, const struct fnode *n)
+/* Does this primitive get a src_key range in a partition arm? */
+static bool keyable(const struct fnode *n)
+{
+    return n->op == FN_NET && n->field == FLD_SRC_ADDR && n->addr.family == 4 &&
+           n->prefix >= KEY_MIN_PREFIX;
+}
+
+/* The endpoint keys of every address and port of an IPv4 network (storage/hunt.c). */
+static void key_range(const struct fnode *n, int64_t *lo, int64_t *hi)
+{
+    struct fh_addr last = n->addr; /* host bits are already clear */
+    for (int bit = n->prefix; bit < 32; bit++)
+        last.bytes[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+    *lo = store_endpoint_key(&n->addr, 0);
+    *hi = store_endpoint_key(&last, 65535);
+}
+
+static void emit_net_text(struct emitter *e, const struct fnode *n)
 {
     const char *col = column(n->field);
     char text[FH_ADDR_STRLEN];
     int full = n->addr.family == 4 ? 32 : 128;
     addr_to_str(&n->addr, text, sizeof(text));
     if (n->prefix == full) {
-        put(b, col);
-        put(b, " = ?");
-        param_text(f, text);
+        put(&e->b, col);
+        put(&e->b, " = ");
+        param_text(e, text);
         return;
     }
     char lo[FH_ADDR_STRLEN + 8];
@@ -190,83 +261,101 @@ static void emit_net(struct filter *f, struct sbuf *b, const struct fnode *n)
      * inet_ntop writes those leading groups literally, and only addresses of the network
      * start with them. */
     bool exact_range = lo[0] && n->prefix % (n->addr.family == 4 ? 8 : 16) == 0;
-    put(b, "(");
+    put(&e->b, "(");
     if (lo[0]) {
         char hi[sizeof(lo)];
         memcpy(hi, lo, sizeof(lo));
         hi[strlen(hi) - 1]++; /* "10.1." -> "10.1/", "2001:db8:" -> "2001:db8;" */
-        put(b, col);
-        put(b, " >= ? AND ");
-        put(b, col);
-        put(b, " < ?");
-        param_text(f, lo);
-        param_text(f, hi);
+        put(&e->b, col);
+        put(&e->b, " >= ");
+        param_text(e, lo);
+        put(&e->b, " AND ");
+        put(&e->b, col);
+        put(&e->b, " < ");
+        param_text(e, hi);
         if (!exact_range)
-            put(b, " AND ");
+            put(&e->b, " AND ");
     }
     if (!exact_range) {
-        put(b, "fh_net(");
-        put(b, col);
-        put(b, ", ?, ?)");
-        param_text(f, text);
-        param_int(f, n->prefix);
+        put(&e->b, "fh_net(");
+        put(&e->b, col);
+        put(&e->b, ", ");
+        param_text(e, text);
+        put(&e->b, ", ");
+        param_int(e, n->prefix);
+        put(&e->b, ")");
     }
-    put(b, ")");
+    put(&e->b, ")");
 }
 
-static void emit(struct filter *f, struct sbuf *b, const struct fnode *n);
+static void emit_net(struct emitter *e, const struct fnode *n)
+{
+    if (!e->keyed || !keyable(n)) {
+        emit_net_text(e, n);
+        return;
+    }
+    put(&e->b, "(src_key BETWEEN ");
+    placeholder(e, &e->next_key);
+    put(&e->b, " AND ");
+    placeholder(e, &e->next_key);
+    put(&e->b, " AND ");
+    emit_net_text(e, n);
+    put(&e->b, ")");
+}
+
+static void emit(struct emitter *e, const struct fnode *n);
 
 /* "a OR b OR c" without a parenthesis per operator: SQLite's parser stack (100 entries, about
  * 3 per parenthesized level) would overflow on a long chain of nested pairs. */
-static void emit_chain(struct filter *f, struct sbuf *b, const struct fnode *n, enum fnode_op op)
+static void emit_chain(struct emitter *e, const struct fnode *n, enum fnode_op op)
 {
     if (n->op != op) {
-        emit(f, b, n);
+        emit(e, n);
         return;
     }
-    emit_chain(f, b, n->a, op);
-    put(b, op == FN_AND ? " AND " : " OR ");
-    emit_chain(f, b, n->b, op);
+    emit_chain(e, n->a, op);
+    put(&e->b, op == FN_AND ? " AND " : " OR ");
+    emit_chain(e, n->b, op);
 }
 
-static void emit(struct filter *f, struct sbuf *b, const struct fnode *n)
+static void emit(struct emitter *e, const struct fnode *n)
 {
     switch (n->op) {
     case FN_ANY:
-        put(b, "1");
+        put(&e->b, "1");
         break;
     case FN_AND:
     case FN_OR:
-        put(b, "(");
-        emit_chain(f, b, n, n->op);
-        put(b, ")");
+        put(&e->b, "(");
+        emit_chain(e, n, n->op);
+        put(&e->b, ")");
         break;
     case FN_NOT:
-        put(b, "NOT ");
-        emit(f, b, n->a);
+        put(&e->b, "NOT ");
+        emit(e, n->a);
         break;
     case FN_NUM:
-        emit_num(f, b, n);
+        emit_num(e, n);
         break;
     case FN_IN:
-        emit_in(f, b, n);
+        emit_in(e, n);
         break;
     case FN_FLAGS:
-        emit_flags(f, b, n);
+        emit_flags(e, n);
         break;
     case FN_NET:
-        emit_net(f, b, n);
+        emit_net(e, n);
         break;
     }
 }
 
 void filter_build_sql(struct filter *f)
 {
-    struct sbuf b = {0};
-    put(&b, "(");
-    emit(f, &b, f->root);
-    put(&b, ")");
-    f->sql = b.s;
+    struct emitter e = {.f = f};
+    put(&e.b, "(");
+    emit(&e, f->root);
+    put(&e.b, ")");
+    f->sql = e.b.s;
 }
 
 const char *filter_sql(const struct filter *f)
@@ -306,6 +395,111 @@ int filter_bind(const struct filter *f, sqlite3_stmt *st, int first)
             return -1;
     }
     return first + f->nparams;
+}
+
+/* ---- the keyed fragment of a partition arm ---- */
+
+/* The keyable primitives in emission order (emit_chain and emit visit a before b). */
+static size_t key_nodes(const struct fnode *n, const struct fnode **out, size_t at)
+{
+    switch (n->op) {
+    case FN_AND:
+    case FN_OR:
+        at = key_nodes(n->a, out, at);
+        return key_nodes(n->b, out, at);
+    case FN_NOT:
+        return key_nodes(n->a, out, at);
+    case FN_NET:
+        if (keyable(n)) {
+            if (out)
+                out[at] = n;
+            at++;
+        }
+        return at;
+    default:
+        return at;
+    }
+}
+
+/* Is a keyable host or network one of the filter's top-level conjuncts? Then its key range
+ * selects a handful of rows and should lead the plan; but without statistics SQLite rates
+ * any equality (`dst port 515`: a few percent of the rows) above a range, so dst_port is
+ * then written so that its index is not used. */
+static bool prefer_key(const struct fnode *n)
+{
+    if (n->op == FN_AND)
+        return prefer_key(n->a) || prefer_key(n->b);
+    return keyable(n);
+}
+
+static size_t dst_ports(const struct fnode *n, int64_t *ports, size_t max, size_t at)
+{
+    switch (n->op) {
+    case FN_AND:
+    case FN_OR:
+        return dst_ports(n->b, ports, max, dst_ports(n->a, ports, max, at));
+    case FN_NOT:
+        return dst_ports(n->a, ports, max, at);
+    case FN_NUM:
+        if (n->field == FLD_DST_PORT && n->cmp == CMP_EQ) {
+            if (at < max)
+                ports[at] = n->value;
+            at++;
+        }
+        return at;
+    case FN_IN:
+        if (n->field == FLD_DST_PORT)
+            for (size_t i = 0; i < n->nlist; i++, at++)
+                if (at < max)
+                    ports[at] = n->list[i];
+        return at;
+    default:
+        return at;
+    }
+}
+
+size_t filter_dst_ports(const struct filter *f, int64_t *ports, size_t max)
+{
+    return dst_ports(f->root, ports, max, 0);
+}
+
+char *filter_sql_keyed(const struct filter *f, int first, bool port_index)
+{
+    struct emitter e = {.f = (struct filter *)f,
+                        .keyed = true,
+                        .no_port_index = !port_index || prefer_key(f->root),
+                        .next = first,
+                        .next_key = first + f->nparams};
+    put(&e.b, "(");
+    emit(&e, f->root);
+    put(&e.b, ")");
+    return e.b.s;
+}
+
+int filter_param_count_keyed(const struct filter *f)
+{
+    return f->nparams + 2 * (int)key_nodes(f->root, NULL, 0);
+}
+
+int filter_bind_keyed(const struct filter *f, sqlite3_stmt *st, int first)
+{
+    int next = filter_bind(f, st, first);
+    if (next < 0)
+        return -1;
+    size_t n = key_nodes(f->root, NULL, 0);
+    const struct fnode **nodes = xcalloc(n ? n : 1, sizeof(*nodes));
+    key_nodes(f->root, nodes, 0);
+    for (size_t i = 0; i < n && next >= 0; i++) {
+        int64_t lo, hi;
+        key_range(nodes[i], &lo, &hi);
+        if (sqlite3_bind_int64(st, next, lo) != SQLITE_OK ||
+            sqlite3_bind_int64(st, next + 1, hi) != SQLITE_OK)
+            next = -1;
+        else
+            next += 2;
+    }
+    free(nodes);
+    return next;
 }
 
 /* ---- fh_net(addr_text, net_text, prefix) ---- */

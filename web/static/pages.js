@@ -135,6 +135,14 @@ FH.filterBox = function (q, onSubmit) {
 
 FH.pages.flows = async function (main) {
     const q = FH.query();
+    /* Without a range in the URL: the last day of stored flows, when the store holds more. A
+     * filter no index serves reads every flow in range, and over months of flows that runs
+     * into the query time limit (doc/web.md). The range shows in the inputs; "all" clears it. */
+    if (!q.from && !q.to) {
+        const s = await FH.api('stats/summary').catch(() => null);
+        if (s && s.last_ms && s.first_ms < s.last_ms - 86400e3)
+            q.from = FH.isoTime(s.last_ms - 86400e3).replace('.000Z', 'Z');
+    }
     const state = {order: q.order || 'first_ms', offset: parseInt(q.offset || '0', 10) || 0, limit: parseInt(q.limit || '100', 10) || 100};
     const run = () => { state.offset = 0; load(true); };
     const range = FH.rangeInputs(q, run);
