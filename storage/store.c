@@ -147,8 +147,11 @@ struct store *store_open(const char *path, enum store_mode mode, const struct st
         s->opt = *opt;
     if (s->opt.partition_ms <= 0)
         s->opt.partition_ms = 3600 * 1000;
+    /* 16 MiB: inserts touch only the right edge of the open partition, and an index build
+     * reads a whole partition (~160 MB) through the OS cache whatever this is. Against 64 MiB:
+     * -45 MB of RSS, CPU per record within noise (3.33 vs 3.24 µs, three paired runs). */
     if (s->opt.cache_kib <= 0)
-        s->opt.cache_kib = 64 * 1024;
+        s->opt.cache_kib = 16 * 1024;
     if (s->opt.partition_rows <= 0)
         s->opt.partition_rows = STORE_PARTITION_ROWS;
     int flags =

@@ -25,7 +25,7 @@ enum store_mode { STORE_RW, STORE_RO };
 
 struct store_options {
     int64_t partition_ms;   /* receive-time span of one flows_* table; default 1 h */
-    int64_t cache_kib;      /* SQLite page cache; default 64 MiB */
+    int64_t cache_kib;      /* SQLite page cache; default 16 MiB */
     bool synchronous_off;   /* PRAGMA synchronous=OFF (bench only): default NORMAL */
     int64_t partition_rows; /* rows of one partition at most; default STORE_PARTITION_ROWS */
     bool index_at_insert;   /* bench only: index each row as inserted instead of at close */
