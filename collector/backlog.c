@@ -1,14 +1,14 @@
 /* backlog.c - a FIFO of raw datagrams in large chunks (see backlog.h for why). */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "collector/backlog.h"
-#include "common/xmalloc.h"
 
-/* 4 MiB: large enough that malloc serves it by mmap (freed chunks go back to the system at
- * once), small enough that a drained backlog keeps little. */
+/* 4 MiB, mapped and unmapped directly: malloc would keep freed chunks in its arena after its
+ * mmap threshold adapts, and the memory a burst took must go back to the system when it is
+ * drained. Small enough that a drained backlog keeps little. */
 #define CHUNK_BYTES (4u << 20)
 #define ALIGN       8u
 
@@ -26,6 +26,17 @@ static size_t entry_size(uint32_t len)
     return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 }
 
+static struct backlog_chunk *chunk_new(void)
+{
+    void *p = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void chunk_free(struct backlog_chunk *c)
+{
+    munmap(c, CHUNK_BYTES);
+}
+
 void backlog_init(struct backlog *b, size_t limit)
 {
     memset(b, 0, sizeof(*b));
@@ -37,7 +48,7 @@ void backlog_free(struct backlog *b)
     while (b->head) {
         struct backlog_chunk *c = b->head;
         b->head = c->next;
-        free(c);
+        chunk_free(c);
     }
     b->tail = NULL;
     b->bytes = b->count = 0;
@@ -61,7 +72,9 @@ bool backlog_push(struct backlog *b, const struct backlog_item *it, const uint8_
     if (!b->tail || CHUNK_DATA - b->tail->used < sz) {
         if (b->bytes + CHUNK_BYTES > b->limit)
             return false;
-        struct backlog_chunk *c = xmalloc(CHUNK_BYTES);
+        struct backlog_chunk *c = chunk_new();
+        if (!c)
+            return false;
         c->next = NULL;
         c->used = c->read = 0;
         if (b->tail)
@@ -107,5 +120,5 @@ void backlog_pop(struct backlog *b)
     if (!b->head)
         b->tail = NULL;
     b->bytes -= CHUNK_BYTES;
-    free(c);
+    chunk_free(c);
 }

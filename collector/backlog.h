@@ -46,7 +46,8 @@ static inline bool backlog_empty(const struct backlog *b)
 }
 /* True when `n` more datagrams of up to BACKLOG_MAX_DATAGRAM bytes surely fit. */
 bool backlog_room_for(const struct backlog *b, size_t n);
-/* Copies one datagram in at the tail. False (nothing stored) when the limit would be passed. */
+/* Copies one datagram in at the tail. False (nothing stored) when the limit would be passed
+ * or the system has no memory for another chunk. */
 bool backlog_push(struct backlog *b, const struct backlog_item *it, const uint8_t *data);
 /* The oldest datagram, or NULL when empty; valid until the next pop. */
 const struct backlog_item *backlog_peek(const struct backlog *b, const uint8_t **data);

@@ -131,9 +131,14 @@ static void handle_datagram(struct receiver *r, struct listener *l, struct mmsgh
         process_datagram(r, &it, buf);
         return;
     }
-    /* drain_socket read only with room for a whole recvmmsg: this cannot fail. */
-    if (!backlog_push(&r->backlog, &it, buf))
+    /* drain_socket read only with room for a whole recvmmsg: this fails only when the
+     * system has no memory for another chunk. Counted, and logged at stop. */
+    if (!backlog_push(&r->backlog, &it, buf)) {
         r->backlog_lost++;
+        log_ratelimited(&r->reject_log, LOG_LVL_WARN,
+                        "no memory to hold a received datagram: lost (%llu so far)",
+                        (unsigned long long)r->backlog_lost);
+    }
 }
 
 /* Decodes parked datagrams while the queue has room; at most `max` per call so that the
