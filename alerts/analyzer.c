@@ -370,8 +370,8 @@ static bool saw_viable(struct analyzer *a, const struct an_episode *ep, uint32_t
         conn_tracker_find(a->ct, x, &ep->client, ep->cport, &ep->server, ep->sport);
     if (!e)
         return false;
-    const struct conn_info *v = conn_entry_last_established(e);
-    if (v && viable_before(a, v, ep->first_ms))
+    struct conn_info last;
+    if (conn_entry_last_established(e, &last) && viable_before(a, &last, ep->first_ms))
         return true;
     struct conn_info cur; /* still the current connection: nothing came after it there */
     conn_entry_current(e, &cur);
@@ -790,7 +790,8 @@ static bool near_attempt(const struct an_episode *ep, int64_t t)
 static struct an_episode *ep_find_twin(struct analyzer *a, struct conn_entry *e,
                                        const struct conn_info *ci)
 {
-    const struct conn_info *v = conn_entry_last_established(e);
+    struct conn_info last;
+    const struct conn_info *v = conn_entry_last_established(e, &last) ? &last : NULL;
     if (!v || !viable_before(a, v, ci->start_ms))
         return NULL;
     struct twin mine;
@@ -914,8 +915,9 @@ static void on_attempt(struct analyzer *a, struct conn_entry *e, const struct co
     }
     if (!ep)
         ep = ep_find_twin(a, e, ci);
+    struct conn_info last;
+    const struct conn_info *v = conn_entry_last_established(e, &last) ? &last : NULL;
     if (!ep) {
-        const struct conn_info *v = conn_entry_last_established(e);
         if (ans == ANS_RST || !v || !conn_unclosed(v) || v->end_ms >= ci->start_ms ||
             ci->start_ms - v->end_ms > a->o.stale_window_ms)
             return;
@@ -924,7 +926,6 @@ static void on_attempt(struct analyzer *a, struct conn_entry *e, const struct co
         recent_scan(a, ep);
         return;
     }
-    const struct conn_info *v = conn_entry_last_established(e);
     if (v && viable_before(a, v, ep->first_ms) && ep_should_split(ep, ci))
         ep = ep_split(a, ep, ci);
     obs_add(ep, ci, ans);
