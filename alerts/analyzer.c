@@ -94,7 +94,7 @@ void analyzer_opts_default(struct analyzer_opts *o)
     o->attempt_max_packets = 16;
     o->exhaustion_min_ports = 3;
     o->exhaustion_max_span = 16;
-    o->store_connections = true;
+    o->store_connections = false; /* derived data: alerts/conn_rebuild.h rebuilds them */
 }
 
 /* ---- exporters and vantage specs ---- */
@@ -1098,20 +1098,6 @@ static void advance_recv(struct analyzer *a, int64_t recv)
     }
 }
 
-/* The reverse direction of an RFC 5103 biflow, as a record of its own. Only what the store
- * keeps (rev_packets, rev_bytes, rev_tcp_flags), so `flowhound analyze` sees the same. */
-static void reverse_of(const struct flow *f, struct flow *r)
-{
-    *r = *f;
-    r->src_addr = f->dst_addr, r->dst_addr = f->src_addr;
-    r->src_port = f->dst_port, r->dst_port = f->src_port;
-    r->packets = f->rev_packets, r->bytes = f->rev_bytes;
-    r->present = f->present & ~(FF_TCP_FLAGS | FF_INITIAL_FLAGS | FF_UNION_FLAGS | FF_REVERSE);
-    r->tcp_flags = f->rev_tcp_flags;
-    if (f->present & FF_REV_FLAGS)
-        r->present |= FF_TCP_FLAGS;
-}
-
 void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n)
 {
     deliver_pending(a);
@@ -1135,7 +1121,7 @@ void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n)
         conn_tracker_add(a->ct, x, f);
         if ((f->present & FF_REVERSE) && f->rev_packets) {
             struct flow r;
-            reverse_of(f, &r);
+            conn_flow_reverse(f, &r);
             conn_tracker_add(a->ct, x, &r);
         }
     }

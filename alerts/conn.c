@@ -492,6 +492,20 @@ struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter, c
     return e;
 }
 
+/* The reverse direction of an RFC 5103 biflow, as a record of its own. Only what the store
+ * keeps (rev_packets, rev_bytes, rev_tcp_flags), so `flowhound analyze` sees the same. */
+void conn_flow_reverse(const struct flow *f, struct flow *r)
+{
+    *r = *f;
+    r->src_addr = f->dst_addr, r->dst_addr = f->src_addr;
+    r->src_port = f->dst_port, r->dst_port = f->src_port;
+    r->packets = f->rev_packets, r->bytes = f->rev_bytes;
+    r->present = f->present & ~(FF_TCP_FLAGS | FF_INITIAL_FLAGS | FF_UNION_FLAGS | FF_REVERSE);
+    r->tcp_flags = f->rev_tcp_flags;
+    if (f->present & FF_REV_FLAGS)
+        r->present |= FF_TCP_FLAGS;
+}
+
 struct conn_entry *conn_tracker_find(struct conn_tracker *t, uint32_t exporter,
                                      const struct fh_addr *a, uint16_t pa, const struct fh_addr *b,
                                      uint16_t pb)

@@ -112,6 +112,9 @@ void conn_tracker_free(struct conn_tracker *t);
 /* Feeds one record (TCP only; others are ignored: returns NULL). */
 struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter,
                                     const struct flow *f);
+/* The reverse direction of an RFC 5103 biflow (rev_* fields) as a record of its own: feed it
+ * after the forward record when FF_REVERSE is present and rev_packets > 0. */
+void conn_flow_reverse(const struct flow *f, struct flow *r);
 /* Expires entries whose time has passed by their exporter's flow clock (clocks[exporter]). */
 void conn_tracker_sweep(struct conn_tracker *t, const int64_t *clocks, size_t n_clocks);
 /* Reports every current connection as done and empties the table (shutdown). */
