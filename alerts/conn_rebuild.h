@@ -54,8 +54,8 @@ struct conn_row {
 struct conn_rebuild_result {
     struct conn_row *rows; /* ordered by start_ms, exporter, end_ms */
     size_t n;
-    uint64_t flows;   /* flows read */
-    bool truncated;   /* a bound was reached: rows may be missing */
+    uint64_t flows; /* flows read */
+    bool truncated; /* a bound was reached: rows may be missing */
 };
 
 /* Rebuilds the connections of req->client:req->cports[...] on db (any connection to a flowhound

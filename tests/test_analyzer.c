@@ -25,8 +25,8 @@
 static const char *const inner_args[] = {"--vantage-inner", "*/2", "--commit-interval", "0.2s",
                                          NULL};
 /* The same, with the connections table written (off by default) to compare the rebuild. */
-static const char *const table_args[] = {"--vantage-inner",      "*/2", "--commit-interval", "0.2s",
-                                         "--analyzer-connections", NULL};
+static const char *const table_args[] = {
+    "--vantage-inner", "*/2", "--commit-interval", "0.2s", "--analyzer-connections", NULL};
 
 struct run {
     char scenario[32];
@@ -134,18 +134,18 @@ static int str_cmp(const void *x, const void *y)
 
 #define CONN_ROW_TEXT                                                                              \
     "exporter || '|' || server_addr || '|' || server_port || '|' || start_ms || '|' || end_ms || " \
-    "'|' || state || '|' || role_rule || '|' || ifnull(c_packets, '') || '|' || "                 \
-    "ifnull(c_bytes, '') || '|' || ifnull(c_flags, '') || '|' || ifnull(s_packets, '') || '|' " \
-    "|| ifnull(s_bytes, '') || '|' || ifnull(s_flags, '') || '|' || ifnull(end_reason, '') || " \
+    "'|' || state || '|' || role_rule || '|' || ifnull(c_packets, '') || '|' || "                  \
+    "ifnull(c_bytes, '') || '|' || ifnull(c_flags, '') || '|' || ifnull(s_packets, '') || '|' "    \
+    "|| ifnull(s_bytes, '') || '|' || ifnull(s_flags, '') || '|' || ifnull(end_reason, '') || "    \
     "'|' || records"
 
 /* The rows of one rebuilt connection in the text form CONN_ROW_TEXT gives a table row. */
 static char *rebuilt_text(const struct conn_row *r)
 {
     json_t *o = conn_row_json(r, 0);
-    const char *keys[] = {"exporter", "server_addr", "server_port", "start_ms",  "end_ms",
-                          "state",    "role_rule",   "c_packets",   "c_bytes",   "c_flags",
-                          "s_packets", "s_bytes",    "s_flags",     "end_reason", "records"};
+    const char *keys[] = {"exporter",  "server_addr", "server_port", "start_ms",   "end_ms",
+                          "state",     "role_rule",   "c_packets",   "c_bytes",    "c_flags",
+                          "s_packets", "s_bytes",     "s_flags",     "end_reason", "records"};
     char buf[512] = "";
     size_t len = 0;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -194,8 +194,8 @@ static void expect_rebuild_identical(const char *db, const char *what)
         size_t i = 0;
         while (sqlite3_step(rows) == SQLITE_ROW) {
             const char *want = (const char *)sqlite3_column_text(rows, 0);
-            cr_expect(i < res.n && !strcmp(got[i], want), "%s: %s:%d: stored %s, rebuilt %s",
-                      what, sqlite3_column_text(ports, 0), sqlite3_column_int(ports, 1), want,
+            cr_expect(i < res.n && !strcmp(got[i], want), "%s: %s:%d: stored %s, rebuilt %s", what,
+                      sqlite3_column_text(ports, 0), sqlite3_column_int(ports, 1), want,
                       i < res.n ? got[i] : "(none)");
             i++;
         }

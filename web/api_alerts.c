@@ -253,10 +253,11 @@ json_t *api_connections(struct web_req *r)
     json_t *conns = rebuilt_rows(r, &q, limit, false, &more, &err);
     if (!conns)
         return err;
-    sqlite3_stmt *st = web_prepare(r,
-                     "SELECT * FROM alerts WHERE client_addr = :client AND (client_port = :port OR "
-                     "client_port IS NULL) ORDER BY opened_ms",
-                     &err);
+    sqlite3_stmt *st =
+        web_prepare(r,
+                    "SELECT * FROM alerts WHERE client_addr = :client AND (client_port = :port OR "
+                    "client_port IS NULL) ORDER BY opened_ms",
+                    &err);
     if (st) {
         bind_opt_text(st, ":client", client);
         sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":port"), port);
