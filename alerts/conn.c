@@ -36,11 +36,18 @@ struct conn_last {
 
 #define NIL UINT32_MAX /* no entry (links are indices into the pool) */
 
+/* A slot of the hash table: the key's 32-bit hash and its entry's index + 1 (0: empty, so
+ * the table starts as zero pages). Probing compares hashes in the table and touches an entry
+ * only when its hash matches: with chaining, each step was a cache miss into the pool. */
+struct slot {
+    uint32_t h, i;
+};
+
 /* Entries live in one pool allocated at the cap (pages are touched only as it fills) and are
  * linked by 32-bit indices: no allocation per connection, and half the bytes of pointers. */
 struct conn_entry {
     struct conn_key k;
-    uint32_t hnext, lprev, lnext; /* hash chain; LRU list (head = newest) */
+    uint32_t lprev, lnext; /* LRU list (head = newest); lnext links the free list */
     bool has_last_est;
     bool prior_strong; /* a previous connection's orientation was decided by its flags */
     uint8_t prior_client;
@@ -52,18 +59,19 @@ struct conn_entry {
 struct conn_tracker {
     struct conn_tracker_opts o;
     struct conn_events ev;
-    uint32_t *buckets;
-    size_t n_buckets, count;
+    struct slot *slots; /* open addressing, linear probing: at least twice the cap */
+    uint32_t mask;
+    size_t count;
     struct conn_entry *pool; /* o.cap entries */
     uint32_t pool_used;      /* entries ever handed out (the rest are untouched) */
-    uint32_t free_head;      /* released entries, linked by hnext */
+    uint32_t free_head;      /* released entries, linked by lnext */
     uint32_t lru_head, lru_tail;
     uint64_t evictions, expired;
 };
 
 size_t conn_entry_size(void)
 {
-    return sizeof(struct conn_entry) + sizeof(uint32_t); /* + its bucket share */
+    return sizeof(struct conn_entry) + 2 * sizeof(struct slot); /* + its share of the table */
 }
 
 /* The pool holds at most this many entries (indices are 32-bit, NIL excluded). */
@@ -85,11 +93,11 @@ struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o,
     if (t->o.pair_tol_ms <= 0)
         t->o.pair_tol_ms = 2000;
     t->ev = *ev;
-    t->n_buckets = 1024;
-    while (t->n_buckets < t->o.cap && t->n_buckets < (1u << 24))
-        t->n_buckets <<= 1;
-    t->buckets = xreallocarray(NULL, t->n_buckets, sizeof(*t->buckets));
-    memset(t->buckets, 0xff, t->n_buckets * sizeof(*t->buckets)); /* all NIL */
+    size_t n_slots = 1024;
+    while (n_slots < 2 * t->o.cap)
+        n_slots <<= 1;
+    t->slots = xcalloc(n_slots, sizeof(*t->slots));
+    t->mask = (uint32_t)(n_slots - 1);
     /* calloc of a large block maps zero pages: memory is used as entries are, not at start */
     t->pool = xcalloc(t->o.cap, sizeof(*t->pool));
     t->free_head = NIL;
@@ -137,17 +145,52 @@ static void make_key(struct conn_key *k, uint32_t exporter, const struct fh_addr
     *dir = src_first ? 0 : 1;
 }
 
-static uint32_t *bucket_of(struct conn_tracker *t, const struct conn_key *k)
+static struct conn_entry *lookup_h(struct conn_tracker *t, const struct conn_key *k, uint32_t h)
 {
-    return &t->buckets[key_hash(k) & (t->n_buckets - 1)];
+    for (uint32_t p = h & t->mask;; p = (p + 1) & t->mask) {
+        const struct slot *sl = &t->slots[p];
+        if (!sl->i)
+            return NULL;
+        if (sl->h == h && key_equal(&t->pool[sl->i - 1].k, k))
+            return &t->pool[sl->i - 1];
+    }
 }
 
 static struct conn_entry *lookup(struct conn_tracker *t, const struct conn_key *k)
 {
-    for (struct conn_entry *e = at(t, *bucket_of(t, k)); e; e = at(t, e->hnext))
-        if (key_equal(&e->k, k))
-            return e;
-    return NULL;
+    return lookup_h(t, k, (uint32_t)key_hash(k));
+}
+
+static void slot_insert(struct conn_tracker *t, uint32_t h, uint32_t i)
+{
+    uint32_t p = h & t->mask;
+    while (t->slots[p].i)
+        p = (p + 1) & t->mask;
+    t->slots[p].h = h;
+    t->slots[p].i = i + 1;
+}
+
+/* Removes entry i's slot; later slots of the same probe run move back (no tombstones). */
+static void slot_remove(struct conn_tracker *t, uint32_t h, uint32_t i)
+{
+    uint32_t p = h & t->mask;
+    while (t->slots[p].i && t->slots[p].i != i + 1)
+        p = (p + 1) & t->mask;
+    if (!t->slots[p].i)
+        return; /* not there (cannot happen) */
+    for (uint32_t q = p;;) {
+        q = (q + 1) & t->mask;
+        if (!t->slots[q].i)
+            break;
+        uint32_t home = t->slots[q].h & t->mask;
+        /* the slot at q may fill the hole at p unless its home lies cyclically in (p, q] */
+        bool stays = p <= q ? (home > p && home <= q) : (home > p || home <= q);
+        if (!stays) {
+            t->slots[p] = t->slots[q];
+            p = q;
+        }
+    }
+    t->slots[p].i = 0;
 }
 
 static void lru_unlink(struct conn_tracker *t, struct conn_entry *e)
@@ -414,14 +457,11 @@ static void finish_cur(struct conn_tracker *t, struct conn_entry *e)
 static void entry_remove(struct conn_tracker *t, struct conn_entry *e)
 {
     finish_cur(t, e);
-    uint32_t i = idx(t, e), *pp = bucket_of(t, &e->k);
-    while (*pp != NIL && *pp != i)
-        pp = &t->pool[*pp].hnext;
-    if (*pp != NIL)
-        *pp = e->hnext;
+    uint32_t i = idx(t, e);
+    slot_remove(t, (uint32_t)key_hash(&e->k), i);
     lru_unlink(t, e);
     t->count--;
-    e->hnext = t->free_head;
+    e->lnext = t->free_head;
     t->free_head = i;
 }
 
@@ -431,7 +471,7 @@ static struct conn_entry *entry_alloc(struct conn_tracker *t)
     struct conn_entry *e;
     if (t->free_head != NIL) {
         e = &t->pool[t->free_head];
-        t->free_head = e->hnext;
+        t->free_head = e->lnext;
         memset(e, 0, sizeof(*e));
     } else {
         e = &t->pool[t->pool_used++]; /* zero: calloc */
@@ -441,7 +481,8 @@ static struct conn_entry *entry_alloc(struct conn_tracker *t)
 
 static struct conn_entry *entry_get(struct conn_tracker *t, const struct conn_key *k)
 {
-    struct conn_entry *e = lookup(t, k);
+    uint32_t h = (uint32_t)key_hash(k);
+    struct conn_entry *e = lookup_h(t, k, h);
     if (e) {
         lru_unlink(t, e);
         lru_push(t, e);
@@ -453,9 +494,7 @@ static struct conn_entry *entry_get(struct conn_tracker *t, const struct conn_ke
     }
     e = entry_alloc(t);
     e->k = *k;
-    uint32_t *b = bucket_of(t, k);
-    e->hnext = *b;
-    *b = idx(t, e);
+    slot_insert(t, h, idx(t, e));
     lru_push(t, e);
     t->count++;
     return e;
@@ -543,7 +582,7 @@ void conn_tracker_free(struct conn_tracker *t)
     t->ev = none; /* freeing is not finishing: report nothing */
     conn_tracker_flush(t);
     free(t->pool);
-    free(t->buckets);
+    free(t->slots);
     free(t);
 }
 

@@ -259,6 +259,15 @@ Test(conn, pool_entries_are_reused_and_start_clean)
                        round * 5000 + p + 10));
     cr_expect_eq(conn_tracker_count(t), 100);
     cr_expect_eq(conn_tracker_evictions(t), 9900);
+    struct fh_addr c0, s0;
+    addr_from_str(C, &c0);
+    addr_from_str(S, &s0);
+    int found = 0;
+    for (int p = 0; p < 1000; p++)
+        found += conn_tracker_find(t, 0, &c0, (uint16_t)(20000 + p), &s0, 515) != NULL;
+    cr_expect_eq(found, 100, "exactly the 100 newest are in the table");
+    for (int p = 900; p < 1000; p++)
+        cr_expect(conn_tracker_find(t, 0, &c0, (uint16_t)(20000 + p), &s0, 515), "port %d", p);
     /* an unclosed connection, then a new attempt on the same entry */
     add(t, rec(C, 722, S, 515, SYN | ACK | PSH, 24, 100000, 100233));
     add(t, rec(S, 515, C, 722, SYN | ACK | PSH, 18, 100000, 100233));
