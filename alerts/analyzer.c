@@ -90,7 +90,7 @@ void analyzer_opts_default(struct analyzer_opts *o)
     o->quiet_ms = 3600 * 1000LL;
     o->hold_ms = 2000;
     o->linger_ms = 120 * 1000;
-    o->max_conns = 1u << 18; /* about 130 MB at ~500 bytes each: keeps RSS under 256 MB */
+    o->max_conns = 1u << 18; /* about 100 MB at 384 bytes each (conn_entry_size) */
     o->attempt_max_packets = 16;
     o->exhaustion_min_ports = 3;
     o->exhaustion_max_span = 16;

@@ -14,11 +14,19 @@ struct conn_key {
     uint32_t exporter;
 };
 
+/* What a direction's last record overwrote (to move that record back out): the fields a
+ * record does not simply add to. Packets and bytes before = d[k]'s minus last[k]'s. */
+struct conn_undo {
+    int64_t first_ms, last_ms;
+    uint16_t flags, records;
+    uint8_t initial, has_initial, end_reason;
+};
+
 /* The connection being built. d[0] is a->b, d[1] is b->a. */
 struct conn_cur {
     struct conn_dir d[2];
-    struct conn_dir before[2]; /* d[k] before its last record joined (to move it back out) */
-    struct conn_dir last[2];   /* the last record of d[k] alone */
+    struct conn_undo before[2]; /* d[k] before its last record joined */
+    struct conn_dir last[2];    /* the last record of d[k] alone */
     uint32_t records;
     uint8_t client; /* 0: a is the client, 1: b is */
     uint8_t rule;
@@ -304,7 +312,9 @@ static void dir_merge(struct conn_dir *d, const struct conn_dir *r)
 
 static void cur_add(struct conn_cur *c, int k, const struct conn_dir *r)
 {
-    c->before[k] = c->d[k];
+    const struct conn_dir *d = &c->d[k];
+    c->before[k] = (struct conn_undo){d->first_ms, d->last_ms,     d->flags,     d->records,
+                                      d->initial,  d->has_initial, d->end_reason};
     c->last[k] = *r;
     dir_merge(&c->d[k], r);
     c->records++;
@@ -407,8 +417,17 @@ static bool steal_reply(const struct conn_tracker *t, struct conn_cur *c, int k,
     if (l->first_ms <= c->d[k].last_ms || l->first_ms < r->first_ms - t->o.pair_tol_ms)
         return false;
     *stolen = *l;
-    c->d[o] = c->before[o];
-    c->last[o] = c->before[o];
+    struct conn_dir *d = &c->d[o];
+    const struct conn_undo *u = &c->before[o];
+    if (u->records == 0) {
+        memset(d, 0, sizeof(*d)); /* a direction without records is all zero */
+    } else {
+        d->packets -= l->packets; /* sums: exact */
+        d->bytes -= l->bytes;
+        d->first_ms = u->first_ms, d->last_ms = u->last_ms;
+        d->flags = u->flags, d->records = u->records;
+        d->initial = u->initial, d->has_initial = u->has_initial, d->end_reason = u->end_reason;
+    }
     c->records--;
     return true;
 }

@@ -125,6 +125,10 @@ static void expect_analyze_identical(const struct th_daemon *d)
     cr_assert(fgets(a, sizeof(a), p) && fgets(b, sizeof(b), p));
     pclose(p);
     cr_expect_str_eq(a, b, "live and `flowhound analyze` alerts differ");
+    /* --out is an export: the connections table is written there (the daemon ran with
+     * analyzer-connections on: the same rows) */
+    snprintf(cmd, sizeof(cmd), "SELECT count(*) FROM connections");
+    cr_expect_eq(th_db_int(out, cmd), th_db_int(d->db, cmd), "connections in --out");
 }
 
 static int str_cmp(const void *x, const void *y)

@@ -251,7 +251,7 @@ Test(conn, exporter_end_of_flow_means_closed)
  * holds more than the cap), and a reused entry starts clean. */
 Test(conn, pool_entries_are_reused_and_start_clean)
 {
-    cr_expect_leq(conn_entry_size(), 420, "%zu bytes per tracked connection", conn_entry_size());
+    cr_expect_leq(conn_entry_size(), 400, "%zu bytes per tracked connection", conn_entry_size());
     struct conn_tracker *t = tracker(100);
     for (int round = 0; round < 10; round++)
         for (int p = 0; p < 1000; p++)
