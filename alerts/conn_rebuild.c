@@ -177,16 +177,21 @@ static int read_flows(sqlite3 *db, struct rebuild *b, uint64_t *flows, char *err
     const struct conn_rebuild_req *q = b->req;
     int64_t margin = q->margin_ms > 0 ? q->margin_ms : 0;
     int64_t from = q->from_ms < INT64_MIN + margin ? INT64_MIN : q->from_ms - margin;
-    char *hunt = store_client_port_sql_db(db, &q->client, b->cport, from, q->to_ms, err, errlen);
-    if (!hunt)
-        return -1;
-    char *sql = xasprintf("SELECT %s FROM (%s) WHERE proto = 6 ORDER BY received_ms, first_ms, "
-                          "last_ms",
-                          conn_flow_columns, hunt);
-    free(hunt);
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    free(sql);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_ERROR;
+    /* The SQL names partitions: if retention dropped one meanwhile, build it again (once). */
+    for (int attempt = 0; attempt < 2 && rc != SQLITE_OK; attempt++) {
+        char *hunt =
+            store_client_port_sql_db(db, &q->client, b->cport, from, q->to_ms, err, errlen);
+        if (!hunt)
+            return -1;
+        char *sql = xasprintf("SELECT %s FROM (%s) WHERE proto = 6 ORDER BY received_ms, "
+                              "first_ms, last_ms",
+                              conn_flow_columns, hunt);
+        free(hunt);
+        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        free(sql);
+    }
     if (rc != SQLITE_OK)
         return fail(db, err, errlen, "reading the client port's flows");
     store_bind_hunt(st, &q->client, b->cport, from, q->to_ms);
