@@ -90,11 +90,11 @@ void analyzer_opts_default(struct analyzer_opts *o)
     o->quiet_ms = 3600 * 1000LL;
     o->hold_ms = 2000;
     o->linger_ms = 120 * 1000;
-    o->max_conns = 1u << 18; /* about 130 MB at ~500 bytes each: keeps RSS under 256 MB */
+    o->max_conns = 1u << 18; /* about 100 MB at 384 bytes each (conn_entry_size) */
     o->attempt_max_packets = 16;
     o->exhaustion_min_ports = 3;
     o->exhaustion_max_span = 16;
-    o->store_connections = true;
+    o->store_connections = false; /* derived data: alerts/conn_rebuild.h rebuilds them */
 }
 
 /* ---- exporters and vantage specs ---- */
@@ -370,8 +370,8 @@ static bool saw_viable(struct analyzer *a, const struct an_episode *ep, uint32_t
         conn_tracker_find(a->ct, x, &ep->client, ep->cport, &ep->server, ep->sport);
     if (!e)
         return false;
-    const struct conn_info *v = conn_entry_last_established(e);
-    if (v && viable_before(a, v, ep->first_ms))
+    struct conn_info last;
+    if (conn_entry_last_established(e, &last) && viable_before(a, &last, ep->first_ms))
         return true;
     struct conn_info cur; /* still the current connection: nothing came after it there */
     conn_entry_current(e, &cur);
@@ -790,7 +790,8 @@ static bool near_attempt(const struct an_episode *ep, int64_t t)
 static struct an_episode *ep_find_twin(struct analyzer *a, struct conn_entry *e,
                                        const struct conn_info *ci)
 {
-    const struct conn_info *v = conn_entry_last_established(e);
+    struct conn_info last;
+    const struct conn_info *v = conn_entry_last_established(e, &last) ? &last : NULL;
     if (!v || !viable_before(a, v, ci->start_ms))
         return NULL;
     struct twin mine;
@@ -914,8 +915,9 @@ static void on_attempt(struct analyzer *a, struct conn_entry *e, const struct co
     }
     if (!ep)
         ep = ep_find_twin(a, e, ci);
+    struct conn_info last;
+    const struct conn_info *v = conn_entry_last_established(e, &last) ? &last : NULL;
     if (!ep) {
-        const struct conn_info *v = conn_entry_last_established(e);
         if (ans == ANS_RST || !v || !conn_unclosed(v) || v->end_ms >= ci->start_ms ||
             ci->start_ms - v->end_ms > a->o.stale_window_ms)
             return;
@@ -924,7 +926,6 @@ static void on_attempt(struct analyzer *a, struct conn_entry *e, const struct co
         recent_scan(a, ep);
         return;
     }
-    const struct conn_info *v = conn_entry_last_established(e);
     if (v && viable_before(a, v, ep->first_ms) && ep_should_split(ep, ci))
         ep = ep_split(a, ep, ci);
     obs_add(ep, ci, ans);
@@ -1097,20 +1098,6 @@ static void advance_recv(struct analyzer *a, int64_t recv)
     }
 }
 
-/* The reverse direction of an RFC 5103 biflow, as a record of its own. Only what the store
- * keeps (rev_packets, rev_bytes, rev_tcp_flags), so `flowhound analyze` sees the same. */
-static void reverse_of(const struct flow *f, struct flow *r)
-{
-    *r = *f;
-    r->src_addr = f->dst_addr, r->dst_addr = f->src_addr;
-    r->src_port = f->dst_port, r->dst_port = f->src_port;
-    r->packets = f->rev_packets, r->bytes = f->rev_bytes;
-    r->present = f->present & ~(FF_TCP_FLAGS | FF_INITIAL_FLAGS | FF_UNION_FLAGS | FF_REVERSE);
-    r->tcp_flags = f->rev_tcp_flags;
-    if (f->present & FF_REV_FLAGS)
-        r->present |= FF_TCP_FLAGS;
-}
-
 void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n)
 {
     deliver_pending(a);
@@ -1134,7 +1121,7 @@ void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n)
         conn_tracker_add(a->ct, x, f);
         if ((f->present & FF_REVERSE) && f->rev_packets) {
             struct flow r;
-            reverse_of(f, &r);
+            conn_flow_reverse(f, &r);
             conn_tracker_add(a->ct, x, &r);
         }
     }

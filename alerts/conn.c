@@ -14,41 +14,76 @@ struct conn_key {
     uint32_t exporter;
 };
 
+/* What a direction's last record overwrote (to move that record back out): the fields a
+ * record does not simply add to. Packets and bytes before = d[k]'s minus last[k]'s. */
+struct conn_undo {
+    int64_t first_ms, last_ms;
+    uint16_t flags, records;
+    uint8_t initial, has_initial, end_reason;
+};
+
 /* The connection being built. d[0] is a->b, d[1] is b->a. */
 struct conn_cur {
     struct conn_dir d[2];
-    struct conn_dir before[2]; /* d[k] before its last record joined (to move it back out) */
-    struct conn_dir last[2];   /* the last record of d[k] alone */
+    struct conn_undo before[2]; /* d[k] before its last record joined */
+    struct conn_dir last[2];    /* the last record of d[k] alone */
     uint32_t records;
     uint8_t client; /* 0: a is the client, 1: b is */
     uint8_t rule;
     bool active;
 };
 
+/* The last established connection of an entry: only what is not in the key (the rest of its
+ * conn_info is derived again, as for the current connection). */
+struct conn_last {
+    struct conn_dir d[2];
+    uint32_t records;
+    uint8_t client, rule;
+    bool unclosed; /* conn_unclosed() of it (checked on every record: kept, not derived) */
+};
+
+#define NIL UINT32_MAX /* no entry (links are indices into the pool) */
+
+/* A slot of the hash table: the key's 32-bit hash and its entry's index + 1 (0: empty, so
+ * the table starts as zero pages). Probing compares hashes in the table and touches an entry
+ * only when its hash matches: with chaining, each step was a cache miss into the pool. */
+struct slot {
+    uint32_t h, i;
+};
+
+/* Entries live in one pool allocated at the cap (pages are touched only as it fills) and are
+ * linked by 32-bit indices: no allocation per connection, and half the bytes of pointers. */
 struct conn_entry {
     struct conn_key k;
-    struct conn_entry *hnext, *lprev, *lnext; /* hash chain; LRU list (head = newest) */
-    struct conn_cur cur;
-    struct conn_info last_est;
+    uint32_t lprev, lnext; /* LRU list (head = newest); lnext links the free list */
     bool has_last_est;
     bool prior_strong; /* a previous connection's orientation was decided by its flags */
     uint8_t prior_client;
     int64_t expire_at; /* flow time of its exporter */
+    struct conn_cur cur;
+    struct conn_last last_est;
 };
 
 struct conn_tracker {
     struct conn_tracker_opts o;
     struct conn_events ev;
-    struct conn_entry **buckets;
-    size_t n_buckets, count;
-    struct conn_entry *lru_head, *lru_tail;
+    struct slot *slots; /* open addressing, linear probing: at least twice the cap */
+    uint32_t mask;
+    size_t count;
+    struct conn_entry *pool; /* o.cap entries */
+    uint32_t pool_used;      /* entries ever handed out (the rest are untouched) */
+    uint32_t free_head;      /* released entries, linked by lnext */
+    uint32_t lru_head, lru_tail;
     uint64_t evictions, expired;
 };
 
 size_t conn_entry_size(void)
 {
-    return sizeof(struct conn_entry) + sizeof(struct conn_entry *); /* + its bucket share */
+    return sizeof(struct conn_entry) + 2 * sizeof(struct slot); /* + its share of the table */
 }
+
+/* The pool holds at most this many entries (indices are 32-bit, NIL excluded). */
+#define CAP_MAX ((size_t)1 << 30)
 
 struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o,
                                       const struct conn_events *ev)
@@ -57,6 +92,8 @@ struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o,
     t->o = *o;
     if (t->o.cap == 0)
         t->o.cap = 1u << 20;
+    if (t->o.cap > CAP_MAX)
+        t->o.cap = CAP_MAX;
     if (t->o.linger_ms <= 0)
         t->o.linger_ms = 120 * 1000;
     if (t->o.window_ms <= 0)
@@ -64,11 +101,26 @@ struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o,
     if (t->o.pair_tol_ms <= 0)
         t->o.pair_tol_ms = 2000;
     t->ev = *ev;
-    t->n_buckets = 1024;
-    while (t->n_buckets < t->o.cap && t->n_buckets < (1u << 24))
-        t->n_buckets <<= 1;
-    t->buckets = xcalloc(t->n_buckets, sizeof(*t->buckets));
+    size_t n_slots = 1024;
+    while (n_slots < 2 * t->o.cap)
+        n_slots <<= 1;
+    t->slots = xcalloc(n_slots, sizeof(*t->slots));
+    t->mask = (uint32_t)(n_slots - 1);
+    /* calloc of a large block maps zero pages: memory is used as entries are, not at start */
+    t->pool = xcalloc(t->o.cap, sizeof(*t->pool));
+    t->free_head = NIL;
+    t->lru_head = t->lru_tail = NIL;
     return t;
+}
+
+static inline struct conn_entry *at(const struct conn_tracker *t, uint32_t i)
+{
+    return i == NIL ? NULL : &t->pool[i];
+}
+
+static inline uint32_t idx(const struct conn_tracker *t, const struct conn_entry *e)
+{
+    return (uint32_t)(e - t->pool);
 }
 
 static uint64_t key_hash(const struct conn_key *k)
@@ -101,41 +153,77 @@ static void make_key(struct conn_key *k, uint32_t exporter, const struct fh_addr
     *dir = src_first ? 0 : 1;
 }
 
-static struct conn_entry **bucket_of(struct conn_tracker *t, const struct conn_key *k)
+static struct conn_entry *lookup_h(struct conn_tracker *t, const struct conn_key *k, uint32_t h)
 {
-    return &t->buckets[key_hash(k) & (t->n_buckets - 1)];
+    for (uint32_t p = h & t->mask;; p = (p + 1) & t->mask) {
+        const struct slot *sl = &t->slots[p];
+        if (!sl->i)
+            return NULL;
+        if (sl->h == h && key_equal(&t->pool[sl->i - 1].k, k))
+            return &t->pool[sl->i - 1];
+    }
 }
 
 static struct conn_entry *lookup(struct conn_tracker *t, const struct conn_key *k)
 {
-    for (struct conn_entry *e = *bucket_of(t, k); e; e = e->hnext)
-        if (key_equal(&e->k, k))
-            return e;
-    return NULL;
+    return lookup_h(t, k, (uint32_t)key_hash(k));
+}
+
+static void slot_insert(struct conn_tracker *t, uint32_t h, uint32_t i)
+{
+    uint32_t p = h & t->mask;
+    while (t->slots[p].i)
+        p = (p + 1) & t->mask;
+    t->slots[p].h = h;
+    t->slots[p].i = i + 1;
+}
+
+/* Removes entry i's slot; later slots of the same probe run move back (no tombstones). */
+static void slot_remove(struct conn_tracker *t, uint32_t h, uint32_t i)
+{
+    uint32_t p = h & t->mask;
+    while (t->slots[p].i && t->slots[p].i != i + 1)
+        p = (p + 1) & t->mask;
+    if (!t->slots[p].i)
+        return; /* not there (cannot happen) */
+    for (uint32_t q = p;;) {
+        q = (q + 1) & t->mask;
+        if (!t->slots[q].i)
+            break;
+        uint32_t home = t->slots[q].h & t->mask;
+        /* the slot at q may fill the hole at p unless its home lies cyclically in (p, q] */
+        bool stays = p <= q ? (home > p && home <= q) : (home > p || home <= q);
+        if (!stays) {
+            t->slots[p] = t->slots[q];
+            p = q;
+        }
+    }
+    t->slots[p].i = 0;
 }
 
 static void lru_unlink(struct conn_tracker *t, struct conn_entry *e)
 {
-    if (e->lprev)
-        e->lprev->lnext = e->lnext;
+    if (e->lprev != NIL)
+        t->pool[e->lprev].lnext = e->lnext;
     else
         t->lru_head = e->lnext;
-    if (e->lnext)
-        e->lnext->lprev = e->lprev;
+    if (e->lnext != NIL)
+        t->pool[e->lnext].lprev = e->lprev;
     else
         t->lru_tail = e->lprev;
-    e->lprev = e->lnext = NULL;
+    e->lprev = e->lnext = NIL;
 }
 
 static void lru_push(struct conn_tracker *t, struct conn_entry *e)
 {
+    uint32_t i = idx(t, e);
     e->lnext = t->lru_head;
-    e->lprev = NULL;
-    if (t->lru_head)
-        t->lru_head->lprev = e;
-    t->lru_head = e;
-    if (!t->lru_tail)
-        t->lru_tail = e;
+    e->lprev = NIL;
+    if (t->lru_head != NIL)
+        t->pool[t->lru_head].lprev = i;
+    t->lru_head = i;
+    if (t->lru_tail == NIL)
+        t->lru_tail = i;
 }
 
 /* ---- orientation ---- */
@@ -224,7 +312,9 @@ static void dir_merge(struct conn_dir *d, const struct conn_dir *r)
 
 static void cur_add(struct conn_cur *c, int k, const struct conn_dir *r)
 {
-    c->before[k] = c->d[k];
+    const struct conn_dir *d = &c->d[k];
+    c->before[k] = (struct conn_undo){d->first_ms, d->last_ms,     d->flags,     d->records,
+                                      d->initial,  d->has_initial, d->end_reason};
     c->last[k] = *r;
     dir_merge(&c->d[k], r);
     c->records++;
@@ -240,25 +330,35 @@ static int64_t cur_end(const struct conn_cur *c)
     return e;
 }
 
-static void entry_info(const struct conn_entry *e, const struct conn_cur *c, struct conn_info *ci)
+/* A connection of entry e from its two directions d (a->b, b->a) and orientation. */
+static void dirs_info(const struct conn_entry *e, const struct conn_dir *d, uint32_t records,
+                      uint8_t client, uint8_t rule, struct conn_info *ci)
 {
     memset(ci, 0, sizeof(*ci));
-    int cl = c->client, sv = 1 - cl;
+    int cl = client, sv = 1 - cl;
     ci->exporter = e->k.exporter;
     ci->client = cl == 0 ? e->k.a : e->k.b;
     ci->server = cl == 0 ? e->k.b : e->k.a;
     ci->cport = cl == 0 ? e->k.pa : e->k.pb;
     ci->sport = cl == 0 ? e->k.pb : e->k.pa;
-    ci->c = c->d[cl];
-    ci->s = c->d[sv];
+    ci->c = d[cl];
+    ci->s = d[sv];
     ci->start_ms = INT64_MAX;
-    for (int k = 0; k < 2; k++)
-        if (c->d[k].records && c->d[k].first_ms < ci->start_ms)
-            ci->start_ms = c->d[k].first_ms;
-    ci->end_ms = cur_end(c);
-    ci->records = c->records;
-    ci->rule = (enum conn_role_rule)c->rule;
+    ci->end_ms = INT64_MIN;
+    for (int k = 0; k < 2; k++) {
+        if (d[k].records && d[k].first_ms < ci->start_ms)
+            ci->start_ms = d[k].first_ms;
+        if (d[k].records && d[k].last_ms > ci->end_ms)
+            ci->end_ms = d[k].last_ms;
+    }
+    ci->records = records;
+    ci->rule = (enum conn_role_rule)rule;
     ci->state = conn_classify(&ci->c, &ci->s);
+}
+
+static void entry_info(const struct conn_entry *e, const struct conn_cur *c, struct conn_info *ci)
+{
+    dirs_info(e, c->d, c->records, c->client, c->rule, ci);
 }
 
 void conn_entry_current(const struct conn_entry *e, struct conn_info *out)
@@ -266,9 +366,13 @@ void conn_entry_current(const struct conn_entry *e, struct conn_info *out)
     entry_info(e, &e->cur, out);
 }
 
-const struct conn_info *conn_entry_last_established(const struct conn_entry *e)
+bool conn_entry_last_established(const struct conn_entry *e, struct conn_info *out)
 {
-    return e->has_last_est ? &e->last_est : NULL;
+    const struct conn_last *l = &e->last_est;
+    if (!e->has_last_est)
+        return false;
+    dirs_info(e, l->d, l->records, l->client, l->rule, out);
+    return true;
 }
 
 /* ---- splitting ---- */
@@ -313,8 +417,17 @@ static bool steal_reply(const struct conn_tracker *t, struct conn_cur *c, int k,
     if (l->first_ms <= c->d[k].last_ms || l->first_ms < r->first_ms - t->o.pair_tol_ms)
         return false;
     *stolen = *l;
-    c->d[o] = c->before[o];
-    c->last[o] = c->before[o];
+    struct conn_dir *d = &c->d[o];
+    const struct conn_undo *u = &c->before[o];
+    if (u->records == 0) {
+        memset(d, 0, sizeof(*d)); /* a direction without records is all zero */
+    } else {
+        d->packets -= l->packets; /* sums: exact */
+        d->bytes -= l->bytes;
+        d->first_ms = u->first_ms, d->last_ms = u->last_ms;
+        d->flags = u->flags, d->records = u->records;
+        d->initial = u->initial, d->has_initial = u->has_initial, d->end_reason = u->end_reason;
+    }
     c->records--;
     return true;
 }
@@ -324,8 +437,15 @@ static void compute_expiry(const struct conn_tracker *t, struct conn_entry *e)
     struct conn_info ci;
     entry_info(e, &e->cur, &ci);
     int64_t x = ci.end_ms + (conn_unclosed(&ci) ? t->o.window_ms : t->o.linger_ms);
-    if (e->has_last_est && conn_unclosed(&e->last_est) && e->last_est.end_ms + t->o.window_ms > x)
-        x = e->last_est.end_ms + t->o.window_ms;
+    const struct conn_last *l = &e->last_est;
+    if (e->has_last_est && l->unclosed) {
+        int64_t end = INT64_MIN;
+        for (int k = 0; k < 2; k++)
+            if (l->d[k].records && l->d[k].last_ms > end)
+                end = l->d[k].last_ms;
+        if (end + t->o.window_ms > x)
+            x = end + t->o.window_ms;
+    }
     e->expire_at = x;
 }
 
@@ -336,7 +456,12 @@ static void finish_cur(struct conn_tracker *t, struct conn_entry *e)
     struct conn_info ci;
     entry_info(e, &e->cur, &ci);
     if (conn_established(&ci)) {
-        e->last_est = ci;
+        struct conn_last *l = &e->last_est;
+        memcpy(l->d, e->cur.d, sizeof(l->d));
+        l->records = e->cur.records;
+        l->client = e->cur.client;
+        l->rule = e->cur.rule;
+        l->unclosed = conn_unclosed(&ci);
         e->has_last_est = true;
     }
     if (ci.rule <= ROLE_SYN_FIRST) {
@@ -351,33 +476,44 @@ static void finish_cur(struct conn_tracker *t, struct conn_entry *e)
 static void entry_remove(struct conn_tracker *t, struct conn_entry *e)
 {
     finish_cur(t, e);
-    struct conn_entry **pp = bucket_of(t, &e->k);
-    while (*pp && *pp != e)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = e->hnext;
+    uint32_t i = idx(t, e);
+    slot_remove(t, (uint32_t)key_hash(&e->k), i);
     lru_unlink(t, e);
     t->count--;
-    free(e);
+    e->lnext = t->free_head;
+    t->free_head = i;
+}
+
+/* A zeroed entry from the free list, else from the untouched rest of the pool. */
+static struct conn_entry *entry_alloc(struct conn_tracker *t)
+{
+    struct conn_entry *e;
+    if (t->free_head != NIL) {
+        e = &t->pool[t->free_head];
+        t->free_head = e->lnext;
+        memset(e, 0, sizeof(*e));
+    } else {
+        e = &t->pool[t->pool_used++]; /* zero: calloc */
+    }
+    return e;
 }
 
 static struct conn_entry *entry_get(struct conn_tracker *t, const struct conn_key *k)
 {
-    struct conn_entry *e = lookup(t, k);
+    uint32_t h = (uint32_t)key_hash(k);
+    struct conn_entry *e = lookup_h(t, k, h);
     if (e) {
         lru_unlink(t, e);
         lru_push(t, e);
         return e;
     }
-    if (t->count >= t->o.cap && t->lru_tail) {
+    if (t->count >= t->o.cap && t->lru_tail != NIL) {
         t->evictions++;
-        entry_remove(t, t->lru_tail);
+        entry_remove(t, &t->pool[t->lru_tail]);
     }
-    e = xcalloc(1, sizeof(*e));
+    e = entry_alloc(t);
     e->k = *k;
-    struct conn_entry **b = bucket_of(t, k);
-    e->hnext = *b;
-    *b = e;
+    slot_insert(t, h, idx(t, e));
     lru_push(t, e);
     t->count++;
     return e;
@@ -414,6 +550,20 @@ struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter, c
     return e;
 }
 
+/* The reverse direction of an RFC 5103 biflow, as a record of its own. Only what the store
+ * keeps (rev_packets, rev_bytes, rev_tcp_flags), so `flowhound analyze` sees the same. */
+void conn_flow_reverse(const struct flow *f, struct flow *r)
+{
+    *r = *f;
+    r->src_addr = f->dst_addr, r->dst_addr = f->src_addr;
+    r->src_port = f->dst_port, r->dst_port = f->src_port;
+    r->packets = f->rev_packets, r->bytes = f->rev_bytes;
+    r->present = f->present & ~(FF_TCP_FLAGS | FF_INITIAL_FLAGS | FF_UNION_FLAGS | FF_REVERSE);
+    r->tcp_flags = f->rev_tcp_flags;
+    if (f->present & FF_REV_FLAGS)
+        r->present |= FF_TCP_FLAGS;
+}
+
 struct conn_entry *conn_tracker_find(struct conn_tracker *t, uint32_t exporter,
                                      const struct fh_addr *a, uint16_t pa, const struct fh_addr *b,
                                      uint16_t pb)
@@ -426,9 +576,9 @@ struct conn_entry *conn_tracker_find(struct conn_tracker *t, uint32_t exporter,
 
 void conn_tracker_sweep(struct conn_tracker *t, const int64_t *clocks, size_t n_clocks)
 {
-    struct conn_entry *e = t->lru_tail;
+    struct conn_entry *e = at(t, t->lru_tail);
     while (e) {
-        struct conn_entry *prev = e->lprev;
+        struct conn_entry *prev = at(t, e->lprev);
         if (e->k.exporter < n_clocks && clocks[e->k.exporter] > e->expire_at) {
             t->expired++;
             entry_remove(t, e);
@@ -439,8 +589,8 @@ void conn_tracker_sweep(struct conn_tracker *t, const int64_t *clocks, size_t n_
 
 void conn_tracker_flush(struct conn_tracker *t)
 {
-    while (t->lru_tail)
-        entry_remove(t, t->lru_tail);
+    while (t->lru_tail != NIL)
+        entry_remove(t, &t->pool[t->lru_tail]);
 }
 
 void conn_tracker_free(struct conn_tracker *t)
@@ -450,7 +600,8 @@ void conn_tracker_free(struct conn_tracker *t)
     struct conn_events none = {0};
     t->ev = none; /* freeing is not finishing: report nothing */
     conn_tracker_flush(t);
-    free(t->buckets);
+    free(t->pool);
+    free(t->slots);
     free(t);
 }
 

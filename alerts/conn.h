@@ -11,8 +11,10 @@
  *     connection (port reuse, retried attempts); a reply that arrived before its SYN is
  *     moved to the new connection.
  * Client and server are decided per connection (conn_role_rule_name says which rule won).
- * Memory is bounded: at most `cap` entries; the least recently touched entry is evicted
- * (counted) when full, and entries expire in flow time (see conn_tracker_sweep). */
+ * Memory is bounded: at most `cap` entries, in one pool allocated at the start (its pages are
+ * touched only as entries are first used; no allocation per connection); the least recently
+ * touched entry is evicted (counted) when full, and entries expire in flow time (see
+ * conn_tracker_sweep). */
 #ifndef FLOWHOUND_CONN_H
 #define FLOWHOUND_CONN_H
 
@@ -96,7 +98,7 @@ struct conn_events {
 };
 
 struct conn_tracker_opts {
-    size_t cap;          /* most entries kept (default 1048576) */
+    size_t cap;          /* most entries kept (default 1048576, at most 2^30) */
     int64_t linger_ms;   /* keep a finished, closed connection's entry this long (flow time) */
     int64_t window_ms;   /* keep an unclosed established connection this long (stale window) */
     int64_t pair_tol_ms; /* time tolerance when pairing directions (default 2000) */
@@ -110,6 +112,9 @@ void conn_tracker_free(struct conn_tracker *t);
 /* Feeds one record (TCP only; others are ignored: returns NULL). */
 struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter,
                                     const struct flow *f);
+/* The reverse direction of an RFC 5103 biflow (rev_* fields) as a record of its own: feed it
+ * after the forward record when FF_REVERSE is present and rev_packets > 0. */
+void conn_flow_reverse(const struct flow *f, struct flow *r);
 /* Expires entries whose time has passed by their exporter's flow clock (clocks[exporter]). */
 void conn_tracker_sweep(struct conn_tracker *t, const int64_t *clocks, size_t n_clocks);
 /* Reports every current connection as done and empties the table (shutdown). */
@@ -121,8 +126,8 @@ struct conn_entry *conn_tracker_find(struct conn_tracker *t, uint32_t exporter,
                                      uint16_t pb);
 /* The entry's current connection. */
 void conn_entry_current(const struct conn_entry *e, struct conn_info *out);
-/* The last established connection finished on this entry, or NULL. */
-const struct conn_info *conn_entry_last_established(const struct conn_entry *e);
+/* The last established connection finished on this entry into *out; false if none. */
+bool conn_entry_last_established(const struct conn_entry *e, struct conn_info *out);
 
 size_t conn_tracker_count(const struct conn_tracker *t);
 uint64_t conn_tracker_evictions(const struct conn_tracker *t);

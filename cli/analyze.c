@@ -3,9 +3,10 @@
  * Flows are read in the order flowhoundd received them (partition by partition, rowid
  * order), so the analyzer makes the same decisions as it did live: its only receive-time
  * rule (the hold before an alert opens) is measured on the stored received_ms. --from/--to
- * select flows by flow time. Alerts and connections are written to --out (a new flowhound
- * store; default: memory only) and printed, one JSON object per alert. The input store is
- * only read. */
+ * select flows by flow time. Alerts are written to --out (a new flowhound store; default:
+ * memory only) and printed, one JSON object per alert; with --out the rebuilt connections are
+ * written there too (the `connections` table: an offline export for SQL, which the daemon
+ * no longer writes by default). The input store is only read. */
 #include "config.h"
 
 #include <getopt.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "alerts/analyzer.h"
+#include "alerts/conn_rebuild.h"
 #include "cli/commands.h"
 #include "common/addr.h"
 #include "common/timeutil.h"
@@ -32,65 +34,14 @@ static void usage(FILE *f)
                "flowhoundd does live. Prints one JSON object per alert.\n");
 }
 
-static const char flow_sql[] =
-    "SELECT exporter, domain, version, src_addr, dst_addr, src_port, dst_port, proto, "
-    "tcp_flags, packets, bytes, first_ms, last_ms, end_reason, initial_flags, union_flags, "
-    "received_ms, rev_packets, rev_bytes, rev_tcp_flags, sampling_interval FROM \"%w\" WHERE proto "
-    "= 6 AND last_ms >= %lld AND first_ms <= %lld "
-    "ORDER BY rowid";
-
-static void row_to_flow(sqlite3_stmt *st, struct flow *f)
-{
-    memset(f, 0, sizeof(*f));
-    addr_from_str((const char *)sqlite3_column_text(st, 0), &f->exporter);
-    f->domain = (uint32_t)sqlite3_column_int64(st, 1);
-    f->version = (uint8_t)sqlite3_column_int(st, 2);
-    addr_from_str((const char *)sqlite3_column_text(st, 3), &f->src_addr);
-    addr_from_str((const char *)sqlite3_column_text(st, 4), &f->dst_addr);
-    f->src_port = (uint16_t)sqlite3_column_int(st, 5);
-    f->dst_port = (uint16_t)sqlite3_column_int(st, 6);
-    f->proto = (uint8_t)sqlite3_column_int(st, 7);
-    if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
-        f->tcp_flags = (uint16_t)sqlite3_column_int(st, 8);
-        f->present |= FF_TCP_FLAGS;
-    }
-    f->packets = (uint64_t)sqlite3_column_int64(st, 9);
-    f->bytes = (uint64_t)sqlite3_column_int64(st, 10);
-    f->first_ms = sqlite3_column_int64(st, 11);
-    f->last_ms = sqlite3_column_int64(st, 12);
-    if (sqlite3_column_type(st, 13) != SQLITE_NULL) {
-        f->end_reason = (uint8_t)sqlite3_column_int(st, 13);
-        f->present |= FF_END_REASON;
-    }
-    if (sqlite3_column_type(st, 14) != SQLITE_NULL) {
-        f->initial_flags = (uint8_t)sqlite3_column_int(st, 14);
-        f->present |= FF_INITIAL_FLAGS;
-    }
-    if (sqlite3_column_type(st, 15) != SQLITE_NULL) {
-        f->union_flags = (uint8_t)sqlite3_column_int(st, 15);
-        f->present |= FF_UNION_FLAGS;
-    }
-    f->received_ms = sqlite3_column_int64(st, 16);
-    if (sqlite3_column_type(st, 17) != SQLITE_NULL) {
-        f->rev_packets = (uint64_t)sqlite3_column_int64(st, 17);
-        f->rev_bytes = (uint64_t)sqlite3_column_int64(st, 18);
-        f->present |= FF_REVERSE;
-    }
-    if (sqlite3_column_type(st, 19) != SQLITE_NULL) {
-        f->rev_tcp_flags = (uint16_t)sqlite3_column_int(st, 19);
-        f->present |= FF_REV_FLAGS;
-    }
-    if (sqlite3_column_type(st, 20) != SQLITE_NULL) {
-        f->sampling_interval = (uint32_t)sqlite3_column_int64(st, 20);
-        f->present |= FF_SAMPLING;
-    }
-}
+static const char flow_sql[] = "SELECT %s FROM \"%w\" WHERE proto = 6 AND last_ms >= %lld AND "
+                               "first_ms <= %lld ORDER BY rowid";
 
 /* Feeds one partition's flows; returns the number fed or -1. */
 static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int64_t to,
                                 struct analyzer *a, int64_t *last_recv)
 {
-    char *sql = sqlite3_mprintf(flow_sql, name, (long long)from, (long long)to);
+    char *sql = sqlite3_mprintf(flow_sql, conn_flow_columns, name, (long long)from, (long long)to);
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     sqlite3_free(sql);
@@ -102,7 +53,7 @@ static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int
     size_t n = 0;
     long long total = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        row_to_flow(st, &chunk[n]);
+        conn_row_to_flow(st, &chunk[n]);
         if (chunk[n].received_ms > *last_recv)
             *last_recv = chunk[n].received_ms;
         if (++n == CHUNK) {
@@ -256,6 +207,7 @@ int cmd_analyze(int argc, char **argv)
     struct args g = {.from = INT64_MIN / 2, .to = INT64_MAX / 2};
     analyzer_opts_default(&g.o);
     int rc = parse_args(argc, argv, &g);
+    g.o.store_connections = g.out != NULL; /* an export: nobody reads a memory store's */
     if (rc >= 0) {
         free(g.inner);
         return rc;

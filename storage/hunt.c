@@ -179,3 +179,11 @@ char *store_client_port_sql(struct store *s, const struct fh_addr *a, uint16_t p
     sb_add(&b, ")) ORDER BY first_ms");
     return b.s;
 }
+
+char *store_client_port_sql_db(sqlite3 *db, const struct fh_addr *a, uint16_t port, int64_t from_ms,
+                               int64_t to_ms, char *err, size_t errlen)
+{
+    /* The hunt reads only the partitions table and the partitions through s->db. */
+    struct store s = {.db = db};
+    return store_client_port_sql(&s, a, port, from_ms, to_ms, err, errlen);
+}

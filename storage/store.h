@@ -94,6 +94,9 @@ int64_t store_endpoint_key(const struct fh_addr *a, uint16_t port);
  * fails ("no such table"): build it again. */
 char *store_client_port_sql(struct store *s, const struct fh_addr *a, uint16_t port,
                             int64_t from_ms, int64_t to_ms, char *err, size_t errlen);
+/* The same on any connection to a store (e.g. a reader's, with its own time limit). */
+char *store_client_port_sql_db(sqlite3 *db, const struct fh_addr *a, uint16_t port, int64_t from_ms,
+                               int64_t to_ms, char *err, size_t errlen);
 /* Binds the endpoint and the range to a statement prepared from store_client_port_sql(). */
 void store_bind_hunt(sqlite3_stmt *st, const struct fh_addr *a, uint16_t port, int64_t from_ms,
                      int64_t to_ms);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "alerts/analyzer.h"
+#include "alerts/conn_rebuild.h"
 #include "common/addr.h"
 #include "common/timeutil.h"
 #include "tests/helpers.h"
@@ -23,6 +24,9 @@
 /* The scenarios' inside tap exports with observation domain / engine id 2. */
 static const char *const inner_args[] = {"--vantage-inner", "*/2", "--commit-interval", "0.2s",
                                          NULL};
+/* The same, with the connections table written (off by default) to compare the rebuild. */
+static const char *const table_args[] = {
+    "--vantage-inner", "*/2", "--commit-interval", "0.2s", "--analyzer-connections", NULL};
 
 struct run {
     char scenario[32];
@@ -121,6 +125,100 @@ static void expect_analyze_identical(const struct th_daemon *d)
     cr_assert(fgets(a, sizeof(a), p) && fgets(b, sizeof(b), p));
     pclose(p);
     cr_expect_str_eq(a, b, "live and `flowhound analyze` alerts differ");
+    /* --out is an export: the connections table is written there (the daemon ran with
+     * analyzer-connections on: the same rows) */
+    snprintf(cmd, sizeof(cmd), "SELECT count(*) FROM connections");
+    cr_expect_eq(th_db_int(out, cmd), th_db_int(d->db, cmd), "connections in --out");
+}
+
+static int str_cmp(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+#define CONN_ROW_TEXT                                                                              \
+    "exporter || '|' || server_addr || '|' || server_port || '|' || start_ms || '|' || end_ms || " \
+    "'|' || state || '|' || role_rule || '|' || ifnull(c_packets, '') || '|' || "                  \
+    "ifnull(c_bytes, '') || '|' || ifnull(c_flags, '') || '|' || ifnull(s_packets, '') || '|' "    \
+    "|| ifnull(s_bytes, '') || '|' || ifnull(s_flags, '') || '|' || ifnull(end_reason, '') || "    \
+    "'|' || records"
+
+/* The rows of one rebuilt connection in the text form CONN_ROW_TEXT gives a table row. */
+static char *rebuilt_text(const struct conn_row *r)
+{
+    json_t *o = conn_row_json(r, 0);
+    const char *keys[] = {"exporter",  "server_addr", "server_port", "start_ms",   "end_ms",
+                          "state",     "role_rule",   "c_packets",   "c_bytes",    "c_flags",
+                          "s_packets", "s_bytes",     "s_flags",     "end_reason", "records"};
+    char buf[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_t *v = json_object_get(o, keys[i]);
+        char part[128] = "";
+        if (json_is_string(v))
+            snprintf(part, sizeof(part), "%s", json_string_value(v));
+        else if (json_is_integer(v))
+            snprintf(part, sizeof(part), "%lld", (long long)json_integer_value(v));
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "|" : "", part);
+    }
+    json_decref(o);
+    return strdup(buf);
+}
+
+/* The connections rebuilt on request from the stored flows (what the web UI shows) are the
+ * ones the live analyzer wrote to the connections table, field by field, for every client
+ * port in the table. */
+static void expect_rebuild_identical(const char *db, const char *what)
+{
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *ports, *rows;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT DISTINCT client_addr, client_port FROM connections",
+                                    -1, &ports, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT " CONN_ROW_TEXT " FROM connections WHERE client_addr = "
+                                    "?1 AND client_port = ?2 ORDER BY 1",
+                                    -1, &rows, NULL),
+                 SQLITE_OK);
+    size_t compared = 0, endpoints = 0;
+    while (sqlite3_step(ports) == SQLITE_ROW) {
+        struct conn_rebuild_req q = {.sport = -1, .from_ms = INT64_MIN, .to_ms = INT64_MAX};
+        cr_assert(addr_from_str((const char *)sqlite3_column_text(ports, 0), &q.client));
+        q.cports[q.n_cports++] = (uint16_t)sqlite3_column_int(ports, 1);
+        struct conn_rebuild_result res;
+        char err[256];
+        cr_assert_eq(conn_rebuild(h, &q, &res, err, sizeof(err)), 0, "%s", err);
+        char **got = calloc(res.n + 1, sizeof(char *));
+        for (size_t i = 0; i < res.n; i++)
+            got[i] = rebuilt_text(&res.rows[i]);
+        qsort(got, res.n, sizeof(char *), str_cmp);
+        sqlite3_bind_value(rows, 1, sqlite3_column_value(ports, 0));
+        sqlite3_bind_value(rows, 2, sqlite3_column_value(ports, 1));
+        size_t i = 0;
+        while (sqlite3_step(rows) == SQLITE_ROW) {
+            const char *want = (const char *)sqlite3_column_text(rows, 0);
+            cr_expect(i < res.n && !strcmp(got[i], want), "%s: %s:%d: stored %s, rebuilt %s", what,
+                      sqlite3_column_text(ports, 0), sqlite3_column_int(ports, 1), want,
+                      i < res.n ? got[i] : "(none)");
+            i++;
+        }
+        sqlite3_reset(rows);
+        cr_expect_eq(i, res.n, "%s: %s:%d: %zu stored, %zu rebuilt", what,
+                     sqlite3_column_text(ports, 0), sqlite3_column_int(ports, 1), i, res.n);
+        compared += i;
+        endpoints++;
+        for (size_t k = 0; k < res.n; k++)
+            free(got[k]);
+        free(got);
+        conn_rebuild_free(&res);
+    }
+    sqlite3_finalize(ports);
+    sqlite3_finalize(rows);
+    sqlite3_close(h);
+    cr_expect_gt(compared, 0);
+    fprintf(stderr, "%s: %zu connections of %zu client ports rebuilt = stored\n", what, compared,
+            endpoints);
 }
 
 ParameterizedTest(struct run *r, analyzer, scenario, .timeout = 120)
@@ -137,7 +235,7 @@ ParameterizedTest(struct run *r, analyzer, scenario, .timeout = 120)
     snprintf(what, sizeof(what), "%s %s %s", r->scenario, r->vantage, r->version);
 
     struct th_daemon d = {0};
-    th_daemon_start(&d, inner_args);
+    th_daemon_start(&d, table_args);
     int64_t sent_ms = now_ms();
     cr_assert_gt(th_replay(th_shared_path(rel), d.port, 5000, 0), 0);
     int64_t got = 0;
@@ -163,6 +261,7 @@ ParameterizedTest(struct run *r, analyzer, scenario, .timeout = 120)
     json_t *lab;
     json_array_foreach(want, i, lab) expect_alert(d.db, lab, what);
     cr_expect_gt(th_db_int(d.db, "SELECT count(*) FROM connections"), 0, "connections stored");
+    expect_rebuild_identical(d.db, what);
     cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alert_events e LEFT JOIN alerts a ON "
                                  "a.id = e.alert_id WHERE a.id IS NULL"),
                  0, "every event belongs to a stored alert");
@@ -679,6 +778,7 @@ Test(contract, events_stored_with_the_alert_and_sinks_called_after_commit)
     cr_assert(s, "%s", err);
     struct analyzer_opts o;
     analyzer_opts_default(&o);
+    o.store_connections = true; /* its rows in the same transaction too */
     struct analyzer *a = analyzer_new(&o, s, err, sizeof(err));
     cr_assert(a, "%s", err);
     struct sink_log log = {0};

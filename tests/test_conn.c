@@ -246,3 +246,53 @@ Test(conn, exporter_end_of_flow_means_closed)
     cr_expect(conn_unclosed(&last_update), "idle timeout: no closure seen");
     conn_tracker_free(t);
 }
+
+/* The pool: entries released by eviction and expiry are handed out again (the table never
+ * holds more than the cap), and a reused entry starts clean. */
+Test(conn, pool_entries_are_reused_and_start_clean)
+{
+    cr_expect_leq(conn_entry_size(), 400, "%zu bytes per tracked connection", conn_entry_size());
+    struct conn_tracker *t = tracker(100);
+    for (int round = 0; round < 10; round++)
+        for (int p = 0; p < 1000; p++)
+            add(t, rec(C, (uint16_t)(20000 + p), S, 515, SYN | ACK | PSH, 5, round * 5000 + p,
+                       round * 5000 + p + 10));
+    cr_expect_eq(conn_tracker_count(t), 100);
+    cr_expect_eq(conn_tracker_evictions(t), 9900);
+    struct fh_addr c0, s0;
+    addr_from_str(C, &c0);
+    addr_from_str(S, &s0);
+    int found = 0;
+    for (int p = 0; p < 1000; p++)
+        found += conn_tracker_find(t, 0, &c0, (uint16_t)(20000 + p), &s0, 515) != NULL;
+    cr_expect_eq(found, 100, "exactly the 100 newest are in the table");
+    for (int p = 900; p < 1000; p++)
+        cr_expect(conn_tracker_find(t, 0, &c0, (uint16_t)(20000 + p), &s0, 515), "port %d", p);
+    /* an unclosed connection, then a new attempt on the same entry */
+    add(t, rec(C, 722, S, 515, SYN | ACK | PSH, 24, 100000, 100233));
+    add(t, rec(S, 515, C, 722, SYN | ACK | PSH, 18, 100000, 100233));
+    add(t, rec(C, 722, S, 515, SYN, 3, 125000, 134000));
+    struct fh_addr c, s;
+    addr_from_str(C, &c);
+    addr_from_str(S, &s);
+    struct conn_entry *e = conn_tracker_find(t, 0, &c, 722, &s, 515);
+    cr_assert(e);
+    struct conn_info last, cur;
+    cr_assert(conn_entry_last_established(e, &last));
+    cr_expect_eq(last.state, CS_S1);
+    cr_expect_eq(last.cport, 722);
+    cr_expect_eq(last.c.packets, 24);
+    cr_expect_eq(last.s.packets, 18);
+    cr_expect_eq(last.end_ms, T0 + 100233);
+    cr_expect(conn_unclosed(&last));
+    conn_entry_current(e, &cur);
+    cr_expect_eq(cur.state, CS_S0);
+    cr_expect_eq(cur.records, 1, "a reused pool entry starts without the old records");
+    /* a fresh port through an entry freed by eviction: nothing of the old one */
+    add(t, rec(C, 9999, S, 515, SYN, 1, 200000, 200000));
+    addr_from_str(C, &c);
+    e = conn_tracker_find(t, 0, &c, 9999, &s, 515);
+    cr_assert(e);
+    cr_expect(!conn_entry_last_established(e, &last));
+    conn_tracker_free(t);
+}

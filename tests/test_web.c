@@ -173,6 +173,21 @@ static void expect_exporters(const char *addr)
     json_decref(v);
 }
 
+/* One rebuilt connection row: its sequence number, exporter, client port, start, state. */
+static void expect_conn(json_t *c, json_int_t id, const char *exporter, json_int_t cport,
+                        json_int_t start_ms, const char *state)
+{
+    cr_assert(json_is_object(c), "connection %lld missing", (long long)id);
+    cr_expect_eq(json_integer_value(json_object_get(c, "id")), id);
+    cr_expect_str_eq(json_string_value(json_object_get(c, "exporter")), exporter);
+    cr_expect_str_eq(json_string_value(json_object_get(c, "client_addr")), "10.1.1.50");
+    cr_expect_eq(json_integer_value(json_object_get(c, "client_port")), cport);
+    cr_expect_eq(json_integer_value(json_object_get(c, "start_ms")), start_ms, "id %lld",
+                 (long long)id);
+    cr_expect_str_eq(json_string_value(json_object_get(c, "state")), state, "id %lld",
+                     (long long)id);
+}
+
 static void expect_alerts(const char *addr)
 {
     json_t *v = wt_get_json(addr, "/api/v1/alerts", 200);
@@ -204,29 +219,86 @@ static void expect_alerts(const char *addr)
     v = wt_get_json(addr, "/api/v1/alerts/1", 200);
     cr_expect_str_eq(json_string_value(json_object_get(json_object_get(v, "alert"), "holder")),
                      "middlebox");
-    /* Up to an hour after the alert: the stale connection, three attempts (and 723 is
-     * another port). */
+    /* Rebuilt from the stored flows, up to an hour after the alert: the stale connection as
+     * both exporters saw it, then the attempts (softflowd exported the SYN and its two
+     * retransmissions as one flow: one connection of 3 packets, answered by 3 bare ACKs),
+     * seen outside only (and 723 is another port). */
     json_t *conns = json_object_get(v, "connections");
-    cr_expect_eq(json_array_size(conns), 4);
-    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(conns, 0), "state")), "S1");
+    cr_expect_eq(json_array_size(conns), 3);
+    expect_conn(json_array_get(conns, 0), 1, "127.0.1.1/1", 722, 1795455040337, "S1");
+    expect_conn(json_array_get(conns, 1), 2, "127.0.1.2/2", 722, 1795455040338, "S1");
+    expect_conn(json_array_get(conns, 2), 3, "127.0.1.1/1", 722, 1795455065598, "SBA");
+    json_t *sba = json_array_get(conns, 2);
+    cr_expect_eq(json_integer_value(json_object_get(sba, "c_packets")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(sba, "s_packets")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(sba, "c_flags")), 2, "SYN only");
+    cr_expect_eq(json_integer_value(json_object_get(sba, "s_flags")), 16, "bare ACK");
     json_decref(v);
-    /* Port exhaustion has no client port: every port of the client to that server. */
+    /* Port exhaustion has no client port: every port its evidence lists (721-731), of which
+     * the story used 721 (4 connections: 2 jobs x 2 exporters), 722 (5) and 723 (4). */
     v = wt_get_json(addr, "/api/v1/alerts/4", 200);
-    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 12);
+    conns = json_object_get(v, "connections");
+    cr_expect_eq(json_array_size(conns), 13);
+    size_t i;
+    json_t *c;
+    int per_port[3] = {0};
+    json_array_foreach(conns, i, c)
+    {
+        json_int_t p = json_integer_value(json_object_get(c, "client_port"));
+        cr_expect(p >= 721 && p <= 723, "port %lld", (long long)p);
+        if (p >= 721 && p <= 723)
+            per_port[p - 721]++;
+        cr_expect_eq(json_integer_value(json_object_get(c, "id")), (json_int_t)i + 1);
+    }
+    cr_expect(per_port[0] == 4 && per_port[1] == 5 && per_port[2] == 4);
     json_decref(v);
     json_decref(wt_get_json(addr, "/api/v1/alerts/999", 404));
 }
 
 static void expect_connections(const char *addr)
 {
+    /* Port 722 rebuilt from the 26 stored flows: the unclosed job (both exporters), the
+     * evening attempts the firewall answered (outside only), the morning attempts the server
+     * answered (both exporters). */
     json_t *v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722", 200);
-    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 8);
+    json_t *conns = json_object_get(v, "connections");
+    cr_expect_eq(json_array_size(conns), 5);
+    expect_conn(json_array_get(conns, 0), 1, "127.0.1.1/1", 722, 1795455040337, "S1");
+    expect_conn(json_array_get(conns, 1), 2, "127.0.1.2/2", 722, 1795455040338, "S1");
+    expect_conn(json_array_get(conns, 2), 3, "127.0.1.1/1", 722, 1795455065598, "SBA");
+    expect_conn(json_array_get(conns, 3), 4, "127.0.1.1/1", 722, 1795507230338, "SBA");
+    expect_conn(json_array_get(conns, 4), 5, "127.0.1.2/2", 722, 1795507230339, "SBA");
+    json_t *s1 = json_array_get(conns, 0);
+    cr_expect_str_eq(json_string_value(json_object_get(s1, "server_addr")), "10.2.2.10");
+    cr_expect_eq(json_integer_value(json_object_get(s1, "server_port")), 515);
+    cr_expect_eq(json_integer_value(json_object_get(s1, "c_packets")), 24);
+    cr_expect_eq(json_integer_value(json_object_get(s1, "s_packets")), 18);
+    cr_expect_eq(json_integer_value(json_object_get(s1, "end_ms")), 1795455040570);
+    cr_expect_eq(json_integer_value(json_object_get(s1, "records")), 2);
+    cr_expect(json_is_false(json_object_get(v, "more")));
     /* Both stale-state alerts of the port and the client's port exhaustion. */
     cr_expect_eq(json_array_size(json_object_get(v, "alerts")), 3);
     json_decref(v);
     v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722&from=2026-11-24T00:00:00Z",
                     200);
-    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 4);
+    conns = json_object_get(v, "connections");
+    cr_expect_eq(json_array_size(conns), 2);
+    expect_conn(json_array_get(conns, 0), 1, "127.0.1.1/1", 722, 1795507230338, "SBA");
+    json_decref(v);
+    /* server filter, limit and more */
+    v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722&server=10.2.2.10", 200);
+    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 5);
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722&server=10.2.2.11", 200);
+    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 0);
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/connections?client=10.1.1.50&port=722&limit=2", 200);
+    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 2);
+    cr_expect(json_is_true(json_object_get(v, "more")));
+    json_decref(v);
+    /* the server side is not a client port */
+    v = wt_get_json(addr, "/api/v1/connections?client=10.2.2.10&port=515", 200);
+    cr_expect_eq(json_array_size(json_object_get(v, "connections")), 0);
     json_decref(v);
 }
 

@@ -1,6 +1,6 @@
-/* api_alerts.c - /api/v1/alerts, /api/v1/alerts/ID and /api/v1/connections: what the
- * analyzer wrote (alerts, connections rebuilt from flows), with each alert's evidence as a
- * JSON object rather than a string. */
+/* api_alerts.c - /api/v1/alerts, /api/v1/alerts/ID and /api/v1/connections: the alerts the
+ * analyzer wrote, with each alert's evidence as a JSON object rather than a string, and the
+ * connections of a client port rebuilt from the flows on request (alerts/conn_rebuild.h). */
 #include "config.h"
 
 #include <ctype.h>
@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "alerts/conn_rebuild.h"
 #include "common/addr.h"
 #include "common/xmalloc.h"
 #include "web/http.h"
@@ -112,29 +113,89 @@ json_t *api_alerts(struct web_req *r)
                      (json_int_t)offset, "more", more);
 }
 
-/* The connections around an alert: same client, port and server, up to the last update. For
- * port_exhaustion (no client port) every port of the client to that server. */
+/* Rebuilt connections (alerts/conn_rebuild.h) as an array of rows with the connections
+ * table's column names; `id` is the row's position in the answer. keep_last: the newest
+ * `max` rows, else the oldest. NULL + *err on failure (the query time limit: 503). */
+static json_t *rebuilt_rows(struct web_req *r, const struct conn_rebuild_req *q, int64_t max,
+                            bool keep_last, bool *more, json_t **err)
+{
+    sqlite3 *db = web_db(r, err);
+    if (!db)
+        return NULL;
+    struct conn_rebuild_result res;
+    char msg[512];
+    if (conn_rebuild(db, q, &res, msg, sizeof(msg))) {
+        *err = r->timed_out ? web_db_error(r, "connections")
+                            : web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, 0,
+                                        "store error (connections): %s", msg);
+        return NULL;
+    }
+    size_t first = 0, n = res.n;
+    if ((int64_t)n > max) {
+        first = keep_last ? n - (size_t)max : 0;
+        n = (size_t)max;
+    }
+    if (more)
+        *more = (int64_t)res.n > max || res.truncated;
+    json_t *rows = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(rows, conn_row_json(&res.rows[first + i], (int64_t)(i + 1)));
+    conn_rebuild_free(&res);
+    return rows;
+}
+
+/* Reads an address from the alert's JSON (as stored: always valid, but checked). */
+static bool alert_addr(json_t *alert, const char *key, struct fh_addr *out)
+{
+    const char *v = json_string_value(json_object_get(alert, key));
+    return v && addr_from_str(v, out);
+}
+
+/* An integer inside the evidence object (path of two keys), or dflt. */
+static int64_t evidence_int(json_t *alert, const char *k1, const char *k2, int64_t dflt)
+{
+    json_t *v = json_object_get(json_object_get(json_object_get(alert, "evidence"), k1), k2);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+/* How far before an alert its connections are rebuilt: the stale window (24 h by default)
+ * and an hour more, unless the evidence names an earlier last viable connection. */
+#define ALERT_LOOKBACK_MS ((24 + 1) * 3600000LL)
+
+/* The connections around an alert: same client, port and server, from before the last
+ * viable connection to an hour past the last update (what the client did next). For
+ * port_exhaustion (no client port) every port its evidence lists. Rebuilt from the flows. */
 static json_t *alert_connections(struct web_req *r, json_t *alert, json_t **err)
 {
-    sqlite3_stmt *st = web_prepare(
-        r,
-        "SELECT * FROM (SELECT * FROM connections WHERE client_addr = :client AND "
-        "(:port IS NULL OR client_port = :port) AND server_addr = :server AND server_port = "
-        ":sport AND start_ms <= :until ORDER BY start_ms DESC LIMIT 500) ORDER BY start_ms",
-        err);
-    if (!st)
-        return NULL;
-    bind_opt_text(st, ":client", json_string_value(json_object_get(alert, "client_addr")));
-    bind_opt_text(st, ":server", json_string_value(json_object_get(alert, "server_addr")));
+    struct conn_rebuild_req q = {.sport = -1, .has_server = true};
+    if (!alert_addr(alert, "client_addr", &q.client) ||
+        !alert_addr(alert, "server_addr", &q.server))
+        return json_array();
+    q.sport = (int)json_integer_value(json_object_get(alert, "server_port"));
     json_t *port = json_object_get(alert, "client_port");
-    if (json_is_integer(port))
-        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":port"), json_integer_value(port));
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":sport"),
-                       json_integer_value(json_object_get(alert, "server_port")));
-    /* An hour past the last update shows what happened after (the move to another port). */
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":until"),
-                       json_integer_value(json_object_get(alert, "updated_ms")) + 3600000);
-    return query_rows(r, st, 500, false, NULL, err);
+    if (json_is_integer(port)) {
+        q.cports[q.n_cports++] = (uint16_t)json_integer_value(port);
+    } else {
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(json_object_get(alert, "evidence"), "ports"), i, p)
+        {
+            if (json_is_integer(p) && json_integer_value(p) >= 0 &&
+                json_integer_value(p) <= 65535 && q.n_cports < CONN_REBUILD_MAX_PORTS)
+                q.cports[q.n_cports++] = (uint16_t)json_integer_value(p);
+        }
+    }
+    int64_t opened = json_integer_value(json_object_get(alert, "opened_ms"));
+    int64_t updated = json_integer_value(json_object_get(alert, "updated_ms"));
+    q.from_ms = opened - ALERT_LOOKBACK_MS;
+    /* the analyzer's evidence, and the older fixture/export form */
+    int64_t viable = evidence_int(alert, "last_viable_connection", "start_ms",
+                                  evidence_int(alert, "last_viable", "start_ms", q.from_ms));
+    if (viable < q.from_ms)
+        q.from_ms = viable;
+    q.to_ms = updated + 3600000; /* an hour past the last update: the move to another port */
+    q.margin_ms = 3600000;
+    return rebuilt_rows(r, &q, 500, true, NULL, err);
 }
 
 json_t *api_alert(struct web_req *r)
@@ -182,28 +243,21 @@ json_t *api_connections(struct web_req *r)
     if (!client[0] || port < 0)
         return web_error(r, MHD_HTTP_BAD_REQUEST, 0,
                          "client and port are required (client=10.1.1.50&port=722)");
-    sqlite3_stmt *st = web_prepare(r,
-                                   "SELECT * FROM connections WHERE client_addr = :client AND "
-                                   "client_port = :port AND (:server IS NULL OR server_addr = "
-                                   ":server) AND start_ms >= :from AND start_ms <= :to ORDER BY "
-                                   "start_ms, id LIMIT :limit",
-                                   &err);
-    if (!st)
-        return err;
-    bind_opt_text(st, ":client", client);
-    bind_opt_text(st, ":server", server);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":port"), port);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":from"), from);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":to"), to);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"), limit + 1);
+    struct conn_rebuild_req q = {.sport = -1, .from_ms = from, .to_ms = to};
+    q.cports[q.n_cports++] = (uint16_t)port;
+    addr_from_str(client, &q.client);
+    q.has_server = server[0] && addr_from_str(server, &q.server);
+    /* records of the hour before `from` decide how the first connections split */
+    q.margin_ms = 3600000;
     bool more = false;
-    json_t *conns = query_rows(r, st, limit, false, &more, &err);
+    json_t *conns = rebuilt_rows(r, &q, limit, false, &more, &err);
     if (!conns)
         return err;
-    st = web_prepare(r,
-                     "SELECT * FROM alerts WHERE client_addr = :client AND (client_port = :port OR "
-                     "client_port IS NULL) ORDER BY opened_ms",
-                     &err);
+    sqlite3_stmt *st =
+        web_prepare(r,
+                    "SELECT * FROM alerts WHERE client_addr = :client AND (client_port = :port OR "
+                    "client_port IS NULL) ORDER BY opened_ms",
+                    &err);
     if (st) {
         bind_opt_text(st, ":client", client);
         sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":port"), port);

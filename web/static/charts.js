@@ -77,13 +77,14 @@ FH.barChart = function (rows, opts) {
     return svg;
 };
 
-/* Outcome of a connection from its Zeek-style state (+ SA: SYN answered by a bare ACK). */
+/* Outcome of a connection from its Zeek-style state (+ SBA: SYN answered by a bare ACK; SA is
+ * the same, as older exports spelled it). */
 FH.outcome = function (state) {
     switch (state) {
     case 'SF': return 'closed';
     case 'S1': case 'S2': case 'S3': return 'unclosed';
     case 'RSTO': case 'RSTR': return 'reset';
-    case 'SA': return 'bare-ack';
+    case 'SBA': case 'SA': return 'bare-ack';
     case 'S0': case 'REJ': case 'RSTOS0': case 'RSTRH': case 'SH': case 'SHR': return 'failed';
     default: return 'other';
     }
@@ -92,7 +93,7 @@ FH.OUTCOMES = {
     closed: 'established, closed (SF)',
     unclosed: 'established, never closed (S1/S2/S3)',
     reset: 'established, reset',
-    'bare-ack': 'SYN answered by a bare ACK (SA)',
+    'bare-ack': 'SYN answered by a bare ACK (SBA)',
     failed: 'failed (S0, REJ, ...)',
     other: 'other',
 };

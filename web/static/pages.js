@@ -309,7 +309,7 @@ FH.pages.port = async function (main) {
     }
     main.append(h('h2', {class: 'subject'}, FH.endpoint(res.client, res.port)));
     if (!res.connections.length) {
-        main.append(h('p', {class: 'empty'}, 'No connection from this client port is recorded (the analyzer writes connections as flows arrive).'));
+        main.append(h('p', {class: 'empty'}, 'No connection from this client port in the stored flows (connections are rebuilt from the flows of the time range).'));
         return;
     }
     main.append(FH.section('Timeline', FH.connTimeline(res.connections, res.alerts, {label: 'connections of ' + res.client + ':' + res.port}),
@@ -327,7 +327,7 @@ FH.connTable = function (conns, highlight) {
     return h('table', {class: 'grid', id: 'connections'},
         h('thead', {}, h('tr', {}, cols.map((c) => h('th', {class: /pkts|bytes|records|duration/.test(c) ? 'num' : ''}, c)))),
         h('tbody', {}, conns.length ? [] : h('tr', {}, h('td', {colspan: cols.length, class: 'empty'},
-            'No connection recorded (the analyzer writes them as flows arrive).')), conns.map((c) => h('tr', {class: 'o-' + FH.outcome(c.state) + (highlight.has(c.id) ? ' highlight' : '')},
+            'No connection in the stored flows (connections are rebuilt from them).')), conns.map((c) => h('tr', {class: 'o-' + FH.outcome(c.state) + (highlight.has(c.id) ? ' highlight' : '')},
             h('td', {class: 'mono'}, FH.time(c.start_ms)),
             h('td', {class: 'num'}, FH.duration(c.end_ms - c.start_ms)),
             h('td', {class: 'mono'}, FH.endpoint(c.server_addr, c.server_port)),
@@ -399,7 +399,10 @@ FH.pages.alert = async function (main, id) {
     const failed = conns.filter((c) => !FH.viable(c) && c.start_ms >= a.opened_ms - 3600e3 && c.start_ms <= a.updated_ms + 1000);
     const firstFail = failed.length ? failed[0].start_ms : a.opened_ms;
     const viable = conns.filter((c) => FH.viable(c) && c.start_ms < firstFail);
-    const last = viable.length ? viable[viable.length - 1] : null;
+    /* Two vantage points see the same connection: prefer the one the first failure's exporter saw. */
+    const mine = failed.length ? viable.filter((c) => c.exporter === failed[0].exporter) : [];
+    const pick = mine.length ? mine : viable;
+    const last = pick.length ? pick[pick.length - 1] : null;
     const hl = new Set(failed.map((c) => c.id).concat(last ? [last.id] : []));
     const kv = (k, ...v) => [h('dt', {}, k), h('dd', {}, v)];
     main.append(

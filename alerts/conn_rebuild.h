@@ -1,0 +1,77 @@
+/* conn_rebuild.h - the connections of one client port, rebuilt on demand from the stored
+ * flows with the analyzer's own tracker (alerts/conn.h).
+ *
+ * Connections are derived data: the daemon does not have to write them as flows arrive
+ * (setting analyzer-connections, default no). The flows of the client endpoint and the
+ * replies to it are found through the endpoint-key index (store_client_port_sql(), the
+ * story's hunt), read in the order they were received (received_ms, then first_ms), and fed
+ * to a fresh tracker keyed per exporter (address/domain) as the analyzer keys them: TCP only,
+ * sampled flows skipped, an RFC 5103 biflow as its two directions, the tracker swept by each
+ * exporter's flow clock every second of receive time. The result is what the analyzer would
+ * have stored for that port, as long as the analyzer's table did not evict the entry.
+ *
+ * Bounded: at most CONN_REBUILD_MAX_FLOWS flows are read, at most CONN_REBUILD_MAX_CONNS
+ * connections kept (both flagged in the result); SQL runs on the caller's connection, so its
+ * progress handler (the web's query time limit) applies. */
+#ifndef FLOWHOUND_CONN_REBUILD_H
+#define FLOWHOUND_CONN_REBUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "alerts/conn.h"
+
+#define CONN_REBUILD_MAX_FLOWS 1000000
+#define CONN_REBUILD_MAX_CONNS 100000
+#define CONN_EXPORTER_LEN      64
+
+#define CONN_REBUILD_MAX_PORTS 64
+
+struct conn_rebuild_req {
+    struct fh_addr client;
+    uint16_t cports[CONN_REBUILD_MAX_PORTS]; /* client ports (one hunt each) */
+    size_t n_cports;
+    bool has_server; /* only connections to server:sport */
+    struct fh_addr server;
+    int sport;              /* -1: any server port */
+    int64_t from_ms, to_ms; /* connections that start in [from_ms, to_ms] (flow time) */
+    /* Flows are read from margin_ms before from_ms (a connection starting at from_ms can be
+     * preceded by the records that decide how it is split and oriented). */
+    int64_t margin_ms;
+};
+
+/* One rebuilt connection, and the exporter that saw it as "ADDRESS/DOMAIN" (the name the
+ * analyzer gives it in the connections table). */
+struct conn_row {
+    struct conn_info ci;
+    char exporter[CONN_EXPORTER_LEN];
+};
+
+struct conn_rebuild_result {
+    struct conn_row *rows; /* ordered by start_ms, exporter, end_ms */
+    size_t n;
+    uint64_t flows; /* flows read */
+    bool truncated; /* a bound was reached: rows may be missing */
+};
+
+/* Rebuilds the connections of req->client:req->cports[...] on db (any connection to a flowhound
+ * store). Returns 0, or -1 with a message in err (the SQLite error code is then
+ * sqlite3_errcode(db): SQLITE_INTERRUPT when a progress handler stopped it). */
+int conn_rebuild(sqlite3 *db, const struct conn_rebuild_req *req, struct conn_rebuild_result *out,
+                 char *err, size_t errlen);
+void conn_rebuild_free(struct conn_rebuild_result *r);
+
+/* The same row as the connections table would hold it, as a JSON object with the table's
+ * column names (id = the given number); NULLs for a direction not seen. */
+json_t *conn_row_json(const struct conn_row *r, int64_t id);
+
+/* The flow columns the analyzer reads, in the order conn_row_to_flow() expects them. */
+extern const char conn_flow_columns[];
+/* A stored flow (a row selecting conn_flow_columns) as the record the analyzer saw. */
+void conn_row_to_flow(sqlite3_stmt *st, struct flow *f);
+
+#endif
