@@ -444,15 +444,16 @@ static int create_partition(struct store *s, struct partition *p, char *err, siz
     return store_rebuild_view(s, err, errlen);
 }
 
-/* The newest partition of the span starting at `start`: fills p->name/rows/nth; false if none. */
-static bool latest_of_span(struct store *s, struct partition *p, int64_t start)
+/* The newest partition of the span starting at `start`: fills p->name/rows/nth and *indexed;
+ * false if none. */
+static bool latest_of_span(struct store *s, struct partition *p, int64_t start, bool *indexed)
 {
     sqlite3_stmt *st;
     bool found = false;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT name, rows, (SELECT count(*) FROM partitions WHERE span_start "
-                           "= ?1) FROM partitions WHERE span_start = ?1 ORDER BY rowid DESC "
-                           "LIMIT 1",
+                           "= ?1), indexed FROM partitions WHERE span_start = ?1 ORDER BY rowid "
+                           "DESC LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return false;
     sqlite3_bind_int64(st, 1, start);
@@ -460,6 +461,7 @@ static bool latest_of_span(struct store *s, struct partition *p, int64_t start)
         snprintf(p->name, sizeof(p->name), "%s", (const char *)sqlite3_column_text(st, 0));
         p->rows = sqlite3_column_int64(st, 1);
         p->nth = sqlite3_column_int64(st, 2);
+        *indexed = sqlite3_column_int(st, 3) != 0;
         found = true;
     }
     sqlite3_finalize(st);
@@ -467,7 +469,9 @@ static bool latest_of_span(struct store *s, struct partition *p, int64_t start)
 }
 
 /* Makes s->cur the partition for received time t, creating it when needed: the span's newest
- * partition unless it holds partition_rows rows already. */
+ * partition unless it holds partition_rows rows already or is indexed (closed when time
+ * moved to another span: rows appended to it would update its indexes one by one, the cost
+ * the build at close exists to avoid; measured: 3.36 against 2.46 CPU µs a row). */
 static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen)
 {
     if (flush_partition_stats(s, err, errlen))
@@ -481,7 +485,8 @@ static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen
     p->span_end = start + span;
     p->min_first = INT64_MAX;
     p->max_last = INT64_MIN;
-    if (!latest_of_span(s, p, start) || p->rows >= s->opt.partition_rows) {
+    bool indexed = false;
+    if (!latest_of_span(s, p, start, &indexed) || p->rows >= s->opt.partition_rows || indexed) {
         p->nth++;
         p->rows = 0;
         partition_name(start, p->nth, p->name, sizeof(p->name));

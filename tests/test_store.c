@@ -142,6 +142,38 @@ Test(store, rows_alternating_fields_and_exporters_are_stored_as_sent)
     free(dir);
 }
 
+/* Regression: flows of a span whose partition was already closed and indexed (time went to
+ * another span and came back, or a restart after that) go to a new partition of the span,
+ * not into the indexed one row by row. */
+Test(store, a_closed_partition_is_not_appended_to)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    int64_t h = 1795453200000; /* 2026-11-23 14:00 UTC, an hour boundary */
+    int64_t times[] = {h + 1000, h + 2000, h + 3600000 + 1000, h + 3000, h + 4000};
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0, "%s", err);
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        struct flow f = sample_flow(times[i]);
+        cr_assert_eq(store_add_flow(s, &f, err, sizeof(err)), 0, "%s", err);
+    }
+    cr_assert_eq(store_commit(s, err, sizeof(err)), 0, "%s", err);
+    store_close(s);
+    char q[256];
+    snprintf(q, sizeof(q), "SELECT count(*) FROM partitions WHERE span_start = %lld", (long long)h);
+    cr_expect_eq(th_db_int(db, q), 2, "the span got a second partition");
+    snprintf(q, sizeof(q), "SELECT rows FROM partitions WHERE span_start = %lld AND indexed = 1",
+             (long long)h);
+    cr_expect_eq(th_db_int(db, q), 2, "the indexed partition kept its 2 rows");
+    snprintf(q, sizeof(q), "SELECT rows FROM partitions WHERE span_start = %lld AND indexed = 0",
+             (long long)h);
+    cr_expect_eq(th_db_int(db, q), 2, "the 2 later rows went to the new one");
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 5);
+    th_rmtree(dir);
+    free(dir);
+}
+
 Test(store, rejects_a_newer_schema)
 {
     char *dir = th_tmpdir(), db[512], err[256];
