@@ -17,6 +17,7 @@
 #define RECV_BATCH 64
 #define RECV_BUFSZ 65536
 #define POLL_MS    200
+#define FLUSH_MS   20
 /* Free batches needed before reading: one recvmmsg (64 datagrams of up to a few hundred
  * records) fits in them. With fewer, the datagrams wait in the socket buffer (rcvbuf, 32M by
  * default: a second or more of records) while the writer catches up; what overflows the
@@ -51,8 +52,10 @@ static bool emit_to_batch(void *ctx, const struct flow *f)
         flowq_push(r->queue, r->cur);
         r->cur = NULL;
     }
-    if (!r->cur)
+    if (!r->cur) {
         r->cur = flowq_get_free(r->queue);
+        r->cur_since = mono_ms();
+    }
     if (!r->cur) {
         r->flows_dropped++;
         return false;
@@ -254,6 +257,24 @@ static void stop_drain(struct receiver *r, uint8_t (*bufs)[RECV_BUFSZ], struct m
     backlog_free(&r->backlog);
 }
 
+/* A partial batch is handed over FLUSH_MS after its first flow: soon enough for the analyzer
+ * (it holds alerts 2 s for other vantage points anyway), and not one batch and one writer
+ * wake-up per receive wake-up, which at paced rates was thousands of context switches a
+ * second on the core the two threads share. */
+static int flush_due_in(const struct receiver *r)
+{
+    if (!r->cur || !r->cur->n)
+        return POLL_MS;
+    int64_t left = r->cur_since + FLUSH_MS - mono_ms();
+    return left < 0 ? 0 : (int)left;
+}
+
+static void flush_if_due(struct receiver *r)
+{
+    if (r->cur && r->cur->n && flush_due_in(r) == 0)
+        flush_batch(r);
+}
+
 void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
 {
     static uint8_t bufs[RECV_BATCH][RECV_BUFSZ];
@@ -274,9 +295,13 @@ void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
         bool room = queue_has_room(r);
         /* Decoding parked datagrams: just look at the sockets. Writer behind: look again in
          * 1 ms (datagrams are parked, or wait in the socket buffer when the backlog is
-         * full). Otherwise sleep until something arrives. */
+         * full). A partial batch: at most until it is due. Otherwise sleep until something
+         * arrives. */
         int timeout = pending && room ? 0 : (!room ? 1 : POLL_MS);
-        flush_batch(r);
+        int due = flush_due_in(r);
+        if (due < timeout)
+            timeout = due;
+        flush_if_due(r);
         if (!can_read(r)) {
             poll(NULL, 0, timeout);
             continue;
@@ -287,8 +312,7 @@ void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
         for (unsigned i = 0; rc > 0 && i < n; i++)
             if (pfd[i].revents & POLLIN)
                 drain_socket(r, &r->listeners[i], bufs, msgs, iov, names, ctl);
-        /* Hand over what we have after every wake-up: latency matters to the analyzer. */
-        flush_batch(r);
+        flush_if_due(r);
     }
     stop_drain(r, bufs, msgs, iov, names, ctl);
     flush_batch(r);

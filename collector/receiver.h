@@ -17,9 +17,10 @@ struct receiver {
     struct exporter_table *exporters;
     struct flow_queue *queue;
     struct flow_batch *cur;
+    int64_t cur_since; /* monotonic ms when cur got its first flow */
     uint64_t datagrams, rejected, flows_queued, flows_dropped;
     uint64_t waits; /* times the queue had no room (datagrams parked or left in the socket) */
-    uint64_t backlog_lost; /* parked datagrams not decoded by the stop deadline */
+    uint64_t backlog_lost;  /* parked datagrams not decoded by the stop deadline */
     struct backlog backlog; /* datagrams read while the queue had no room */
     struct log_limit reject_log;
 };

@@ -243,3 +243,38 @@ Test(perf_receiver, backlog_is_a_fifo_across_chunks)
     cr_expect_eq(b.bytes, 4u << 20);
     backlog_free(&b);
 }
+
+/* A partial batch is handed to the writer while the receiver runs (FLUSH_MS after its first
+ * flow), not only when a batch fills or the receiver stops: the analyzer sees a trickle. */
+Test(perf_receiver, a_partial_batch_is_handed_over_while_running, .timeout = 30)
+{
+    char err[256];
+    struct listener l;
+    cr_assert_eq(listener_open(&l, "127.0.0.1:0", 1 << 20, err, sizeof(err)), 0, "%s", err);
+    struct exporter_table t;
+    exporters_init(&t, 16, 16);
+    struct flow_queue q;
+    flowq_init(&q, 16);
+    struct receiver r;
+    receiver_init(&r, &l, 1, &t, &q, 0);
+    struct run x = {.r = &r, .stop = 0};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, run_receiver, &x), 0);
+    uint8_t d[72];
+    for (int i = 0; i < 3; i++)
+        cr_assert(th_udp_send(listener_port(&l), NULL, d, v5_datagram(d, (uint16_t)i)));
+    struct flow_batch *b = flowq_pop(&q, 2000); /* the writer's wait */
+    cr_assert_not_null(b, "3 flows handed over without a full batch or a stop");
+    size_t got = b->n;
+    flowq_release(&q, b);
+    while (got < 3 && (b = flowq_pop(&q, 500))) {
+        got += b->n;
+        flowq_release(&q, b);
+    }
+    cr_expect_eq(got, 3);
+    x.stop = 1;
+    pthread_join(th, NULL);
+    listener_close(&l);
+    flowq_destroy(&q);
+    exporters_free(&t);
+}
