@@ -130,18 +130,13 @@ static void handle_datagram(struct receiver *r, struct listener *l, struct mmsgh
             e->kernel_drops += dropped;
         exporters_unlock(r->exporters);
     }
-    if (backlog_empty(&r->backlog) && queue_has_room(r)) {
-        process_datagram(r, &it, buf);
+    /* Park it behind those waiting, or when the queue is short of room; decode it now when
+     * nothing waits and there is room, or when it cannot be parked (no backlog configured,
+     * or no memory): then the queue's last free batches take it, or its records are counted
+     * as dropped_queue like any the queue cannot take. */
+    if (!(backlog_empty(&r->backlog) && queue_has_room(r)) && backlog_push(&r->backlog, &it, buf))
         return;
-    }
-    /* drain_socket read only with room for a whole recvmmsg: this fails only when the
-     * system has no memory for another chunk. Counted, and logged at stop. */
-    if (!backlog_push(&r->backlog, &it, buf)) {
-        r->backlog_lost++;
-        log_ratelimited(&r->reject_log, LOG_LVL_WARN,
-                        "no memory to hold a received datagram: lost (%llu so far)",
-                        (unsigned long long)r->backlog_lost);
-    }
+    process_datagram(r, &it, buf);
 }
 
 /* Decodes parked datagrams while the queue has room; at most `max` per call so that the
