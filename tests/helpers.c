@@ -20,6 +20,7 @@
 
 #include "common/addr.h"
 #include "common/xmalloc.h"
+#include "storage/store.h"
 #include "tests/helpers.h"
 
 const char *th_shared(void)
@@ -364,4 +365,13 @@ int64_t th_db_wait(const char *db, const char *sql, int64_t want, int timeout_ms
         sleep_ms(100);
     }
     return v;
+}
+
+void th_store_flows(struct store *s, const struct flow *f, size_t n)
+{
+    char err[256];
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0, "%s", err);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(store_add_flow(s, &f[i], err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(store_commit(s, err, sizeof(err)), 0, "%s", err);
 }

@@ -9,6 +9,10 @@
 
 #include "collector/flow.h"
 
+struct store;
+/* Stores n flows in one transaction (asserting each step), as the writer would. */
+void th_store_flows(struct store *s, const struct flow *f, size_t n);
+
 /* ../shared beside the source tree, or $FH_SHARED. */
 const char *th_shared(void);
 /* A path under ../shared (static buffer, rotated 8 deep). */
@@ -32,7 +36,7 @@ void th_free_datagrams(struct th_datagram *d, size_t n);
 /* The real flowhoundd, on 127.0.0.1 with an ephemeral UDP port and a temporary store. */
 struct th_daemon {
     pid_t pid;
-    char *dir;     /* temporary directory holding the store and logs */
+    char *dir; /* temporary directory holding the store and logs */
     char db[512];
     char log[512];
     uint16_t port; /* first UDP listener's bound port */

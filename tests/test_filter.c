@@ -105,10 +105,7 @@ static void setup(void)
     snprintf(db, sizeof(db), "%s/f.db", dir);
     st = store_open(db, STORE_RW, NULL, err, sizeof(err));
     cr_assert(st, "%s", err);
-    cr_assert_eq(store_begin(st, err, sizeof(err)), 0, "%s", err);
-    for (size_t i = 0; i < nsample; i++)
-        cr_assert_eq(store_add_flow(st, &sample[i], err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(store_commit(st, err, sizeof(err)), 0, "%s", err);
+    th_store_flows(st, sample, nsample);
     cr_assert_eq(filter_register_sql(store_sqlite(st)), SQLITE_OK);
 }
 

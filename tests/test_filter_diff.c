@@ -301,12 +301,9 @@ static void setup(void)
     snprintf(db, sizeof(db), "%s/d.db", dir_);
     st = store_open(db, STORE_RW, NULL, err, sizeof(err));
     cr_assert(st, "%s", err);
-    cr_assert_eq(store_begin(st, err, sizeof(err)), 0, "%s", err);
-    for (int i = 0; i < NFLOWS; i++) {
+    for (int i = 0; i < NFLOWS; i++)
         random_flow(&flows[i], i);
-        cr_assert_eq(store_add_flow(st, &flows[i], err, sizeof(err)), 0, "%s", err);
-    }
-    cr_assert_eq(store_commit(st, err, sizeof(err)), 0, "%s", err);
+    th_store_flows(st, flows, NFLOWS);
     cr_assert_eq(filter_register_sql(store_sqlite(st)), SQLITE_OK);
 }
 

@@ -66,12 +66,9 @@ static void setup(void)
     snprintf(db, sizeof(db), "%s/q.db", dir);
     struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
     cr_assert(s, "%s", err);
-    store_begin(s, err, sizeof(err));
-    for (int i = 0; i < NF; i++) {
+    for (int i = 0; i < NF; i++)
         make(&fl[i], i);
-        cr_assert_eq(store_add_flow(s, &fl[i], err, sizeof(err)), 0, "%s", err);
-    }
-    cr_assert_eq(store_commit(s, err, sizeof(err)), 0, "%s", err);
+    th_store_flows(s, fl, NF);
     store_close(s);
     q = query_open(db, err, sizeof(err));
     cr_assert(q, "%s", err);
