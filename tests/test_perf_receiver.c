@@ -1,6 +1,6 @@
-/* test_perf_receiver.c - when the queue to the writer is (nearly) full, the receiver leaves
- * datagrams in the socket buffer instead of reading and dropping them, and takes them once
- * the writer made room. */
+/* test_perf_receiver.c - when the queue to the writer is (nearly) full, the receiver parks
+ * datagrams in its backlog, or leaves them in the socket buffer, instead of reading and
+ * dropping them, and decodes them in order once the writer made room; the backlog itself. */
 #include "config.h"
 
 #include <criterion/criterion.h>
@@ -38,44 +38,82 @@ static void run_for(struct receiver *r, int ms)
     pthread_join(t, NULL);
 }
 
-Test(perf_receiver, full_queue_leaves_datagrams_in_the_socket, .timeout = 30)
+/* A receiver on a loopback socket with a 16-batch queue, and the batches a test holds to
+ * play a writer that is behind. */
+struct rig {
+    struct listener l;
+    struct exporter_table t;
+    struct flow_queue q;
+    struct receiver r;
+    struct flow_batch *held[16];
+    int n_held;
+    struct run x;
+    pthread_t th;
+};
+
+static void rig_open(struct rig *g, int rcvbuf, size_t backlog)
 {
     char err[256];
-    struct listener l;
-    cr_assert_eq(listener_open(&l, "127.0.0.1:0", 1 << 20, err, sizeof(err)), 0, "%s", err);
-    struct exporter_table t;
-    exporters_init(&t, 16, 16);
-    struct flow_queue q;
-    flowq_init(&q, 16);
-    struct flow_batch *held[16];
-    int n_held = 0;
-    while (flowq_free_count(&q) > 4)
-        held[n_held++] = flowq_get_free(&q);
-    struct receiver r;
-    receiver_init(&r, &l, 1, &t, &q, 0);
+    memset(g, 0, sizeof(*g));
+    cr_assert_eq(listener_open(&g->l, "127.0.0.1:0", rcvbuf, err, sizeof(err)), 0, "%s", err);
+    exporters_init(&g->t, 16, 16);
+    flowq_init(&g->q, 16);
+    receiver_init(&g->r, &g->l, 1, &g->t, &g->q, backlog);
+    g->x.r = &g->r;
+}
+
+/* Takes free batches until `free` are left (8 is the least the receiver reads with). */
+static void rig_hold(struct rig *g, size_t free)
+{
+    while (flowq_free_count(&g->q) > free)
+        g->held[g->n_held++] = flowq_get_free(&g->q);
+}
+
+static void rig_start(struct rig *g)
+{
+    cr_assert_eq(pthread_create(&g->th, NULL, run_receiver, &g->x), 0);
+}
+
+/* The writer makes room; 200 ms later the receiver is stopped. */
+static void rig_release_and_stop(struct rig *g)
+{
+    for (int i = 0; i < g->n_held; i++)
+        flowq_release(&g->q, g->held[i]);
+    g->n_held = 0;
+    usleep(200000);
+    g->x.stop = 1;
+    pthread_join(g->th, NULL);
+}
+
+static void rig_close(struct rig *g)
+{
+    for (int i = 0; i < g->n_held; i++)
+        flowq_release(&g->q, g->held[i]);
+    listener_close(&g->l);
+    flowq_destroy(&g->q);
+    exporters_free(&g->t);
+}
+
+Test(perf_receiver, full_queue_leaves_datagrams_in_the_socket, .timeout = 30)
+{
+    struct rig g;
+    rig_open(&g, 1 << 20, 0);
+    rig_hold(&g, 4);
     static const char junk[] = "not a netflow datagram";
     for (int i = 0; i < 20; i++)
-        cr_assert(th_udp_send(listener_port(&l), NULL, junk, sizeof(junk)));
+        cr_assert(th_udp_send(listener_port(&g.l), NULL, junk, sizeof(junk)));
     /* 200 ms with 4 of 16 batches free: nothing is read */
-    struct run x = {.r = &r, .stop = 0};
-    pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, run_receiver, &x), 0);
+    rig_start(&g);
     usleep(200000);
-    cr_expect_eq(r.datagrams, 0, "no datagram read while the queue has no room");
-    cr_expect_gt(r.waits, 0);
+    cr_expect_eq(g.r.datagrams, 0, "no datagram read while the queue has no room");
+    cr_expect_gt(g.r.waits, 0);
     /* the writer makes room: the receiver takes what waited in the socket */
-    for (int i = 0; i < n_held; i++)
-        flowq_release(&q, held[i]);
-    usleep(200000);
-    x.stop = 1;
-    pthread_join(th, NULL);
-    cr_expect_eq(r.datagrams, 20, "every datagram read once there was room");
-    cr_expect_eq(r.rejected, 20);
-    cr_expect_eq(l.kernel_drops, 0);
-    run_for(&r, 50);
-    listener_close(&l);
-    flowq_destroy(&q);
-    exporters_free(&t);
+    rig_release_and_stop(&g);
+    cr_expect_eq(g.r.datagrams, 20, "every datagram read once there was room");
+    cr_expect_eq(g.r.rejected, 20);
+    cr_expect_eq(g.l.kernel_drops, 0);
+    run_for(&g.r, 50);
+    rig_close(&g);
 }
 
 /* A one-record v5 datagram whose source port says which one it is. */
@@ -101,30 +139,12 @@ static size_t v5_datagram(uint8_t *p, uint16_t n)
     return 72;
 }
 
-/* Holds the queue's batches but 4 (no room), sends n datagrams and starts the receiver;
- * the caller releases the held batches, then stops it. */
-static int fill_while_full(struct run *x, pthread_t *th, struct listener *l, struct flow_queue *q,
-                           struct flow_batch **held, int n, int ms)
+/* Sends n one-record v5 datagrams, source ports 0..n-1. */
+static void send_v5(struct rig *g, int n)
 {
-    int n_held = 0;
-    while (flowq_free_count(q) > 4)
-        held[n_held++] = flowq_get_free(q);
     uint8_t d[72];
     for (int i = 0; i < n; i++)
-        cr_assert(th_udp_send(listener_port(l), NULL, d, v5_datagram(d, (uint16_t)i)));
-    cr_assert_eq(pthread_create(th, NULL, run_receiver, x), 0);
-    usleep((useconds_t)ms * 1000);
-    return n_held;
-}
-
-static void release_and_stop(struct run *x, pthread_t th, struct flow_queue *q,
-                             struct flow_batch **held, int n_held)
-{
-    for (int i = 0; i < n_held; i++)
-        flowq_release(q, held[i]);
-    usleep(200000);
-    x->stop = 1;
-    pthread_join(th, NULL);
+        cr_assert(th_udp_send(listener_port(&g->l), NULL, d, v5_datagram(d, (uint16_t)i)));
 }
 
 /* Every queued flow's source port, in queue order. */
@@ -142,71 +162,48 @@ static int queued_ports(struct flow_queue *q, uint16_t *ports, int cap)
 
 Test(perf_receiver, full_queue_parks_datagrams_in_the_backlog, .timeout = 30)
 {
-    char err[256];
-    struct listener l;
-    cr_assert_eq(listener_open(&l, "127.0.0.1:0", 1 << 20, err, sizeof(err)), 0, "%s", err);
-    struct exporter_table t;
-    exporters_init(&t, 16, 16);
-    struct flow_queue q;
-    flowq_init(&q, 16);
-    struct receiver r;
-    receiver_init(&r, &l, 1, &t, &q, 64u << 20);
-    struct flow_batch *held[16];
-    struct run x = {.r = &r, .stop = 0};
-    pthread_t th;
-    int n_held = fill_while_full(&x, &th, &l, &q, held, 50, 200);
-    cr_expect_eq(r.datagrams, 50, "read although the queue had no room");
-    cr_expect_eq(r.backlog.count, 50, "parked, not decoded");
-    cr_expect_eq(r.flows_queued, 0);
-    cr_expect_eq(r.flows_dropped, 0);
-    release_and_stop(&x, th, &q, held, n_held);
-    cr_expect_eq(r.backlog.count, 0, "decoded once the writer made room");
-    cr_expect_eq(r.backlog.bytes, 0, "and its memory given back");
+    struct rig g;
+    rig_open(&g, 1 << 20, 64u << 20);
+    rig_hold(&g, 4);
+    send_v5(&g, 50);
+    rig_start(&g);
+    usleep(200000);
+    cr_expect_eq(g.r.datagrams, 50, "read although the queue had no room");
+    cr_expect_eq(g.r.backlog.count, 50, "parked, not decoded");
+    cr_expect_eq(g.r.flows_queued, 0);
+    cr_expect_eq(g.r.flows_dropped, 0);
+    rig_release_and_stop(&g);
+    cr_expect_eq(g.r.backlog.count, 0, "decoded once the writer made room");
+    cr_expect_eq(g.r.backlog.bytes, 0, "and its memory given back");
     uint16_t ports[64];
-    cr_assert_eq(queued_ports(&q, ports, 64), 50);
+    cr_assert_eq(queued_ports(&g.q, ports, 64), 50);
     for (int i = 0; i < 50; i++)
         cr_expect_eq(ports[i], i, "arrival order kept: #%d is %u", i, ports[i]);
-    cr_expect_eq(r.rejected, 0);
-    listener_close(&l);
-    flowq_destroy(&q);
-    exporters_free(&t);
+    cr_expect_eq(g.r.rejected, 0);
+    rig_close(&g);
 }
 
 Test(perf_receiver, full_backlog_leaves_the_rest_in_the_socket, .timeout = 30)
 {
-    char err[256];
-    struct listener l;
-    cr_assert_eq(listener_open(&l, "127.0.0.1:0", 32 << 20, err, sizeof(err)), 0, "%s", err);
-    struct exporter_table t;
-    exporters_init(&t, 16, 16);
-    struct flow_queue q;
-    flowq_init(&q, 16);
-    struct receiver r;
+    struct rig g;
     /* 8 MiB: a read needs room for 64 datagrams of the largest size (64 KiB each). 200
      * datagrams of 32 kB: three reads (192) fill it, the rest waits in the socket. */
-    receiver_init(&r, &l, 1, &t, &q, 8u << 20);
-    struct flow_batch *held[16];
-    int n_held = 0;
-    while (flowq_free_count(&q) > 4)
-        held[n_held++] = flowq_get_free(&q);
+    rig_open(&g, 32 << 20, 8u << 20);
+    rig_hold(&g, 4);
     static uint8_t junk[32000]; /* version 0: rejected when decoded */
     for (int i = 0; i < 200; i++)
-        cr_assert(th_udp_send(listener_port(&l), NULL, junk, sizeof(junk)));
-    struct run x = {.r = &r, .stop = 0};
-    pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, run_receiver, &x), 0);
+        cr_assert(th_udp_send(listener_port(&g.l), NULL, junk, sizeof(junk)));
+    rig_start(&g);
     usleep(200000);
-    cr_expect_eq(r.datagrams, 192, "three reads of 64, then stopped: %llu",
-                 (unsigned long long)r.datagrams);
-    cr_expect_eq(r.backlog.count, r.datagrams, "all parked");
-    cr_expect_leq(r.backlog.peak_bytes, 8u << 20, "bounded by its limit");
-    release_and_stop(&x, th, &q, held, n_held);
-    cr_expect_eq(r.datagrams, 200, "the rest taken from the socket later");
-    cr_expect_eq(r.rejected, 200, "every one decoded (and rejected: junk)");
-    cr_expect_eq(l.kernel_drops, 0);
-    listener_close(&l);
-    flowq_destroy(&q);
-    exporters_free(&t);
+    cr_expect_eq(g.r.datagrams, 192, "three reads of 64, then stopped: %llu",
+                 (unsigned long long)g.r.datagrams);
+    cr_expect_eq(g.r.backlog.count, g.r.datagrams, "all parked");
+    cr_expect_leq(g.r.backlog.peak_bytes, 8u << 20, "bounded by its limit");
+    rig_release_and_stop(&g);
+    cr_expect_eq(g.r.datagrams, 200, "the rest taken from the socket later");
+    cr_expect_eq(g.r.rejected, 200, "every one decoded (and rejected: junk)");
+    cr_expect_eq(g.l.kernel_drops, 0);
+    rig_close(&g);
 }
 
 Test(perf_receiver, backlog_is_a_fifo_across_chunks)
@@ -248,35 +245,21 @@ Test(perf_receiver, backlog_is_a_fifo_across_chunks)
  * flow), not only when a batch fills or the receiver stops: the analyzer sees a trickle. */
 Test(perf_receiver, a_partial_batch_is_handed_over_while_running, .timeout = 30)
 {
-    char err[256];
-    struct listener l;
-    cr_assert_eq(listener_open(&l, "127.0.0.1:0", 1 << 20, err, sizeof(err)), 0, "%s", err);
-    struct exporter_table t;
-    exporters_init(&t, 16, 16);
-    struct flow_queue q;
-    flowq_init(&q, 16);
-    struct receiver r;
-    receiver_init(&r, &l, 1, &t, &q, 0);
-    struct run x = {.r = &r, .stop = 0};
-    pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, run_receiver, &x), 0);
-    uint8_t d[72];
-    for (int i = 0; i < 3; i++)
-        cr_assert(th_udp_send(listener_port(&l), NULL, d, v5_datagram(d, (uint16_t)i)));
-    struct flow_batch *b = flowq_pop(&q, 2000); /* the writer's wait */
+    struct rig g;
+    rig_open(&g, 1 << 20, 0);
+    rig_start(&g);
+    send_v5(&g, 3);
+    struct flow_batch *b = flowq_pop(&g.q, 2000); /* the writer's wait */
     cr_assert_not_null(b, "3 flows handed over without a full batch or a stop");
     size_t got = b->n;
-    flowq_release(&q, b);
-    while (got < 3 && (b = flowq_pop(&q, 500))) {
+    flowq_release(&g.q, b);
+    while (got < 3 && (b = flowq_pop(&g.q, 500))) {
         got += b->n;
-        flowq_release(&q, b);
+        flowq_release(&g.q, b);
     }
     cr_expect_eq(got, 3);
-    x.stop = 1;
-    pthread_join(th, NULL);
-    listener_close(&l);
-    flowq_destroy(&q);
-    exporters_free(&t);
+    rig_release_and_stop(&g);
+    rig_close(&g);
 }
 
 /* Regression: without a backlog (receive-backlog = 0), datagrams read in one recvmmsg while
@@ -284,19 +267,9 @@ Test(perf_receiver, a_partial_batch_is_handed_over_while_running, .timeout = 30)
  * they are decoded into the batches left. 64 datagrams of 30 records: 1920 flows, 4 batches. */
 Test(perf_receiver, no_backlog_decodes_a_whole_read_into_the_last_batches, .timeout = 30)
 {
-    char err[256];
-    struct listener l;
-    cr_assert_eq(listener_open(&l, "127.0.0.1:0", 1 << 20, err, sizeof(err)), 0, "%s", err);
-    struct exporter_table t;
-    exporters_init(&t, 16, 16);
-    struct flow_queue q;
-    flowq_init(&q, 16);
-    struct flow_batch *held[16];
-    int n_held = 0;
-    while (flowq_free_count(&q) > 8) /* room, just: the first batch taken ends it */
-        held[n_held++] = flowq_get_free(&q);
-    struct receiver r;
-    receiver_init(&r, &l, 1, &t, &q, 0);
+    struct rig g;
+    rig_open(&g, 1 << 20, 0);
+    rig_hold(&g, 8); /* room, just: the first batch taken ends it */
     static uint8_t d[24 + 30 * 48];
     for (int i = 0; i < 64; i++) {
         v5_datagram(d, (uint16_t)i);
@@ -304,17 +277,13 @@ Test(perf_receiver, no_backlog_decodes_a_whole_read_into_the_last_batches, .time
         for (int k = 1; k < 30; k++)
             memcpy(d + 24 + k * 48, d + 24, 48);
         d[14] = (uint8_t)((i * 30) >> 8), d[15] = (uint8_t)(i * 30); /* flow_sequence */
-        cr_assert(th_udp_send(listener_port(&l), NULL, d, sizeof(d)));
+        cr_assert(th_udp_send(listener_port(&g.l), NULL, d, sizeof(d)));
     }
     usleep(50000);
-    run_for(&r, 100);
-    cr_expect_eq(r.datagrams, 64);
-    cr_expect_eq(r.flows_dropped, 0);
+    run_for(&g.r, 100);
+    cr_expect_eq(g.r.datagrams, 64);
+    cr_expect_eq(g.r.flows_dropped, 0);
     uint16_t ports[2048];
-    cr_expect_eq(queued_ports(&q, ports, 2048), 1920, "every record of every datagram read");
-    for (int i = 0; i < n_held; i++)
-        flowq_release(&q, held[i]);
-    listener_close(&l);
-    flowq_destroy(&q);
-    exporters_free(&t);
+    cr_expect_eq(queued_ports(&g.q, ports, 2048), 1920, "every record of every datagram read");
+    rig_close(&g);
 }
