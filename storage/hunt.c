@@ -84,10 +84,16 @@ static void sb_union(struct sbuf *b, size_t i)
 #define TO_EP   "dst_key = ?1 AND dst_addr = ?2 AND +dst_port = ?3"
 #define IN_TIME "last_ms >= ?4 AND first_ms <= ?5"
 
+static int hunt_fail(sqlite3 *db, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "finding the endpoint's peers: %s", sqlite3_errmsg(db));
+    return -1;
+}
+
 /* Keys of the endpoints `a:port` sent flows to in the indexed partitions of ps (distinct;
  * at most max). One small compound over the index: the expensive part of a big statement
  * is preparing it, so this one selects a single column. */
-static int peer_keys(struct store *s, const struct store_partition *ps, size_t n,
+static int peer_keys(sqlite3 *db, const struct store_partition *ps, size_t n,
                      const struct fh_addr *a, uint16_t port, int64_t from_ms, int64_t to_ms,
                      int64_t **keys, size_t *nkeys, char *err, size_t errlen)
 {
@@ -107,10 +113,10 @@ static int peer_keys(struct store *s, const struct store_partition *ps, size_t n
     char *sql = xasprintf("SELECT DISTINCT dst_key FROM (%s) LIMIT 10000", b.s);
     free(b.s);
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     free(sql);
     if (rc != SQLITE_OK)
-        return store_fail(s, err, errlen, "finding the endpoint's peers");
+        return hunt_fail(db, err, errlen);
     store_bind_hunt(st, a, port, from_ms, to_ms);
     size_t cap = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -125,7 +131,7 @@ static int peer_keys(struct store *s, const struct store_partition *ps, size_t n
         free(*keys);
         *keys = NULL;
         *nkeys = 0;
-        return store_fail(s, err, errlen, "finding the endpoint's peers");
+        return hunt_fail(db, err, errlen);
     }
     return 0;
 }
@@ -133,13 +139,19 @@ static int peer_keys(struct store *s, const struct store_partition *ps, size_t n
 char *store_client_port_sql(struct store *s, const struct fh_addr *a, uint16_t port,
                             int64_t from_ms, int64_t to_ms, char *err, size_t errlen)
 {
+    return store_client_port_sql_db(store_sqlite(s), a, port, from_ms, to_ms, err, errlen);
+}
+
+char *store_client_port_sql_db(sqlite3 *db, const struct fh_addr *a, uint16_t port, int64_t from_ms,
+                               int64_t to_ms, char *err, size_t errlen)
+{
     struct store_partition *ps;
     size_t n;
-    if (store_partition_list(s, from_ms, to_ms, &ps, &n, err, errlen))
+    if (store_partition_list_db(db, from_ms, to_ms, &ps, &n, err, errlen))
         return NULL;
     int64_t *peers;
     size_t npeers;
-    if (peer_keys(s, ps, n, a, port, from_ms, to_ms, &peers, &npeers, err, errlen)) {
+    if (peer_keys(db, ps, n, a, port, from_ms, to_ms, &peers, &npeers, err, errlen)) {
         free(ps);
         return NULL;
     }
@@ -178,12 +190,4 @@ char *store_client_port_sql(struct store *s, const struct fh_addr *a, uint16_t p
     }
     sb_add(&b, ")) ORDER BY first_ms");
     return b.s;
-}
-
-char *store_client_port_sql_db(sqlite3 *db, const struct fh_addr *a, uint16_t port, int64_t from_ms,
-                               int64_t to_ms, char *err, size_t errlen)
-{
-    /* The hunt reads only the partitions table and the partitions through s->db. */
-    struct store s = {.db = db};
-    return store_client_port_sql(&s, a, port, from_ms, to_ms, err, errlen);
 }

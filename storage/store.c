@@ -660,15 +660,25 @@ int store_partitions_for(struct store *s, int64_t from_ms, int64_t to_ms, char *
 int store_partition_list(struct store *s, int64_t from_ms, int64_t to_ms,
                          struct store_partition **out, size_t *n, char *err, size_t errlen)
 {
+    if (store_partition_list_db(s->db, from_ms, to_ms, out, n, err, errlen))
+        return store_fail(s, err, errlen, "listing partitions");
+    return 0;
+}
+
+int store_partition_list_db(sqlite3 *db, int64_t from_ms, int64_t to_ms,
+                            struct store_partition **out, size_t *n, char *err, size_t errlen)
+{
     sqlite3_stmt *st;
     *out = NULL;
     *n = 0;
     /* A partition whose stats are not flushed yet (min_first NULL) may hold anything. */
-    if (sqlite3_prepare_v2(s->db,
+    if (sqlite3_prepare_v2(db,
                            "SELECT name, indexed, rows FROM partitions WHERE min_first IS NULL OR "
                            "(min_first <= ?2 AND max_last >= ?1) ORDER BY span_start, rowid",
-                           -1, &st, NULL) != SQLITE_OK)
-        return fail(s->db, err, errlen, "listing partitions");
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "listing partitions: %s", sqlite3_errmsg(db));
+        return -1;
+    }
     sqlite3_bind_int64(st, 1, from_ms);
     sqlite3_bind_int64(st, 2, to_ms);
     size_t cap = 0;

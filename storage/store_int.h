@@ -36,10 +36,13 @@ struct store {
     bool exp_valid;
 };
 
-
 int store_fail(struct store *s, char *err, size_t errlen, const char *what);
 char *store_replace_all(const char *text, const char *from, const char *to);
 /* Recreates the `flows` view over every partition listed in `partitions`. */
 int store_rebuild_view(struct store *s, char *err, size_t errlen);
+
+/* store_partition_list on any connection to a store (a reader's, the hunt's). */
+int store_partition_list_db(sqlite3 *db, int64_t from_ms, int64_t to_ms,
+                            struct store_partition **out, size_t *n, char *err, size_t errlen);
 
 #endif
