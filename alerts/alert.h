@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "collector/flow.h"
+#include "common/flow.h"
 
 enum alert_kind { ALERT_STALE_STATE, ALERT_PORT_EXHAUSTION };
 enum alert_state { ALERT_OPEN, ALERT_RESOLVED };

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "alerts/alert.h"
-#include "collector/flow.h"
+#include "common/flow.h"
 #include "storage/store.h"
 
 struct analyzer_opts {

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collector/flow.h"
+#include "common/flow.h"
 
 /* One direction of a connection: the sum of its records. */
 struct conn_dir {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "alerts/deliver.h"
-#include "daemon/settings.h"
+#include "common/settings.h"
 
 /* Fills o from cfg (pointers into cfg) and checks names, numbers, destinations and files.
  * Returns 0, or -1 with a message naming the setting. */

@@ -14,7 +14,7 @@
  * hour, (d) issue 7's `dst port 515 and flags S and not flags A` over the last 24 h, every
  * row, (e) its first page of 100 as the web API asks for it, (f) the first page of the whole
  * store without a filter; it prints the median of --runs runs of each. (b) to (f) go
- * through the query layer (storage/query.h) exactly as `flowhound query` and the web API
+ * through the query layer (query/query.h) exactly as `flowhound query` and the web API
  * do, with its default threads (--threads to change). */
 #include "config.h"
 
@@ -26,9 +26,9 @@
 #include "common/addr.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/query.h"
+#include "query/query.h"
 #include "storage/store.h"
-#include "web/filter.h"
+#include "query/filter.h"
 
 #define T0         1795392000000LL /* 2026-11-23 00:00 UTC: received time of flow 0 */
 #define HUNT_EVERY 50000           /* the hunted client talks once every this many flows */
@@ -250,7 +250,7 @@ static int count_row(void *ctx, sqlite3_stmt *row)
     return 0;
 }
 
-/* Query (i) of the list below through the query layer (storage/query.h), as `flowhound
+/* Query (i) of the list below through the query layer (query/query.h), as `flowhound
  * query` and the web API run it; returns seconds (filter compiled inside), -1 on error. */
 static double timed_layer(struct query *qy, int i, int64_t from, int64_t to, int64_t *rows)
 {

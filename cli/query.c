@@ -1,6 +1,6 @@
 /* query.c - `flowhound query`: list flows or top-N statistics from a store, with an
  * nfdump-style filter (doc/filter.md), in line, long, CSV or JSON form (doc/cli.md).
- * Reads through the query layer (storage/query.h), like the web UI. */
+ * Reads through the query layer (query/query.h), like the web UI. */
 #include "config.h"
 
 #include <ctype.h>
@@ -15,8 +15,8 @@
 #include "cli/commands.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/query.h"
-#include "web/filter.h"
+#include "query/query.h"
+#include "query/filter.h"
 
 enum format { FMT_LINE, FMT_LONG, FMT_CSV, FMT_JSON };
 

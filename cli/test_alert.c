@@ -15,7 +15,7 @@
 #include "common/addr.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "daemon/settings.h"
+#include "common/settings.h"
 
 #define TIMEOUT_MS 5000
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "collector/exporters.h"
-#include "collector/flow.h"
+#include "common/flow.h"
 #include "collector/reject.h"
 
 /* Where decoded flows go. emit returns false when the flow could not be accepted (queue

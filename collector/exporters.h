@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "collector/flow.h"
+#include "common/flow.h"
 #include "common/prefix.h"
 #include "collector/reject.h"
 #include "collector/sequence.h"

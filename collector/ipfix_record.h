@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "collector/flow.h"
+#include "common/flow.h"
 #include "collector/templates.h"
 
 #define PEN_REVERSE 29305u /* RFC 5103 reverse information elements */

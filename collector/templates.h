@@ -2,7 +2,7 @@
  * per-(exporter, domain) template table.
  *
  * A template is kept both parsed (for decoding) and as the raw template record we received
- * (for persistence: collector/template_store.c writes the raw bytes and feeds them back through
+ * (for persistence: storage/template_store.c writes the raw bytes and feeds them back through
  * tmpl_parse at start-up, so the same validation applies to what comes from the database).
  *
  * Field identity: IPFIX fields are (pen, id) with id < 32768. v9 field types are 16-bit with

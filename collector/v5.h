@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collector/flow.h"
+#include "common/flow.h"
 #include "collector/reject.h"
 
 #define V5_HEADER_LEN  24

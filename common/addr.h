@@ -7,7 +7,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "collector/flow.h"
+/* An IPv4 or IPv6 address. family is 0 (none), 4 or 6; v4 uses bytes[0..3]. */
+struct fh_addr {
+    uint8_t family;
+    uint8_t bytes[16];
+};
+
+/* Text form as inet_ntop writes it ("192.0.2.1", "2001:db8::1"); "" for family 0. */
+#define FH_ADDR_STRLEN 46
 
 /* Writes the inet_ntop text form into buf (at least FH_ADDR_STRLEN bytes). Returns buf. */
 const char *addr_to_str(const struct fh_addr *a, char *buf, size_t len);

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "collector/flow.h"
+#include "common/flow.h"
 
 #define FLOW_BATCH_CAP 512
 

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "collector/flow.h"
+#include "common/addr.h"
 
 struct fh_prefix {
     struct fh_addr addr; /* host bits cleared */

@@ -18,7 +18,7 @@
 #include "common/log.h"
 #include "common/prefix.h"
 #include "common/xmalloc.h"
-#include "daemon/settings.h"
+#include "common/settings.h"
 #include "daemon/hooks.h"
 #include "storage/store.h"
 #include "storage/writer.h"

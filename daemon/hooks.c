@@ -6,7 +6,7 @@
 
 #include "alerts/deliver.h"
 #include "alerts/deliver_config.h"
-#include "collector/template_store.h"
+#include "storage/template_store.h"
 #include "alerts/analyzer.h"
 #include "common/log.h"
 #include "daemon/hooks.h"

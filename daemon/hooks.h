@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "collector/exporters.h"
-#include "daemon/settings.h"
+#include "common/settings.h"
 #include "storage/writer.h"
 
 struct hooks {

@@ -80,7 +80,7 @@ FROM exporters e LEFT JOIN exporter_domains d ON d.addr = e.addr
 GROUP BY e.addr;
 
 -- == collector: v9/IPFIX templates (the raw template sets received, replayed at start) ==
--- Written by collector/template_store.c from the writer thread when a domain's templates
+-- Written by storage/template_store.c from the writer thread when a domain's templates
 -- change (all rows of a domain are replaced, so withdrawals are persisted); loaded at start
 -- through the same strict parser as the wire (a bad row is skipped). `raw` is one template
 -- record in its version's wire format: v9 template (id, count, fields), v9 options
@@ -255,5 +255,5 @@ CREATE INDEX {P}_ep ON {P} (src_key, dst_key);
 -- dst_port: filters on a service (`dst port 515 and flags S`) read a few percent of a
 -- partition instead of scanning it. It replaced an index on first_ms (stores made before
 -- keep that one in their old partitions): pages in time order walk the partitions instead
--- (storage/query_walk.c, doc/storage.md "Indexes").
+-- (query/query_walk.c, doc/storage.md "Indexes").
 CREATE INDEX {P}_dport ON {P} (dst_port);

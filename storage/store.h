@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 
 #include "collector/exporters.h"
-#include "collector/flow.h"
+#include "common/flow.h"
 
 #define STORE_SCHEMA_VERSION 1
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "collector/flow.h"
+#include "common/flow.h"
 
 struct store;
 /* Stores n flows in one transaction (asserting each step), as the writer would. */

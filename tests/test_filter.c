@@ -13,7 +13,7 @@
 #include "common/xmalloc.h"
 #include "storage/store.h"
 #include "tests/helpers.h"
-#include "web/filter.h"
+#include "query/filter.h"
 
 /* ---- a small store of hand-made flows, each identified by received_ms = T0 + index ---- */
 

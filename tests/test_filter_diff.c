@@ -15,7 +15,7 @@
 #include "common/xmalloc.h"
 #include "storage/store.h"
 #include "tests/helpers.h"
-#include "web/filter.h"
+#include "query/filter.h"
 
 #define NFLOWS   3000
 #define NFILTERS 2500

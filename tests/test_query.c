@@ -1,4 +1,4 @@
-/* test_query.c - the query layer (storage/query.h) against brute force over the same flows:
+/* test_query.c - the query layer (query/query.h) against brute force over the same flows:
  * time ranges across partitions, order/limit/offset, counts, top-N with totals, JSON rows,
  * bad requests and the time limit. */
 #include "config.h"
@@ -12,10 +12,10 @@
 
 #include "common/addr.h"
 #include "common/xmalloc.h"
-#include "storage/query.h"
+#include "query/query.h"
 #include "storage/store.h"
 #include "tests/helpers.h"
-#include "web/filter.h"
+#include "query/filter.h"
 
 #define NF   1500
 #define T0   1795392000000LL /* 2026-11-23T00:00:00Z */

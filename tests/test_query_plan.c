@@ -13,11 +13,11 @@
 
 #include "common/addr.h"
 #include "common/xmalloc.h"
-#include "storage/query.h"
-#include "storage/query_int.h"
+#include "query/query.h"
+#include "query/query_int.h"
 #include "storage/store.h"
 #include "tests/helpers.h"
-#include "web/filter.h"
+#include "query/filter.h"
 
 #define NF   3000
 #define T0   1795392000000LL /* 2026-11-23T00:00:00Z */

@@ -121,7 +121,7 @@ static void expect_stats(const char *addr, const char *db)
     cr_expect_eq(
         jint(json_array_get(top, 0), "flows"),
         th_db_int(db, "SELECT count(*) FROM flows WHERE src_port = 515 OR dst_port = 515"));
-    /* Combined statistics count a flow once per side in the totals too (storage/query.h). */
+    /* Combined statistics count a flow once per side in the totals too (query/query.h). */
     cr_expect_eq(jint(json_object_get(v, "total"), "flows"), 2 * 26);
     cr_expect_str_eq(json_string_value(json_object_get(v, "by")), "port");
     json_decref(v);

@@ -1,9 +1,9 @@
 /* api_flows.c - /api/v1/flows, /api/v1/stats/top, /api/v1/stats/timeline and
  * /api/v1/stats/summary: everything that reads the `flows` view.
  *
- * Listings and top-N go through the one query layer (storage/query.h), as `flowhound query`
+ * Listings and top-N go through the one query layer (query/query.h), as `flowhound query`
  * does, so the CLI and the API answer the same filter alike. The filter text is compiled
- * once per request (web/filter.h); a bad one answers 400 with the column. */
+ * once per request (query/filter.h); a bad one answers 400 with the column. */
 #include "config.h"
 
 #include <limits.h>
@@ -15,8 +15,8 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/query.h"
-#include "web/filter.h"
+#include "query/query.h"
+#include "query/filter.h"
 #include "web/http.h"
 
 /* A request's compiled filter. */

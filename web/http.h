@@ -78,7 +78,7 @@ void web_db_pool_free(struct web_server *s);
 
 /* The request's read-only connection (NULL + *err on failure), with the query time limit. */
 sqlite3 *web_db(struct web_req *r, json_t **err);
-/* The same connection as the query layer sees it (storage/query.h), with the time left of
+/* The same connection as the query layer sees it (query/query.h), with the time left of
  * the request's limit: flows and top-N go through the one query layer. */
 struct query *web_query(struct web_req *r, json_t **err);
 /* Prepares a statement on the request's connection; NULL + *err (a JSON error) on failure. */

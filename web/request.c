@@ -16,7 +16,7 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/query.h"
+#include "query/query.h"
 #include "web/http.h"
 
 json_t *web_error(struct web_req *r, int status, int column, const char *fmt, ...)

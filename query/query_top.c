@@ -15,8 +15,8 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/query_agg.h"
-#include "storage/query_int.h"
+#include "query/query_agg.h"
+#include "query/query_int.h"
 
 static const struct {
     const char *name;

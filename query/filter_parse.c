@@ -19,7 +19,7 @@
 
 #include "common/addr.h"
 #include "common/xmalloc.h"
-#include "web/filter_ast.h"
+#include "query/filter_ast.h"
 
 enum tkind {
     T_END,

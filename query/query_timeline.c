@@ -14,7 +14,7 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/query_int.h"
+#include "query/query_int.h"
 
 struct tl {
     int64_t from, to, step;

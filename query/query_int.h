@@ -1,9 +1,9 @@
-/* query_int.h - what storage/query*.c share: the connection, partition pruning, the UNION ALL
- * over partitions, and running a statement under the time limit. Private to storage/query*. */
+/* query_int.h - what query/query*.c share: the connection, partition pruning, the UNION ALL
+ * over partitions, and running a statement under the time limit. Private to query/query*. */
 #ifndef FLOWHOUND_QUERY_INT_H
 #define FLOWHOUND_QUERY_INT_H
 
-#include "storage/query.h"
+#include "query/query.h"
 #include "storage/store.h"
 
 struct query {

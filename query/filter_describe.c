@@ -9,7 +9,7 @@
 
 #include "common/addr.h"
 #include "common/xmalloc.h"
-#include "web/filter_ast.h"
+#include "query/filter_ast.h"
 
 static const char *field_name(enum ffield f)
 {

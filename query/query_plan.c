@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "storage/query_int.h"
+#include "query/query_int.h"
 
 /* Share of a partition (percent) from which the scan beats the dst_port index (~10-15%). */
 #define PROBE_SHARE 10

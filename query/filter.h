@@ -12,7 +12,7 @@
  * and in SQL alike.
  *
  * Fragments that match address ranges call the SQL function fh_net(); connections that run
- * them must have called filter_register_sql() once (storage/query.c does). */
+ * them must have called filter_register_sql() once (query/query.c does). */
 #ifndef FLOWHOUND_FILTER_H
 #define FLOWHOUND_FILTER_H
 
@@ -21,7 +21,7 @@
 
 #include <sqlite3.h>
 
-#include "collector/flow.h"
+#include "common/flow.h"
 
 /* Bounds on what a filter may ask for: text length, nesting, primitives after expansion
  * (`host A` is two), values in one `[...]` list. They keep the parser's recursion and the C

@@ -1,12 +1,12 @@
 /* filter_ast.h - the filter AST, shared by the parser (filter_parse.c), the SQL compiler
- * (filter_sql.c) and the C evaluator (filter_eval.c). Private to web/filter*. */
+ * (filter_sql.c) and the C evaluator (filter_eval.c). Private to query/filter*. */
 #ifndef FLOWHOUND_FILTER_AST_H
 #define FLOWHOUND_FILTER_AST_H
 
 #include <stdint.h>
 
-#include "collector/flow.h"
-#include "web/filter.h"
+#include "common/flow.h"
+#include "query/filter.h"
 
 enum fnode_op {
     FN_ANY,   /* always true */

@@ -18,14 +18,7 @@
 
 #include <stdint.h>
 
-/* An IPv4 or IPv6 address. family is 0 (none), 4 or 6; v4 uses bytes[0..3]. */
-struct fh_addr {
-    uint8_t family;
-    uint8_t bytes[16];
-};
-
-/* Text form as inet_ntop writes it ("192.0.2.1", "2001:db8::1"); "" for family 0. */
-#define FH_ADDR_STRLEN 46
+#include "common/addr.h"
 
 /* Bits of flow.present: which optional fields the exporter gave us. */
 enum flow_field {

@@ -16,7 +16,7 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/query_int.h"
+#include "query/query_int.h"
 
 struct worker {
     struct query *q;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "storage/query_agg.h"
+#include "query/query_agg.h"
 
 void agg_init(struct agg *a)
 {

@@ -1,6 +1,6 @@
 /* query_agg.h - the hash aggregation behind top-N statistics (query_top.c): groups rows of
  * (key, packets, bytes) by key, counting flows and summing packets and bytes. Private to
- * storage/query*. */
+ * query/query*. */
 #ifndef FLOWHOUND_QUERY_AGG_H
 #define FLOWHOUND_QUERY_AGG_H
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "storage/query_int.h"
+#include "query/query_int.h"
 
 /* A JSON string of text from the store: exporter-sent bytes may be invalid UTF-8, which
  * jansson rightly refuses; such bytes become U+FFFD so the row is still shown. */

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "web/filter_ast.h"
+#include "query/filter_ast.h"
 
 void fnode_mask_addr(struct fh_addr *a, int prefix)
 {

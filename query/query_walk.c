@@ -17,7 +17,7 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/query_int.h"
+#include "query/query_int.h"
 
 struct stream {
     sqlite3_stmt *st;

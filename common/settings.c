@@ -10,7 +10,7 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "daemon/settings.h"
+#include "common/settings.h"
 
 #define OFF(f) offsetof(struct fh_config, f)
 

@@ -18,7 +18,7 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "storage/query_int.h"
+#include "query/query_int.h"
 
 /* SQLite refuses compound SELECTs of more than 500 terms: nest groups of this many. */
 #define UNION_GROUP 200

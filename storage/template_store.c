@@ -7,7 +7,7 @@
 
 #include "collector/bytes.h"
 #include "collector/fixbuf_decode.h"
-#include "collector/template_store.h"
+#include "storage/template_store.h"
 #include "collector/templates.h"
 #include "common/addr.h"
 #include "common/xmalloc.h"

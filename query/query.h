@@ -1,5 +1,5 @@
 /* query.h - the one read path over the store, shared by the web UI, the JSON API and the
- * `flowhound query` CLI: flows and top-N statistics, filtered (web/filter.h), restricted to a
+ * `flowhound query` CLI: flows and top-N statistics, filtered (query/filter.h), restricted to a
  * time range, ordered, paged, and bounded in time.
  *
  * Rows reach the caller in one of two forms:
@@ -35,7 +35,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "web/filter.h"
+#include "query/filter.h"
 
 enum {
     QUERY_EFAIL = -1,    /* SQLite or the store failed (message says why) */

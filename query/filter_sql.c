@@ -24,7 +24,7 @@
 #include "common/addr.h"
 #include "common/xmalloc.h"
 #include "storage/store.h"
-#include "web/filter_ast.h"
+#include "query/filter_ast.h"
 
 struct sbuf {
     char *s;
