@@ -7,11 +7,11 @@
 #    layers below it; daemon/ and cli/ (the programs) include any layer but not each other;
 #    no layer includes tests/, bench/ or fuzz/.
 # 2. A private header (*_int.h) is included only from its own folder.
-# 3. With BUILDDIR: no layer's library needs a symbol that only a layer above defines.
+# 3. With BUILDDIR (default $FH_BUILDDIR; "" for none): no layer's library needs a symbol that only a layer above defines.
 # Prints every violation and exits 1 if there is one.
 set -u
 src=${1:-${FH_SRCDIR:-${srcdir:-.}}}
-build=${2:-${FH_BUILDDIR:-}}
+build=${2-${FH_BUILDDIR:-}}
 layers="common collector storage query alerts web"
 
 rank() {
@@ -51,9 +51,8 @@ done
 
 # Symbols: each library's undefined symbols must not be defined by a library above it.
 if [ -n "$build" ]; then
-    above=""
-    for l in $layers; do above="$above $l"; done
-    below=""
+    up=$(mktemp) need=$(mktemp)
+    trap 'rm -f "$up" "$need"' EXIT
     for l in $layers; do
         lib=$build/$l/lib$l.a
         [ -f "$lib" ] || { echo "layers: $lib not built" >&2; bad=1; continue; }
@@ -65,13 +64,12 @@ if [ -n "$build" ]; then
         done
         [ -n "$higher" ] || continue
         # shellcheck disable=SC2086
-        nm --defined-only -g $higher 2>/dev/null | awk 'NF == 3 {print $3}' | sort -u >"$build/.layers.up"
-        nm -u "$lib" | awk '{print $NF}' | sort -u >"$build/.layers.need"
-        for s in $(comm -12 "$build/.layers.need" "$build/.layers.up"); do
+        nm --defined-only -g $higher 2>/dev/null | awk 'NF == 3 {print $3}' | sort -u >"$up"
+        nm -u "$lib" | awk '{print $NF}' | sort -u >"$need"
+        for s in $(comm -12 "$need" "$up"); do
             echo "layers: lib$l.a uses $s, defined only above it" >&2
             bad=1
         done
-        rm -f "$build/.layers.up" "$build/.layers.need"
     done
 fi
 
