@@ -10,7 +10,7 @@
 
 struct alert_store {
     sqlite3 *db;
-    sqlite3_stmt *conn, *alert, *event, *max_id, *exists;
+    sqlite3_stmt *conn, *alert, *event, *max_id;
 };
 
 static const char sql_conn[] =
@@ -44,9 +44,7 @@ struct alert_store *alert_store_open(sqlite3 *db, char *err, size_t errlen)
     s->db = db;
     if (prep(db, sql_conn, &s->conn, err, errlen) || prep(db, sql_alert, &s->alert, err, errlen) ||
         prep(db, sql_event, &s->event, err, errlen) ||
-        prep(db, "SELECT COALESCE(MAX(id), 0) + 1 FROM alerts", &s->max_id, err, errlen) ||
-        prep(db, "SELECT 1 FROM alert_events WHERE id = ? AND alert_id = ?", &s->exists, err,
-             errlen)) {
+        prep(db, "SELECT COALESCE(MAX(id), 0) + 1 FROM alerts", &s->max_id, err, errlen)) {
         alert_store_close(s);
         return NULL;
     }
@@ -61,7 +59,6 @@ void alert_store_close(struct alert_store *s)
     sqlite3_finalize(s->alert);
     sqlite3_finalize(s->event);
     sqlite3_finalize(s->max_id);
-    sqlite3_finalize(s->exists);
     free(s);
 }
 
@@ -152,13 +149,4 @@ int alert_store_put(struct alert_store *s, const struct alert *a, enum alert_eve
         return -1;
     *event_id = sqlite3_last_insert_rowid(s->db);
     return 0;
-}
-
-bool alert_store_event_exists(struct alert_store *s, int64_t event_id, int64_t alert_id)
-{
-    sqlite3_bind_int64(s->exists, 1, event_id);
-    sqlite3_bind_int64(s->exists, 2, alert_id);
-    bool found = sqlite3_step(s->exists) == SQLITE_ROW;
-    sqlite3_reset(s->exists);
-    return found;
 }

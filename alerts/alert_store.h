@@ -18,12 +18,10 @@ struct alert_store *alert_store_open(sqlite3 *db, char *err, size_t errlen);
 void alert_store_close(struct alert_store *s);
 int alert_store_conn(struct alert_store *s, const struct conn_info *ci, const char *exporter,
                      char *err, size_t errlen);
-/* A fresh alert id (one above the largest stored). */
+/* One above the largest alert id stored (the analyzer counts on from there). */
 int64_t alert_store_new_id(struct alert_store *s);
 /* Writes the alert's row (insert or update by a->id) and one event row; *event_id = its id. */
 int alert_store_put(struct alert_store *s, const struct alert *a, enum alert_event ev,
                     int64_t created_ms, int64_t *event_id, char *err, size_t errlen);
-/* Is this event committed (visible)? For events written inside someone else's transaction. */
-bool alert_store_event_exists(struct alert_store *s, int64_t event_id, int64_t alert_id);
 
 #endif

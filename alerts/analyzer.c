@@ -48,11 +48,12 @@ struct twin {
     uint64_t c_packets, s_packets, c_bytes, s_bytes;
 };
 
+/* An event waiting for its transaction's commit before the sinks hear of it. */
 struct pending_event {
     enum alert_event ev;
     struct alert a; /* a copy (own strings) */
     int64_t event_id;
-    uint64_t commits; /* a->commits when written: delivered after a later commit */
+    bool written; /* in the writer's open transaction; false: to write in the next one */
 };
 
 struct analyzer {
@@ -73,12 +74,11 @@ struct analyzer {
     unsigned recent_next;
     struct alert_sink sinks[MAX_SINKS];
     unsigned n_sinks;
-    struct pending_event *pend; /* written inside a foreign transaction, not yet notified */
+    struct pending_event *pend; /* events not yet committed, in the order they happened */
     size_t n_pend, cap_pend;
+    int64_t next_id; /* the next alert's id */
     int64_t recv_clock, last_sweep;
-    uint64_t commits; /* commits seen on the store's connection (sqlite3_commit_hook) */
     uint64_t ep_seq;
-    bool own_txn;
     struct analyzer_stats st;
     char err[256];
 };
@@ -222,100 +222,76 @@ static void notify(struct analyzer *a, enum alert_event ev, const struct alert *
         a->sinks[i].on_event(a->sinks[i].ctx, ev, al, id);
 }
 
-static void begin(struct analyzer *a)
+/* Writes the events not yet in the store, inside the writer's open transaction (while the
+ * store fails there is none: they wait for the next). A failed write is counted and not
+ * tried again unless its transaction rolls back; its sinks are still called. */
+static void write_pending(struct analyzer *a)
 {
-    a->own_txn = false;
-    if (!a->store || store_in_transaction(a->store))
+    if (!a->as || !store_in_transaction(a->store))
         return;
-    char err[256];
-    if (store_begin(a->store, err, sizeof(err)) == 0)
-        a->own_txn = true;
-    else
-        snprintf(a->err, sizeof(a->err), "%s", err), a->st.store_errors++;
+    for (size_t i = 0; i < a->n_pend; i++) {
+        struct pending_event *p = &a->pend[i];
+        if (p->written)
+            continue;
+        char err[256];
+        if (alert_store_put(a->as, &p->a, p->ev, now_ms(), &p->event_id, err, sizeof(err))) {
+            snprintf(a->err, sizeof(a->err), "%s", err);
+            a->st.store_errors++;
+        }
+        p->written = true;
+    }
 }
 
-/* Events are handed to the sinks once the transaction they were written in is committed:
- * ours, or the writer's (seen through the commit hook, so delivery does not wait for a moment
- * without an open transaction, which under steady load may never come). */
-static void deliver_pending(struct analyzer *a)
+/* The events written so far are committed: the sinks hear of them, in order. */
+void analyzer_committed(struct analyzer *a)
 {
-    bool in_txn = a->store && store_in_transaction(a->store);
     size_t keep = 0;
     for (size_t i = 0; i < a->n_pend; i++) {
         struct pending_event *p = &a->pend[i];
-        if (in_txn && p->commits == a->commits) {
-            a->pend[keep++] = *p; /* still in the open transaction */
+        if (!p->written) {
+            a->pend[keep++] = *p;
             continue;
         }
-        int64_t id = p->event_id;
-        if (a->as && !alert_store_event_exists(a->as, id, p->a.id)) {
-            /* The transaction was rolled back: write the event again. */
-            char err[256];
-            bool own = !in_txn && store_begin(a->store, err, sizeof(err)) == 0;
-            if (alert_store_put(a->as, &p->a, p->ev, now_ms(), &id, err, sizeof(err)) ||
-                (own && store_commit(a->store, err, sizeof(err)))) {
-                snprintf(a->err, sizeof(a->err), "%s", err);
-                a->st.store_errors++;
-            } else if (in_txn) {
-                p->event_id = id;
-                p->commits = a->commits;
-                a->pend[keep++] = *p;
-                continue;
-            }
-        }
-        notify(a, p->ev, &p->a, id);
+        notify(a, p->ev, &p->a, p->event_id);
         alert_free_fields(&p->a);
     }
     a->n_pend = keep;
 }
 
-static int on_commit(void *ctx)
+/* The transaction they were written in is gone: write them again in the next one. */
+void analyzer_rolled_back(struct analyzer *a)
 {
-    struct analyzer *a = ctx;
-    a->commits++;
-    return 0; /* never veto */
+    for (size_t i = 0; i < a->n_pend; i++)
+        a->pend[i].written = false;
 }
 
+/* Without a store, nothing waits for a commit. */
 static void end(struct analyzer *a)
 {
-    if (a->own_txn) {
-        char err[256];
-        if (store_commit(a->store, err, sizeof(err)))
-            snprintf(a->err, sizeof(a->err), "%s", err), a->st.store_errors++;
-        a->own_txn = false;
-    }
-    deliver_pending(a);
+    if (!a->store)
+        analyzer_committed(a);
 }
 
 static void emit(struct analyzer *a, struct alert *al, enum alert_event ev)
 {
-    int64_t id = 0;
     if (ev == ALERT_EV_OPENED)
         a->st.alerts_opened++;
     else if (ev == ALERT_EV_UPDATED)
         a->st.alerts_updated++;
     else
         a->st.alerts_resolved++;
-    if (a->as) {
-        if (al->id == 0)
-            al->id = alert_store_new_id(a->as);
-        char err[256];
-        if (alert_store_put(a->as, al, ev, now_ms(), &id, err, sizeof(err))) {
-            snprintf(a->err, sizeof(a->err), "%s", err);
-            a->st.store_errors++;
-        }
-    } else if (al->id == 0) {
-        al->id = (int64_t)a->st.alerts_opened;
-    }
+    if (al->id == 0)
+        al->id = a->next_id++;
     if (a->n_pend == a->cap_pend) {
         a->cap_pend = a->cap_pend ? a->cap_pend * 2 : 16;
         a->pend = xreallocarray(a->pend, a->cap_pend, sizeof(*a->pend));
     }
     struct pending_event *p = &a->pend[a->n_pend++];
     p->ev = ev;
-    p->event_id = id;
-    p->commits = a->commits;
+    p->event_id = 0;
+    p->written = !a->as;
     copy_alert(&p->a, al);
+    write_pending(a);
 }
 
 /* ---- who holds the state ---- */
@@ -1033,7 +1009,9 @@ static void on_done(void *ctx, struct conn_entry *e, const struct conn_info *ci)
 {
     (void)e;
     struct analyzer *a = ctx;
-    if (!a->as || !a->o.store_connections || ci->exporter >= a->n_ex)
+    /* derived data (alerts/conn_rebuild.h): while the store fails, not kept for later */
+    if (!a->as || !a->o.store_connections || ci->exporter >= a->n_ex ||
+        !store_in_transaction(a->store))
         return;
     char err[256];
     if (alert_store_conn(a->as, ci, a->ex[ci->exporter].name, err, sizeof(err))) {
@@ -1100,8 +1078,7 @@ static void advance_recv(struct analyzer *a, int64_t recv)
 
 void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n)
 {
-    deliver_pending(a);
-    begin(a);
+    write_pending(a);
     for (size_t i = 0; i < n; i++) {
         const struct flow *f = &flows[i];
         a->st.records++;
@@ -1111,27 +1088,22 @@ void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n)
         uint32_t x = exporter_index(a, f);
         if (x >= MAX_EXPORTERS)
             continue;
-        if ((f->present & FF_SAMPLING) && f->sampling_interval > 1) {
-            a->st.sampled_skipped++; /* flags of sampled flows prove nothing */
+        if (!conn_flow_tracked(f)) {
+            a->st.sampled_skipped++; /* TCP, so: sampled */
             continue;
         }
         a->st.tcp_records++;
         if (f->last_ms > a->clocks[x])
             a->clocks[x] = f->last_ms;
-        conn_tracker_add(a->ct, x, f);
-        if ((f->present & FF_REVERSE) && f->rev_packets) {
-            struct flow r;
-            conn_flow_reverse(f, &r);
-            conn_tracker_add(a->ct, x, &r);
-        }
+        conn_tracker_add_record(a->ct, x, f);
     }
     run_lifecycle(a);
     end(a);
 }
 
-void analyzer_tick(struct analyzer *a, int64_t now, int final)
+void analyzer_tick(struct analyzer *a, int64_t now, bool final)
 {
-    begin(a);
+    write_pending(a);
     advance_recv(a, now);
     if (final)
         run_due(a, true);
@@ -1139,6 +1111,33 @@ void analyzer_tick(struct analyzer *a, int64_t now, int final)
     if (final && a->o.store_connections)
         conn_tracker_flush(a->ct); /* the connections in progress are stored too */
     end(a);
+}
+
+/* ---- as a consumer of the storage writer ---- */
+
+static void consume_cb(void *ctx, const struct flow *flows, size_t n)
+{
+    analyzer_consume(ctx, flows, n);
+}
+
+static void tick_cb(void *ctx, int64_t now, bool final)
+{
+    analyzer_tick(ctx, now, final);
+}
+
+static void committed_cb(void *ctx)
+{
+    analyzer_committed(ctx);
+}
+
+static void rolled_back_cb(void *ctx)
+{
+    analyzer_rolled_back(ctx);
+}
+
+struct writer_consumer analyzer_consumer(struct analyzer *a)
+{
+    return (struct writer_consumer){consume_cb, tick_cb, committed_cb, rolled_back_cb, a};
 }
 
 /* ---- life ---- */
@@ -1155,8 +1154,8 @@ struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, ch
             free(a);
             return NULL;
         }
-        sqlite3_commit_hook(store_sqlite(s), on_commit, a);
     }
+    a->next_id = a->as ? alert_store_new_id(a->as) : 1;
     struct conn_tracker_opts co = {o->max_conns, o->linger_ms, o->stale_window_ms, 0};
     struct conn_events ev = {on_updated, on_done, a};
     a->ct = conn_tracker_new(&co, &ev);
@@ -1183,8 +1182,6 @@ void analyzer_free(struct analyzer *a)
 {
     if (!a)
         return;
-    if (a->store)
-        sqlite3_commit_hook(store_sqlite(a->store), NULL, NULL);
     conn_tracker_free(a->ct);
     for (size_t i = 0; i < MAX_EPISODES; i++)
         alert_free_fields(&a->eps[i].alert);

@@ -2,16 +2,20 @@
  * failed attempts after an unclosed connection, who holds the stale state, port exhaustion,
  * and the alert lifecycle. See doc/analyzer.md for the rules and every threshold.
  *
- * The same code runs in flowhoundd (a flow_consumer of the storage writer) and in
+ * The same code runs in flowhoundd (a consumer of the storage writer) and in
  * `flowhound analyze` (over stored flows in arrival order). Windows and lifecycle use flow
  * time (each exporter's clock = the largest last_ms it reported); the only receive-time
  * rule is the short hold before an alert is opened (so the other vantage point's records
  * can arrive), measured on the flows' received_ms, so a replay of stored flows makes the
  * same decisions as the live run did.
  *
- * Writes (connections, alerts, alert_events) go through the given store: inside the open
- * transaction when there is one (the writer's, which commits within commit-interval), else
- * in the analyzer's own. Sinks are called once the event is committed. */
+ * Writes (connections, alerts, alert_events) go through the given store, inside the
+ * transaction its owner keeps open (storage/writer.h: the writer; `flowhound analyze`: its own
+ * loop) and never outside one. The owner reports the transaction's fate: after
+ * analyzer_committed() the sinks hear of the events written in it; after
+ * analyzer_rolled_back() those events are written again in the next transaction. Events that
+ * happen while no transaction is open wait for the next. Without a store, sinks are called at
+ * the end of each analyzer_consume / analyzer_tick. */
 #ifndef FLOWHOUND_ANALYZER_H
 #define FLOWHOUND_ANALYZER_H
 
@@ -22,6 +26,7 @@
 #include "alerts/alert.h"
 #include "common/flow.h"
 #include "storage/store.h"
+#include "storage/writer.h"
 
 struct analyzer_opts {
     int64_t stale_window_ms;          /* attempts this long after the unclosed connection: 24 h */
@@ -50,7 +55,13 @@ void analyzer_free(struct analyzer *a);
 int analyzer_add_sink(struct analyzer *a, struct alert_sink sink);
 void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n);
 /* now_ms: receive clock (wall clock live, the last received_ms in a replay); final: flush. */
-void analyzer_tick(struct analyzer *a, int64_t now_ms, int final);
+void analyzer_tick(struct analyzer *a, int64_t now_ms, bool final);
+/* The transaction the analyzer wrote in was committed / rolled back (see above). */
+void analyzer_committed(struct analyzer *a);
+void analyzer_rolled_back(struct analyzer *a);
+/* The four calls above as a consumer of the storage writer (its store must be the
+ * analyzer's). */
+struct writer_consumer analyzer_consumer(struct analyzer *a);
 
 struct analyzer_stats {
     uint64_t records, tcp_records;

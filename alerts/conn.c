@@ -552,7 +552,12 @@ struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter, c
 
 /* The reverse direction of an RFC 5103 biflow, as a record of its own. Only what the store
  * keeps (rev_packets, rev_bytes, rev_tcp_flags), so `flowhound analyze` sees the same. */
-void conn_flow_reverse(const struct flow *f, struct flow *r)
+bool conn_flow_tracked(const struct flow *f)
+{
+    return f->proto == 6 && !((f->present & FF_SAMPLING) && f->sampling_interval > 1);
+}
+
+static void flow_reverse(const struct flow *f, struct flow *r)
 {
     *r = *f;
     r->src_addr = f->dst_addr, r->dst_addr = f->src_addr;
@@ -562,6 +567,16 @@ void conn_flow_reverse(const struct flow *f, struct flow *r)
     r->tcp_flags = f->rev_tcp_flags;
     if (f->present & FF_REV_FLAGS)
         r->present |= FF_TCP_FLAGS;
+}
+
+void conn_tracker_add_record(struct conn_tracker *t, uint32_t exporter, const struct flow *f)
+{
+    conn_tracker_add(t, exporter, f);
+    if ((f->present & FF_REVERSE) && f->rev_packets) {
+        struct flow r;
+        flow_reverse(f, &r);
+        conn_tracker_add(t, exporter, &r);
+    }
 }
 
 struct conn_entry *conn_tracker_find(struct conn_tracker *t, uint32_t exporter,

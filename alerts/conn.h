@@ -112,9 +112,13 @@ void conn_tracker_free(struct conn_tracker *t);
 /* Feeds one record (TCP only; others are ignored: returns NULL). */
 struct conn_entry *conn_tracker_add(struct conn_tracker *t, uint32_t exporter,
                                     const struct flow *f);
-/* The reverse direction of an RFC 5103 biflow (rev_* fields) as a record of its own: feed it
- * after the forward record when FF_REVERSE is present and rev_packets > 0. */
-void conn_flow_reverse(const struct flow *f, struct flow *r);
+/* The analyzer's rule for the records connections are rebuilt from, live (alerts/analyzer.c)
+ * and on request (alerts/conn_rebuild.c) alike: TCP, and not sampled (the flags of a sampled
+ * flow prove nothing about one connection). */
+bool conn_flow_tracked(const struct flow *f);
+/* Feeds one tracked record, then the reverse direction an RFC 5103 biflow carries (rev_*
+ * fields) as a record of its own. */
+void conn_tracker_add_record(struct conn_tracker *t, uint32_t exporter, const struct flow *f);
 /* Expires entries whose time has passed by their exporter's flow clock (clocks[exporter]). */
 void conn_tracker_sweep(struct conn_tracker *t, const int64_t *clocks, size_t n_clocks);
 /* Reports every current connection as done and empties the table (shutdown). */

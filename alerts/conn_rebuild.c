@@ -142,8 +142,7 @@ static bool wanted(const struct conn_rebuild_req *q, uint16_t cport, const struc
 /* Feeds one stored record as analyzer_consume() does. */
 static void feed(struct rebuild *b, const struct flow *f, int64_t *last_sweep)
 {
-    if (f->proto != 6 || ((f->present & FF_SAMPLING) && f->sampling_interval > 1) ||
-        !wanted(b->req, b->cport, f))
+    if (!conn_flow_tracked(f) || !wanted(b->req, b->cport, f))
         return;
     uint32_t x = exporter_index(b, f);
     if (x >= MAX_EXPORTERS)
@@ -158,12 +157,7 @@ static void feed(struct rebuild *b, const struct flow *f, int64_t *last_sweep)
     }
     if (f->last_ms > b->clocks[x])
         b->clocks[x] = f->last_ms;
-    conn_tracker_add(b->ct, x, f);
-    if ((f->present & FF_REVERSE) && f->rev_packets) {
-        struct flow r;
-        conn_flow_reverse(f, &r);
-        conn_tracker_add(b->ct, x, &r);
-    }
+    conn_tracker_add_record(b->ct, x, f);
 }
 
 static int fail(sqlite3 *db, char *err, size_t errlen, const char *what)

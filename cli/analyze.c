@@ -34,12 +34,32 @@ static void usage(FILE *f)
                "flowhoundd does live. Prints one JSON object per alert.\n");
 }
 
+/* As the writer does live: each chunk and what the analyzer writes for it in one transaction
+ * of the output store, whose fate the analyzer is told. */
+static void consume_chunk(struct store *out, struct analyzer *a, const struct flow *f, size_t n,
+                          bool final, int64_t last_recv)
+{
+    char err[256];
+    if (store_begin(out, err, sizeof(err)))
+        fprintf(stderr, "flowhound analyze: %s\n", err);
+    if (final)
+        analyzer_tick(a, last_recv, true);
+    else
+        analyzer_consume(a, f, n);
+    if (store_commit(out, err, sizeof(err)) == 0) {
+        analyzer_committed(a);
+    } else {
+        fprintf(stderr, "flowhound analyze: %s\n", err);
+        analyzer_rolled_back(a);
+    }
+}
+
 static const char flow_sql[] = "SELECT %s FROM \"%w\" WHERE proto = 6 AND last_ms >= %lld AND "
                                "first_ms <= %lld ORDER BY rowid";
 
 /* Feeds one partition's flows; returns the number fed or -1. */
 static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int64_t to,
-                                struct analyzer *a, int64_t *last_recv)
+                                struct store *out, struct analyzer *a, int64_t *last_recv)
 {
     char *sql = sqlite3_mprintf(flow_sql, conn_flow_columns, name, (long long)from, (long long)to);
     sqlite3_stmt *st;
@@ -57,19 +77,20 @@ static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int
         if (chunk[n].received_ms > *last_recv)
             *last_recv = chunk[n].received_ms;
         if (++n == CHUNK) {
-            analyzer_consume(a, chunk, n);
+            consume_chunk(out, a, chunk, n, false, 0);
             total += (long long)n;
             n = 0;
         }
     }
     if (n)
-        analyzer_consume(a, chunk, n);
+        consume_chunk(out, a, chunk, n, false, 0);
     total += (long long)n;
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? total : -1;
 }
 
-static long long feed_all(struct store *in, int64_t from, int64_t to, struct analyzer *a)
+static long long feed_all(struct store *in, int64_t from, int64_t to, struct store *out,
+                          struct analyzer *a)
 {
     sqlite3 *db = store_sqlite(in);
     sqlite3_stmt *st;
@@ -80,7 +101,7 @@ static long long feed_all(struct store *in, int64_t from, int64_t to, struct ana
     int64_t last_recv = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         char *name = xstrdup((const char *)sqlite3_column_text(st, 0));
-        long long n = feed_partition(db, name, from, to, a, &last_recv);
+        long long n = feed_partition(db, name, from, to, out, a, &last_recv);
         free(name);
         if (n < 0) {
             total = -1;
@@ -89,7 +110,7 @@ static long long feed_all(struct store *in, int64_t from, int64_t to, struct ana
         total += n;
     }
     sqlite3_finalize(st);
-    analyzer_tick(a, last_recv, 1);
+    consume_chunk(out, a, NULL, 0, true, last_recv);
     return total;
 }
 
@@ -221,7 +242,7 @@ int cmd_analyze(int argc, char **argv)
     if (!a) {
         fprintf(stderr, "flowhound analyze: %s\n", err);
     } else {
-        long long n = feed_all(in, g.from, g.to, a);
+        long long n = feed_all(in, g.from, g.to, out, a);
         struct analyzer_stats st;
         analyzer_get_stats(a, &st);
         if (n < 0 || st.store_errors)

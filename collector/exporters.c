@@ -104,3 +104,18 @@ void exporters_foreach(struct exporter_table *t, void (*fn)(struct exporter *, v
         if (t->slots[i])
             fn(t->slots[i], arg);
 }
+
+static void mark_dirty(struct exporter *e, void *arg)
+{
+    (void)arg;
+    e->dirty = true;
+    for (unsigned i = 0; i < e->n_domains; i++)
+        e->domains[i].dirty = true;
+}
+
+void exporters_mark_dirty(struct exporter_table *t)
+{
+    exporters_lock(t);
+    exporters_foreach(t, mark_dirty, NULL);
+    exporters_unlock(t);
+}

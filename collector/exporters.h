@@ -78,5 +78,8 @@ struct exporter_domain *exporter_domain_get(struct exporter_table *t, struct exp
                                             uint32_t domain, uint8_t version);
 /* Iterate: calls fn for each exporter (with the lock held). */
 void exporters_foreach(struct exporter_table *t, void (*fn)(struct exporter *, void *), void *arg);
+/* Marks every exporter and domain as changed, e.g. when the transaction that saved them was
+ * rolled back (takes the lock). */
+void exporters_mark_dirty(struct exporter_table *t);
 
 #endif

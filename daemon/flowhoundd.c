@@ -274,15 +274,14 @@ static int run(struct fh_config *cfg)
 
     struct flow_queue queue;
     flowq_init(&queue, (size_t)cfg->queue_batches);
-    struct writer writer;
-    writer_init(&writer, store, &queue, &exporters, cfg->commit_interval_ms);
-    writer_set_retention(&writer, cfg->retention_ms, cfg->max_size);
+    struct writer *writer = writer_new(store, &queue, &exporters, cfg->commit_interval_ms);
+    writer_set_retention(writer, cfg->retention_ms, cfg->max_size);
 
     sigset_t old;
     block_signals_for_threads(&old);
     struct hooks hooks;
-    int rc = hooks_start(&hooks, cfg, &writer, &exporters, err, sizeof(err));
-    if (rc == 0 && writer_start(&writer) != 0) {
+    int rc = hooks_start(&hooks, cfg, writer, &exporters, err, sizeof(err));
+    if (rc == 0 && writer_start(writer) != 0) {
         snprintf(err, sizeof(err), "cannot start the writer thread");
         rc = -1;
     }
@@ -290,6 +289,7 @@ static int run(struct fh_config *cfg)
     if (rc) {
         log_err("%s", err);
         hooks_stop(&hooks);
+        writer_free(writer);
         for (size_t i = 0; i < cfg->n_listen; i++)
             listener_close(&ls[i]);
         free(ls);
@@ -311,14 +311,17 @@ static int run(struct fh_config *cfg)
 
     log_info("stopping: flushing %zu queued batches", flowq_depth(&queue));
     flowq_close(&queue);
-    writer_join(&writer);
+    writer_join(writer);
     hooks_stop(&hooks);
+    struct writer_stats ws;
+    writer_get_stats(writer, &ws);
+    writer_free(writer);
     log_info("stopped: %llu datagrams (%llu rejected), %llu flows stored, %llu dropped "
              "(queue %llu, store %llu)",
              (unsigned long long)recv.datagrams, (unsigned long long)recv.rejected,
-             (unsigned long long)writer.rows_stored,
-             (unsigned long long)(recv.flows_dropped + writer.rows_failed),
-             (unsigned long long)recv.flows_dropped, (unsigned long long)writer.rows_failed);
+             (unsigned long long)ws.rows_stored,
+             (unsigned long long)(recv.flows_dropped + ws.rows_failed),
+             (unsigned long long)recv.flows_dropped, (unsigned long long)ws.rows_failed);
     if (recv.backlog.total)
         log_info("burst backlog: %llu datagrams parked while the writer was behind, peak %zu MiB",
                  (unsigned long long)recv.backlog.total, recv.backlog.peak_bytes >> 20);

@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alerts/analyzer.h"
 #include "alerts/deliver.h"
 #include "alerts/deliver_config.h"
-#include "storage/template_store.h"
-#include "alerts/analyzer.h"
 #include "common/log.h"
 #include "daemon/hooks.h"
+#include "storage/template_store.h"
 #include "web/web.h"
 
 static void web_options_from(const struct fh_config *cfg, struct web_options *o)
@@ -68,17 +68,7 @@ static int start_alert_delivery(struct hooks *h, const struct fh_config *cfg, ch
 }
 
 /* The analyzer runs in the writer thread and writes with the writer's store connection
- * (SQLite has one writer at a time): inside the writer's open transaction, or in its own. */
-static void analyzer_consume_cb(void *ctx, const struct flow *flows, size_t n)
-{
-    analyzer_consume(ctx, flows, n);
-}
-
-static void analyzer_tick_cb(void *ctx, int64_t now_ms, int final)
-{
-    analyzer_tick(ctx, now_ms, final);
-}
-
+ * (SQLite has one writer at a time), inside the writer's transactions. */
 static int start_analyzer(struct hooks *h, const struct fh_config *cfg, struct writer *w, char *err,
                           size_t errlen)
 {
@@ -91,12 +81,15 @@ static int start_analyzer(struct hooks *h, const struct fh_config *cfg, struct w
     o.store_connections = cfg->analyzer_connections;
     o.vantage_inner = (const char *const *)cfg->vantage_inner;
     o.n_vantage_inner = cfg->n_vantage_inner;
-    struct analyzer *a = analyzer_new(&o, w->store, err, errlen);
+    struct analyzer *a = analyzer_new(&o, writer_store(w), err, errlen);
     if (!a)
         return -1;
-    struct flow_consumer c = {analyzer_consume_cb, analyzer_tick_cb, a};
-    writer_add_consumer(w, c);
     h->analyzer = a;
+    struct writer_consumer c = analyzer_consumer(a);
+    if (writer_add_consumer(w, &c)) {
+        snprintf(err, errlen, "analyzer: the writer has no room for another consumer");
+        return -1;
+    }
     return 0;
 }
 
@@ -105,12 +98,14 @@ int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
 {
     memset(h, 0, sizeof(*h));
     /* v9/IPFIX templates of the previous run, and their saving from now on (issue 4). */
-    int n_tmpl = template_store_load(store_sqlite(w->store), t, err, errlen);
+    int n_tmpl = template_store_load(store_sqlite(writer_store(w)), t, err, errlen);
     if (n_tmpl < 0)
         log_warn("v9/IPFIX templates not restored: %s", err);
     else if (n_tmpl > 0)
         log_info("restored %d v9/IPFIX templates", n_tmpl);
-    writer_add_consumer(w, template_store_consumer(w));
+    h->templates = template_saver_new(w, t, err, errlen);
+    if (!h->templates)
+        return -1;
     if (strcmp(cfg->web, "off") != 0) {
         struct web_options o;
         web_options_from(cfg, &o);
@@ -150,4 +145,6 @@ void hooks_stop(struct hooks *h)
     /* after the analyzer: what it committed last is in the spool for the next start */
     deliver_stop(h->alerts);
     h->alerts = NULL;
+    template_saver_free(h->templates);
+    h->templates = NULL;
 }

@@ -7,6 +7,7 @@
 
 #include "collector/exporters.h"
 #include "common/settings.h"
+#include "storage/template_store.h"
 #include "storage/writer.h"
 
 struct hooks {
@@ -14,11 +15,13 @@ struct hooks {
     void *web;
     void *analyzer;
     void *alerts;
+    struct template_saver *templates;
 };
 
 /* Validates the settings these parts own. */
 int hooks_validate(const struct fh_config *cfg, char *err, size_t errlen);
-/* Starts them; registers the analyzer as a consumer of the writer. */
+/* Starts them; registers the template saver and the analyzer as consumers of the writer
+ * (call before the writer starts). hooks_stop after the writer has stopped. */
 int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
                 struct exporter_table *t, char *err, size_t errlen);
 void hooks_stop(struct hooks *h);

@@ -7,10 +7,11 @@
 
 #include "collector/bytes.h"
 #include "collector/fixbuf_decode.h"
-#include "storage/template_store.h"
 #include "collector/templates.h"
 #include "common/addr.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
+#include "storage/template_store.h"
 
 /* A copy of one domain's templates, taken under the lock and written without it. */
 struct dom_snap {
@@ -276,24 +277,62 @@ int template_store_load(sqlite3 *db, struct exporter_table *t, char *err, size_t
     return n;
 }
 
-static void consume_nothing(void *ctx, const struct flow *flows, size_t n)
-{
-    (void)ctx;
-    (void)flows;
-    (void)n;
-}
+/* ---- the writer consumer ---- */
 
-static void save_tick(void *ctx, int64_t now_ms, int final)
+struct template_saver {
+    struct store *store;
+    struct exporter_table *exporters;
+    struct log_limit err_log;
+};
+
+/* Saves what changed in the writer's open transaction (none while the store fails: the
+ * templates stay marked as changed for the next one). */
+static void save_tick(void *ctx, int64_t now_ms, bool final)
 {
     (void)now_ms;
     (void) final;
-    struct writer *w = ctx;
+    struct template_saver *ts = ctx;
     char err[256];
-    if (template_store_save(store_sqlite(w->store), w->exporters, err, sizeof(err)) < 0)
-        log_ratelimited(&w->err_log, LOG_LVL_ERR, "%s", err);
+    if (store_in_transaction(ts->store) &&
+        template_store_save(store_sqlite(ts->store), ts->exporters, err, sizeof(err)) < 0)
+        log_ratelimited(&ts->err_log, LOG_LVL_ERR, "%s", err);
 }
 
-struct flow_consumer template_store_consumer(struct writer *w)
+static void mark_dirty(struct exporter *e, void *arg)
 {
-    return (struct flow_consumer){.consume = consume_nothing, .tick = save_tick, .ctx = w};
+    (void)arg;
+    for (unsigned i = 0; i < e->n_domains; i++)
+        if (e->domains[i].proto_state)
+            fixbuf_templates(&e->domains[i])->dirty = true;
+}
+
+/* What was saved in the lost transaction is not in the store: save every domain again. */
+static void resave_all(void *ctx)
+{
+    struct template_saver *ts = ctx;
+    exporters_lock(ts->exporters);
+    exporters_foreach(ts->exporters, mark_dirty, NULL);
+    exporters_unlock(ts->exporters);
+}
+
+struct template_saver *template_saver_new(struct writer *w, struct exporter_table *t, char *err,
+                                          size_t errlen)
+{
+    struct template_saver *ts = xcalloc(1, sizeof(*ts));
+    ts->store = writer_store(w);
+    ts->exporters = t;
+    struct log_limit lim = LOG_LIMIT_INIT(0.2, 5.0);
+    ts->err_log = lim;
+    struct writer_consumer c = {.tick = save_tick, .rolled_back = resave_all, .ctx = ts};
+    if (writer_add_consumer(w, &c)) {
+        snprintf(err, errlen, "templates: the writer has no room for another consumer");
+        free(ts);
+        return NULL;
+    }
+    return ts;
+}
+
+void template_saver_free(struct template_saver *ts)
+{
+    free(ts);
 }

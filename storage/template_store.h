@@ -23,8 +23,13 @@ int template_store_save(sqlite3 *db, struct exporter_table *t, char *err, size_t
  * number of templates restored or -1 with a message in err. */
 int template_store_load(sqlite3 *db, struct exporter_table *t, char *err, size_t errlen);
 
-/* A writer consumer that saves changed templates on the writer's connection about once a
- * second and at shutdown (ctx: the writer). */
-struct flow_consumer template_store_consumer(struct writer *w);
+/* Saves changed templates in the writer's transactions, about once a second and at shutdown
+ * (a consumer of w); after a rolled-back transaction, every domain's templates again.
+ * NULL with a message when the writer has no room for another consumer. Free it after the
+ * writer has stopped. */
+struct template_saver;
+struct template_saver *template_saver_new(struct writer *w, struct exporter_table *t, char *err,
+                                          size_t errlen);
+void template_saver_free(struct template_saver *ts);
 
 #endif

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -20,6 +22,7 @@
 /* After a failed write, how long batches are dropped (and counted) before the next try. */
 #define RETRY_MS 1000
 
+/* Rows of one exporter domain in the open transaction: counted as lost if it rolls back. */
 struct txn_count {
     struct fh_addr addr;
     uint32_t domain;
@@ -27,22 +30,67 @@ struct txn_count {
     uint64_t rows;
 };
 
-void writer_init(struct writer *w, struct store *s, struct flow_queue *q, struct exporter_table *t,
-                 int64_t commit_interval_ms)
+struct writer {
+    struct store *store;
+    struct flow_queue *queue;
+    struct exporter_table *exporters;
+    int64_t commit_interval_ms;
+    struct writer_consumer consumers[WRITER_MAX_CONSUMERS];
+    unsigned n_consumers;
+    pthread_t thread;
+    _Atomic uint64_t rows_stored, rows_failed, commits, partitions_dropped;
+    int64_t txn_started;
+    struct txn_count *txn;
+    unsigned n_txn, cap_txn;
+    struct log_limit err_log;
+    int64_t retention_ms, max_bytes;
+    /* after a store failure (disk full...): batches are dropped and counted, not tried,
+     * until retry_at (monotonic ms); failing_dropped counts them for the "resumed" message */
+    bool failing;
+    int64_t retry_at;
+    uint64_t failing_dropped;
+};
+
+struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter_table *t,
+                          int64_t commit_interval_ms)
 {
-    memset(w, 0, sizeof(*w));
+    struct writer *w = xcalloc(1, sizeof(*w));
     w->store = s;
     w->queue = q;
     w->exporters = t;
     w->commit_interval_ms = commit_interval_ms > 0 ? commit_interval_ms : 1000;
     struct log_limit lim = LOG_LIMIT_INIT(0.2, 5.0);
     w->err_log = lim;
+    return w;
 }
 
-void writer_add_consumer(struct writer *w, struct flow_consumer c)
+void writer_free(struct writer *w)
 {
-    if (w->n_consumers < WRITER_MAX_CONSUMERS)
-        w->consumers[w->n_consumers++] = c;
+    if (!w)
+        return;
+    free(w->txn);
+    free(w);
+}
+
+int writer_add_consumer(struct writer *w, const struct writer_consumer *c)
+{
+    if (w->n_consumers == WRITER_MAX_CONSUMERS)
+        return -1;
+    w->consumers[w->n_consumers++] = *c;
+    return 0;
+}
+
+struct store *writer_store(struct writer *w)
+{
+    return w->store;
+}
+
+void writer_get_stats(const struct writer *w, struct writer_stats *st)
+{
+    st->rows_stored = atomic_load(&w->rows_stored);
+    st->rows_failed = atomic_load(&w->rows_failed);
+    st->commits = atomic_load(&w->commits);
+    st->partitions_dropped = atomic_load(&w->partitions_dropped);
 }
 
 void writer_set_retention(struct writer *w, int64_t retention_ms, int64_t max_bytes)
@@ -86,58 +134,90 @@ static void count_store_drops(struct writer *w, const struct fh_addr *a, uint32_
     atomic_fetch_add(&w->rows_failed, n);
 }
 
-static void drop_batch(struct writer *w, const struct flow_batch *b, size_t from);
-static void enter_failing(struct writer *w, const char *what, const char *err, uint64_t lost);
-
-static void commit(struct writer *w)
+/* Consumers learn the fate of the transaction they wrote in. */
+static void notify_committed(struct writer *w)
 {
-    char err[512];
-    if (!store_in_transaction(w->store))
-        return;
+    for (unsigned i = 0; i < w->n_consumers; i++)
+        if (w->consumers[i].committed)
+            w->consumers[i].committed(w->consumers[i].ctx);
+}
+
+static void notify_rolled_back(struct writer *w)
+{
+    for (unsigned i = 0; i < w->n_consumers; i++)
+        if (w->consumers[i].rolled_back)
+            w->consumers[i].rolled_back(w->consumers[i].ctx);
+}
+
+static uint64_t txn_rows(const struct writer *w)
+{
     uint64_t rows = 0;
     for (unsigned i = 0; i < w->n_txn; i++)
         rows += w->txn[i].rows;
-    if (store_save_exporters(w->store, w->exporters, err, sizeof(err)) == 0 &&
-        store_commit(w->store, err, sizeof(err)) == 0) {
-        atomic_fetch_add(&w->rows_stored, rows);
-        atomic_fetch_add(&w->commits, 1);
-        if (w->failing) {
-            log_info("store writable again; %llu flows were dropped while it failed",
-                     (unsigned long long)w->failing_dropped);
-            w->failing = false;
-            w->failing_dropped = 0;
-        }
-    } else {
-        if (store_in_transaction(w->store))
-            store_rollback(w->store);
-        enter_failing(w, "commit", err, rows);
-    }
-    w->n_txn = 0;
+    return rows;
 }
 
-/* Everything in the open transaction is lost (rolled back): count it per exporter. */
-static void count_txn_lost(struct writer *w)
+/* A write failed (SQLITE_FULL when the disk is full): the open transaction is rolled back,
+ * its rows counted as lost per exporter, and the consumers told; the next RETRY_MS of batches
+ * are dropped and counted without trying, so a full disk costs no CPU and floods no log; then
+ * writing is tried again. Receiving goes on. */
+static void fail_txn(struct writer *w, const char *what, const char *err)
 {
-    for (unsigned i = 0; i < w->n_txn; i++)
-        count_store_drops(w, &w->txn[i].addr, w->txn[i].domain, w->txn[i].version, w->txn[i].rows);
-    w->n_txn = 0;
-}
-
-/* A write failed (SQLITE_FULL when the disk is full): the open transaction is lost and
- * counted; the next RETRY_MS of batches are dropped and counted without trying, so a full
- * disk costs no CPU and floods no log; then writing is tried again. Receiving goes on. */
-static void enter_failing(struct writer *w, const char *what, const char *err, uint64_t lost)
-{
+    uint64_t lost = txn_rows(w);
     bool full = store_last_error(w->store) == SQLITE_FULL;
     if (!w->failing || full)
         log_ratelimited(&w->err_log, LOG_LVL_ERR,
                         "store %s failed%s, %llu flows lost: %s; dropping (and counting) "
                         "flows until it works again",
                         what, full ? " (disk full?)" : "", (unsigned long long)lost, err);
-    count_txn_lost(w);
+    store_rollback(w->store);
+    for (unsigned i = 0; i < w->n_txn; i++)
+        count_store_drops(w, &w->txn[i].addr, w->txn[i].domain, w->txn[i].version, w->txn[i].rows);
+    w->n_txn = 0;
+    exporters_mark_dirty(w->exporters); /* their saved counters went with the transaction */
     w->failing_dropped += lost;
     w->failing = true;
     w->retry_at = mono_ms() + RETRY_MS;
+    notify_rolled_back(w);
+}
+
+/* Opens the transaction that batches and consumers write in, unless the store is failing. */
+static bool open_txn(struct writer *w)
+{
+    char err[512];
+    if (store_in_transaction(w->store))
+        return true;
+    if (w->failing && mono_ms() < w->retry_at)
+        return false;
+    if (store_begin(w->store, err, sizeof(err))) {
+        fail_txn(w, "begin", err);
+        return false;
+    }
+    w->txn_started = mono_ms();
+    return true;
+}
+
+/* Commits with the exporter counters, then tells the consumers. */
+static void commit(struct writer *w)
+{
+    char err[512];
+    if (!store_in_transaction(w->store))
+        return;
+    if (store_save_exporters(w->store, w->exporters, err, sizeof(err)) ||
+        store_commit(w->store, err, sizeof(err))) {
+        fail_txn(w, "commit", err);
+        return;
+    }
+    atomic_fetch_add(&w->rows_stored, txn_rows(w));
+    atomic_fetch_add(&w->commits, 1);
+    w->n_txn = 0;
+    if (w->failing) {
+        log_info("store writable again; %llu flows were dropped while it failed",
+                 (unsigned long long)w->failing_dropped);
+        w->failing = false;
+        w->failing_dropped = 0;
+    }
+    notify_committed(w);
 }
 
 static void drop_batch(struct writer *w, const struct flow_batch *b, size_t from)
@@ -150,28 +230,16 @@ static void drop_batch(struct writer *w, const struct flow_batch *b, size_t from
 static void store_batch(struct writer *w, const struct flow_batch *b)
 {
     char err[512];
-    if (w->failing && mono_ms() < w->retry_at) {
+    if (!open_txn(w)) {
         drop_batch(w, b, 0);
         return;
-    }
-    if (!store_in_transaction(w->store)) {
-        if (store_begin(w->store, err, sizeof(err))) {
-            enter_failing(w, "begin", err, 0);
-            drop_batch(w, b, 0);
-            return;
-        }
-        w->txn_started = mono_ms();
     }
     for (size_t i = 0; i < b->n; i++) {
         const struct flow *f = &b->flows[i];
         if (store_add_flow(w->store, f, err, sizeof(err)) != 0) {
             /* One failed insert may have rolled the transaction back (SQLITE_FULL does):
              * abandon it whole rather than guess what survived. */
-            uint64_t lost = 0;
-            for (unsigned j = 0; j < w->n_txn; j++)
-                lost += w->txn[j].rows;
-            store_rollback(w->store);
-            enter_failing(w, "insert", err, lost);
+            fail_txn(w, "insert", err);
             drop_batch(w, b, i);
             return;
         }
@@ -179,8 +247,8 @@ static void store_batch(struct writer *w, const struct flow_batch *b)
     }
 }
 
-/* Retention, between transactions: at most one partition per call, so a drop costs one
- * short pause (the queue absorbs it), never a long one. */
+/* Retention, between transactions, once a second: at most one partition per call, so a drop
+ * costs one short pause (the queue absorbs it), never a long one. */
 static void expire(struct writer *w)
 {
     char err[512];
@@ -193,25 +261,22 @@ static void expire(struct writer *w)
         atomic_fetch_add(&w->partitions_dropped, (uint64_t)n);
 }
 
-/* Exporter counters change without flows too (rejects, drops): persist them when idle. */
-static void save_counters(struct writer *w)
+/* Once a second, in a transaction (also without traffic): consumers' timers, and the
+ * exporter counters that change without flows (rejects, drops), saved by the commit. */
+static void tick(struct writer *w, bool final)
 {
-    char err[512];
-    if (store_in_transaction(w->store))
-        return;
-    if (store_begin(w->store, err, sizeof(err)) == 0) {
-        if (store_save_exporters(w->store, w->exporters, err, sizeof(err)) ||
-            store_commit(w->store, err, sizeof(err)))
-            log_ratelimited(&w->err_log, LOG_LVL_ERR, "store: saving exporter counters: %s", err);
-    }
-}
-
-static void tick_consumers(struct writer *w, int final)
-{
+    open_txn(w);
     int64_t now = now_ms();
     for (unsigned i = 0; i < w->n_consumers; i++)
         if (w->consumers[i].tick)
             w->consumers[i].tick(w->consumers[i].ctx, now, final);
+}
+
+static void consume(struct writer *w, const struct flow_batch *b)
+{
+    for (unsigned i = 0; i < w->n_consumers; i++)
+        if (w->consumers[i].consume)
+            w->consumers[i].consume(w->consumers[i].ctx, b->flows, b->n);
 }
 
 void writer_run(struct writer *w)
@@ -221,28 +286,23 @@ void writer_run(struct writer *w)
         struct flow_batch *b = flowq_pop(w->queue, POP_TIMEOUT_MS);
         if (b) {
             store_batch(w, b);
-            for (unsigned i = 0; i < w->n_consumers; i++)
-                w->consumers[i].consume(w->consumers[i].ctx, b->flows, b->n);
+            consume(w, b);
             flowq_release(w->queue, b);
         }
         int64_t now = mono_ms();
-        if (store_in_transaction(w->store) && (!b || now - w->txn_started >= w->commit_interval_ms))
-            commit(w);
         if (now - last_tick >= TICK_MS) {
-            tick_consumers(w, 0);
-            save_counters(w);
+            commit(w); /* retention drops partitions between transactions */
             expire(w);
+            tick(w, false);
             last_tick = now;
         }
+        if (store_in_transaction(w->store) && (!b || now - w->txn_started >= w->commit_interval_ms))
+            commit(w);
         if (!b && flowq_closed_and_empty(w->queue))
             break;
     }
+    tick(w, true);
     commit(w);
-    tick_consumers(w, 1);
-    save_counters(w);
-    free(w->txn);
-    w->txn = NULL;
-    w->n_txn = w->cap_txn = 0;
 }
 
 static void *writer_main(void *arg)

@@ -1,57 +1,50 @@
 /* writer.h - the storage writer thread: pops flow batches, inserts them in big transactions
  * (committed at least every commit_interval_ms, so a crash loses at most that much), persists
  * exporter counters with each commit, and passes every batch to the consumers that follow
- * storage (the analyzer). */
+ * storage (the analyzer, the template saver).
+ *
+ * The writer owns the transactions. Consumers write on the writer's store connection
+ * (writer_store) inside the writer's open transaction and learn its fate from the writer:
+ * `committed` after a commit, `rolled_back` after a rollback (a failed insert or commit, e.g.
+ * the disk full), so what they wrote in it is gone and theirs to write again. While the store
+ * is failing the writer may hold no transaction when it calls consume or tick: a consumer then
+ * writes nothing (store_in_transaction() tells) and keeps it for the next transaction. */
 #ifndef FLOWHOUND_WRITER_H
 #define FLOWHOUND_WRITER_H
 
-#include <pthread.h>
-#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "collector/exporters.h"
 #include "common/flowqueue.h"
-#include "common/log.h"
 #include "storage/store.h"
 
-/* Called in the writer thread after a batch is stored (or failed to be). */
-struct flow_consumer {
+/* Called in the writer thread, in this order for each batch: consume, and later committed or
+ * rolled_back for the transaction the batch went into. Any may be NULL. */
+struct writer_consumer {
+    /* A batch just inserted (or, while the store fails, dropped and counted). */
     void (*consume)(void *ctx, const struct flow *flows, size_t n);
-    /* Called about once a second even without traffic, and once at shutdown (final=1). */
-    void (*tick)(void *ctx, int64_t now_ms, int final);
+    /* About once a second even without traffic, and once at shutdown (final). */
+    void (*tick)(void *ctx, int64_t now_ms, bool final);
+    /* The transaction of everything since the last committed/rolled_back is durable. */
+    void (*committed)(void *ctx);
+    /* ... was rolled back: nothing written in it is in the store. */
+    void (*rolled_back)(void *ctx);
     void *ctx;
 };
 
 #define WRITER_MAX_CONSUMERS 4
 
-struct txn_count; /* per-exporter rows in the open transaction */
+struct writer;
 
-struct writer {
-    struct store *store;
-    struct flow_queue *queue;
-    struct exporter_table *exporters;
-    int64_t commit_interval_ms;
-    struct flow_consumer consumers[WRITER_MAX_CONSUMERS];
-    unsigned n_consumers;
-    pthread_t thread;
-    _Atomic uint64_t rows_stored, rows_failed, commits;
-    int64_t txn_started;
-    struct txn_count *txn;
-    unsigned n_txn, cap_txn;
-    struct log_limit err_log;
-    /* retention (writer_set_retention) */
-    int64_t retention_ms, max_bytes;
-    _Atomic uint64_t partitions_dropped;
-    /* after a store failure (disk full...): batches are dropped and counted, not tried,
-     * until retry_at (monotonic ms); full_dropped counts them for the "resumed" message */
-    bool failing;
-    int64_t retry_at;
-    uint64_t failing_dropped;
-};
-
-void writer_init(struct writer *w, struct store *s, struct flow_queue *q,
-                 struct exporter_table *t, int64_t commit_interval_ms);
-void writer_add_consumer(struct writer *w, struct flow_consumer c);
+struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter_table *t,
+                          int64_t commit_interval_ms);
+/* After writer_join (or writer_run): frees the writer, not the store, queue or table. */
+void writer_free(struct writer *w);
+/* Returns 0, or -1 when WRITER_MAX_CONSUMERS are registered already. */
+int writer_add_consumer(struct writer *w, const struct writer_consumer *c);
+/* The store the writer writes, for consumers that write in its transactions. */
+struct store *writer_store(struct writer *w);
 /* Drop partitions older than retention_ms and/or while the store exceeds max_bytes (0 = no
  * limit), checked about once a second between transactions (store_expire). */
 void writer_set_retention(struct writer *w, int64_t retention_ms, int64_t max_bytes);
@@ -60,5 +53,14 @@ int writer_start(struct writer *w);
 void writer_join(struct writer *w);
 /* Drains and commits synchronously in the calling thread (for tests and batch tools). */
 void writer_run(struct writer *w);
+
+/* Counters, readable from any thread while the writer runs. */
+struct writer_stats {
+    uint64_t rows_stored; /* committed */
+    uint64_t rows_failed; /* dropped because the store failed (counted per exporter) */
+    uint64_t commits;
+    uint64_t partitions_dropped; /* by retention */
+};
+void writer_get_stats(const struct writer *w, struct writer_stats *st);
 
 #endif

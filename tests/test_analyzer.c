@@ -366,7 +366,7 @@ Test(analyzer, state_table_stays_under_its_cap, .timeout = 60)
         if (st.conns_tracked > max_seen)
             max_seen = st.conns_tracked;
     }
-    analyzer_tick(a, t, 1);
+    analyzer_tick(a, t, true);
     struct analyzer_stats st;
     analyzer_get_stats(a, &st);
     cr_expect_leq(max_seen, o.max_conns, "state table above its cap: %zu", max_seen);
@@ -570,7 +570,7 @@ Test(analyzer, generated_episodes_precision_and_recall, .timeout = 60)
     cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){collect, &got}), 0);
     for (size_t i = 0; i < g.n; i += 512)
         analyzer_consume(a, &g.f[i], g.n - i < 512 ? g.n - i : 512);
-    analyzer_tick(a, g.f[g.n - 1].received_ms, 1);
+    analyzer_tick(a, g.f[g.n - 1].received_ms, true);
 
     size_t tp = 0, fp = 0, holder_ok = 0;
     static bool found[GEN_EPISODES * 2];
@@ -628,7 +628,7 @@ static void run_flows(struct flow *f, size_t n, const char *inner)
     cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){collect, &rules_got}), 0);
     for (size_t i = 0; i < n; i++)
         analyzer_consume(a, &f[i], 1);
-    analyzer_tick(a, f[n - 1].received_ms + 60000, 1);
+    analyzer_tick(a, f[n - 1].received_ms + 60000, true);
     analyzer_free(a);
 }
 
@@ -790,15 +790,17 @@ Test(contract, events_stored_with_the_alert_and_sinks_called_after_commit)
     /* as the writer does: the batch and the analyzer's rows in one open transaction */
     cr_assert_eq(store_begin(s, err, sizeof(err)), 0);
     analyzer_consume(a, f, n);
-    analyzer_tick(a, f[n - 1].received_ms + 5000, 0); /* the hold has passed: opened */
+    analyzer_tick(a, f[n - 1].received_ms + 5000, false); /* the hold has passed: opened */
     cr_expect_eq(log.calls, 0, "not delivered before the commit");
     cr_assert_eq(store_commit(s, err, sizeof(err)), 0);
-    cr_assert_eq(store_begin(s, err, sizeof(err)), 0); /* the writer's next transaction */
-    analyzer_consume(a, NULL, 0);
+    cr_expect_eq(log.calls, 0, "not before the writer says it committed");
+    analyzer_committed(a); /* as the writer reports its commit */
     cr_expect_eq(log.calls, 1, "delivered once the transaction committed");
     cr_expect_eq(log.ev, ALERT_EV_OPENED);
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0); /* the writer's next transaction */
+    analyzer_tick(a, f[n - 1].received_ms + 6000, true);
     cr_assert_eq(store_commit(s, err, sizeof(err)), 0);
-    analyzer_tick(a, f[n - 1].received_ms + 6000, 1);
+    analyzer_committed(a);
     analyzer_free(a);
     store_close(s);
     char sql[256];
@@ -810,6 +812,51 @@ Test(contract, events_stored_with_the_alert_and_sinks_called_after_commit)
     cr_expect_eq(th_db_int(path, sql), 1, "the event the sink got is the stored one");
     cr_expect_eq(th_db_int(path, "SELECT count(*) FROM alerts"), 1);
     cr_expect_gt(th_db_int(path, "SELECT count(*) FROM connections"), 0);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* The writer's transaction rolled back (disk full): the events written in it are gone; the
+ * analyzer writes them again in the next one and the sinks hear of each once. */
+Test(contract, events_of_a_rolled_back_transaction_are_written_again)
+{
+    char *dir = th_tmpdir(), path[600], err[256];
+    snprintf(path, sizeof(path), "%s/a.db", dir);
+    struct store *s = store_open(path, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    struct analyzer_opts o;
+    analyzer_opts_default(&o);
+    struct analyzer *a = analyzer_new(&o, s, err, sizeof(err));
+    cr_assert(a, "%s", err);
+    struct sink_log log = {0};
+    cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){sink_cb, &log}), 0);
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010133);
+    size_t n = story_like(f, &c, NULL, 0, 1, TH_ACK_);
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0);
+    analyzer_consume(a, f, n);
+    analyzer_tick(a, f[n - 1].received_ms + 5000, false); /* opened, in this transaction */
+    store_rollback(s);
+    analyzer_rolled_back(a);
+    cr_expect_eq(log.calls, 0, "nothing delivered from a rolled-back transaction");
+    cr_expect_eq(th_db_int(path, "SELECT count(*) FROM alert_events"), 0);
+    analyzer_consume(a, NULL, 0); /* no transaction open (the store still fails): waits */
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0);
+    analyzer_consume(a, NULL, 0); /* the next transaction: written again */
+    cr_assert_eq(store_commit(s, err, sizeof(err)), 0);
+    analyzer_committed(a);
+    cr_expect_eq(log.calls, 1, "delivered once");
+    cr_expect_eq(log.ev, ALERT_EV_OPENED);
+    analyzer_free(a);
+    store_close(s);
+    cr_expect_eq(th_db_int(path, "SELECT count(*) FROM alert_events WHERE event = 'opened'"), 1,
+                 "the event stored once");
+    cr_expect_eq(th_db_int(path, "SELECT count(*) FROM alerts"), 1);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM alert_events WHERE id = %lld",
+             (long long)log.event_id);
+    cr_expect_eq(th_db_int(path, sql), 1, "the sink got the stored event's id");
     th_rmtree(dir);
     free(dir);
 }

@@ -192,7 +192,7 @@ Test(perf_store, hunt_finds_both_directions_in_indexed_and_open_partitions)
     int uses_index = 0, scans = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *d = (const char *)sqlite3_column_text(st, 3);
-        if (strstr(d, "_ep (src_key=?") )
+        if (strstr(d, "_ep (src_key=?"))
             uses_index++;
         if (strncmp(d, "SCAN flows_", 11) == 0)
             scans++;
@@ -215,8 +215,8 @@ Test(perf_store, retention_drops_old_partitions_and_keeps_the_current)
     store_begin(s, err, sizeof(err));
     for (int h = 0; h < 10; h++)
         for (int i = 0; i < 200; i++) {
-            struct flow f = mkflow("10.0.0.1", 1024 + i, "192.0.2.9", 443,
-                                   T0 + (int64_t)h * 3600000 + i);
+            struct flow f =
+                mkflow("10.0.0.1", 1024 + i, "192.0.2.9", 443, T0 + (int64_t)h * 3600000 + i);
             add(s, &f);
         }
     cr_assert_eq(store_commit(s, err, sizeof(err)), 0, "%s", err);
@@ -257,23 +257,32 @@ struct unjam {
     struct store *s;
     int ticks;
     int freed_at; /* tick on which the store gets room again */
+    int committed, rolled_back;
+    bool committed_after_rollback;
 };
 
-static void unjam_tick(void *ctx, int64_t now, int final)
+static void unjam_tick(void *ctx, int64_t now, bool final)
 {
     (void)now;
-    (void)final;
+    (void) final;
     struct unjam *u = ctx;
     char err[256];
     if (++u->ticks == u->freed_at)
         store_exec(u->s, "PRAGMA max_page_count = 1000000", err, sizeof(err));
 }
 
-static void no_consume(void *ctx, const struct flow *f, size_t n)
+static void count_committed(void *ctx)
 {
-    (void)ctx;
-    (void)f;
-    (void)n;
+    struct unjam *u = ctx;
+    u->committed++;
+    if (u->rolled_back)
+        u->committed_after_rollback = true;
+}
+
+static void count_rolled_back(void *ctx)
+{
+    struct unjam *u = ctx;
+    u->rolled_back++;
 }
 
 Test(perf_store, writer_counts_drops_while_the_store_is_full_and_resumes, .timeout = 30)
@@ -290,11 +299,14 @@ Test(perf_store, writer_counts_drops_while_the_store_is_full_and_resumes, .timeo
     exporters_init(&t, 16, 16);
     struct flow_queue q;
     flowq_init(&q, 64);
-    struct writer w;
-    writer_init(&w, s, &q, &t, 100);
+    struct writer *w = writer_new(s, &q, &t, 100);
     struct unjam u = {.s = s, .freed_at = 2};
-    writer_add_consumer(&w, (struct flow_consumer){no_consume, unjam_tick, &u});
-    cr_assert_eq(writer_start(&w), 0);
+    struct writer_consumer c = {.tick = unjam_tick,
+                                .committed = count_committed,
+                                .rolled_back = count_rolled_back,
+                                .ctx = &u};
+    cr_assert_eq(writer_add_consumer(w, &c), 0);
+    cr_assert_eq(writer_start(w), 0);
     uint64_t pushed = 0;
     int64_t end = mono_ms() + 4000;
     for (int seq = 0; mono_ms() < end; seq++) {
@@ -309,8 +321,13 @@ Test(perf_store, writer_counts_drops_while_the_store_is_full_and_resumes, .timeo
         usleep(20000);
     }
     flowq_close(&q);
-    writer_join(&w);
-    uint64_t stored = w.rows_stored, failed = w.rows_failed;
+    writer_join(w);
+    struct writer_stats ws;
+    writer_get_stats(w, &ws);
+    writer_free(w);
+    uint64_t stored = ws.rows_stored, failed = ws.rows_failed;
+    cr_expect_gt(u.rolled_back, 0, "the consumer is told its transaction was rolled back");
+    cr_expect(u.committed_after_rollback, "and told of the commits once there is room");
     cr_expect_gt(failed, 0, "flows dropped while full");
     cr_expect_gt(stored, 0, "flows stored once there is room again");
     cr_expect_eq(stored + failed, pushed, "every flow is stored or counted");
@@ -333,8 +350,8 @@ Test(perf_store, addresses_are_stored_as_inet_ntop_writes_them)
     char *dir = th_tmpdir(), db[512], err[256];
     snprintf(db, sizeof(db), "%s/s.db", dir);
     struct store *s = open_store(db, 1000);
-    const char *addrs[] = {"0.0.0.0", "1.2.3.4", "10.0.0.1", "99.100.109.110", "255.255.255.255",
-                           "192.168.0.5", "2001:db8::1", "::ffff:10.0.0.1"};
+    const char *addrs[] = {"0.0.0.0",         "1.2.3.4",     "10.0.0.1",    "99.100.109.110",
+                           "255.255.255.255", "192.168.0.5", "2001:db8::1", "::ffff:10.0.0.1"};
     store_begin(s, err, sizeof(err));
     for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
         struct flow f = mkflow(addrs[i], 1, "10.0.0.9", 2, T0 + (int64_t)i);
@@ -370,18 +387,46 @@ Test(perf_store, writer_applies_retention_one_partition_per_tick, .timeout = 30)
     exporters_init(&t, 16, 16);
     struct flow_queue q;
     flowq_init(&q, 4);
-    struct writer w;
-    writer_init(&w, s, &q, &t, 100);
-    writer_set_retention(&w, 24 * 3600000LL, 0);
-    cr_assert_eq(writer_start(&w), 0);
+    struct writer *w = writer_new(s, &q, &t, 100);
+    writer_set_retention(w, 24 * 3600000LL, 0);
+    cr_assert_eq(writer_start(w), 0);
     int64_t got = 3;
     for (int64_t end = mono_ms() + 8000; got > 1 && mono_ms() < end; usleep(100000))
         got = th_db_int(db, "SELECT count(*) FROM partitions");
     flowq_close(&q);
-    writer_join(&w);
+    writer_join(w);
+    struct writer_stats ws;
+    writer_get_stats(w, &ws);
+    writer_free(w);
     cr_expect_eq(got, 1, "the two old partitions dropped, the current one kept");
-    cr_expect_eq(w.partitions_dropped, 2);
+    cr_expect_eq(ws.partitions_dropped, 2);
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 1);
+    store_close(s);
+    flowq_destroy(&q);
+    exporters_free(&t);
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(perf_store, registering_a_consumer_past_the_limit_is_an_error)
+{
+    char *dir = th_tmpdir(), db[512];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = open_store(db, 1000);
+    struct exporter_table t;
+    exporters_init(&t, 16, 16);
+    struct flow_queue q;
+    flowq_init(&q, 4);
+    struct writer *w = writer_new(s, &q, &t, 100);
+    struct unjam u = {.s = s};
+    struct writer_consumer c = {.committed = count_committed, .ctx = &u};
+    for (int i = 0; i < WRITER_MAX_CONSUMERS; i++)
+        cr_expect_eq(writer_add_consumer(w, &c), 0, "consumer %d", i);
+    cr_expect_eq(writer_add_consumer(w, &c), -1, "one more is refused, not ignored");
+    flowq_close(&q);
+    writer_run(w);
+    writer_free(w);
+    cr_expect_eq(u.committed, WRITER_MAX_CONSUMERS, "each registered consumer told of the commit");
     store_close(s);
     flowq_destroy(&q);
     exporters_free(&t);
