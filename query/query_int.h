@@ -77,6 +77,10 @@ int query_count_parallel(struct query *q, const struct query_flows *req, const s
                          size_t n, int64_t *count, char *err, size_t errlen);
 
 int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
+/* The error of a statement of q's on db whose step returned rc (neither SQLITE_ROW nor
+ * SQLITE_DONE): QUERY_ETIMEOUT when q's deadline interrupted it, else QUERY_EFAIL. The one
+ * wording of both for every read path. */
+int query_step_error(const struct query *q, sqlite3 *db, int rc, char *err, size_t errlen);
 /* Steps st to the end under the time limit, calling fn per row (fn may be NULL). Finalizes
  * st. Returns 0 or QUERY_E*. */
 int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, char *err,
