@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "common/flow.h"
+#include "common/prefix.h"
 #include "query/filter.h"
 
 enum fnode_op {
@@ -16,7 +17,7 @@ enum fnode_op {
     FN_NUM,   /* field cmp value */
     FN_IN,    /* field in list */
     FN_FLAGS, /* every bit of value set in tcp_flags */
-    FN_NET,   /* address field within addr/prefix (prefix = full length: one address) */
+    FN_NET,   /* address field within net (net.len = full length: one address) */
 };
 
 /* The fields a primitive reads. Keep in step with field_column[] and field_value(). */
@@ -48,9 +49,8 @@ struct fnode {
     int64_t value; /* FN_NUM, FN_FLAGS */
     int64_t *list; /* FN_IN */
     size_t nlist;
-    struct fh_addr addr; /* FN_NET: the network, host bits cleared */
-    int prefix;          /* FN_NET: 0..32 or 0..128 */
-    struct fnode *a, *b; /* FN_AND, FN_OR: both; FN_NOT: a */
+    struct fh_prefix net; /* FN_NET */
+    struct fnode *a, *b;  /* FN_AND, FN_OR: both; FN_NOT: a */
 };
 
 struct filter {
@@ -69,9 +69,5 @@ struct filter {
 void filter_build_sql(struct filter *f);
 /* filter_parse.c */
 void fnode_free(struct fnode *n);
-/* Clears host bits beyond prefix. */
-void fnode_mask_addr(struct fh_addr *a, int prefix);
-/* Is a within net/prefix (same family)? */
-bool fnode_net_contains(const struct fh_addr *net, int prefix, const struct fh_addr *a);
 
 #endif

@@ -69,8 +69,8 @@ static char *describe(const struct fnode *n)
     case FN_FLAGS:
         return xasprintf("tcp_flags all %" PRId64, n->value);
     case FN_NET:
-        addr_to_str(&n->addr, addr, sizeof(addr));
-        return xasprintf("%s in %s/%d", field_name(n->field), addr, n->prefix);
+        addr_to_str(&n->net.addr, addr, sizeof(addr));
+        return xasprintf("%s in %s/%u", field_name(n->field), addr, n->net.len);
     }
     return xstrdup("?");
 }

@@ -4,31 +4,8 @@
  * store keeps them (clamped to INT64_MAX); rates are integer divisions as in SQLite. */
 #include "config.h"
 
-#include <string.h>
-
+#include "common/prefix.h"
 #include "query/filter_ast.h"
-
-void fnode_mask_addr(struct fh_addr *a, int prefix)
-{
-    int bits = a->family == 4 ? 32 : 128;
-    for (int i = prefix; i < bits; i++)
-        a->bytes[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
-}
-
-bool fnode_net_contains(const struct fh_addr *net, int prefix, const struct fh_addr *a)
-{
-    if (net->family != a->family || net->family == 0)
-        return false;
-    if (prefix > (net->family == 4 ? 32 : 128))
-        return false;
-    int whole = prefix / 8, rest = prefix % 8;
-    if (memcmp(net->bytes, a->bytes, (size_t)whole) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    uint8_t mask = (uint8_t)(0xff00u >> rest);
-    return (net->bytes[whole] & mask) == (a->bytes[whole] & mask);
-}
 
 static __int128 clamp(uint64_t v)
 {
@@ -140,7 +117,7 @@ static bool eval(const struct fnode *n, const struct flow *fl)
     case FN_FLAGS:
         return field_value(fl, FLD_TCP_FLAGS, &v) && (v & n->value) == n->value;
     case FN_NET:
-        return fnode_net_contains(&n->addr, n->prefix, field_addr(fl, n->field));
+        return prefix_contains(&n->net, field_addr(fl, n->field));
     }
     return false;
 }

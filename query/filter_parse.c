@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "common/addr.h"
+#include "common/prefix.h"
 #include "common/xmalloc.h"
 #include "query/filter_ast.h"
 
@@ -350,24 +351,12 @@ static bool address(struct parser *p, struct fh_addr *a)
 
 /* ---- primitives ---- */
 
+/* prefix: checked against the address's length by the caller */
 static struct fnode *net_node(struct parser *p, const struct fh_addr *a, int prefix)
 {
     struct fnode *n = leaf(p, FN_NET, FLD_SRC_ADDR);
-    n->addr = *a;
-    n->prefix = prefix;
-    fnode_mask_addr(&n->addr, prefix);
+    prefix_make(a, (unsigned)prefix, &n->net);
     return n;
-}
-
-/* A contiguous IPv4 netmask as a prefix length, or -1. */
-static int mask_prefix(const struct fh_addr *m)
-{
-    uint32_t v = (uint32_t)m->bytes[0] << 24 | (uint32_t)m->bytes[1] << 16 |
-                 (uint32_t)m->bytes[2] << 8 | m->bytes[3];
-    int len = 0;
-    while (len < 32 && (v & (0x80000000u >> len)))
-        len++;
-    return (len == 32 || (v << len) == 0) ? len : -1;
 }
 
 /* After `net`: A/len or A mask M. */
@@ -393,7 +382,7 @@ static struct fnode *net_term(struct parser *p)
     size_t at = p->tok.start;
     if (!address(p, &m))
         return NULL;
-    int prefix = m.family == 4 ? mask_prefix(&m) : -1;
+    int prefix = m.family == 4 ? prefix_mask_len(&m) : -1;
     if (a.family != 4 || prefix < 0) {
         fail_at(p, at, "expected a contiguous IPv4 netmask such as 255.255.0.0%s",
                 a.family != 4 ? " (IPv6 takes /len)" : "");

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/prefix.h"
 #include "common/xmalloc.h"
 #include "storage/store.h"
 #include "query/filter_ast.h"
@@ -211,13 +212,14 @@ static void text_prefix(const struct fnode *n, char *buf, size_t len)
 {
     buf[0] = '\0';
     size_t used = 0;
-    if (n->addr.family == 4) {
-        for (int i = 0; i < n->prefix / 8 && used < len; i++)
-            used += (size_t)snprintf(buf + used, len - used, "%u.", n->addr.bytes[i]);
+    const struct fh_addr *a = &n->net.addr;
+    if (a->family == 4) {
+        for (unsigned i = 0; i < n->net.len / 8 && used < len; i++)
+            used += (size_t)snprintf(buf + used, len - used, "%u.", a->bytes[i]);
         return;
     }
-    for (int i = 0; i < n->prefix / 16 && used < len; i++) {
-        unsigned h = (unsigned)n->addr.bytes[2 * i] << 8 | n->addr.bytes[2 * i + 1];
+    for (unsigned i = 0; i < n->net.len / 16 && used < len; i++) {
+        unsigned h = (unsigned)a->bytes[2 * i] << 8 | a->bytes[2 * i + 1];
         if (h == 0) {
             buf[0] = '\0';
             return;
@@ -229,17 +231,16 @@ static void text_prefix(const struct fnode *n, char *buf, size_t len)
 /* Does this primitive get a src_key range in a partition arm? */
 static bool keyable(const struct fnode *n)
 {
-    return n->op == FN_NET && n->field == FLD_SRC_ADDR && n->addr.family == 4 &&
-           n->prefix >= KEY_MIN_PREFIX;
+    return n->op == FN_NET && n->field == FLD_SRC_ADDR && n->net.addr.family == 4 &&
+           n->net.len >= KEY_MIN_PREFIX;
 }
 
 /* The endpoint keys of every address and port of an IPv4 network (storage/hunt.c). */
 static void key_range(const struct fnode *n, int64_t *lo, int64_t *hi)
 {
-    struct fh_addr last = n->addr; /* host bits are already clear */
-    for (int bit = n->prefix; bit < 32; bit++)
-        last.bytes[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
-    *lo = store_endpoint_key(&n->addr, 0);
+    struct fh_addr last;
+    prefix_last(&n->net, &last);
+    *lo = store_endpoint_key(&n->net.addr, 0);
     *hi = store_endpoint_key(&last, 65535);
 }
 
@@ -247,9 +248,9 @@ static void emit_net_text(struct emitter *e, const struct fnode *n)
 {
     const char *col = column(n->field);
     char text[FH_ADDR_STRLEN];
-    int full = n->addr.family == 4 ? 32 : 128;
-    addr_to_str(&n->addr, text, sizeof(text));
-    if (n->prefix == full) {
+    unsigned full = n->net.addr.family == 4 ? 32 : 128;
+    addr_to_str(&n->net.addr, text, sizeof(text));
+    if (n->net.len == full) {
         put(&e->b, col);
         put(&e->b, " = ");
         param_text(e, text);
@@ -260,7 +261,7 @@ static void emit_net_text(struct emitter *e, const struct fnode *n)
     /* The range alone is exact on a whole octet (IPv4) or a whole non-zero hextet (IPv6):
      * inet_ntop writes those leading groups literally, and only addresses of the network
      * start with them. */
-    bool exact_range = lo[0] && n->prefix % (n->addr.family == 4 ? 8 : 16) == 0;
+    bool exact_range = lo[0] && n->net.len % (n->net.addr.family == 4 ? 8 : 16) == 0;
     put(&e->b, "(");
     if (lo[0]) {
         char hi[sizeof(lo)];
@@ -282,7 +283,7 @@ static void emit_net_text(struct emitter *e, const struct fnode *n)
         put(&e->b, ", ");
         param_text(e, text);
         put(&e->b, ", ");
-        param_int(e, n->prefix);
+        param_int(e, n->net.len);
         put(&e->b, ")");
     }
     put(&e->b, ")");
@@ -535,8 +536,9 @@ static void fh_net(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         net = &local;
     }
     memcpy(buf, a, strlen((const char *)a) + 1);
+    struct fh_prefix p;
     bool in = addr_from_str(buf, &addr) && prefix >= 0 && prefix <= 128 &&
-              fnode_net_contains(net, (int)prefix, &addr);
+              prefix_make(net, (unsigned)prefix, &p) && prefix_contains(&p, &addr);
     sqlite3_result_int(ctx, in);
 }
 

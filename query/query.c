@@ -299,6 +299,19 @@ int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err
     return 0;
 }
 
+int query_step_error(const struct query *q, sqlite3 *db, int rc, char *err, size_t errlen)
+{
+    if (rc == SQLITE_INTERRUPT) {
+        snprintf(err, errlen,
+                 "query took too long (more than %" PRId64 " ms): narrow the time range or "
+                 "make the filter more selective",
+                 q->limit_ms);
+        return QUERY_ETIMEOUT;
+    }
+    snprintf(err, errlen, "running the query: %s", sqlite3_errmsg(db));
+    return QUERY_EFAIL;
+}
+
 int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, char *err,
               size_t errlen)
 {
@@ -310,16 +323,7 @@ int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, cha
             break;
         }
     q->deadline = 0;
-    int result = 0;
-    if (rc == SQLITE_INTERRUPT) {
-        snprintf(err, errlen,
-                 "query took too long (more than %" PRId64 " ms): narrow the time range or "
-                 "make the filter more selective",
-                 q->limit_ms);
-        result = QUERY_ETIMEOUT;
-    } else if (rc != SQLITE_DONE) {
-        result = db_fail(q, err, errlen, "running the query");
-    }
+    int result = rc == SQLITE_DONE ? 0 : query_step_error(q, q->db, rc, err, errlen);
     sqlite3_finalize(st);
     return result;
 }

@@ -13,7 +13,7 @@ struct query {
     int64_t deadline; /* mono_ms; 0 = none */
     char **cols;      /* the flows view's columns */
     size_t ncols;
-    int threads; /* for filtered listings (query_parallel.c) */
+    int threads; /* for scans split between threads (query_fanout.c) */
 };
 
 /* A partition to read; `whole` when every flow in it lies inside the time range, so the
@@ -55,13 +55,50 @@ int query_bind_range(sqlite3_stmt *st, int64_t from, int64_t to, const struct fi
  * with ?L, ?O right after the filter's values. */
 char *query_flows_sql(const struct qpart *parts, size_t n, const struct query_flows *req,
                       const char *col);
-/* Opens another read-only connection to the same store, set up like q's (query_parallel.c
- * workers). */
+/* Opens another read-only connection to the same store, set up like q's (query_fanout.c
+ * shares). */
 sqlite3 *query_connect(struct query *q, char *err, size_t errlen);
-/* Splits parts into k <= n contiguous, non-empty shares of about equal rows: share i is
- * [cut[i], cut[i+1]). */
-void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut);
-/* A filtered listing scanned by q->threads workers over shares of parts, merged in order. */
+
+/* A scan of parts split into k shares (query_fanout.c). Each share's statement is `sql`
+ * over the share's partitions (NULL: query_union of `selects` and `filter`), bound to ?1
+ * from, ?2 to and the filter's values (query_bind_range), then by `bind` from `next`, the
+ * first free parameter, when it is set. `run` steps it in the share's thread and leaves the
+ * last step's result in s->rc. */
+struct qshare;
+struct qfanout {
+    int64_t from, to;
+    const struct filter *filter;
+    const char *const *selects;
+    char *(*sql)(void *arg, const struct qpart *parts, size_t n);
+    void (*bind)(void *arg, sqlite3_stmt *st, int next);
+    void (*run)(void *arg, struct qshare *s);
+    void *arg;
+};
+/* One share: its connection (the query's own when it is the only share) and statement, and
+ * how its run ended. */
+struct qshare {
+    struct query *q;
+    const struct qfanout *fo;
+    size_t i; /* 0 .. k-1: which of the caller's per-share states is this share's */
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int rc;        /* of the last step: SQLITE_ROW or SQLITE_DONE unless it failed */
+    char err[256]; /* why, when the run failed for a reason of its own (not SQLite's) */
+};
+/* How many shares a scan of n partitions gets: q's threads, at most n; 1 below 2. */
+size_t query_fanout_shares(const struct query *q, size_t n);
+/* Starts q's deadline, splits parts into k contiguous shares of about equal rows, opens
+ * (k > 1), prepares and runs each (k == 1: in the calling thread), and waits for them.
+ * Returns 0 or the first error (query_fanout_error). Always sets *shares: the caller reads
+ * (and may step on) what the shares left, then calls query_fanout_close. */
+int query_fanout(struct query *q, const struct qfanout *fo, const struct qpart *parts, size_t n,
+                 size_t k, struct qshare **shares, char *err, size_t errlen);
+/* The first failed share's error as QUERY_E* and message (query_step_error), or 0. */
+int query_fanout_error(const struct qshare *s, size_t k, char *err, size_t errlen);
+/* Ends q's deadline, finalizes the statements, closes the shares' own connections. */
+void query_fanout_close(struct qshare *s, size_t k);
+
+/* A filtered listing scanned by the shares of a fan-out, merged in order. */
 int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
                          const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
                          size_t errlen);
@@ -77,6 +114,10 @@ int query_count_parallel(struct query *q, const struct query_flows *req, const s
                          size_t n, int64_t *count, char *err, size_t errlen);
 
 int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
+/* The error of a statement of q's on db whose step returned rc (neither SQLITE_ROW nor
+ * SQLITE_DONE): QUERY_ETIMEOUT when q's deadline interrupted it, else QUERY_EFAIL. The one
+ * wording of both for every read path. */
+int query_step_error(const struct query *q, sqlite3 *db, int rc, char *err, size_t errlen);
 /* Steps st to the end under the time limit, calling fn per row (fn may be NULL). Finalizes
  * st. Returns 0 or QUERY_E*. */
 int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, char *err,

@@ -1,88 +1,52 @@
-/* query_parallel.c - a filtered flow listing split between threads.
+/* query_parallel.c - a filtered flow listing, and its count, split between threads.
  *
  * A filtered listing costs one sequential scan of the partitions in its time range, then a
- * sort of the matches. The scan parallelizes: each worker gets a contiguous share of the
- * partitions (balanced by their row counts), its own read-only connection, and a statement
- * that scans, filters and sorts its share with the same ORDER BY. The worker's first step
- * does all of that; the calling thread then merges the sorted streams, applying the offset
- * and limit, and hands rows to the callback as usual. Every connection watches the same
- * deadline, so the time limit holds for the whole. */
+ * sort of the matches. The scan parallelizes (query_fanout.c): each share's statement scans,
+ * filters and sorts its partitions with the same ORDER BY, all in its first step; the
+ * calling thread then merges the sorted streams, applying the offset and limit, and hands
+ * rows to the callback as usual. */
 #include "config.h"
 
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/query_int.h"
 
-struct worker {
-    struct query *q;
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int rc; /* of the last step: SQLITE_ROW while it has a row */
-    pthread_t tid;
-    bool started;
-    char err[256];
+struct listing {
+    const struct query_flows *req;
+    const char *col;
 };
 
-static void *first_step(void *arg)
+static char *listing_sql(void *arg, const struct qpart *parts, size_t n)
 {
-    struct worker *w = arg;
-    w->rc = sqlite3_step(w->st);
-    return NULL;
+    const struct listing *l = arg;
+    return query_flows_sql(parts, n, l->req, l->col);
 }
 
-void query_split(const struct qpart *parts, size_t n, size_t k, size_t *cut)
+/* Each share must deliver every row that could end up in the merged page. */
+static void listing_bind(void *arg, sqlite3_stmt *st, int next)
 {
-    int64_t total = 0, acc = 0;
-    for (size_t i = 0; i < n; i++)
-        total += parts[i].rows > 0 ? parts[i].rows : 1;
-    cut[0] = 0;
-    size_t share = 1;
-    for (size_t i = 0; i < n && share < k; i++) {
-        acc += parts[i].rows > 0 ? parts[i].rows : 1;
-        size_t rest = n - (i + 1);
-        /* cut when this share has its part of the rows, or when every remaining partition
-         * is needed to give each remaining share one; never leave a share empty */
-        if (rest >= k - share && (acc * (int64_t)k >= total * (int64_t)share || rest == k - share))
-            cut[share++] = i + 1;
-    }
-    cut[k] = n;
+    const struct query_flows *req = ((const struct listing *)arg)->req;
+    int64_t want = req->limit > 0 ? req->limit + (req->offset > 0 ? req->offset : 0) : -1;
+    sqlite3_bind_int64(st, next, want);
+    sqlite3_bind_int64(st, next + 1, 0);
 }
 
-/* The worker's statement over its share: the listing, or its count when col is NULL. */
-static int prepare_worker(struct worker *w, const struct query_flows *req, const char *col,
-                          const struct qpart *parts, size_t n)
+static char *count_sql(void *arg, const struct qpart *parts, size_t n)
 {
     static const char *const ones[] = {"1", NULL};
-    w->db = query_connect(w->q, w->err, sizeof(w->err));
-    if (!w->db)
-        return QUERY_EFAIL;
-    char *sql;
-    if (col) {
-        sql = query_flows_sql(parts, n, req, col);
-    } else {
-        char *arms = query_union(parts, n, ones, req->filter);
-        sql = xasprintf("SELECT count(*) FROM (%s)", arms);
-        free(arms);
-    }
-    int rc = sqlite3_prepare_v2(w->db, sql, -1, &w->st, NULL);
-    free(sql);
-    if (rc != SQLITE_OK) {
-        snprintf(w->err, sizeof(w->err), "preparing the query: %s", sqlite3_errmsg(w->db));
-        return QUERY_EFAIL;
-    }
-    int next = query_bind_range(w->st, req->from_ms, req->to_ms, req->filter);
-    if (col) {
-        /* each share must deliver every row that could end up in the merged page */
-        int64_t want = req->limit > 0 ? req->limit + (req->offset > 0 ? req->offset : 0) : -1;
-        sqlite3_bind_int64(w->st, next, want);
-        sqlite3_bind_int64(w->st, next + 1, 0);
-    }
-    return 0;
+    char *arms = query_union(parts, n, ones, ((const struct query_flows *)arg)->filter);
+    char *sql = xasprintf("SELECT count(*) FROM (%s)", arms);
+    free(arms);
+    return sql;
+}
+
+/* The first step does a share's whole scan (and sort, or count); the merge steps on. */
+static void first_step(void *arg, struct qshare *s)
+{
+    (void)arg;
+    s->rc = sqlite3_step(s->st);
 }
 
 /* SQLite's order of values: NULL, numbers, text (BINARY), blobs. */
@@ -123,40 +87,20 @@ static int column_of(sqlite3_stmt *st, const char *col)
     return 0;
 }
 
-/* The first failed worker's error, or 0. */
-static int worker_error(struct worker *w, size_t k, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < k; i++) {
-        if (w[i].rc == SQLITE_ROW || w[i].rc == SQLITE_DONE)
-            continue;
-        if (w[i].rc == SQLITE_INTERRUPT) {
-            snprintf(err, errlen,
-                     "query took too long (more than %lld ms): narrow the time range or make "
-                     "the filter more selective",
-                     (long long)w[i].q->limit_ms);
-            return QUERY_ETIMEOUT;
-        }
-        snprintf(err, errlen, "running the query: %s",
-                 w[i].err[0] ? w[i].err : sqlite3_errmsg(w[i].db));
-        return QUERY_EFAIL;
-    }
-    return 0;
-}
-
-/* Merges the workers' sorted rows: smallest (or largest) first, ties to the earlier share. */
-static int merge(struct worker *w, size_t k, const struct query_flows *req, const char *col,
+/* Merges the shares' sorted rows: smallest (or largest) first, ties to the earlier share. */
+static int merge(struct qshare *s, size_t k, const struct query_flows *req, const char *col,
                  query_row_fn fn, void *ctx, char *err, size_t errlen)
 {
-    int c = column_of(w[0].st, col);
+    int c = column_of(s[0].st, col);
     int64_t skip = req->offset > 0 ? req->offset : 0, left = req->limit > 0 ? req->limit : -1;
     while (left != 0) {
-        struct worker *best = NULL;
+        struct qshare *best = NULL;
         for (size_t i = 0; i < k; i++) {
-            if (w[i].rc != SQLITE_ROW)
+            if (s[i].rc != SQLITE_ROW)
                 continue;
-            int d = best ? compare(w[i].st, best->st, c) : -1;
+            int d = best ? compare(s[i].st, best->st, c) : -1;
             if (!best || (req->desc ? d > 0 : d < 0))
-                best = &w[i];
+                best = &s[i];
         }
         if (!best)
             break;
@@ -169,78 +113,49 @@ static int merge(struct worker *w, size_t k, const struct query_flows *req, cons
                 left--;
         }
         best->rc = sqlite3_step(best->st);
-        int rc = worker_error(w, k, err, errlen);
+        int rc = query_fanout_error(s, k, err, errlen);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-/* Runs the first step of every share's statement in its own thread (col NULL: counts). */
-static int start_shares(struct query *q, struct worker *w, size_t k, const struct query_flows *req,
-                        const char *col, const struct qpart *parts, size_t n, char *err,
-                        size_t errlen)
-{
-    size_t *cut = xcalloc(k + 1, sizeof(*cut));
-    query_split(parts, n, k, cut);
-    int rc = 0;
-    for (size_t i = 0; i < k && !rc; i++) {
-        w[i].q = q;
-        w[i].rc = SQLITE_DONE;
-        rc = prepare_worker(&w[i], req, col, parts + cut[i], cut[i + 1] - cut[i]);
-        if (rc)
-            snprintf(err, errlen, "%s", w[i].err);
-    }
-    free(cut);
-    for (size_t i = 0; i < k && !rc; i++) {
-        if (pthread_create(&w[i].tid, NULL, first_step, &w[i]) != 0) {
-            snprintf(err, errlen, "cannot start a query thread");
-            rc = QUERY_EFAIL;
-            break;
-        }
-        w[i].started = true;
-    }
-    for (size_t i = 0; i < k; i++)
-        if (w[i].started)
-            pthread_join(w[i].tid, NULL);
-    return rc ? rc : worker_error(w, k, err, errlen);
-}
-
-static void close_shares(struct worker *w, size_t k)
-{
-    for (size_t i = 0; i < k; i++) {
-        sqlite3_finalize(w[i].st);
-        sqlite3_close(w[i].db);
-    }
-    free(w);
-}
-
 int query_flows_parallel(struct query *q, const struct query_flows *req, const char *col,
                          const struct qpart *parts, size_t n, query_row_fn fn, void *ctx, char *err,
                          size_t errlen)
 {
-    size_t k = (size_t)q->threads < n ? (size_t)q->threads : n;
-    struct worker *w = xcalloc(k, sizeof(*w));
-    q->deadline = q->limit_ms ? mono_ms() + q->limit_ms : 0;
-    int rc = start_shares(q, w, k, req, col, parts, n, err, errlen);
+    struct listing l = {.req = req, .col = col};
+    struct qfanout fo = {.from = req->from_ms,
+                         .to = req->to_ms,
+                         .filter = req->filter,
+                         .sql = listing_sql,
+                         .bind = listing_bind,
+                         .run = first_step,
+                         .arg = &l};
+    size_t k = query_fanout_shares(q, n);
+    struct qshare *s;
+    int rc = query_fanout(q, &fo, parts, n, k, &s, err, errlen);
     if (!rc)
-        rc = merge(w, k, req, col, fn, ctx, err, errlen);
-    q->deadline = 0;
-    close_shares(w, k);
+        rc = merge(s, k, req, col, fn, ctx, err, errlen);
+    query_fanout_close(s, k);
     return rc;
 }
 
 int query_count_parallel(struct query *q, const struct query_flows *req, const struct qpart *parts,
                          size_t n, int64_t *count, char *err, size_t errlen)
 {
-    size_t k = (size_t)q->threads < n ? (size_t)q->threads : n;
-    struct worker *w = xcalloc(k, sizeof(*w));
-    q->deadline = q->limit_ms ? mono_ms() + q->limit_ms : 0;
-    int rc = start_shares(q, w, k, req, NULL, parts, n, err, errlen);
-    q->deadline = 0;
+    struct qfanout fo = {.from = req->from_ms,
+                         .to = req->to_ms,
+                         .filter = req->filter,
+                         .sql = count_sql,
+                         .run = first_step,
+                         .arg = (void *)req};
+    size_t k = query_fanout_shares(q, n);
+    struct qshare *s;
+    int rc = query_fanout(q, &fo, parts, n, k, &s, err, errlen);
     *count = 0;
     for (size_t i = 0; i < k && !rc; i++)
-        *count += sqlite3_column_int64(w[i].st, 0);
-    close_shares(w, k);
+        *count += sqlite3_column_int64(s[i].st, 0);
+    query_fanout_close(s, k);
     return rc;
 }

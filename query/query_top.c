@@ -2,18 +2,16 @@
  * field, sum flows, packets and bytes, keep the N largest, with the totals over all groups.
  *
  * SQLite streams (key, packets, bytes) of the selected flows; the grouping is a hash table
- * here (query_agg.c), one per worker thread over a share of the partitions, merged at the
+ * here (query_agg.c), one per share of the partitions (query_fanout.c), merged at the
  * end. SQLite's own GROUP BY sorts every row first: on 10 M flows that was 3-4 times
  * slower than reading the rows. The result rows are handed out as statements of a
  * constant SELECT, so callers read them like any other query row. */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/query_agg.h"
 #include "query/query_int.h"
@@ -71,110 +69,33 @@ const char *query_order_name(enum query_order o)
     return (size_t)o < sizeof(orders) / sizeof(orders[0]) ? orders[o] : "?";
 }
 
-struct top_worker {
-    struct query *q;
-    sqlite3 *db; /* own connection, or the query's for a single worker */
-    sqlite3_stmt *st;
-    struct agg agg;
-    int rc;
-    pthread_t tid;
-    bool started, own_db;
-    char err[256];
-};
-
-static void *aggregate(void *arg)
+static int too_many_groups(char *err, size_t errlen)
 {
-    struct top_worker *w = arg;
-    int rc;
-    while ((rc = sqlite3_step(w->st)) == SQLITE_ROW) {
-        if (agg_add(&w->agg, w->st)) {
-            snprintf(w->err, sizeof(w->err),
-                     "too many distinct values (more than %d): narrow the time range or the "
-                     "filter",
-                     AGG_MAX_GROUPS);
-            rc = SQLITE_FULL;
-            break;
-        }
-    }
-    w->rc = rc;
-    return NULL;
+    snprintf(err, errlen,
+             "too many distinct values (more than %d): narrow the time range or the filter",
+             AGG_MAX_GROUPS);
+    return QUERY_EFAIL;
 }
 
-static int prepare_top_worker(struct top_worker *w, const struct query_top *req,
-                              const char *const *selects, const struct qpart *parts, size_t n)
+/* A share's rows into its own table (arg: one table per share). */
+static void aggregate(void *arg, struct qshare *s)
 {
-    if (w->own_db) {
-        w->db = query_connect(w->q, w->err, sizeof(w->err));
-        if (!w->db)
-            return QUERY_EFAIL;
-    }
-    char *sql = query_union(parts, n, selects, req->filter);
-    int rc = sqlite3_prepare_v2(w->db, sql, -1, &w->st, NULL);
-    free(sql);
-    if (rc != SQLITE_OK) {
-        snprintf(w->err, sizeof(w->err), "preparing the query: %s", sqlite3_errmsg(w->db));
-        return QUERY_EFAIL;
-    }
-    query_bind_range(w->st, req->from_ms, req->to_ms, req->filter);
+    struct agg *a = (struct agg *)arg + s->i;
+    while ((s->rc = sqlite3_step(s->st)) == SQLITE_ROW)
+        if (agg_add(a, s->st)) {
+            too_many_groups(s->err, sizeof(s->err));
+            s->rc = SQLITE_FULL;
+            return;
+        }
+}
+
+/* The shares' tables summed into the first. */
+static int merge_groups(struct agg *a, size_t k, char *err, size_t errlen)
+{
+    for (size_t i = 1; i < k; i++)
+        if (agg_merge(&a[0], &a[i]))
+            return too_many_groups(err, errlen);
     return 0;
-}
-
-static int top_error(struct top_worker *w, size_t k, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < k; i++) {
-        if (w[i].rc == SQLITE_DONE)
-            continue;
-        if (w[i].rc == SQLITE_INTERRUPT) {
-            snprintf(err, errlen,
-                     "query took too long (more than %lld ms): narrow the time range or make "
-                     "the filter more selective",
-                     (long long)w[i].q->limit_ms);
-            return QUERY_ETIMEOUT;
-        }
-        snprintf(err, errlen, "%s", w[i].err[0] ? w[i].err : sqlite3_errmsg(w[i].db));
-        return QUERY_EFAIL;
-    }
-    return 0;
-}
-
-/* Runs k workers over shares of parts (k == 1: in this thread, on the query's connection). */
-static int run_workers(struct query *q, struct top_worker *w, size_t k, const struct query_top *req,
-                       const char *const *selects, const struct qpart *parts, size_t n, char *err,
-                       size_t errlen)
-{
-    size_t *cut = xcalloc(k + 1, sizeof(*cut));
-    if (n)
-        query_split(parts, n, k, cut);
-    int rc = 0;
-    for (size_t i = 0; i < k && !rc; i++) {
-        w[i].q = q;
-        w[i].db = q->db;
-        w[i].own_db = k > 1;
-        w[i].rc = SQLITE_DONE;
-        agg_init(&w[i].agg);
-        rc = prepare_top_worker(&w[i], req, selects, parts + cut[i], cut[i + 1] - cut[i]);
-        if (rc)
-            snprintf(err, errlen, "%s", w[i].err);
-    }
-    free(cut);
-    if (rc)
-        return rc;
-    if (k == 1) {
-        aggregate(&w[0]);
-    } else {
-        for (size_t i = 0; i < k; i++) {
-            if (pthread_create(&w[i].tid, NULL, aggregate, &w[i]) != 0) {
-                w[i].rc = SQLITE_ERROR;
-                snprintf(w[i].err, sizeof(w[i].err), "cannot start a query thread");
-                break;
-            }
-            w[i].started = true;
-        }
-        for (size_t i = 0; i < k; i++)
-            if (w[i].started)
-                pthread_join(w[i].tid, NULL);
-    }
-    return top_error(w, k, err, errlen);
 }
 
 /* Hands each of the top groups to fn as a row of a constant SELECT with the documented
@@ -224,29 +145,26 @@ int query_top(struct query *q, const struct query_top *req, query_row_fn fn, voi
     char *selects[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 2 && stats[req->stat].keys[i]; i++)
         selects[i] = xasprintf("%s AS key, packets, bytes", stats[req->stat].keys[i]);
-    size_t k = n >= 2 && q->threads > 1 ? ((size_t)q->threads < n ? (size_t)q->threads : n) : 1;
-    struct top_worker *w = xcalloc(k, sizeof(*w));
-    q->deadline = q->limit_ms ? mono_ms() + q->limit_ms : 0;
-    rc = run_workers(q, w, k, req, (const char *const *)selects, parts, n, err, errlen);
-    for (size_t i = 1; i < k && !rc; i++)
-        if (agg_merge(&w[0].agg, &w[i].agg)) {
-            snprintf(err, errlen,
-                     "too many distinct values (more than %d): narrow the time "
-                     "range or the filter",
-                     AGG_MAX_GROUPS);
-            rc = QUERY_EFAIL;
-        }
-    q->deadline = 0;
-    for (size_t i = 0; i < k; i++) {
-        sqlite3_finalize(w[i].st);
-        if (w[i].own_db)
-            sqlite3_close(w[i].db);
-    }
-    if (!rc)
-        rc = emit_rows(q, &w[0].agg, req, fn, ctx, err, errlen);
+    size_t k = query_fanout_shares(q, n);
+    struct agg *aggs = xcalloc(k, sizeof(*aggs));
     for (size_t i = 0; i < k; i++)
-        agg_free(&w[i].agg);
-    free(w);
+        agg_init(&aggs[i]);
+    struct qfanout fo = {.from = req->from_ms,
+                         .to = req->to_ms,
+                         .filter = req->filter,
+                         .selects = (const char *const *)selects,
+                         .run = aggregate,
+                         .arg = aggs};
+    struct qshare *s;
+    rc = query_fanout(q, &fo, parts, n, k, &s, err, errlen);
+    if (!rc)
+        rc = merge_groups(aggs, k, err, errlen);
+    query_fanout_close(s, k);
+    if (!rc)
+        rc = emit_rows(q, &aggs[0], req, fn, ctx, err, errlen);
+    for (size_t i = 0; i < k; i++)
+        agg_free(&aggs[i]);
+    free(aggs);
     free(selects[0]);
     free(selects[1]);
     query_partitions_free(parts, n);

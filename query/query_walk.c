@@ -11,7 +11,6 @@
  * (doc/performance.md: that index cost more at ingest than this saves). */
 #include "config.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,19 +50,6 @@ static int by_max_last_desc(const void *a, const void *b)
     return (x->max_last < y->max_last) - (x->max_last > y->max_last);
 }
 
-static int walk_error(struct walk *w, int rc, char *err, size_t errlen)
-{
-    if (rc == SQLITE_INTERRUPT) {
-        snprintf(err, errlen,
-                 "query took too long (more than %lld ms): narrow the time range or make the "
-                 "filter more selective",
-                 (long long)w->q->limit_ms);
-        return QUERY_ETIMEOUT;
-    }
-    snprintf(err, errlen, "running the query: %s", sqlite3_errmsg(query_sqlite(w->q)));
-    return QUERY_EFAIL;
-}
-
 /* Prepares the next partition's sorted, limited statement and steps it to its first row. */
 static int start_next(struct walk *w, char *err, size_t errlen)
 {
@@ -79,7 +65,7 @@ static int start_next(struct walk *w, char *err, size_t errlen)
     sqlite3_bind_int64(s->st, next + 1, 0);
     s->rc = sqlite3_step(s->st);
     if (s->rc != SQLITE_ROW && s->rc != SQLITE_DONE)
-        return walk_error(w, s->rc, err, errlen);
+        return query_step_error(w->q, w->q->db, s->rc, err, errlen);
     if (w->col < 0)
         for (int c = 0, nc = sqlite3_column_count(s->st); c < nc; c++)
             if (!strcmp(sqlite3_column_name(s->st, c), "first_ms"))
@@ -136,7 +122,7 @@ static int walk_run(struct walk *w, query_row_fn fn, void *ctx, char *err, size_
         }
         best->rc = sqlite3_step(best->st);
         if (best->rc != SQLITE_ROW && best->rc != SQLITE_DONE)
-            return walk_error(w, best->rc, err, errlen);
+            return query_step_error(w->q, w->q->db, best->rc, err, errlen);
     }
     return 0;
 }

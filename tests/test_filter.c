@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/prefix.h"
 #include "common/xmalloc.h"
 #include "storage/store.h"
 #include "tests/helpers.h"
@@ -515,4 +516,80 @@ Test(filter, bind_starts_at_the_given_index)
     sqlite3_finalize(q);
     free(sql);
     filter_free(f);
+}
+
+/* ---- the prefix arithmetic the filter takes from common/prefix.c ---- */
+
+/* p's first address and length as "ADDR/LEN". */
+static const char *prefix_text(const struct fh_prefix *p)
+{
+    static char buf[FH_ADDR_STRLEN + 4], a[FH_ADDR_STRLEN];
+    snprintf(buf, sizeof(buf), "%s/%u", addr_to_str(&p->addr, a, sizeof(a)), p->len);
+    return buf;
+}
+
+static struct fh_addr ip(const char *s)
+{
+    struct fh_addr a;
+    cr_assert(addr_from_str(s, &a), "%s", s);
+    return a;
+}
+
+Test(prefix, make_clears_the_host_bits_and_refuses_what_is_no_prefix)
+{
+    struct fh_prefix p;
+    struct fh_addr a = ip("10.1.255.77");
+    cr_assert(prefix_make(&a, 20, &p));
+    cr_expect_str_eq(prefix_text(&p), "10.1.240.0/20");
+    cr_assert(prefix_make(&a, 32, &p));
+    cr_expect_str_eq(prefix_text(&p), "10.1.255.77/32");
+    cr_assert(prefix_make(&a, 0, &p));
+    cr_expect_str_eq(prefix_text(&p), "0.0.0.0/0");
+    a = ip("2001:db8:ffff::1");
+    cr_assert(prefix_make(&a, 36, &p));
+    cr_expect_str_eq(prefix_text(&p), "2001:db8:f000::/36");
+    cr_expect_not(prefix_make(&a, 129, &p));
+    a = ip("10.0.0.1");
+    cr_expect_not(prefix_make(&a, 33, &p), "longer than an IPv4 address");
+    struct fh_addr none = {0};
+    cr_expect_not(prefix_make(&none, 0, &p), "no address");
+}
+
+Test(prefix, last_address_has_every_host_bit_set)
+{
+    static const char *const cases[][2] = {
+        {"192.0.2.77/24", "192.0.2.255"},
+        {"10.1.240.0/20", "10.1.255.255"},
+        {"10.1.1.50", "10.1.1.50"},
+        {"0.0.0.0/0", "255.255.255.255"},
+        {"2001:db8::/33", "2001:db8:7fff:ffff:ffff:ffff:ffff:ffff"},
+        {"2001:db8::1", "2001:db8::1"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fh_prefix p;
+        struct fh_addr last;
+        char text[FH_ADDR_STRLEN];
+        cr_assert(prefix_parse(cases[i][0], &p), "%s", cases[i][0]);
+        prefix_last(&p, &last);
+        cr_expect_str_eq(addr_to_str(&last, text, sizeof(text)), cases[i][1], "%s", cases[i][0]);
+        cr_expect(prefix_contains(&p, &last), "%s", cases[i][0]);
+    }
+}
+
+Test(prefix, mask_len_only_of_contiguous_masks)
+{
+    static const struct {
+        const char *mask;
+        int len;
+    } cases[] = {
+        {"255.255.240.0", 20},   {"255.255.255.255", 32}, {"0.0.0.0", 0},
+        {"255.255.255.254", 31}, {"255.0.255.0", -1},     {"128.0.0.1", -1},
+        {"ffff:ff00::", 24},     {"ffff::1", -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fh_addr m = ip(cases[i].mask);
+        cr_expect_eq(prefix_mask_len(&m), cases[i].len, "%s", cases[i].mask);
+    }
+    struct fh_addr none = {0};
+    cr_expect_eq(prefix_mask_len(&none), -1, "no address");
 }
