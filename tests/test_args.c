@@ -1,5 +1,6 @@
 /* test_args.c - the one command-line parser (common/args.h): every accepted form, the errors
- * word for word, --help. */
+ * word for word, --help, and the settings table as options (-c read first, the command line
+ * winning, booleans). */
 #include "config.h"
 
 #include <criterion/criterion.h>
@@ -9,7 +10,9 @@
 #include <unistd.h>
 
 #include "common/args.h"
+#include "common/settings.h"
 #include "common/xmalloc.h"
+#include "tests/helpers.h"
 
 enum { O_READ = 'r', O_HELP = 'h', O_VERBOSE = 'v', O_LIMIT = 'n', O_DAEMON = 1 };
 
@@ -210,4 +213,94 @@ Test(args, help_lists_the_options_with_headings_defaults_and_continued_lines)
                            "      --a-very-long-option-name SOMETHING\n"
                            "                                   help below\n");
     free(text);
+}
+
+/* ---- the settings table as options (flowhoundd, flowhound test-alert) ---- */
+
+static int own_calls;
+
+static int own(const struct args *a, struct fh_config *c)
+{
+    (void)c;
+    own_calls++;
+    return a->opt->id == 'h' ? 1 : 0;
+}
+
+static const struct arg_opt own_opts[] = {
+    {"help", 'h', ARG_FLAG, 'h', NULL, "this help", NULL},
+    {"check-config", 0, ARG_FLAG, 1, NULL, "check", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static const struct config_cli cli = {"prog", own_opts, NULL, own};
+
+static int parse_config(struct fh_config *c, char **err, const char *const *words)
+{
+    char *argv[16] = {"prog"};
+    int argc = 1;
+    while (words[argc - 1])
+        argv[argc] = (char *)words[argc - 1], argc++;
+    config_free(c);
+    config_defaults(c);
+    own_calls = 0;
+    capture_start();
+    int rc = config_parse_args(c, &cli, argc, argv);
+    *err = capture_end();
+    return rc;
+}
+
+Test(args, settings_from_the_command_line_override_the_file_wherever_it_stands)
+{
+    char *dir = th_tmpdir(), conf[600], *err;
+    snprintf(conf, sizeof(conf), "%s/f.conf", dir);
+    FILE *f = fopen(conf, "w");
+    cr_assert(f);
+    fprintf(f, "db = file.db\nrcvbuf = 1K\nanalyzer = no\n");
+    fclose(f);
+    struct fh_config c = {0};
+    cr_expect_eq(parse_config(&c, &err, WORDS("--db=cli.db", "-c", conf, "--check-config")), 0,
+                 "%s", err);
+    cr_expect_str_eq(c.db, "cli.db");
+    cr_expect_eq(c.rcvbuf, 1024, "the rest from the file");
+    cr_expect_eq(c.analyzer, false);
+    cr_expect_eq(own_calls, 1, "--check-config goes to the program");
+    free(err);
+    cr_expect_eq(parse_config(&c, &err, WORDS("--config", conf, "--analyzer", "--daemon")), 0);
+    cr_expect(c.analyzer && c.daemonize);
+    free(err);
+    cr_expect_eq(
+        parse_config(&c, &err,
+                     WORDS("--analyzer=no", "--listen=[::1]:0", "--listen", "127.0.0.1:0")),
+        0);
+    cr_expect(!c.analyzer);
+    cr_expect_eq(c.n_listen, 2);
+    free(err);
+    config_free(&c);
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(args, settings_errors_name_the_option)
+{
+    struct fh_config c = {0};
+    char *err;
+    cr_expect_eq(parse_config(&c, &err, WORDS("--rcvbuf", "lots")), 2);
+    cr_expect_str_eq(err, "prog: --rcvbuf: 'lots' is not a size (e.g. 512K, 32M, 50G)\n");
+    free(err);
+    cr_expect_eq(parse_config(&c, &err, WORDS("--daemon=maybe")), 2);
+    cr_expect_str_eq(err, "prog: --daemon: 'maybe' is not yes or no\n");
+    free(err);
+    cr_expect_eq(parse_config(&c, &err, WORDS("--no-such-setting", "1")), 2);
+    cr_expect_str_eq(err, "prog: --no-such-setting: unknown option\nTry 'prog --help'.\n");
+    free(err);
+    cr_expect_eq(parse_config(&c, &err, WORDS("-c", "/nonexistent/f.conf")), 2);
+    cr_expect(strstr(err, "prog: /nonexistent/f.conf: No such file"), "%s", err);
+    free(err);
+    cr_expect_eq(parse_config(&c, &err, WORDS("--help", "--db")), 2,
+                 "the whole command line is read before anything is done");
+    free(err);
+    cr_expect_eq(parse_config(&c, &err, WORDS("--db", "x", "--help", "--db", "y")), 1);
+    cr_expect_eq(own_calls, 1);
+    free(err);
+    config_free(&c);
 }
