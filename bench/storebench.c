@@ -4,7 +4,7 @@
  * partitions, index at close).
  *
  *   storebench insert DB ROWS [--partition-rows N] [--index-at-insert] [--hours H]
- *                             [--every N] [--txn N] [--pragma SQL]
+ *                             [--every N] [--txn N] [--total N] [--pragma SQL]
  *   storebench query DB [--runs N] [--threads N]
  *
  * insert prints one line per --every rows (rows/s of that slice, index builds included) and
@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/addr.h"
+#include "common/args.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/query.h"
@@ -125,40 +126,68 @@ static int64_t db_int(struct store *s, const char *sql)
     return v;
 }
 
-static const char *opt_val(int argc, char **argv, const char *name, const char *def)
+/* The options of both subcommands; each is kept as text in val[id] and read where it is used. */
+enum {
+    B_PARTITION_ROWS,
+    B_INDEX_AT_INSERT,
+    B_HOURS,
+    B_EVERY,
+    B_TXN,
+    B_TOTAL,
+    B_PRAGMA,
+    B_RUNS,
+    B_THREADS,
+    B_HELP,
+    B_COUNT
+};
+
+static const struct arg_opt insert_opts[] = {
+    {"partition-rows", 0, ARG_VALUE, B_PARTITION_ROWS, "N",
+     "rows of one partition at most (0: the store's)", "0"},
+    {"index-at-insert", 0, ARG_FLAG, B_INDEX_AT_INSERT, NULL,
+     "index rows as they are inserted, not at close", NULL},
+    {"hours", 0, ARG_VALUE, B_HOURS, "H", "receive time the whole store spans", "48"},
+    {"every", 0, ARG_VALUE, B_EVERY, "N", "print a line every N rows", "1000000"},
+    {"txn", 0, ARG_VALUE, B_TXN, "N", "rows of one transaction", "100000"},
+    {"total", 0, ARG_VALUE, B_TOTAL, "N", "rows of the whole store (0: what it has + ROWS)", "0"},
+    {"pragma", 0, ARG_VALUE, B_PRAGMA, "SQL", "run this statement first", NULL},
+    {"help", 'h', ARG_FLAG, B_HELP, NULL, "this help", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static const struct arg_opt query_opts[] = {
+    {"runs", 0, ARG_VALUE, B_RUNS, "N", "runs of each query, the median printed (1..100)", "5"},
+    {"threads", 0, ARG_VALUE, B_THREADS, "N", "query threads (default: the query layer's)", NULL},
+    {"help", 'h', ARG_FLAG, B_HELP, NULL, "this help", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
 {
-    for (int i = 0; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return def;
+    fprintf(f, "Usage: storebench insert DB ROWS [OPTIONS]\n");
+    args_help(insert_opts, f);
+    fprintf(f, "   or: storebench query DB [OPTIONS]\n");
+    args_help(query_opts, f);
 }
 
-static bool opt_flag(int argc, char **argv, const char *name)
-{
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return true;
-    return false;
-}
-
-static int do_insert(const char *db, int argc, char **argv)
+static int do_insert(const char *db, const char *rows_text, const char *const *val)
 {
     char err[512];
-    uint64_t rows = strtoull(argv[0], NULL, 10);
+    uint64_t rows = strtoull(rows_text, NULL, 10);
     struct store_options o = {
-        .partition_rows = atoll(opt_val(argc, argv, "--partition-rows", "0")),
-        .index_at_insert = opt_flag(argc, argv, "--index-at-insert"),
+        .partition_rows = atoll(val[B_PARTITION_ROWS]),
+        .index_at_insert = val[B_INDEX_AT_INSERT] != NULL,
     };
-    double hours = atof(opt_val(argc, argv, "--hours", "48"));
-    uint64_t every = strtoull(opt_val(argc, argv, "--every", "1000000"), NULL, 10);
-    uint64_t txn = strtoull(opt_val(argc, argv, "--txn", "100000"), NULL, 10);
-    uint64_t total = strtoull(opt_val(argc, argv, "--total", "0"), NULL, 10);
+    double hours = atof(val[B_HOURS]);
+    uint64_t every = strtoull(val[B_EVERY], NULL, 10);
+    uint64_t txn = strtoull(val[B_TXN], NULL, 10);
+    uint64_t total = strtoull(val[B_TOTAL], NULL, 10);
     struct store *s = store_open(db, STORE_RW, &o, err, sizeof(err));
     if (!s) {
         fprintf(stderr, "storebench: %s\n", err);
         return 1;
     }
-    const char *pragma = opt_val(argc, argv, "--pragma", NULL);
+    const char *pragma = val[B_PRAGMA];
     if (pragma && store_exec(s, pragma, err, sizeof(err))) {
         fprintf(stderr, "storebench: %s: %s\n", pragma, err);
         return 1;
@@ -283,10 +312,10 @@ static double timed_layer(struct query *qy, int i, int64_t from, int64_t to, int
     return now_s() - t;
 }
 
-static int do_query(const char *db, int argc, char **argv)
+static int do_query(const char *db, const char *const *val)
 {
     char err[512];
-    int runs = atoi(opt_val(argc, argv, "--runs", "5"));
+    int runs = atoi(val[B_RUNS]);
     if (runs < 1 || runs > 100)
         runs = 5;
     struct store *s = store_open(db, STORE_RO, NULL, err, sizeof(err));
@@ -296,8 +325,8 @@ static int do_query(const char *db, int argc, char **argv)
         return 1;
     }
     query_set_time_limit(qy, 0);
-    if (opt_val(argc, argv, "--threads", NULL))
-        query_set_threads(qy, atoi(opt_val(argc, argv, "--threads", "1")));
+    if (val[B_THREADS])
+        query_set_threads(qy, atoi(val[B_THREADS]));
     int64_t flows = db_int(s, "SELECT sum(rows) FROM partitions");
     int64_t end = db_int(s, "SELECT max(max_last) FROM partitions");
     int64_t parts = db_int(s, "SELECT count(*) FROM partitions");
@@ -351,14 +380,46 @@ static int do_query(const char *db, int argc, char **argv)
     return 0;
 }
 
+/* A subcommand's command line: its options into val (defaults from its table), its words
+ * into words. Returns -1 to go on, 0 after --help, 2 after a usage error. */
+static int parse(const char *prog, const struct arg_opt *opts, int nwords, int argc, char **argv,
+                 const char **words, const char **val)
+{
+    for (const struct arg_opt *o = opts; o->name; o++)
+        val[o->id] = o->def;
+    struct args a;
+    args_init(&a, prog, opts, argc, argv);
+    a.max_words = nwords;
+    int id, n = 0;
+    while ((id = args_next(&a)) != ARGS_END) {
+        if (id == ARGS_ERROR)
+            return 2;
+        if (id == B_HELP) {
+            usage(stdout);
+            return 0;
+        }
+        if (id == ARGS_WORD)
+            words[n++] = a.value;
+        else
+            val[id] = a.value ? a.value : "yes"; /* a flag: given */
+    }
+    if (n == nwords)
+        return -1;
+    args_usage_error(&a, "expected %s", nwords == 2 ? "DB ROWS" : "DB");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc >= 4 && strcmp(argv[1], "insert") == 0)
-        return do_insert(argv[2], argc - 3, argv + 3);
-    if (argc >= 3 && strcmp(argv[1], "query") == 0)
-        return do_query(argv[2], argc - 3, argv + 3);
-    fprintf(stderr, "usage: storebench insert DB ROWS [--partition-rows N] [--index-at-insert] "
-                    "[--hours H] [--every N] [--txn N] [--total N]\n"
-                    "       storebench query DB [--runs N] [--threads N]\n");
-    return 2;
+    const char *words[2], *val[B_COUNT];
+    bool insert = argc > 1 && strcmp(argv[1], "insert") == 0;
+    if (!insert && !(argc > 1 && strcmp(argv[1], "query") == 0)) {
+        usage(stderr);
+        return 2;
+    }
+    int rc = insert ? parse("storebench insert", insert_opts, 2, argc - 1, argv + 1, words, val)
+                    : parse("storebench query", query_opts, 1, argc - 1, argv + 1, words, val);
+    if (rc >= 0)
+        return rc;
+    return insert ? do_insert(words[0], words[1], val) : do_query(words[0], val);
 }

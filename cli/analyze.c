@@ -9,7 +9,6 @@
  * no longer writes by default). The input store is only read. */
 #include "config.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +18,41 @@
 #include "alerts/conn_rebuild.h"
 #include "cli/commands.h"
 #include "common/addr.h"
+#include "common/args.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "storage/store.h"
 
 #define CHUNK 512
+
+enum {
+    OPT_DB = 1,
+    OPT_FROM,
+    OPT_TO,
+    OPT_OUT,
+    OPT_STALE,
+    OPT_QUIET,
+    OPT_HOLD,
+    OPT_CONNS,
+    OPT_INNER
+};
+
+/* --help without -h: analyze never took one, and none of its options has a letter. */
+static const struct arg_opt options[] = {
+    {"db", 0, ARG_VALUE, OPT_DB, "PATH", "the store to analyze (only read)", NULL},
+    {"from", 0, ARG_VALUE, OPT_FROM, "T", "flows ending at or after T (Unix ms or RFC 3339)", NULL},
+    {"to", 0, ARG_VALUE, OPT_TO, "T", "flows starting at or before T", NULL},
+    {"out", 0, ARG_VALUE, OPT_OUT, "PATH",
+     "write alerts and rebuilt connections to this\nstore [memory only]", NULL},
+    {"stale-window", 0, ARG_VALUE, OPT_STALE, "D", "as flowhoundd's stale-window", NULL},
+    {"alert-quiet", 0, ARG_VALUE, OPT_QUIET, "D", "as flowhoundd's alert-quiet", NULL},
+    {"alert-hold", 0, ARG_VALUE, OPT_HOLD, "D", "as flowhoundd's alert-hold", NULL},
+    {"max-conns", 0, ARG_VALUE, OPT_CONNS, "N", "as flowhoundd's analyzer-max-conns", NULL},
+    {"vantage-inner", 0, ARG_VALUE, OPT_INNER, "ADDR[/DOMAIN]|*/DOMAIN",
+     "as flowhoundd's vantage-inner (repeatable)", NULL},
+    {"help", 0, ARG_FLAG, 'h', NULL, "this help", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
 
 static void usage(FILE *f)
 {
@@ -31,7 +60,8 @@ static void usage(FILE *f)
                "         [--stale-window D] [--alert-quiet D] [--alert-hold D]\n"
                "         [--max-conns N] [--vantage-inner ADDR[/DOMAIN]|*/DOMAIN]...\n"
                "Rebuilds connections and raises stale-state alerts over stored flows, as\n"
-               "flowhoundd does live. Prints one JSON object per alert.\n");
+               "flowhoundd does live. Prints one JSON object per alert.\n\n");
+    args_help(options, f);
 }
 
 /* As the writer does live: each chunk and what the analyzer writes for it in one transaction
@@ -148,84 +178,71 @@ static int print_alerts(struct store *out)
     return 0;
 }
 
-struct args {
+struct analyze_args {
     const char *db, *out;
     int64_t from, to;
     struct analyzer_opts o;
     const char **inner;
 };
 
-static int parse_args(int argc, char **argv, struct args *g)
+/* The value of one option, into g; false if it is not one. */
+static bool take_value(int id, const char *v, struct analyze_args *g)
 {
-    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
-                                         {"from", required_argument, 0, 'f'},
-                                         {"to", required_argument, 0, 't'},
-                                         {"out", required_argument, 0, 'o'},
-                                         {"stale-window", required_argument, 0, 'w'},
-                                         {"alert-quiet", required_argument, 0, 'q'},
-                                         {"alert-hold", required_argument, 0, 'H'},
-                                         {"max-conns", required_argument, 0, 'm'},
-                                         {"vantage-inner", required_argument, 0, 'i'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        bool ok = true;
-        switch (c) {
-        case 'd':
-            g->db = optarg;
-            break;
-        case 'o':
-            g->out = optarg;
-            break;
-        case 'f':
-            ok = parse_time_ms(optarg, &g->from);
-            break;
-        case 't':
-            ok = parse_time_ms(optarg, &g->to);
-            break;
-        case 'w':
-            ok = parse_duration_ms(optarg, &g->o.stale_window_ms);
-            break;
-        case 'q':
-            ok = parse_duration_ms(optarg, &g->o.quiet_ms);
-            break;
-        case 'H':
-            ok = parse_duration_ms(optarg, &g->o.hold_ms);
-            break;
-        case 'm':
-            g->o.max_conns = (size_t)strtoull(optarg, NULL, 10);
-            ok = g->o.max_conns > 0;
-            break;
-        case 'i':
-            ok = analyzer_vantage_spec_ok(optarg);
-            g->inner = xreallocarray(g->inner, g->o.n_vantage_inner + 1, sizeof(char *));
-            g->inner[g->o.n_vantage_inner++] = optarg;
-            break;
-        case 'h':
+    switch (id) {
+    case OPT_DB:
+        g->db = v;
+        return true;
+    case OPT_OUT:
+        g->out = v;
+        return true;
+    case OPT_FROM:
+        return parse_time_ms(v, &g->from);
+    case OPT_TO:
+        return parse_time_ms(v, &g->to);
+    case OPT_STALE:
+        return parse_duration_ms(v, &g->o.stale_window_ms);
+    case OPT_QUIET:
+        return parse_duration_ms(v, &g->o.quiet_ms);
+    case OPT_HOLD:
+        return parse_duration_ms(v, &g->o.hold_ms);
+    case OPT_CONNS:
+        g->o.max_conns = (size_t)strtoull(v, NULL, 10);
+        return g->o.max_conns > 0;
+    default: /* OPT_INNER */
+        g->inner = xreallocarray(g->inner, g->o.n_vantage_inner + 1, sizeof(char *));
+        g->inner[g->o.n_vantage_inner++] = v;
+        return analyzer_vantage_spec_ok(v);
+    }
+}
+
+/* Returns -1 to go on, 0 to exit 0 (--help), 2 after a usage error. */
+static int parse_args(int argc, char **argv, struct analyze_args *g)
+{
+    struct args a;
+    args_init(&a, "flowhound analyze", options, argc, argv);
+    int id, rc = -1;
+    while (rc < 0 && (id = args_next(&a)) != ARGS_END) {
+        if (id == ARGS_ERROR) {
+            rc = 2;
+        } else if (id == 'h') {
             usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-        if (!ok) {
-            fprintf(stderr, "flowhound analyze: bad value '%s'\n", optarg);
-            return 2;
+            rc = 0;
+        } else if (!take_value(id, a.value, g)) {
+            args_error(&a, "bad value '%s'", a.value);
+            rc = 2;
         }
     }
     g->o.vantage_inner = g->inner;
-    if (!g->db) {
-        usage(stderr);
-        return 2;
+    if (rc < 0 && !g->db) {
+        args_usage_error(&a, "--db PATH is required");
+        rc = 2;
     }
-    return -1;
+    return rc;
 }
 
 int cmd_analyze(int argc, char **argv)
 {
-    struct args g = {.from = INT64_MIN / 2, .to = INT64_MAX / 2};
+    struct analyze_args g = {.from = INT64_MIN / 2, .to = INT64_MAX / 2};
     analyzer_opts_default(&g.o);
     int rc = parse_args(argc, argv, &g);
     g.o.store_connections = g.out != NULL; /* an export: nobody reads a memory store's */

@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli/commands.h"
+#include "common/args.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/query.h"
@@ -30,38 +30,59 @@ struct opts {
     enum format fmt;
 };
 
+enum { OPT_OFFSET = 1, OPT_TIME_LIMIT, OPT_THREADS };
+
+static const struct arg_opt options[] = {
+    {"read", 'r', ARG_VALUE, 'r', "DB", "the store (flowhoundd --db)", NULL},
+    {"filter", 'f', ARG_VALUE, 'f', "FILTER",
+     "the filter, e.g. 'dst port 515 and flags S and\n"
+     "not flags A'; or give it as the remaining\n"
+     "arguments. See doc/filter.md.",
+     NULL},
+    {"time", 't', ARG_VALUE, 't', "FROM-TO",
+     "flows overlapping this range; each end is Unix\n"
+     "ms, RFC 3339 (2026-11-23T17:00:00Z, a date\n"
+     "alone) or nfdump's 2026/11/23.17:00:00 (UTC\n"
+     "unless an offset is given)",
+     NULL},
+    {"stat", 's', ARG_VALUE, 's', "STAT[/ORDER]",
+     "top-N by srcip dstip ip srcport dstport port\n"
+     "proto srcas dstas as inif outif if exporter,\n"
+     "ordered by flows (default), packets or bytes",
+     NULL},
+    {"limit", 'n', ARG_VALUE, 'n', "N", "at most N rows (default: all flows; 10 for -s)", NULL},
+    {"order", 'O', ARG_VALUE, 'O', "COL[/asc|/desc]",
+     "order flows by a column of the flows view\n"
+     "(default first_ms/asc)",
+     NULL},
+    {"output", 'o', ARG_VALUE, 'o', "FMT",
+     "line (default), long, csv (header = column\n"
+     "names) or json (one array of objects named as\n"
+     "the flows view's columns)",
+     NULL},
+    {"offset", 0, ARG_VALUE, OPT_OFFSET, "N", "skip the first N rows", NULL},
+    {"time-limit", 0, ARG_VALUE, OPT_TIME_LIMIT, "MS",
+     "stop a query running longer (default: no limit)", NULL},
+    {"threads", 0, ARG_VALUE, OPT_THREADS, "N", "scan with N threads (default: CPUs, at most 4)",
+     NULL},
+    {"help", 'h', ARG_FLAG, 'h', NULL, "this text", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: flowhound query -r DB [-f FILTER | FILTER...] [-t FROM[-TO]]\n"
-            "                       [-s STAT[/ORDER]] [-n N] [-O COLUMN[/asc|/desc]]\n"
-            "                       [-o line|long|csv|json] [--offset N] [--time-limit MS]\n"
-            "                       [--threads N]\n"
-            "\n"
-            "Lists the flows of a flowhound store that match an nfdump-style filter, or the\n"
-            "top-N statistics of them (like nfdump -s).\n"
-            "\n"
-            "  -r, --read DB        the store (flowhoundd --db)\n"
-            "  -f, --filter FILTER  the filter, e.g. 'dst port 515 and flags S and not flags A';\n"
-            "                       or give it as the remaining arguments. See doc/filter.md.\n"
-            "  -t, --time FROM-TO   flows overlapping this range; each end is Unix ms,\n"
-            "                       RFC 3339 (2026-11-23T17:00:00Z, a date alone) or nfdump's\n"
-            "                       2026/11/23.17:00:00 (UTC unless an offset is given)\n"
-            "  -s, --stat STAT[/ORDER]  top-N by srcip dstip ip srcport dstport port proto\n"
-            "                       srcas dstas as inif outif if exporter, ordered by flows\n"
-            "                       (default), packets or bytes\n"
-            "  -n, --limit N        at most N rows (default: all flows; 10 for -s)\n"
-            "  -O, --order COL[/asc|/desc]  order flows by a column of the flows view\n"
-            "                       (default first_ms/asc)\n"
-            "  -o, --output FMT     line (default), long, csv (header = column names) or json\n"
-            "                       (one array of objects named as the flows view's columns)\n"
-            "      --offset N       skip the first N rows\n"
-            "      --time-limit MS  stop a query running longer (default: no limit)\n"
-            "      --threads N      scan with N threads (default: CPUs, at most 4)\n"
-            "  -h, --help           this text\n"
-            "\n"
-            "Exit status: 0 success, 1 failure (store, query, time limit), 2 usage or filter\n"
-            "error.\n");
+    fprintf(f, "Usage: flowhound query -r DB [-f FILTER | FILTER...] [-t FROM[-TO]]\n"
+               "                       [-s STAT[/ORDER]] [-n N] [-O COLUMN[/asc|/desc]]\n"
+               "                       [-o line|long|csv|json] [--offset N] [--time-limit MS]\n"
+               "                       [--threads N]\n"
+               "\n"
+               "Lists the flows of a flowhound store that match an nfdump-style filter, or the\n"
+               "top-N statistics of them (like nfdump -s).\n"
+               "\n");
+    args_help(options, f);
+    fprintf(f, "\n"
+               "Exit status: 0 success, 1 failure (store, query, time limit), 2 usage or filter\n"
+               "error.\n");
 }
 
 static bool parse_count(const char *s, int64_t *out)
@@ -76,98 +97,97 @@ static bool parse_count(const char *s, int64_t *out)
     return true;
 }
 
-/* The filter given as the remaining arguments, joined by spaces. */
-static char *join_args(int argc, char **argv)
+/* Appends a word of the filter given as the remaining arguments. */
+static void append_word(char **s, const char *word)
 {
-    size_t len = 1;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = xmalloc(len);
-    s[0] = '\0';
-    for (int i = 0; i < argc; i++) {
-        if (i)
-            strcat(s, " ");
-        strcat(s, argv[i]);
+    size_t len = *s ? strlen(*s) + 1 : 0;
+    *s = xreallocarray(*s, len + strlen(word) + 1, 1);
+    if (len)
+        (*s)[len - 1] = ' ';
+    strcpy(*s + len, word);
+}
+
+static bool parse_format(const char *s, enum format *out)
+{
+    static const char *const fmts[] = {"line", "long", "csv", "json"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, fmts[i])) {
+            *out = (enum format)i;
+            return true;
+        }
+    return false;
+}
+
+/* One option: returns -1 to go on, 0 to exit 0 (--help), 2 after a usage error. */
+static int take_option(struct args *a, int id, struct opts *o, char **words)
+{
+    switch (id) {
+    case 'r':
+        o->db = a->value;
+        return -1;
+    case 'f':
+        free(o->filter_text);
+        o->filter_text = xstrdup(a->value);
+        return -1;
+    case 't':
+        o->range = a->value;
+        return -1;
+    case 's':
+        o->stat = a->value;
+        return -1;
+    case 'O':
+        o->order = a->value;
+        return -1;
+    case 'n':
+    case OPT_OFFSET:
+    case OPT_TIME_LIMIT:
+    case OPT_THREADS:
+        if (parse_count(a->value, id == 'n'              ? &o->limit
+                                  : id == OPT_OFFSET     ? &o->offset
+                                  : id == OPT_TIME_LIMIT ? &o->time_limit
+                                                         : &o->threads))
+            return -1;
+        args_error(a, "'%s' is not a count", a->value);
+        return 2;
+    case 'o':
+        if (parse_format(a->value, &o->fmt))
+            return -1;
+        args_error(a, "unknown output format '%s' (line, long, csv, json)", a->value);
+        return 2;
+    case 'h':
+        usage(stdout);
+        return 0;
+    case ARGS_WORD:
+        append_word(words, a->value);
+        return -1;
+    default:
+        return 2;
     }
-    return s;
 }
 
 static int parse_options(int argc, char **argv, struct opts *o)
 {
-    static const struct option longs[] = {
-        {"read", required_argument, NULL, 'r'},     {"filter", required_argument, NULL, 'f'},
-        {"time", required_argument, NULL, 't'},     {"stat", required_argument, NULL, 's'},
-        {"limit", required_argument, NULL, 'n'},    {"order", required_argument, NULL, 'O'},
-        {"output", required_argument, NULL, 'o'},   {"offset", required_argument, NULL, 1},
-        {"time-limit", required_argument, NULL, 2}, {"threads", required_argument, NULL, 3},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
-    };
-    static const char *const fmts[] = {"line", "long", "csv", "json"};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+r:f:t:s:n:O:o:h", longs, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            o->db = optarg;
-            break;
-        case 'f':
-            free(o->filter_text);
-            o->filter_text = xstrdup(optarg);
-            break;
-        case 't':
-            o->range = optarg;
-            break;
-        case 's':
-            o->stat = optarg;
-            break;
-        case 'O':
-            o->order = optarg;
-            break;
-        case 'n':
-        case 1:
-        case 2:
-        case 3:
-            if (!parse_count(optarg, c == 'n' ? &o->limit
-                                     : c == 1 ? &o->offset
-                                     : c == 2 ? &o->time_limit
-                                              : &o->threads)) {
-                fprintf(stderr, "flowhound query: '%s' is not a count\n", optarg);
-                return 2;
-            }
-            break;
-        case 'o':
-            for (c = 0; c < 4 && strcmp(optarg, fmts[c]); c++)
-                ;
-            if (c == 4) {
-                fprintf(stderr,
-                        "flowhound query: unknown output format '%s' (line, long, csv, "
-                        "json)\n",
-                        optarg);
-                return 2;
-            }
-            o->fmt = (enum format)c;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    struct args a;
+    args_init(&a, "flowhound query", options, argc, argv);
+    a.max_words = -1;
+    a.words_end_options = true; /* as nfdump: the options, then the filter to the end */
+    char *words = NULL;
+    int id, rc = -1;
+    while (rc < 0 && (id = args_next(&a)) != ARGS_END)
+        rc = take_option(&a, id, o, &words);
+    if (rc < 0 && words && o->filter_text) {
+        fprintf(stderr, "flowhound query: give the filter with -f or as arguments, not both\n");
+        rc = 2;
     }
-    if (optind < argc) {
-        if (o->filter_text) {
-            fprintf(stderr, "flowhound query: give the filter with -f or as arguments, not both\n");
-            return 2;
-        }
-        o->filter_text = join_args(argc - optind, argv + optind);
+    if (words && !o->filter_text)
+        o->filter_text = words;
+    else
+        free(words);
+    if (rc < 0 && !o->db) {
+        args_usage_error(&a, "-r DB is required");
+        rc = 2;
     }
-    if (!o->db) {
-        fprintf(stderr, "flowhound query: -r DB is required\n");
-        usage(stderr);
-        return 2;
-    }
-    return -1;
+    return rc;
 }
 
 /* ---- time range ---- */

@@ -13,23 +13,24 @@
 #include "alerts/syslog_transport.h"
 #include "cli/commands.h"
 #include "common/addr.h"
+#include "common/args.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "common/settings.h"
 
 #define TIMEOUT_MS 5000
 
-static void usage(FILE *f)
+static void usage(FILE *f, const struct arg_opt *opts)
 {
+    fprintf(f,
+            "Usage: flowhound test-alert [-c FILE] [--alert-syslog DEST]... [--SETTING VALUE]...\n"
+            "Sends a sample stale-state alert, marked test=\"1\", to every alert-syslog\n"
+            "destination of the config file and the command line, and says for each whether\n"
+            "the receiver got it (TCP/TLS: acknowledged by its host; UDP: no error came back).\n"
+            "Any alert-syslog-* setting of flowhoundd may be given (see flowhoundd --help).\n\n");
+    args_help(opts, f);
     fprintf(
-        f, "Usage: flowhound test-alert [-c FILE] [--alert-syslog DEST]... [--SETTING VALUE]...\n"
-           "Sends a sample stale-state alert, marked test=\"1\", to every alert-syslog\n"
-           "destination of the config file and the command line, and says for each whether\n"
-           "the receiver got it (TCP/TLS: acknowledged by its host; UDP: no error came back).\n"
-           "Any alert-syslog-* setting of flowhoundd may be given (see flowhoundd --help).\n\n"
-           "  -c, --config FILE   read flowhoundd's config file\n"
-           "  -h, --help          this help\n\n"
-           "Example:\n"
+        f, "\nExample:\n"
            "  flowhound test-alert --alert-syslog local --alert-syslog tcp://logs.example.org:514\n"
            "Exit status: 0 all sent, 1 a destination failed, 2 usage error.\n");
 }
@@ -94,49 +95,27 @@ static int send_one(const struct deliver_options *o, const struct syslog_ident *
     return rc ? 1 : 0;
 }
 
-/* -c FILE first, then --SETTING VALUE on top (as flowhoundd does). */
-static int parse_args(int argc, char **argv, struct fh_config *cfg)
+static const struct arg_opt own_opts[] = {
+    {"help", 'h', ARG_FLAG, 'h', NULL, "this help", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static int own_option(const struct args *a, struct fh_config *cfg)
 {
-    char err[512];
-    for (int i = 1; i < argc; i++)
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
-            if (config_load_file(cfg, argv[++i], err, sizeof(err))) {
-                fprintf(stderr, "flowhound test-alert: %s\n", err);
-                return 2;
-            }
-        }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
-            i++;
-            continue;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 1;
-        }
-        const struct cfg_key *k = NULL;
-        for (const struct cfg_key *x = config_keys; a[0] == '-' && a[1] == '-' && x->key; x++)
-            if (!strcmp(x->key, a + 2))
-                k = x;
-        if (!k || (k->type != CFG_BOOL && i + 1 >= argc)) {
-            fprintf(stderr, "flowhound test-alert: unexpected '%s'. Try --help.\n", a);
-            return 2;
-        }
-        const char *v = k->type == CFG_BOOL ? "yes" : argv[++i];
-        if (config_set(cfg, k->key, v, err, sizeof(err))) {
-            fprintf(stderr, "flowhound test-alert: --%s\n", err);
-            return 2;
-        }
-    }
-    return 0;
+    (void)cfg;
+    usage(stdout, a->opts); /* --help, the only one */
+    return 1;
 }
+
+/* flowhoundd's command line (-c FILE first, then every --SETTING VALUE on top); the settings
+ * are not listed in --help: the usage points to flowhoundd's. */
+static const struct config_cli cli = {"flowhound test-alert", own_opts, NULL, own_option};
 
 int cmd_test_alert(int argc, char **argv)
 {
     struct fh_config cfg;
     config_defaults(&cfg);
-    int rc = parse_args(argc, argv, &cfg);
+    int rc = config_parse_args(&cfg, &cli, argc, argv);
     char err[512];
     struct deliver_options o;
     if (rc == 0 && deliver_options_from_config(&cfg, &o, err, sizeof(err))) {

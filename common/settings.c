@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/args.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "common/settings.h"
@@ -149,6 +150,8 @@ static bool parse_bool(const char *s, bool *out)
     return true;
 }
 
+/* The message names the value, not the key: the config file and the command line name the
+ * key each their own way. */
 static int set_key(struct fh_config *c, const struct cfg_key *k, const char *v, char *err,
                    size_t errlen)
 {
@@ -170,14 +173,14 @@ static int set_key(struct fh_config *c, const struct cfg_key *k, const char *v, 
     case CFG_BOOL:
         if (parse_bool(v, (bool *)(base + k->offset)))
             return 0;
-        snprintf(err, errlen, "%s: '%s' is not yes or no", k->key, v);
+        snprintf(err, errlen, "'%s' is not yes or no", v);
         return -1;
     case CFG_INT: {
         errno = 0;
         char *end;
         long long n = strtoll(v, &end, 10);
         if (errno || !*v || *end || n < 0) {
-            snprintf(err, errlen, "%s: '%s' is not a non-negative integer", k->key, v);
+            snprintf(err, errlen, "'%s' is not a non-negative integer", v);
             return -1;
         }
         *(int64_t *)(base + k->offset) = n;
@@ -186,12 +189,12 @@ static int set_key(struct fh_config *c, const struct cfg_key *k, const char *v, 
     case CFG_SIZE:
         if (parse_size(v, (int64_t *)(base + k->offset)))
             return 0;
-        snprintf(err, errlen, "%s: '%s' is not a size (e.g. 512K, 32M, 50G)", k->key, v);
+        snprintf(err, errlen, "'%s' is not a size (e.g. 512K, 32M, 50G)", v);
         return -1;
     case CFG_DURATION:
         if (parse_duration_ms(v, (int64_t *)(base + k->offset)))
             return 0;
-        snprintf(err, errlen, "%s: '%s' is not a duration (e.g. 30s, 15m, 1h, 7d)", k->key, v);
+        snprintf(err, errlen, "'%s' is not a duration (e.g. 30s, 15m, 1h, 7d)", v);
         return -1;
     }
     return -1;
@@ -200,11 +203,15 @@ static int set_key(struct fh_config *c, const struct cfg_key *k, const char *v, 
 int config_set(struct fh_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
     const struct cfg_key *k = find_key(key);
+    char msg[512];
     if (!k) {
         snprintf(err, errlen, "unknown setting '%s'", key);
         return -1;
     }
-    return set_key(c, k, value, err, errlen);
+    if (set_key(c, k, value, msg, sizeof(msg)) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: %s", key, msg);
+    return -1;
 }
 
 void config_defaults(struct fh_config *c)
@@ -339,4 +346,92 @@ void config_dump(const struct fh_config *c, void *file)
             break;
         }
     }
+}
+
+/* ---- the command line: every key is an option, --key VALUE ---- */
+
+enum { ARG_CONFIG_FILE = 256, ARG_KEY_BASE }; /* after the program's own ids */
+
+static struct arg_opt *arg_table(const struct arg_opt *own, const char *heading)
+{
+    size_t n_own = 0, n_keys = 0, i = 0;
+    while (own[n_own].name || own[n_own].help)
+        n_own++;
+    while (config_keys[n_keys].key)
+        n_keys++;
+    struct arg_opt *t = xcalloc(n_own + n_keys + 3, sizeof(*t)); /* -c, heading, end */
+    t[i++] = (struct arg_opt){"config",  'c',
+                              ARG_VALUE, ARG_CONFIG_FILE,
+                              "FILE",    "read settings from FILE (key = value lines)",
+                              NULL};
+    memcpy(t + i, own, n_own * sizeof(*t));
+    i += n_own;
+    if (heading)
+        t[i++] = (struct arg_opt){.help = heading};
+    for (size_t k = 0; k < n_keys; k++) {
+        const struct cfg_key *key = &config_keys[k];
+        t[i++] = (struct arg_opt){key->key,
+                                  0,
+                                  key->type == CFG_BOOL ? ARG_BOOL : ARG_VALUE,
+                                  ARG_KEY_BASE + (int)k,
+                                  key->arg,
+                                  heading ? key->help : NULL,
+                                  key->def};
+    }
+    return t;
+}
+
+/* A first pass over the command line for -c FILE (the last one given), so that the options
+ * around it override the file wherever they stand. */
+static int read_config_arg(struct fh_config *c, const struct args *a)
+{
+    struct args pass = *a;
+    char err[512];
+    int id;
+    while ((id = args_next(&pass)) != ARGS_END) {
+        if (id == ARGS_ERROR)
+            return 2;
+        if (id == ARG_CONFIG_FILE) {
+            free(c->config_file);
+            c->config_file = xstrdup(pass.value);
+        }
+    }
+    if (c->config_file && config_load_file(c, c->config_file, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", a->prog, err);
+        return 2;
+    }
+    return 0;
+}
+
+static int set_from_arg(struct fh_config *c, const struct args *a)
+{
+    char err[512];
+    if (set_key(c, &config_keys[a->opt->id - ARG_KEY_BASE], a->value, err, sizeof(err)) == 0)
+        return 0;
+    args_error(a, "%s", err);
+    return 2;
+}
+
+static int parse_args(struct fh_config *c, const struct config_cli *cli, struct args *a)
+{
+    int id, rc = read_config_arg(c, a);
+    while (rc == 0 && (id = args_next(a)) != ARGS_END) {
+        if (id == ARGS_ERROR)
+            rc = 2;
+        else if (id >= ARG_KEY_BASE)
+            rc = set_from_arg(c, a);
+        else if (id != ARG_CONFIG_FILE)
+            rc = cli->handle(a, c);
+    }
+    return rc;
+}
+
+int config_parse_args(struct fh_config *c, const struct config_cli *cli, int argc, char **argv)
+{
+    struct arg_opt *opts = arg_table(cli->own, cli->heading);
+    struct args a;
+    args_init(&a, cli->prog, opts, argc, argv);
+    int rc = parse_args(c, cli, &a);
+    free(opts);
+    return rc;
 }

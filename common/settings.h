@@ -1,11 +1,15 @@
 /* settings.h - flowhoundd's settings: one table of keys, read from the config file
- * (`key = value`) and from the command line (`--key value`), command line last. */
+ * (`key = value`) and from the command line (`--key value` or `--key=value`), command line
+ * last. */
 #ifndef FLOWHOUND_SETTINGS_H
 #define FLOWHOUND_SETTINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct arg_opt;
+struct args;
 
 struct fh_config {
     char *db;
@@ -81,5 +85,20 @@ int config_load_file(struct fh_config *c, const char *path, char *err, size_t er
 void config_finish(struct fh_config *c);
 /* Writes the effective configuration, one `key = value` line each. */
 void config_dump(const struct fh_config *c, void *file);
+
+/* The command line of flowhoundd and `flowhound test-alert` (common/args.h): -c FILE, the
+ * program's own options, and every key as --key VALUE (or --key / --key=no: a boolean). */
+struct config_cli {
+    const char *prog;          /* "flowhoundd" */
+    const struct arg_opt *own; /* the program's own options, ids 0..255 */
+    const char *heading;       /* --help lists the keys under it; NULL: not listed */
+    /* Handles one of `own` (a->opt); a->opts is the whole table, for --help. Returns 0 to go
+     * on, 1 to stop and exit 0 (--help printed), 2 to stop and exit 2 (error printed). */
+    int (*handle)(const struct args *a, struct fh_config *c);
+};
+/* Reads -c FILE first, then sets every setting of the command line in order, so that the
+ * command line wins. Returns 0, or 1 or 2 as cli->handle; errors are printed as
+ * "PROGRAM: --key: ...". */
+int config_parse_args(struct fh_config *c, const struct config_cli *cli, int argc, char **argv);
 
 #endif

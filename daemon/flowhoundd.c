@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "collector/fixbuf_decode.h"
 #include "collector/listener.h"
 #include "collector/receiver.h"
+#include "common/args.h"
 #include "common/flowqueue.h"
 #include "common/log.h"
 #include "common/prefix.h"
@@ -31,30 +31,12 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static void usage(FILE *f)
+static void usage(FILE *f, const struct arg_opt *opts)
 {
     fprintf(f, "Usage: flowhoundd [-c FILE] [OPTIONS]\n"
                "NetFlow v5/v9 and IPFIX collector that stores flows in SQLite and alerts on\n"
-               "stale connection state.\n\n"
-               "  -c, --config FILE      read settings from FILE (key = value lines)\n"
-               "      --check-config     check the settings, print them, exit\n"
-               "  -h, --help             this help\n"
-               "  -V, --version          print the version\n\n"
-               "Every setting of the config file is also an option (command line wins):\n");
-    for (const struct cfg_key *k = config_keys; k->key; k++) {
-        char left[64];
-        if (k->type == CFG_BOOL)
-            snprintf(left, sizeof(left), "--%s[=no]", k->key);
-        else
-            snprintf(left, sizeof(left), "--%s %s", k->key, k->arg ? k->arg : "VALUE");
-        if (strlen(left) > 28)
-            fprintf(f, "      %s\n      %-28s %s", left, "", k->help);
-        else
-            fprintf(f, "      %-28s %s", left, k->help);
-        if (k->def)
-            fprintf(f, " [%s]", k->def);
-        fputc('\n', f);
-    }
+               "stale connection state.\n\n");
+    args_help(opts, f);
     fprintf(f, "\nExamples:\n"
                "  flowhoundd                                  # defaults: ./flowhound.db, UDP 2055 "
                "and 4739, web 127.0.0.1:8080\n"
@@ -62,72 +44,33 @@ static void usage(FILE *f)
                "See flowhoundd(8) and flowhound.conf(5).\n");
 }
 
-enum { OPT_CHECK = 1000, OPT_KEY_BASE = 2000 };
+enum { OPT_CHECK = 1 };
 
-static int parse_args(int argc, char **argv, struct fh_config *cfg)
+static const struct arg_opt own_opts[] = {
+    {"check-config", 0, ARG_FLAG, OPT_CHECK, NULL, "check the settings, print them, exit", NULL},
+    {"help", 'h', ARG_FLAG, 'h', NULL, "this help", NULL},
+    {"version", 'V', ARG_FLAG, 'V', NULL, "print the version", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static int own_option(const struct args *a, struct fh_config *cfg)
 {
-    size_t nkeys = 0;
-    while (config_keys[nkeys].key)
-        nkeys++;
-    struct option *opts = xcalloc(nkeys + 5, sizeof(*opts));
-    size_t o = 0;
-    opts[o++] = (struct option){"config", required_argument, NULL, 'c'};
-    opts[o++] = (struct option){"help", no_argument, NULL, 'h'};
-    opts[o++] = (struct option){"version", no_argument, NULL, 'V'};
-    opts[o++] = (struct option){"check-config", no_argument, NULL, OPT_CHECK};
-    for (size_t i = 0; i < nkeys; i++)
-        opts[o++] =
-            (struct option){config_keys[i].key,
-                            config_keys[i].type == CFG_BOOL ? optional_argument : required_argument,
-                            NULL, (int)(OPT_KEY_BASE + i)};
-    /* First pass: only -c, so that the command line can override the file. */
-    char err[512];
-    int c, rc = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1)
-        if (c == 'c') {
-            free(cfg->config_file);
-            cfg->config_file = xstrdup(optarg);
-        }
-    if (cfg->config_file && config_load_file(cfg, cfg->config_file, err, sizeof(err))) {
-        fprintf(stderr, "flowhoundd: %s\n", err);
-        free(opts);
-        return 2;
+    switch (a->opt->id) {
+    case 'h':
+        usage(stdout, a->opts);
+        return 1;
+    case 'V':
+        printf("flowhoundd %s\n", PACKAGE_VERSION);
+        return 1;
+    default:
+        cfg->check_config = true;
+        return 0;
     }
-    optind = 1;
-    opterr = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
-        if (c == 'c') {
-            continue;
-        } else if (c == 'h') {
-            usage(stdout);
-            rc = 1;
-        } else if (c == 'V') {
-            printf("flowhoundd %s\n", PACKAGE_VERSION);
-            rc = 1;
-        } else if (c == OPT_CHECK) {
-            cfg->check_config = true;
-        } else if (c >= OPT_KEY_BASE && (size_t)(c - OPT_KEY_BASE) < nkeys) {
-            const struct cfg_key *k = &config_keys[c - OPT_KEY_BASE];
-            /* Booleans: --daemon, or --analyzer=no to turn a default off. */
-            const char *v = k->type == CFG_BOOL && !optarg ? "yes" : optarg;
-            if (config_set(cfg, k->key, v, err, sizeof(err))) {
-                fprintf(stderr, "flowhoundd: --%s\n", err);
-                rc = 2;
-            }
-        } else {
-            fprintf(stderr, "Try 'flowhoundd --help'.\n");
-            rc = 2;
-        }
-    }
-    if (rc == 0 && optind < argc) {
-        fprintf(stderr, "flowhoundd: unexpected argument '%s'. Try 'flowhoundd --help'.\n",
-                argv[optind]);
-        rc = 2;
-    }
-    free(opts);
-    return rc;
 }
+
+static const struct config_cli cli = {
+    "flowhoundd", own_opts,
+    "Every setting of the config file is also an option (command line wins):", own_option};
 
 static enum log_level parse_level(const char *s, bool *ok)
 {
@@ -349,7 +292,7 @@ int main(int argc, char **argv)
 {
     struct fh_config cfg;
     config_defaults(&cfg);
-    int rc = parse_args(argc, argv, &cfg);
+    int rc = config_parse_args(&cfg, &cli, argc, argv);
     if (rc) {
         config_free(&cfg);
         return rc == 1 ? 0 : 2;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/args.h"
 #include "storage/store.h"
 
 static uint64_t state = 88172645463325252ULL;
@@ -68,22 +69,50 @@ static void make_flow(struct flow *f, int64_t recv)
     f->received_ms = recv;
 }
 
+static const struct arg_opt options[] = {
+    {"help", 'h', ARG_FLAG, 'h', NULL, "this help", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* DB COUNT [HOURS [START_MS]] into words; returns -1 to go on, 0 after --help, 2 on error. */
+static int parse_args(int argc, char **argv, const char **words)
+{
+    struct args a;
+    args_init(&a, "gen_flows", options, argc, argv);
+    a.max_words = 4;
+    int id, n = 0;
+    while ((id = args_next(&a)) != ARGS_END) {
+        if (id == ARGS_ERROR)
+            return 2;
+        if (id == 'h') {
+            printf("Usage: gen_flows DB COUNT [HOURS [START_MS]]\n");
+            args_help(options, stdout);
+            return 0;
+        }
+        words[n++] = a.value;
+    }
+    if (n >= 2)
+        return -1;
+    args_usage_error(&a, "expected DB COUNT [HOURS [START_MS]]");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s DB COUNT [HOURS [START_MS]]\n", argv[0]);
-        return 2;
-    }
-    int64_t count = strtoll(argv[2], NULL, 10);
-    int64_t hours = argc > 3 ? strtoll(argv[3], NULL, 10) : 24;
-    int64_t start = argc > 4 ? strtoll(argv[4], NULL, 10) : 1795392000000LL;
+    const char *words[4] = {NULL, NULL, "24", "1795392000000"};
+    int rc = parse_args(argc, argv, words);
+    if (rc >= 0)
+        return rc;
+    int64_t count = strtoll(words[1], NULL, 10);
+    int64_t hours = strtoll(words[2], NULL, 10);
+    int64_t start = strtoll(words[3], NULL, 10);
     if (count <= 0 || hours <= 0) {
-        fprintf(stderr, "COUNT and HOURS must be positive\n");
+        fprintf(stderr, "gen_flows: COUNT and HOURS must be positive\n");
         return 2;
     }
     char err[256];
     struct store_options opt = {.synchronous_off = true};
-    struct store *s = store_open(argv[1], STORE_RW, &opt, err, sizeof(err));
+    struct store *s = store_open(words[0], STORE_RW, &opt, err, sizeof(err));
     if (!s) {
         fprintf(stderr, "%s\n", err);
         return 1;
@@ -101,7 +130,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    int rc = store_commit(s, err, sizeof(err));
+    rc = store_commit(s, err, sizeof(err));
     store_close(s);
     if (rc) {
         fprintf(stderr, "%s\n", err);

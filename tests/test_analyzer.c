@@ -904,7 +904,7 @@ Test(cli, analyze_looks_back_over_a_time_range, .timeout = 60)
              th_builddir(), d.db);
     cr_expect_str_eq(first_line(cmd), "1", "evening only: the firewall's alert");
     snprintf(cmd, sizeof(cmd),
-             "%s/flowhound analyze --db %s --vantage-inner '*/2' --from 2026-11-24T00:00:00Z "
+             "%s/flowhound analyze --db=%s --vantage-inner='*/2' --from=2026-11-24T00:00:00Z "
              "| wc -l",
              th_builddir(), d.db);
     cr_expect_str_eq(first_line(cmd), "0", "morning alone: the old connection is not in range");

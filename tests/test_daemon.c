@@ -211,6 +211,22 @@ Test(daemon, help_and_check_config)
              th_builddir(), getenv("FH_SRCDIR"));
     cr_expect_eq(th_system("%s >/dev/null", ex), 0, "the example config is valid");
     char *dir = th_tmpdir();
+    /* --key=value as --key value; booleans bare or =no */
+    cr_expect_eq(th_system("%s/flowhoundd --db=%s/y.db --listen=127.0.0.1:0 --listen [::1]:0 "
+                           "--web=off --analyzer=no --daemon --check-config >%s/out",
+                           th_builddir(), dir, dir),
+                 0);
+    cr_expect_eq(th_system("grep -qx 'db = %s/y.db' %s/out && grep -qx 'web = off' %s/out && "
+                           "grep -qx 'listen = 127.0.0.1:0' %s/out && "
+                           "grep -qx 'listen = \\[::1\\]:0' %s/out && "
+                           "grep -qx 'analyzer = no' %s/out && grep -qx 'daemon = yes' %s/out",
+                           dir, dir, dir, dir, dir, dir, dir),
+                 0, "every option as given");
+    cr_expect_eq(th_system("%s/flowhoundd --rcvbuf=lots 2>%s/err", th_builddir(), dir), 2);
+    cr_expect_eq(th_system("grep -qx \"flowhoundd: --rcvbuf: 'lots' is not a size (e.g. 512K, "
+                           "32M, 50G)\" %s/err",
+                           dir),
+                 0, "the error names the option");
     cr_assert_eq(th_system("printf 'db = %s/x.db\\nlisten = 127.0.0.1:0 # any port\\nbogus = 1\\n'"
                            " > %s/f.conf",
                            dir, dir),

@@ -78,6 +78,17 @@ static struct result fq(const char *fmt, ...)
     return r;
 }
 
+/* The arguments of a table's case: its one %s is the store. */
+static const char *with_db(const char *form)
+{
+    static char args[512];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(args, sizeof(args), form, db);
+#pragma GCC diagnostic pop
+    return args;
+}
+
 static void done(struct result *r)
 {
     free(r->out);
@@ -243,11 +254,7 @@ Test(query_cli, usage_errors_exit_2_and_failures_exit_1)
         "-r '%s' --no-such-option",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        char args[512];
-        snprintf(args, sizeof(args), bad[i], db);
-#pragma GCC diagnostic pop
+        const char *args = with_db(bad[i]);
         r = fq("%s", args);
         cr_expect_eq(r.status, 2, "'%s' exited %d: %s", args, r.status, r.err);
         cr_expect(r.err[0], "'%s': no message", args);
@@ -256,6 +263,39 @@ Test(query_cli, usage_errors_exit_2_and_failures_exit_1)
     r = fq("-r '%s/missing.db' any", dir);
     cr_expect_eq(r.status, 1);
     cr_expect(strstr(r.err, "unable to open"), "%s", r.err);
+    done(&r);
+}
+
+Test(query_cli, every_form_of_an_option_gives_the_same_answer)
+{
+    static const char *const forms[] = {
+        "-r '%s' -s dstport/bytes -n 3 -o csv 'proto tcp'",
+        "--read='%s' --stat=dstport/bytes --limit=3 --output=csv -- proto tcp",
+        "-r'%s' -sdstport/bytes -n3 -ocsv -f 'proto tcp'",
+        "--read '%s' --stat dstport/bytes --limit 3 --output csv --filter='proto tcp'",
+    };
+    char *first = NULL;
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        const char *args = with_db(forms[i]);
+        struct result r = fq("%s", args);
+        cr_assert_eq(r.status, 0, "%s: %s", args, r.err);
+        cr_expect_eq(lines(r.out), 4, "%s: %s", args, r.out);
+        if (first)
+            cr_expect_str_eq(r.out, first, "%s", args);
+        else
+            first = xstrdup(r.out);
+        done(&r);
+    }
+    free(first);
+    struct result r = fq("-r '%s' --no-such-option", db);
+    cr_expect_str_eq(r.err, "flowhound query: --no-such-option: unknown option\n"
+                            "Try 'flowhound query --help'.\n");
+    done(&r);
+    r = fq("-r '%s' --limit=x", db);
+    cr_expect_str_eq(r.err, "flowhound query: --limit: 'x' is not a count\n");
+    done(&r);
+    r = fq("-r '%s' -n", db);
+    cr_expect_str_eq(r.err, "flowhound query: -n: missing value\nTry 'flowhound query --help'.\n");
     done(&r);
 }
 

@@ -52,7 +52,7 @@ Test(syslog_daemon, test_alert_reaches_rsyslog_and_reports_failures)
             "alert-syslog-facility = local5\nalert-syslog-hostname = fh-cli\n",
             rs.tcp_port);
     fclose(f);
-    int rc = th_system("'%s/flowhound' test-alert -c '%s' --alert-syslog udp://127.0.0.1:%u "
+    int rc = th_system("'%s/flowhound' test-alert -c '%s' --alert-syslog=udp://127.0.0.1:%u "
                        "> '%s' 2>&1",
                        th_builddir(), conf, rs.udp_port, out);
     th_system("cat '%s' >&2", out);
