@@ -205,9 +205,13 @@ static bool take_value(int id, const char *v, struct analyze_args *g)
         return parse_duration_ms(v, &g->o.quiet_ms);
     case OPT_HOLD:
         return parse_duration_ms(v, &g->o.hold_ms);
-    case OPT_CONNS:
-        g->o.max_conns = (size_t)strtoull(v, NULL, 10);
-        return g->o.max_conns > 0;
+    case OPT_CONNS: {
+        int64_t n;
+        if (!args_count(v, &n) || n < 1)
+            return false;
+        g->o.max_conns = (size_t)n;
+        return true;
+    }
     default: /* OPT_INNER */
         g->inner = xreallocarray(g->inner, g->o.n_vantage_inner + 1, sizeof(char *));
         g->inner[g->o.n_vantage_inner++] = v;

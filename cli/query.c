@@ -85,18 +85,6 @@ static void usage(FILE *f)
                "error.\n");
 }
 
-static bool parse_count(const char *s, int64_t *out)
-{
-    char *end;
-    if (!s || !isdigit((unsigned char)*s))
-        return false;
-    long long v = strtoll(s, &end, 10);
-    if (*end || v < 0)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* Appends a word of the filter given as the remaining arguments. */
 static void append_word(char **s, const char *word)
 {
@@ -142,7 +130,7 @@ static int take_option(struct args *a, int id, struct opts *o, char **words)
     case OPT_OFFSET:
     case OPT_TIME_LIMIT:
     case OPT_THREADS:
-        if (parse_count(a->value, id == 'n'              ? &o->limit
+        if (args_count(a->value, id == 'n'              ? &o->limit
                                   : id == OPT_OFFSET     ? &o->offset
                                   : id == OPT_TIME_LIMIT ? &o->time_limit
                                                          : &o->threads))

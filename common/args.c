@@ -1,8 +1,11 @@
 /* args.c - the command-line parser of every program (args.h). */
 #include "config.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/args.h"
@@ -186,4 +189,17 @@ void args_help(const struct arg_opt *opts, FILE *f)
             fprintf(f, "\n%s\n", o->help);
         else if (o->help)
             help_line(o, f);
+}
+
+bool args_count(const char *s, int64_t *out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
 }

@@ -14,6 +14,7 @@
 #define FLOWHOUND_ARGS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum arg_kind {
@@ -62,6 +63,9 @@ void args_error(const struct args *a, const char *fmt, ...) __attribute__((forma
 /* args_error, then "Try 'PROGRAM --help'.": for a command line that cannot be read. */
 void args_usage_error(const struct args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A count: a non-negative decimal integer that fits int64_t, and nothing else ("5x", "-1",
+ * "" and " 5" are not). The one reading of numbers on every command line. */
+bool args_count(const char *s, int64_t *out);
 /* Prints the option lines of --help, with the headings of the table. */
 void args_help(const struct arg_opt *opts, FILE *f);
 

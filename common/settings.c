@@ -175,17 +175,11 @@ static int set_key(struct fh_config *c, const struct cfg_key *k, const char *v, 
             return 0;
         snprintf(err, errlen, "'%s' is not yes or no", v);
         return -1;
-    case CFG_INT: {
-        errno = 0;
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        if (errno || !*v || *end || n < 0) {
-            snprintf(err, errlen, "'%s' is not a non-negative integer", v);
-            return -1;
-        }
-        *(int64_t *)(base + k->offset) = n;
-        return 0;
-    }
+    case CFG_INT:
+        if (args_count(v, (int64_t *)(base + k->offset)))
+            return 0;
+        snprintf(err, errlen, "'%s' is not a non-negative integer", v);
+        return -1;
     case CFG_SIZE:
         if (parse_size(v, (int64_t *)(base + k->offset)))
             return 0;

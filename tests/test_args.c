@@ -304,3 +304,14 @@ Test(args, settings_errors_name_the_option)
     free(err);
     config_free(&c);
 }
+
+Test(args, a_count_is_digits_and_nothing_else)
+{
+    int64_t v = -1;
+    cr_expect(args_count("0", &v) && v == 0);
+    cr_expect(args_count("42", &v) && v == 42);
+    cr_expect(args_count("9223372036854775807", &v) && v == INT64_MAX);
+    const char *bad[] = {"", "5x", "-1", "+1", " 5", "5 ", "0x10", "9223372036854775808", "1e3"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_expect(!args_count(bad[i], &v), "'%s' is not a count", bad[i]);
+}
