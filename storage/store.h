@@ -1,8 +1,11 @@
 /* store.h - the SQLite store: open and migrate, time partitions, flow inserts, exporters.
  *
- * One writer (the daemon's writer thread, or `flowhound analyze`) opens the store STORE_RW;
- * readers (web UI, CLI) open their own STORE_RO connections. Errors are returned with a
- * message in the caller's buffer; nothing here logs or exits. */
+ * Every connection to a store is opened here (store_open, store_connect), with its settings
+ * and the check that the file is a flowhound store of this schema version. One writer (the
+ * daemon's writer thread, or `flowhound analyze`) opens the store STORE_RW; readers (web UI,
+ * CLI, their query workers) open their own STORE_RO connections; alert delivery writes
+ * through a STORE_RW_EXISTING one. Errors are returned with a message in the caller's
+ * buffer; nothing here logs or exits. */
 #ifndef FLOWHOUND_STORE_H
 #define FLOWHOUND_STORE_H
 
@@ -17,12 +20,18 @@
 
 #define STORE_SCHEMA_VERSION 1
 
-enum store_mode { STORE_RW, STORE_RO };
+enum store_mode {
+    STORE_RW,          /* the writer: creates the file, migrates the schema, WAL */
+    STORE_RO,          /* a reader: read-only, set up for scans and sorts */
+    STORE_RW_EXISTING, /* another writer of a store the writer made: neither creates nor
+                        * migrates (alert delivery) */
+};
 
 /* Rows of one partition before the next one is started (doc/performance.md: why 1M). */
 #define STORE_PARTITION_ROWS 1000000
 #define PARTITION_NAME_LEN 40
 
+/* The writer's (STORE_RW); other modes ignore them. */
 struct store_options {
     int64_t partition_ms;   /* receive-time span of one flows_* table; default 1 h */
     int64_t cache_kib;      /* SQLite page cache; default 16 MiB */
@@ -33,8 +42,16 @@ struct store_options {
 
 struct store;
 
+/* Opens the store at path. Only a STORE_RW store takes flows and exporters; the others are
+ * for store_sqlite() and the functions taking a connection. NULL with a message naming the
+ * file when it cannot be opened or is not a flowhound store of STORE_SCHEMA_VERSION (the
+ * writer migrates an older one). */
 struct store *store_open(const char *path, enum store_mode mode, const struct store_options *opt,
                          char *err, size_t errlen);
+/* One more connection to the store at path, set up and checked as store_open's in the same
+ * mode, for a thread of its own (query workers, alert delivery); STORE_RW is refused: the
+ * writer is store_open's. The caller closes it with sqlite3_close(). */
+sqlite3 *store_connect(const char *path, enum store_mode mode, char *err, size_t errlen);
 void store_close(struct store *s);
 sqlite3 *store_sqlite(struct store *s);
 const char *store_path(const struct store *s);

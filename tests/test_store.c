@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/addr.h"
 #include "storage/store.h"
@@ -182,6 +183,98 @@ Test(store, rejects_a_newer_schema)
     struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
     cr_expect_null(s);
     cr_expect(strstr(err, "newer"), "error says why: %s", err);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* The modes that open a store someone else made: a reader, and alert delivery. */
+static const enum store_mode other_modes[] = {STORE_RO, STORE_RW_EXISTING};
+
+/* Opening db in every other mode fails, with a message naming it and containing why. */
+static void expect_refused(const char *db, const char *why)
+{
+    for (size_t i = 0; i < sizeof(other_modes) / sizeof(other_modes[0]); i++) {
+        char err[512] = "";
+        sqlite3 *c = store_connect(db, other_modes[i], err, sizeof(err));
+        cr_expect_null(c, "mode %d opened %s", other_modes[i], db);
+        sqlite3_close(c);
+        cr_expect(strstr(err, db) && strstr(err, why), "mode %d: names the file and says '%s': %s",
+                  other_modes[i], why, err);
+        err[0] = '\0';
+        struct store *s = store_open(db, other_modes[i], NULL, err, sizeof(err));
+        cr_expect_null(s, "store_open, mode %d", other_modes[i]);
+        store_close(s);
+        cr_expect(strstr(err, db) && strstr(err, why), "store_open, mode %d: %s", other_modes[i],
+                  err);
+    }
+}
+
+Test(store, readers_and_delivery_refuse_a_file_that_is_not_a_store)
+{
+    char *dir = th_tmpdir(), db[512];
+    snprintf(db, sizeof(db), "%s/other.db", dir);
+    cr_assert_eq(th_system("sqlite3 '%s' 'CREATE TABLE t (x)'", db), 0);
+    expect_refused(db, "not a flowhound store");
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM sqlite_master WHERE name != 't'"), 0,
+                 "nothing created in it");
+    cr_expect_eq(th_db_int(db, "PRAGMA user_version"), 0, "not migrated");
+    snprintf(db, sizeof(db), "%s/text.db", dir);
+    cr_assert_eq(th_system("echo 'not a database at all, just some text' > '%s'", db), 0);
+    expect_refused(db, "not a database");
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(store, readers_and_delivery_refuse_a_newer_schema)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    store_close(s);
+    cr_assert_eq(th_system("sqlite3 '%s' 'PRAGMA user_version = %d'", db, STORE_SCHEMA_VERSION + 1),
+                 0);
+    expect_refused(db, "newer");
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(store, delivery_never_creates_a_store)
+{
+    char *dir = th_tmpdir(), db[512], err[512];
+    snprintf(db, sizeof(db), "%s/missing.db", dir);
+    sqlite3 *c = store_connect(db, STORE_RW_EXISTING, err, sizeof(err));
+    cr_expect_null(c);
+    sqlite3_close(c);
+    cr_expect(strstr(err, db), "names the file: %s", err);
+    cr_expect_neq(access(db, F_OK), 0, "the file was not created");
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* Each mode can do what it is for, and no more: a reader cannot write; only store_open opens
+ * the writer. */
+Test(store, connections_to_a_store_get_their_mode)
+{
+    char *dir = th_tmpdir(), db[512], err[512];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    store_close(s);
+    static const char insert[] = "INSERT INTO alert_destinations (destination, first_event_id, "
+                                 "done_through) VALUES ('udp://192.0.2.5:514', 0, 0)";
+    sqlite3 *ro = store_connect(db, STORE_RO, err, sizeof(err));
+    cr_assert(ro, "%s", err);
+    cr_expect_eq(sqlite3_exec(ro, "SELECT count(*) FROM flows", NULL, NULL, NULL), SQLITE_OK);
+    cr_expect_eq(sqlite3_exec(ro, insert, NULL, NULL, NULL), SQLITE_READONLY);
+    sqlite3_close(ro);
+    sqlite3 *rw = store_connect(db, STORE_RW_EXISTING, err, sizeof(err));
+    cr_assert(rw, "%s", err);
+    cr_expect_eq(sqlite3_exec(rw, insert, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(rw));
+    sqlite3_close(rw);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM alert_destinations"), 1);
+    cr_expect_null(store_connect(db, STORE_RW, err, sizeof(err)));
+    cr_expect(strstr(err, "store_open"), "%s", err);
     th_rmtree(dir);
     free(dir);
 }
