@@ -29,7 +29,7 @@ enum store_mode {
 
 /* Rows of one partition before the next one is started (doc/performance.md: why 1M). */
 #define STORE_PARTITION_ROWS 1000000
-#define PARTITION_NAME_LEN 40
+#define PARTITION_NAME_LEN   40
 
 /* The writer's (STORE_RW); other modes ignore them. */
 struct store_options {
@@ -74,8 +74,8 @@ int store_load_exporters(struct store *s, struct exporter_table *t, char *err, s
 
 /* Names of the partitions overlapping [from_ms, to_ms] by flow time, oldest first; the caller
  * frees the array and its strings. For readers that want to skip partitions. */
-int store_partitions_for(struct store *s, int64_t from_ms, int64_t to_ms, char ***names,
-                         size_t *n, char *err, size_t errlen);
+int store_partitions_for(struct store *s, int64_t from_ms, int64_t to_ms, char ***names, size_t *n,
+                         char *err, size_t errlen);
 
 /* One partition, as store_partition_list() reports it. */
 struct store_partition {
@@ -105,10 +105,10 @@ int64_t store_endpoint_key(const struct fh_addr *a, uint16_t port);
  * Those peers are looked up now and written into the SQL as numbers (a shared sub-query made
  * SQLite prepare the statement in time quadratic in the partitions). A flow to the endpoint
  * from a peer it never sent a flow to in the range (or beyond its first 10,000 peers) is
- * found only in the partition not yet indexed (scanned). Result columns: those of the `flows` view, ordered by first_ms. Bind
- * with store_bind_hunt() (same endpoint and range). NULL with a message on error; the
- * caller frees. The SQL names partitions: if retention drops one before it runs, prepare
- * fails ("no such table"): build it again. */
+ * found only in the partition not yet indexed (scanned). Result columns: those of the `flows` view,
+ * ordered by first_ms. Bind with store_bind_hunt() (same endpoint and range). NULL with a message
+ * on error; the caller frees. The SQL names partitions: if retention drops one before it runs,
+ * prepare fails ("no such table"): build it again. */
 char *store_client_port_sql(struct store *s, const struct fh_addr *a, uint16_t port,
                             int64_t from_ms, int64_t to_ms, char *err, size_t errlen);
 /* The same on any connection to a store (e.g. a reader's, with its own time limit). */
