@@ -144,4 +144,14 @@ extern const char store_flow_columns[];
 /* The embedded schema text (storage/schema.sql). */
 extern const char flowhound_schema_sql[];
 
+/* ---- flows read back (storage/flow_row.c) ---- */
+
+/* The columns store_row_to_flow() reads, in its order: the fields the analyzer uses (its
+ * replay in `flowhound analyze`, the connections rebuilt on request), not every stored one.
+ * Select them from a partition or from the `flows` view. */
+extern const char store_flow_read_columns[];
+/* A row selecting store_flow_read_columns as the struct flow that was stored: a NULL column is
+ * a field the exporter did not send, its FF_* bit clear in present. Fields not read are 0. */
+void store_row_to_flow(sqlite3_stmt *st, struct flow *f);
+
 #endif
