@@ -69,9 +69,4 @@ void conn_rebuild_free(struct conn_rebuild_result *r);
  * column names (id = the given number); NULLs for a direction not seen. */
 json_t *conn_row_json(const struct conn_row *r, int64_t id);
 
-/* The flow columns the analyzer reads, in the order conn_row_to_flow() expects them. */
-extern const char conn_flow_columns[];
-/* A stored flow (a row selecting conn_flow_columns) as the record the analyzer saw. */
-void conn_row_to_flow(sqlite3_stmt *st, struct flow *f);
-
 #endif

@@ -9,6 +9,7 @@
 #include "alerts/deliver_spool.h"
 #include "common/addr.h"
 #include "common/xmalloc.h"
+#include "storage/store.h"
 
 enum { ST_REGISTER, ST_STATS, ST_LOAD, ST_MARK, ST_SAVE, ST_N };
 
@@ -46,25 +47,23 @@ struct spool {
 
 static int fail(struct spool *s, char *err, size_t errlen, const char *what)
 {
-    snprintf(err, errlen, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(s->db));
     return -1;
 }
 
 struct spool *spool_open(const char *path, char *err, size_t errlen)
 {
     struct spool *s = xcalloc(1, sizeof(*s));
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        fail(s, err, errlen, path);
+    /* The daemon's writer made the store: never create or migrate one here. */
+    s->db = store_connect(path, STORE_RW_EXISTING, err, errlen);
+    if (!s->db) {
         spool_close(s);
         return NULL;
     }
-    /* The collector's writer holds the write lock for its batches: wait, do not fail. */
-    sqlite3_busy_timeout(s->db, 5000);
     for (int i = 0; i < ST_N; i++)
         if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
             SQLITE_OK) {
-            fail(s, err, errlen, "preparing the delivery statements (is this a flowhound store?)");
+            fail(s, err, errlen, "preparing the delivery statements");
             spool_close(s);
             return NULL;
         }

@@ -1,6 +1,7 @@
 /* deliver_spool.h - the delivery thread's view of the store: alert events still to deliver
  * per destination, their outcomes, and the destinations' counters. Its own read-write SQLite
- * connection (WAL, busy timeout); every write is one short transaction. Internal to alerts/. */
+ * connection (store_connect STORE_RW_EXISTING: the store must exist, of this schema version);
+ * every write is one short transaction. Internal to alerts/. */
 #ifndef FLOWHOUND_DELIVER_SPOOL_H
 #define FLOWHOUND_DELIVER_SPOOL_H
 

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "alerts/analyzer.h"
-#include "alerts/conn_rebuild.h"
 #include "cli/commands.h"
 #include "common/addr.h"
 #include "common/args.h"
@@ -91,7 +90,8 @@ static const char flow_sql[] = "SELECT %s FROM \"%w\" WHERE proto = 6 AND last_m
 static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int64_t to,
                                 struct store *out, struct analyzer *a, int64_t *last_recv)
 {
-    char *sql = sqlite3_mprintf(flow_sql, conn_flow_columns, name, (long long)from, (long long)to);
+    char *sql =
+        sqlite3_mprintf(flow_sql, store_flow_read_columns, name, (long long)from, (long long)to);
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     sqlite3_free(sql);
@@ -103,7 +103,7 @@ static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int
     size_t n = 0;
     long long total = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        conn_row_to_flow(st, &chunk[n]);
+        store_row_to_flow(st, &chunk[n]);
         if (chunk[n].received_ms > *last_recv)
             *last_recv = chunk[n].received_ms;
         if (++n == CHUNK) {

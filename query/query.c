@@ -48,21 +48,10 @@ static int load_columns(struct query *q, char *err, size_t errlen)
     return 0;
 }
 
-/* Settings of every read connection. The store's writer settings (64 MiB cache, in-memory
- * temp store) make SQLite's sorter build one huge in-memory run: top-N over a million flows
- * took twice as long as with SQLite's defaults, which spill sorted runs and merge them.
- * mmap halves the system time of a scan (no pread per page). */
+/* What every read connection adds to the store's reader settings (STORE_RO): the filter's
+ * SQL function and the time limit. */
 static int configure(struct query *q, sqlite3 *db, char *err, size_t errlen)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db,
-                     "PRAGMA cache_size = -2000; PRAGMA temp_store = FILE; "
-                     "PRAGMA mmap_size = 68719476736",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "configuring the connection: %s", msg ? msg : "?");
-        sqlite3_free(msg);
-        return QUERY_EFAIL;
-    }
     if (filter_register_sql(db) != SQLITE_OK) {
         snprintf(err, errlen, "registering fh_net: %s", sqlite3_errmsg(db));
         return QUERY_EFAIL;
@@ -73,15 +62,8 @@ static int configure(struct query *q, sqlite3 *db, char *err, size_t errlen)
 
 sqlite3 *query_connect(struct query *q, char *err, size_t errlen)
 {
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(store_path(q->store), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", store_path(q->store), db ? sqlite3_errmsg(db) : "?");
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    if (configure(q, db, err, errlen)) {
+    sqlite3 *db = store_connect(store_path(q->store), STORE_RO, err, errlen);
+    if (db && configure(q, db, err, errlen)) {
         sqlite3_close(db);
         return NULL;
     }

@@ -1,8 +1,11 @@
 /* store.h - the SQLite store: open and migrate, time partitions, flow inserts, exporters.
  *
- * One writer (the daemon's writer thread, or `flowhound analyze`) opens the store STORE_RW;
- * readers (web UI, CLI) open their own STORE_RO connections. Errors are returned with a
- * message in the caller's buffer; nothing here logs or exits. */
+ * Every connection to a store is opened here (store_open, store_connect), with its settings
+ * and the check that the file is a flowhound store of this schema version. One writer (the
+ * daemon's writer thread, or `flowhound analyze`) opens the store STORE_RW; readers (web UI,
+ * CLI, their query workers) open their own STORE_RO connections; alert delivery writes
+ * through a STORE_RW_EXISTING one. Errors are returned with a message in the caller's
+ * buffer; nothing here logs or exits. */
 #ifndef FLOWHOUND_STORE_H
 #define FLOWHOUND_STORE_H
 
@@ -17,12 +20,18 @@
 
 #define STORE_SCHEMA_VERSION 1
 
-enum store_mode { STORE_RW, STORE_RO };
+enum store_mode {
+    STORE_RW,          /* the writer: creates the file, migrates the schema, WAL */
+    STORE_RO,          /* a reader: read-only, set up for scans and sorts */
+    STORE_RW_EXISTING, /* another writer of a store the writer made: neither creates nor
+                        * migrates (alert delivery) */
+};
 
 /* Rows of one partition before the next one is started (doc/performance.md: why 1M). */
 #define STORE_PARTITION_ROWS 1000000
-#define PARTITION_NAME_LEN 40
+#define PARTITION_NAME_LEN   40
 
+/* The writer's (STORE_RW); other modes ignore them. */
 struct store_options {
     int64_t partition_ms;   /* receive-time span of one flows_* table; default 1 h */
     int64_t cache_kib;      /* SQLite page cache; default 16 MiB */
@@ -33,8 +42,16 @@ struct store_options {
 
 struct store;
 
+/* Opens the store at path. Only a STORE_RW store takes flows and exporters; the others are
+ * for store_sqlite() and the functions taking a connection. NULL with a message naming the
+ * file when it cannot be opened or is not a flowhound store of STORE_SCHEMA_VERSION (the
+ * writer migrates an older one). */
 struct store *store_open(const char *path, enum store_mode mode, const struct store_options *opt,
                          char *err, size_t errlen);
+/* One more connection to the store at path, set up and checked as store_open's in the same
+ * mode, for a thread of its own (query workers, alert delivery); STORE_RW is refused: the
+ * writer is store_open's. The caller closes it with sqlite3_close(). */
+sqlite3 *store_connect(const char *path, enum store_mode mode, char *err, size_t errlen);
 void store_close(struct store *s);
 sqlite3 *store_sqlite(struct store *s);
 const char *store_path(const struct store *s);
@@ -57,8 +74,8 @@ int store_load_exporters(struct store *s, struct exporter_table *t, char *err, s
 
 /* Names of the partitions overlapping [from_ms, to_ms] by flow time, oldest first; the caller
  * frees the array and its strings. For readers that want to skip partitions. */
-int store_partitions_for(struct store *s, int64_t from_ms, int64_t to_ms, char ***names,
-                         size_t *n, char *err, size_t errlen);
+int store_partitions_for(struct store *s, int64_t from_ms, int64_t to_ms, char ***names, size_t *n,
+                         char *err, size_t errlen);
 
 /* One partition, as store_partition_list() reports it. */
 struct store_partition {
@@ -88,10 +105,10 @@ int64_t store_endpoint_key(const struct fh_addr *a, uint16_t port);
  * Those peers are looked up now and written into the SQL as numbers (a shared sub-query made
  * SQLite prepare the statement in time quadratic in the partitions). A flow to the endpoint
  * from a peer it never sent a flow to in the range (or beyond its first 10,000 peers) is
- * found only in the partition not yet indexed (scanned). Result columns: those of the `flows` view, ordered by first_ms. Bind
- * with store_bind_hunt() (same endpoint and range). NULL with a message on error; the
- * caller frees. The SQL names partitions: if retention drops one before it runs, prepare
- * fails ("no such table"): build it again. */
+ * found only in the partition not yet indexed (scanned). Result columns: those of the `flows` view,
+ * ordered by first_ms. Bind with store_bind_hunt() (same endpoint and range). NULL with a message
+ * on error; the caller frees. The SQL names partitions: if retention drops one before it runs,
+ * prepare fails ("no such table"): build it again. */
 char *store_client_port_sql(struct store *s, const struct fh_addr *a, uint16_t port,
                             int64_t from_ms, int64_t to_ms, char *err, size_t errlen);
 /* The same on any connection to a store (e.g. a reader's, with its own time limit). */
@@ -126,5 +143,15 @@ extern const char store_flow_columns[];
 
 /* The embedded schema text (storage/schema.sql). */
 extern const char flowhound_schema_sql[];
+
+/* ---- flows read back (storage/flow_row.c) ---- */
+
+/* The columns store_row_to_flow() reads, in its order: the fields the analyzer uses (its
+ * replay in `flowhound analyze`, the connections rebuilt on request), not every stored one.
+ * Select them from a partition or from the `flows` view. */
+extern const char store_flow_read_columns[];
+/* A row selecting store_flow_read_columns as the struct flow that was stored: a NULL column is
+ * a field the exporter did not send, its FF_* bit clear in present. Fields not read are 0. */
+void store_row_to_flow(sqlite3_stmt *st, struct flow *f);
 
 #endif

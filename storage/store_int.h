@@ -23,7 +23,6 @@ struct partition {
 struct store {
     sqlite3 *db;
     char *path;
-    enum store_mode mode;
     struct store_options opt;
     bool in_txn;
     struct partition cur;

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/addr.h"
 #include "storage/store.h"
@@ -182,6 +183,190 @@ Test(store, rejects_a_newer_schema)
     struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
     cr_expect_null(s);
     cr_expect(strstr(err, "newer"), "error says why: %s", err);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* The modes that open a store someone else made: a reader, and alert delivery. */
+static const enum store_mode other_modes[] = {STORE_RO, STORE_RW_EXISTING};
+
+/* Opening db in every other mode fails, with a message naming it and containing why. */
+static void expect_refused(const char *db, const char *why)
+{
+    for (size_t i = 0; i < sizeof(other_modes) / sizeof(other_modes[0]); i++) {
+        char err[512] = "";
+        sqlite3 *c = store_connect(db, other_modes[i], err, sizeof(err));
+        cr_expect_null(c, "mode %d opened %s", other_modes[i], db);
+        sqlite3_close(c);
+        cr_expect(strstr(err, db) && strstr(err, why), "mode %d: names the file and says '%s': %s",
+                  other_modes[i], why, err);
+        err[0] = '\0';
+        struct store *s = store_open(db, other_modes[i], NULL, err, sizeof(err));
+        cr_expect_null(s, "store_open, mode %d", other_modes[i]);
+        store_close(s);
+        cr_expect(strstr(err, db) && strstr(err, why), "store_open, mode %d: %s", other_modes[i],
+                  err);
+    }
+}
+
+Test(store, readers_and_delivery_refuse_a_file_that_is_not_a_store)
+{
+    char *dir = th_tmpdir(), db[512];
+    snprintf(db, sizeof(db), "%s/other.db", dir);
+    cr_assert_eq(th_system("sqlite3 '%s' 'CREATE TABLE t (x)'", db), 0);
+    expect_refused(db, "not a flowhound store");
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM sqlite_master WHERE name != 't'"), 0,
+                 "nothing created in it");
+    cr_expect_eq(th_db_int(db, "PRAGMA user_version"), 0, "not migrated");
+    snprintf(db, sizeof(db), "%s/text.db", dir);
+    cr_assert_eq(th_system("echo 'not a database at all, just some text' > '%s'", db), 0);
+    expect_refused(db, "not a database");
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(store, readers_and_delivery_refuse_a_newer_schema)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    store_close(s);
+    cr_assert_eq(th_system("sqlite3 '%s' 'PRAGMA user_version = %d'", db, STORE_SCHEMA_VERSION + 1),
+                 0);
+    expect_refused(db, "newer");
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(store, delivery_never_creates_a_store)
+{
+    char *dir = th_tmpdir(), db[512], err[512];
+    snprintf(db, sizeof(db), "%s/missing.db", dir);
+    sqlite3 *c = store_connect(db, STORE_RW_EXISTING, err, sizeof(err));
+    cr_expect_null(c);
+    sqlite3_close(c);
+    cr_expect(strstr(err, db), "names the file: %s", err);
+    cr_expect_neq(access(db, F_OK), 0, "the file was not created");
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* Each mode can do what it is for, and no more: a reader cannot write; only store_open opens
+ * the writer. */
+Test(store, connections_to_a_store_get_their_mode)
+{
+    char *dir = th_tmpdir(), db[512], err[512];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    store_close(s);
+    static const char insert[] = "INSERT INTO alert_destinations (destination, first_event_id, "
+                                 "done_through) VALUES ('udp://192.0.2.5:514', 0, 0)";
+    sqlite3 *ro = store_connect(db, STORE_RO, err, sizeof(err));
+    cr_assert(ro, "%s", err);
+    cr_expect_eq(sqlite3_exec(ro, "SELECT count(*) FROM flows", NULL, NULL, NULL), SQLITE_OK);
+    cr_expect_eq(sqlite3_exec(ro, insert, NULL, NULL, NULL), SQLITE_READONLY);
+    sqlite3_close(ro);
+    sqlite3 *rw = store_connect(db, STORE_RW_EXISTING, err, sizeof(err));
+    cr_assert(rw, "%s", err);
+    cr_expect_eq(sqlite3_exec(rw, insert, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(rw));
+    sqlite3_close(rw);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM alert_destinations"), 1);
+    cr_expect_null(store_connect(db, STORE_RW, err, sizeof(err)));
+    cr_expect(strstr(err, "store_open"), "%s", err);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* The optional fields store_flow_read_columns carries. */
+#define READ_BACK                                                                                  \
+    (FF_TCP_FLAGS | FF_END_REASON | FF_INITIAL_FLAGS | FF_UNION_FLAGS | FF_REVERSE |               \
+     FF_REV_FLAGS | FF_SAMPLING)
+
+/* A flow with every field store_flow_read_columns carries, at values that need each column's
+ * full width, and one field it does not carry (the interfaces). */
+static struct flow full_flow(int64_t received)
+{
+    struct flow f = sample_flow(received);
+    f.domain = 0x80000001u;
+    f.version = 10;
+    f.src_port = 722;
+    f.tcp_flags = 0x01da;
+    f.packets = 5000000000ull;
+    f.bytes = 7000000000000ull;
+    f.end_reason = 3;
+    f.initial_flags = 0x02;
+    f.union_flags = 0x1b;
+    f.rev_packets = 4000000000ull;
+    f.rev_bytes = 6000000000000ull;
+    f.rev_tcp_flags = 0x0112;
+    f.sampling_interval = 1000000;
+    f.in_if = f.out_if = 7;
+    f.present = READ_BACK | FF_IF;
+    return f;
+}
+
+static void expect_read_back(const struct flow *got, const struct flow *sent)
+{
+    cr_expect(addr_equal(&got->exporter, &sent->exporter));
+    cr_expect_eq(got->domain, sent->domain);
+    cr_expect_eq(got->version, sent->version);
+    cr_expect(addr_equal(&got->src_addr, &sent->src_addr));
+    cr_expect(addr_equal(&got->dst_addr, &sent->dst_addr));
+    cr_expect_eq(got->src_port, sent->src_port);
+    cr_expect_eq(got->dst_port, sent->dst_port);
+    cr_expect_eq(got->proto, sent->proto);
+    cr_expect_eq(got->packets, sent->packets);
+    cr_expect_eq(got->bytes, sent->bytes);
+    cr_expect_eq(got->first_ms, sent->first_ms);
+    cr_expect_eq(got->last_ms, sent->last_ms);
+    cr_expect_eq(got->received_ms, sent->received_ms);
+    cr_expect_eq(got->present, sent->present & READ_BACK, "present %#x, sent %#x", got->present,
+                 sent->present);
+    /* a field whose bit is clear reads back 0, whatever the sender's struct held */
+    uint32_t p = sent->present;
+    cr_expect_eq(got->tcp_flags, p & FF_TCP_FLAGS ? sent->tcp_flags : 0);
+    cr_expect_eq(got->end_reason, p & FF_END_REASON ? sent->end_reason : 0);
+    cr_expect_eq(got->initial_flags, p & FF_INITIAL_FLAGS ? sent->initial_flags : 0);
+    cr_expect_eq(got->union_flags, p & FF_UNION_FLAGS ? sent->union_flags : 0);
+    cr_expect_eq(got->rev_packets, p & FF_REVERSE ? sent->rev_packets : 0);
+    cr_expect_eq(got->rev_bytes, p & FF_REVERSE ? sent->rev_bytes : 0);
+    cr_expect_eq(got->rev_tcp_flags, p & FF_REV_FLAGS ? sent->rev_tcp_flags : 0);
+    cr_expect_eq(got->sampling_interval, p & FF_SAMPLING ? sent->sampling_interval : 0);
+    cr_expect_eq(got->in_if, 0, "not a column read back");
+}
+
+Test(store, a_stored_flow_reads_back_as_sent)
+{
+    char *dir = th_tmpdir(), db[512], err[512];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    int64_t t0 = 1795455000000;
+    struct flow sent[2] = {full_flow(t0), full_flow(t0 + 1)};
+    sent[1].src_port = 723;
+    sent[1].present = 0; /* every optional field left out: stored NULL */
+    cr_assert_eq(store_begin(s, err, sizeof(err)), 0, "%s", err);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(store_add_flow(s, &sent[i], err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(store_commit(s, err, sizeof(err)), 0, "%s", err);
+    store_close(s);
+    sqlite3 *c = store_connect(db, STORE_RO, err, sizeof(err));
+    cr_assert(c, "%s", err);
+    char *sql = sqlite3_mprintf("SELECT %s FROM flows ORDER BY src_port", store_flow_read_columns);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(c));
+    sqlite3_free(sql);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+        struct flow got;
+        store_row_to_flow(st, &got);
+        expect_read_back(&got, &sent[i]);
+    }
+    cr_expect_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(c);
     th_rmtree(dir);
     free(dir);
 }

@@ -682,3 +682,20 @@ Test(deliver, destination_syntax)
         cr_expect_eq(syslog_dest_parse(bad[i], &sd_, err, sizeof(err)), -1, "'%s' accepted",
                      bad[i]);
 }
+
+/* Delivery writes to the store: pointed at a database that is not flowhound's, it refuses to
+ * start and says which file, rather than creating its tables there or failing on them. */
+Test(deliver, refuses_a_file_that_is_not_a_store)
+{
+    char other[700], err[512] = "";
+    snprintf(other, sizeof(other), "%s/other.db", dir);
+    cr_assert_eq(th_system("sqlite3 '%s' 'CREATE TABLE t (x)'", other), 0);
+    char *dests[] = {"udp://127.0.0.1:514"};
+    struct deliver_options o = {.db_path = other, .dests = dests, .n_dests = 1, .facility = 19};
+    struct deliver *d = deliver_start(&o, err, sizeof(err));
+    cr_expect_null(d);
+    if (d)
+        deliver_stop(d);
+    cr_expect(strstr(err, other) && strstr(err, "not a flowhound store"), "%s", err);
+    cr_expect_eq(th_db_int(other, "SELECT count(*) FROM sqlite_master WHERE name != 't'"), 0);
+}
