@@ -7,11 +7,12 @@
 #    layers below it; daemon/ and cli/ (the programs) include any layer but not each other;
 #    no layer includes tests/, bench/ or fuzz/.
 # 2. A private header (*_int.h) is included only from its own folder.
-# 3. With BUILDDIR: no layer's library needs a symbol that only a layer above defines.
+# 3. With BUILDDIR (default: $FH_BUILDDIR; "" for none, as the selftest passes): no layer's
+#    library needs a symbol that only a layer above defines.
 # Prints every violation and exits 1 if there is one.
 set -u
 src=${1:-${FH_SRCDIR:-${srcdir:-.}}}
-build=${2:-${FH_BUILDDIR:-}}
+build=${2-${FH_BUILDDIR:-}}
 layers="common collector storage query alerts web"
 
 rank() {
