@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include "collector/backlog.h"
+#include "common/counter.h"
 
 /* 4 MiB, mapped and unmapped directly: malloc would keep freed chunks in its arena after its
  * mmap threshold adapts, and the memory a burst took must go back to the system when it is
@@ -51,7 +52,8 @@ void backlog_free(struct backlog *b)
         chunk_free(c);
     }
     b->tail = NULL;
-    b->bytes = b->count = 0;
+    COUNTER_SET(b->bytes, 0);
+    COUNTER_SET(b->count, 0);
 }
 
 bool backlog_room_for(const struct backlog *b, size_t n)
@@ -82,15 +84,15 @@ bool backlog_push(struct backlog *b, const struct backlog_item *it, const uint8_
         else
             b->head = c;
         b->tail = c;
-        b->bytes += CHUNK_BYTES;
+        COUNTER_ADD(b->bytes, CHUNK_BYTES);
         if (b->bytes > b->peak_bytes)
-            b->peak_bytes = b->bytes;
+            COUNTER_SET(b->peak_bytes, b->bytes);
     }
     uint8_t *p = b->tail->data + b->tail->used;
     memcpy(p, it, sizeof(*it));
     memcpy(p + sizeof(*it), data, it->len);
     b->tail->used += sz;
-    b->count++;
+    COUNTER_ADD(b->count, 1);
     b->total++;
     return true;
 }
@@ -112,13 +114,13 @@ void backlog_pop(struct backlog *b)
     struct backlog_chunk *c = b->head;
     const struct backlog_item *it = (const struct backlog_item *)(c->data + c->read);
     c->read += entry_size(it->len);
-    b->count--;
+    COUNTER_SUB(b->count, 1);
     if (c->read < c->used)
         return;
     /* Chunk drained: free it (even the last one, so an idle daemon holds nothing). */
     b->head = c->next;
     if (!b->head)
         b->tail = NULL;
-    b->bytes -= CHUNK_BYTES;
+    COUNTER_SUB(b->bytes, CHUNK_BYTES);
     chunk_free(c);
 }

@@ -10,6 +10,7 @@
 #ifndef FLOWHOUND_BACKLOG_H
 #define FLOWHOUND_BACKLOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,11 +27,13 @@ struct backlog_item {
 
 struct backlog_chunk;
 
+/* bytes, count and peak_bytes: changed by the owner's thread only (common/counter.h), readable
+ * while it runs. */
 struct backlog {
     size_t limit;                      /* most bytes held (chunks included whole) */
-    size_t bytes;                      /* bytes of chunks allocated now */
-    size_t count;                      /* datagrams held */
-    size_t peak_bytes;                 /* largest `bytes` seen (for the stop log and tests) */
+    _Atomic size_t bytes;              /* bytes of chunks allocated now */
+    _Atomic size_t count;              /* datagrams held */
+    _Atomic size_t peak_bytes;         /* largest `bytes` seen (for the stop log and tests) */
     uint64_t total;                    /* datagrams ever parked */
     struct backlog_chunk *head, *tail; /* read from head, append at tail */
 };

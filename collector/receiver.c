@@ -12,6 +12,7 @@
 #include "collector/decode.h"
 #include "collector/receiver.h"
 #include "common/addr.h"
+#include "common/counter.h"
 #include "common/timeutil.h"
 
 #define RECV_BATCH 64
@@ -57,11 +58,11 @@ static bool emit_to_batch(void *ctx, const struct flow *f)
         r->cur_since = mono_ms();
     }
     if (!r->cur) {
-        r->flows_dropped++;
+        COUNTER_ADD(r->flows_dropped, 1);
         return false;
     }
     r->cur->flows[r->cur->n++] = *f;
-    r->flows_queued++;
+    COUNTER_ADD(r->flows_queued, 1);
     return true;
 }
 
@@ -101,7 +102,7 @@ static void process_datagram(struct receiver *r, const struct backlog_item *it, 
     }
     if (why != REJ_NONE) {
         char a[FH_ADDR_STRLEN];
-        r->rejected++;
+        COUNTER_ADD(r->rejected, 1);
         log_ratelimited(&r->reject_log, LOG_LVL_WARN, "rejected a %u-byte datagram from %s: %s",
                         it->len, addr_to_str(&it->from, a, sizeof(a)), reject_reason_name(why));
     }
@@ -122,7 +123,7 @@ static void handle_datagram(struct receiver *r, struct listener *l, struct mmsgh
         l->last_ovfl = ovfl;
     l->kernel_drops += dropped;
     l->datagrams++;
-    r->datagrams++;
+    COUNTER_ADD(r->datagrams, 1);
     if (dropped) {
         exporters_lock(r->exporters);
         struct exporter *e = exporters_get(r->exporters, &it.from, now);
@@ -203,7 +204,7 @@ static bool queue_has_room(struct receiver *r)
     if (flowq_free_count(r->queue) >= MIN_FREE_BATCHES ||
         r->queue->n_batches < 2 * MIN_FREE_BATCHES)
         return true;
-    r->waits++;
+    COUNTER_ADD(r->waits, 1);
     return false;
 }
 

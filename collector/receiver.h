@@ -3,6 +3,7 @@
 #define FLOWHOUND_RECEIVER_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "collector/backlog.h"
@@ -18,8 +19,9 @@ struct receiver {
     struct flow_queue *queue;
     struct flow_batch *cur;
     int64_t cur_since; /* monotonic ms when cur got its first flow */
-    uint64_t datagrams, rejected, flows_queued, flows_dropped;
-    uint64_t waits; /* times the queue had no room (datagrams parked or left in the socket) */
+    /* Changed by the receiver's thread only (common/counter.h), readable while it runs.
+     * waits: times the queue had no room (datagrams parked or left in the socket). */
+    _Atomic uint64_t datagrams, rejected, flows_queued, flows_dropped, waits;
     uint64_t backlog_lost;  /* parked datagrams not decoded by the stop deadline */
     struct backlog backlog; /* datagrams read while the queue had no room */
     struct log_limit reject_log;

@@ -19,7 +19,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
 /* A token bucket: at most `burst` messages, refilled at `per_sec` a second. Messages over the
- * limit are counted and their number reported with the next one that passes. */
+ * limit are counted and their number reported with the next one that passes. Not locked: a
+ * limit belongs to one thread, or its users hold a lock around log_ratelimited. */
 struct log_limit {
     double tokens;
     int64_t last_ms;

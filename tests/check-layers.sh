@@ -7,7 +7,8 @@
 #    layers below it; daemon/ and cli/ (the programs) include any layer but not each other;
 #    no layer includes tests/, bench/ or fuzz/.
 # 2. A private header (*_int.h) is included only from its own folder.
-# 3. With BUILDDIR (default $FH_BUILDDIR; "" for none): no layer's library needs a symbol that only a layer above defines.
+# 3. With BUILDDIR (default: $FH_BUILDDIR; "" for none, as the selftest passes): no layer's
+#    library needs a symbol that only a layer above defines.
 # Prints every violation and exits 1 if there is one.
 set -u
 src=${1:-${FH_SRCDIR:-${srcdir:-.}}}

@@ -23,6 +23,21 @@
 #include "storage/store.h"
 #include "tests/helpers.h"
 
+#ifdef FH_TSAN
+/* Criterion's runner under ThreadSanitizer (configure --enable-tsan). BoxFort, which Criterion
+ * links in, maps the arena it shares with its test processes at 0x200000000000 + (rand_r() &
+ * 0x3fffff) * 16 MiB and gives up after a few occupied slots. Under TSan almost all of that
+ * range is shadow, metadata or protected gaps, so every test program aborts with "Could not
+ * initialize inheritable arena" (Criterion issue #274). This rand_r, the program's own, so
+ * that BoxFort's calls bind to it (nothing else here calls rand_r), answers a different slot
+ * each call inside TSan's application range 0x550000000000-0x568000000000 (gcc 12's layout on
+ * x86-64), the last 64 GiB below its end; BoxFort still skips slots already mapped. */
+int rand_r(unsigned *seed)
+{
+    return (int)(0x350000 + (*seed)++ % 0x17000);
+}
+#endif
+
 const char *th_shared(void)
 {
     static char path[1024];

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "collector/backlog.h"
@@ -14,32 +15,11 @@
 #include "collector/listener.h"
 #include "collector/receiver.h"
 #include "common/flowqueue.h"
+#include "common/timeutil.h"
 #include "tests/helpers.h"
 
-struct run {
-    struct receiver *r;
-    volatile sig_atomic_t stop;
-};
-
-static void *run_receiver(void *arg)
-{
-    struct run *x = arg;
-    receiver_run(x->r, &x->stop);
-    return NULL;
-}
-
-static void run_for(struct receiver *r, int ms)
-{
-    struct run x = {.r = r, .stop = 0};
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, run_receiver, &x), 0);
-    usleep((useconds_t)ms * 1000);
-    x.stop = 1;
-    pthread_join(t, NULL);
-}
-
 /* A receiver on a loopback socket with a 16-batch queue, and the batches a test holds to
- * play a writer that is behind. */
+ * play a writer that is behind. The tests read its counters while it runs (they are atomic). */
 struct rig {
     struct listener l;
     struct exporter_table t;
@@ -47,9 +27,24 @@ struct rig {
     struct receiver r;
     struct flow_batch *held[16];
     int n_held;
-    struct run x;
     pthread_t th;
 };
+
+/* The daemon stops the receiver from a signal handler on the receiver's thread; so do the
+ * tests (setting the flag from another thread would race with its reads). */
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static void *run_receiver(void *arg)
+{
+    receiver_run(arg, &stop);
+    return NULL;
+}
 
 static void rig_open(struct rig *g, int rcvbuf, size_t backlog)
 {
@@ -59,7 +54,8 @@ static void rig_open(struct rig *g, int rcvbuf, size_t backlog)
     exporters_init(&g->t, 16, 16);
     flowq_init(&g->q, 16);
     receiver_init(&g->r, &g->l, 1, &g->t, &g->q, backlog);
-    g->x.r = &g->r;
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* Takes free batches until `free` are left (8 is the least the receiver reads with). */
@@ -71,18 +67,51 @@ static void rig_hold(struct rig *g, size_t free)
 
 static void rig_start(struct rig *g)
 {
-    cr_assert_eq(pthread_create(&g->th, NULL, run_receiver, &g->x), 0);
+    stop = 0;
+    cr_assert_eq(pthread_create(&g->th, NULL, run_receiver, &g->r), 0);
 }
 
-/* The writer makes room; 200 ms later the receiver is stopped. */
-static void rig_release_and_stop(struct rig *g)
+/* Again until the thread has ended: under ThreadSanitizer a signal sent to a thread may be
+ * lost (seen in Criterion's test processes). */
+static void rig_stop(struct rig *g)
+{
+    for (;;) {
+        pthread_kill(g->th, SIGUSR1);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (pthread_timedjoin_np(g->th, NULL, &until) == 0)
+            return;
+    }
+}
+
+/* Waits until `done` holds of the running receiver (or 10 s pass). */
+static void rig_wait(struct rig *g, bool (*done)(const struct receiver *))
+{
+    for (int64_t end = mono_ms() + 10000; !done(&g->r) && mono_ms() < end;)
+        usleep(10000);
+}
+
+/* The writer makes room. */
+static void rig_release(struct rig *g)
 {
     for (int i = 0; i < g->n_held; i++)
         flowq_release(&g->q, g->held[i]);
     g->n_held = 0;
-    usleep(200000);
-    g->x.stop = 1;
-    pthread_join(g->th, NULL);
+}
+
+static bool found_no_room(const struct receiver *r)
+{
+    return r->waits > 0;
+}
+
+static bool took_all_20(const struct receiver *r)
+{
+    return r->datagrams == 20 && r->rejected == 20;
 }
 
 static void rig_close(struct rig *g)
@@ -102,17 +131,23 @@ Test(perf_receiver, full_queue_leaves_datagrams_in_the_socket, .timeout = 30)
     static const char junk[] = "not a netflow datagram";
     for (int i = 0; i < 20; i++)
         cr_assert(th_udp_send(listener_port(&g.l), NULL, junk, sizeof(junk)));
-    /* 200 ms with 4 of 16 batches free: nothing is read */
+    /* 4 of 16 batches free: the receiver finds no room, then reads nothing (a fixed wait:
+     * this asserts that something does not happen) */
     rig_start(&g);
-    usleep(200000);
-    cr_expect_eq(g.r.datagrams, 0, "no datagram read while the queue has no room");
+    rig_wait(&g, found_no_room);
     cr_expect_gt(g.r.waits, 0);
+    usleep(100000);
+    cr_expect_eq(g.r.datagrams, 0, "no datagram read while the queue has no room");
     /* the writer makes room: the receiver takes what waited in the socket */
-    rig_release_and_stop(&g);
+    rig_release(&g);
+    rig_wait(&g, took_all_20);
     cr_expect_eq(g.r.datagrams, 20, "every datagram read once there was room");
     cr_expect_eq(g.r.rejected, 20);
+    rig_stop(&g);
     cr_expect_eq(g.l.kernel_drops, 0);
-    run_for(&g.r, 50);
+    rig_start(&g);
+    usleep(50000);
+    rig_stop(&g);
     rig_close(&g);
 }
 
@@ -160,6 +195,16 @@ static int queued_ports(struct flow_queue *q, uint16_t *ports, int cap)
     return n;
 }
 
+static bool parked_50(const struct receiver *r)
+{
+    return r->datagrams == 50 && r->backlog.count == 50;
+}
+
+static bool drained(const struct receiver *r)
+{
+    return r->backlog.count == 0 && r->backlog.bytes == 0;
+}
+
 Test(perf_receiver, full_queue_parks_datagrams_in_the_backlog, .timeout = 30)
 {
     struct rig g;
@@ -167,20 +212,32 @@ Test(perf_receiver, full_queue_parks_datagrams_in_the_backlog, .timeout = 30)
     rig_hold(&g, 4);
     send_v5(&g, 50);
     rig_start(&g);
-    usleep(200000);
+    rig_wait(&g, parked_50);
     cr_expect_eq(g.r.datagrams, 50, "read although the queue had no room");
     cr_expect_eq(g.r.backlog.count, 50, "parked, not decoded");
     cr_expect_eq(g.r.flows_queued, 0);
     cr_expect_eq(g.r.flows_dropped, 0);
-    rig_release_and_stop(&g);
+    rig_release(&g);
+    rig_wait(&g, drained);
     cr_expect_eq(g.r.backlog.count, 0, "decoded once the writer made room");
     cr_expect_eq(g.r.backlog.bytes, 0, "and its memory given back");
+    rig_stop(&g);
     uint16_t ports[64];
     cr_assert_eq(queued_ports(&g.q, ports, 64), 50);
     for (int i = 0; i < 50; i++)
         cr_expect_eq(ports[i], i, "arrival order kept: #%d is %u", i, ports[i]);
     cr_expect_eq(g.r.rejected, 0);
     rig_close(&g);
+}
+
+static bool read_192(const struct receiver *r)
+{
+    return r->datagrams >= 192;
+}
+
+static bool took_all_200(const struct receiver *r)
+{
+    return r->datagrams == 200 && r->rejected == 200;
 }
 
 Test(perf_receiver, full_backlog_leaves_the_rest_in_the_socket, .timeout = 30)
@@ -194,14 +251,17 @@ Test(perf_receiver, full_backlog_leaves_the_rest_in_the_socket, .timeout = 30)
     for (int i = 0; i < 200; i++)
         cr_assert(th_udp_send(listener_port(&g.l), NULL, junk, sizeof(junk)));
     rig_start(&g);
-    usleep(200000);
+    rig_wait(&g, read_192);
+    usleep(100000); /* time to read on, were it not stopped (a fixed wait: see the first test) */
     cr_expect_eq(g.r.datagrams, 192, "three reads of 64, then stopped: %llu",
                  (unsigned long long)g.r.datagrams);
     cr_expect_eq(g.r.backlog.count, g.r.datagrams, "all parked");
     cr_expect_leq(g.r.backlog.peak_bytes, 8u << 20, "bounded by its limit");
-    rig_release_and_stop(&g);
+    rig_release(&g);
+    rig_wait(&g, took_all_200);
     cr_expect_eq(g.r.datagrams, 200, "the rest taken from the socket later");
     cr_expect_eq(g.r.rejected, 200, "every one decoded (and rejected: junk)");
+    rig_stop(&g);
     cr_expect_eq(g.l.kernel_drops, 0);
     rig_close(&g);
 }
@@ -258,13 +318,18 @@ Test(perf_receiver, a_partial_batch_is_handed_over_while_running, .timeout = 30)
         flowq_release(&g.q, b);
     }
     cr_expect_eq(got, 3);
-    rig_release_and_stop(&g);
+    rig_stop(&g);
     rig_close(&g);
 }
 
 /* Regression: without a backlog (receive-backlog = 0), datagrams read in one recvmmsg while
  * the queue went short of room (fewer than 8 free batches, but some) were lost uncounted;
  * they are decoded into the batches left. 64 datagrams of 30 records: 1920 flows, 4 batches. */
+static bool read_64(const struct receiver *r)
+{
+    return r->datagrams == 64;
+}
+
 Test(perf_receiver, no_backlog_decodes_a_whole_read_into_the_last_batches, .timeout = 30)
 {
     struct rig g;
@@ -279,8 +344,10 @@ Test(perf_receiver, no_backlog_decodes_a_whole_read_into_the_last_batches, .time
         d[14] = (uint8_t)((i * 30) >> 8), d[15] = (uint8_t)(i * 30); /* flow_sequence */
         cr_assert(th_udp_send(listener_port(&g.l), NULL, d, sizeof(d)));
     }
-    usleep(50000);
-    run_for(&g.r, 100);
+    rig_start(&g);
+    rig_wait(&g, read_64);
+    rig_release(&g); /* else the stop waits its whole drain deadline for room */
+    rig_stop(&g);
     cr_expect_eq(g.r.datagrams, 64);
     cr_expect_eq(g.r.flows_dropped, 0);
     uint16_t ports[2048];

@@ -95,6 +95,25 @@ static int64_t wait_sent(struct deliver *d, size_t i, uint64_t want, int timeout
     return (int64_t)st.sent;
 }
 
+/* Polls a destination's counters until `done` holds or timeout_ms pass; returns the last. */
+static struct deliver_stats wait_stats(struct deliver *d,
+                                       bool (*done)(const struct deliver_stats *), int timeout_ms)
+{
+    struct deliver_stats st;
+    for (int w = 0; w <= timeout_ms; w += 50) {
+        deliver_get_stats(d, 0, &st);
+        if (done(&st))
+            break;
+        nap(50);
+    }
+    return st;
+}
+
+static bool saw_error(const struct deliver_stats *st)
+{
+    return st->errors >= 1;
+}
+
 /* Every parameter the strict parser finds in the raw message arrived, unescaped, in the
  * structured data rsyslog parsed: nothing lost or altered on the way. */
 static void expect_intact(json_t *m)
@@ -245,9 +264,7 @@ Test(deliver, tls_refuses_a_receiver_it_cannot_verify)
     struct alert a;
     fx_story_alert(&a);
     raise_event(d, &a, ALERT_EV_OPENED, T0);
-    struct deliver_stats st = {0};
-    for (int w = 0; w < 5000 && !st.errors; w += 50, nap(50))
-        deliver_get_stats(d, 0, &st);
+    struct deliver_stats st = wait_stats(d, saw_error, 5000);
     cr_expect_geq(st.errors, 1);
     cr_expect_eq(st.sent, 0);
     cr_expect(strstr(st.last_error, "certificate"), "error: %s", st.last_error);
@@ -278,9 +295,7 @@ Test(deliver, tls_client_certificate_for_receivers_that_require_one)
     struct alert a;
     fx_story_alert(&a);
     raise_event(d, &a, ALERT_EV_OPENED, T0);
-    struct deliver_stats st = {0};
-    for (int w = 0; w < 5000 && !st.errors; w += 50, nap(50))
-        deliver_get_stats(d, 0, &st);
+    struct deliver_stats st = wait_stats(d, saw_error, 5000);
     cr_expect_geq(st.errors, 1, "refused without a client certificate");
     cr_expect_eq(st.sent, 0);
     deliver_stop(d);
@@ -362,9 +377,7 @@ static void receiver_restart(const char *proto, uint16_t port)
     cr_assert_eq(rs_wait(&rs, 40, 5000), 40);
     rs_stop(&rs);
     many_events(d, 41, 80, T0); /* while the receiver is down */
-    nap(600);
-    struct deliver_stats st;
-    deliver_get_stats(d, 0, &st);
+    struct deliver_stats st = wait_stats(d, saw_error, 10000);
     cr_expect_geq(st.errors, 1, "the outage is counted");
     cr_expect_lt(st.sent, 80);
     rs_restart(&rs);
@@ -559,11 +572,18 @@ Test(deliver, minimum_severity_filters_resolved_notices)
     a.resolved_ms = T0 + 5000;
     raise_event(d, &a, ALERT_EV_RESOLVED, T0 + 5000);
     cr_expect_eq(wait_sent(d, 0, 1, 5000), 1);
-    nap(500);
+    /* the resolved notice decided: filtered, so nothing more is sent */
+    cr_expect_eq(
+        th_db_wait(db, "SELECT count(*) FROM alert_deliveries WHERE state='filtered'", 1, 5000), 1);
     deliver_stop(d);
     cr_expect_eq(rs_wait(&rs, 2, 300), 1);
-    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM alert_deliveries WHERE state='filtered'"), 1);
     alert_free_fields(&a);
+}
+
+/* The connection refused, and the three events held for later. */
+static bool tried_all_three(const struct deliver_stats *st)
+{
+    return st->errors >= 1 && st->queued == 3;
 }
 
 Test(deliver, an_absent_receiver_is_counted_and_its_events_wait)
@@ -576,9 +596,7 @@ Test(deliver, an_absent_receiver_is_counted_and_its_events_wait)
     char *dests[] = {dest};
     struct deliver *d = start(dests, 1, NULL);
     many_events(d, 1, 3, T0);
-    nap(1500);
-    struct deliver_stats st;
-    deliver_get_stats(d, 0, &st);
+    struct deliver_stats st = wait_stats(d, tried_all_three, 10000);
     cr_expect_geq(st.errors, 1);
     cr_expect_eq(st.sent, 0);
     cr_expect_eq(st.queued, 3);
@@ -592,6 +610,12 @@ Test(deliver, an_absent_receiver_is_counted_and_its_events_wait)
                  1);
 }
 
+/* queue_max (5) events in memory. */
+static bool queue_filled(const struct deliver_stats *st)
+{
+    return st->queued >= 5;
+}
+
 /* At most queue_max events per destination in memory; the rest wait in the store. */
 Test(deliver, queue_is_bounded_and_the_rest_waits_in_the_store)
 {
@@ -603,9 +627,7 @@ Test(deliver, queue_is_bounded_and_the_rest_waits_in_the_store)
     struct deliver_options o = {.min_severity = -1, .queue_max = 5};
     struct deliver *d = start(dests, 1, &o);
     many_events(d, 1, 30, T0);
-    nap(800);
-    struct deliver_stats st;
-    deliver_get_stats(d, 0, &st);
+    struct deliver_stats st = wait_stats(d, queue_filled, 10000);
     cr_expect_eq(st.queued, 5);
     cr_expect_eq(th_db_int(db, "SELECT pending FROM alert_delivery_status"), 30);
     rs_restart(&rs);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,8 +113,11 @@ static int set_credentials(struct web_server *s, const struct web_options *o, ch
     return 0;
 }
 
+/* Called from any of libmicrohttpd's connection threads, often several at once (a scan, a
+ * burst of bad requests): they share one limit, so they take turns with it. */
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static struct log_limit lim = LOG_LIMIT_INIT(1, 10);
     (void)cls;
     char msg[512];
@@ -121,7 +125,9 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
+    pthread_mutex_lock(&lock);
     log_ratelimited(&lim, LOG_LVL_DEBUG, "web: %s", msg);
+    pthread_mutex_unlock(&lock);
 }
 
 static void format_address(struct web_server *s, const struct sockaddr_storage *ss, uint16_t port)
