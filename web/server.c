@@ -152,12 +152,13 @@ static int start_mhd(struct web_server *s, const struct sockaddr_storage *ss, ch
     if (s->cert_pem)
         flags |= MHD_USE_TLS;
     /* Requests are small GETs: 32 KiB bounds the request line and headers together. */
+    /* The logger first: libmicrohttpd reports problems with the options after it through it. */
     struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, (void *)ss},
         {MHD_OPTION_CONNECTION_LIMIT, 64, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
         {s->cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->cert_pem},
         {s->cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->key_pem},
         {MHD_OPTION_END, 0, NULL},
