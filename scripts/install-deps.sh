@@ -5,7 +5,7 @@
 set -eu
 
 BUILD="gcc make autoconf automake pkg-config libc6-dev
-libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev"
+libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev zlib1g-dev"
 RUN="sqlite3"
 TEST="libcriterion-dev libcurl4-gnutls-dev python3 softflowd tshark rsyslog rsyslog-gnutls
 gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl"
