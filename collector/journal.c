@@ -629,6 +629,11 @@ int journal_next(struct journal *j, struct journal_rec *r, const uint8_t **data,
     }
 }
 
+struct journal_pos journal_read_pos(struct journal *j)
+{
+    return (struct journal_pos){j->rseq, j->rfile + j->rstart};
+}
+
 bool journal_caught_up(struct journal *j)
 {
     pthread_mutex_lock(&j->lock);

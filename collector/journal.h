@@ -89,6 +89,8 @@ int journal_flush(struct journal *j);
  * wait_ms for the appender); -1 on an error (message in err). */
 int journal_next(struct journal *j, struct journal_rec *r, const uint8_t **data,
                  struct journal_pos *after, int wait_ms, char *err, size_t errlen);
+/* Where the reader is: the position before the record journal_next returns next. */
+struct journal_pos journal_read_pos(struct journal *j);
 /* Everything is read up to what the appender has flushed. */
 bool journal_caught_up(struct journal *j);
 

@@ -49,6 +49,11 @@ struct writer {
     bool failing;
     int64_t retry_at;
     uint64_t failing_dropped;
+    /* the receive journal (writer_set_journal): the position of what the open transaction
+     * holds, committed with it; commits wait for a batch that ends at a datagram's end */
+    struct journal *journal;
+    struct journal_pos txn_pos;
+    bool txn_pos_set, txn_whole;
 };
 
 struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter_table *t,
@@ -61,7 +66,13 @@ struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter
     w->commit_interval_ms = commit_interval_ms > 0 ? commit_interval_ms : 1000;
     struct log_limit lim = LOG_LIMIT_INIT(0.2, 5.0);
     w->err_log = lim;
+    w->txn_whole = true;
     return w;
+}
+
+void writer_set_journal(struct writer *w, struct journal *j)
+{
+    w->journal = j;
 }
 
 void writer_free(struct writer *w)
@@ -204,10 +215,14 @@ static void commit(struct writer *w)
     if (!store_in_transaction(w->store))
         return;
     if (store_save_exporters(w->store, w->exporters, err, sizeof(err)) ||
+        (w->txn_pos_set && store_save_journal_pos(w->store, w->txn_pos, err, sizeof(err))) ||
         store_commit(w->store, err, sizeof(err))) {
         fail_txn(w, "commit", err);
         return;
     }
+    if (w->txn_pos_set && w->journal)
+        journal_taken(w->journal, w->txn_pos);
+    w->txn_pos_set = false;
     atomic_fetch_add(&w->rows_stored, txn_rows(w));
     atomic_fetch_add(&w->commits, 1);
     w->n_txn = 0;
@@ -227,9 +242,20 @@ static void drop_batch(struct writer *w, const struct flow_batch *b, size_t from
     w->failing_dropped += b->n - from;
 }
 
+/* The journal position a batch brings the store to (kept for the commit). */
+static void note_position(struct writer *w, const struct flow_batch *b)
+{
+    if (!b->src_seg)
+        return; /* not from the journal (tests, tools) */
+    w->txn_pos = (struct journal_pos){b->src_seg, b->src_off};
+    w->txn_pos_set = true;
+    w->txn_whole = b->src_whole;
+}
+
 static void store_batch(struct writer *w, const struct flow_batch *b)
 {
     char err[512];
+    note_position(w, b);
     if (!open_txn(w)) {
         drop_batch(w, b, 0);
         return;
@@ -290,13 +316,15 @@ void writer_run(struct writer *w)
             flowq_release(w->queue, b);
         }
         int64_t now = mono_ms();
-        if (now - last_tick >= TICK_MS) {
+        if (now - last_tick >= TICK_MS && w->txn_whole) {
             commit(w); /* retention drops partitions between transactions */
             expire(w);
             tick(w, false);
             last_tick = now;
         }
-        if (store_in_transaction(w->store) && (!b || now - w->txn_started >= w->commit_interval_ms))
+        /* never between two batches of one datagram: see collector/decoder.h */
+        if (store_in_transaction(w->store) && w->txn_whole &&
+            (!b || now - w->txn_started >= w->commit_interval_ms))
             commit(w);
         if (!b && flowq_closed_and_empty(w->queue))
             break;
