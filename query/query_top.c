@@ -1,5 +1,6 @@
 /* query_top.c - top-N statistics (nfdump -s STAT/ORDER): group the selected flows by one
- * field, sum flows, packets and bytes, keep the N largest, with the totals over all groups.
+ * field, sum flows, packets and bytes, keep the span of each group (for its rates), keep the
+ * N largest, with the totals over all groups.
  *
  * SQLite streams (key, packets, bytes) of the selected flows; the grouping is a hash table
  * here (query_agg.c), one per share of the partitions (query_fanout.c), merged at the
@@ -37,7 +38,8 @@ static const struct {
 };
 
 static const char *const orders[] = {
-    [QO_FLOWS] = "flows", [QO_PACKETS] = "packets", [QO_BYTES] = "bytes"};
+    [QO_FLOWS] = "flows", [QO_PACKETS] = "packets", [QO_BYTES] = "bytes",   [QO_PPS] = "pps",
+    [QO_BPS] = "bps",     [QO_BPP] = "bpp",         [QO_TSTART] = "tstart", [QO_TEND] = "tend"};
 
 bool query_stat_parse(const char *name, enum query_stat *out)
 {
@@ -104,20 +106,23 @@ static int emit_rows(struct query *q, struct agg *a, const struct query_top *req
                      void *ctx, char *err, size_t errlen)
 {
     size_t n;
-    struct agg_group **top = agg_top(a, (int)req->order, req->limit > 0 ? req->limit : 10, &n);
+    struct agg_row *top = agg_top(a, (int)req->order, req->limit > 0 ? req->limit : 10, &n);
     sqlite3_stmt *st;
     int rc = query_prepare(q,
                            "SELECT ?1 AS key, ?2 AS flows, ?3 AS packets, ?4 AS bytes, "
-                           "?5 AS total_flows, ?6 AS total_packets, ?7 AS total_bytes",
+                           "?5 AS first_ms, ?6 AS last_ms, ?7 AS total_flows, "
+                           "?8 AS total_packets, ?9 AS total_bytes",
                            &st, err, errlen);
     for (size_t i = 0; i < n && !rc; i++) {
-        agg_bind_key(top[i], st, 1);
-        sqlite3_bind_int64(st, 2, top[i]->flows);
-        sqlite3_bind_int64(st, 3, top[i]->packets);
-        sqlite3_bind_int64(st, 4, top[i]->bytes);
-        sqlite3_bind_int64(st, 5, a->total_flows);
-        sqlite3_bind_int64(st, 6, a->total_packets);
-        sqlite3_bind_int64(st, 7, a->total_bytes);
+        agg_bind_key(top[i].g, st, 1);
+        sqlite3_bind_int64(st, 2, top[i].flows);
+        sqlite3_bind_int64(st, 3, top[i].packets);
+        sqlite3_bind_int64(st, 4, top[i].bytes);
+        sqlite3_bind_int64(st, 5, top[i].first);
+        sqlite3_bind_int64(st, 6, top[i].last);
+        sqlite3_bind_int64(st, 7, a->total_flows);
+        sqlite3_bind_int64(st, 8, a->total_packets);
+        sqlite3_bind_int64(st, 9, a->total_bytes);
         bool stop = sqlite3_step(st) == SQLITE_ROW && fn && fn(ctx, st);
         sqlite3_reset(st);
         if (stop)
@@ -144,7 +149,7 @@ int query_top(struct query *q, const struct query_top *req, query_row_fn fn, voi
         return rc;
     char *selects[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 2 && stats[req->stat].keys[i]; i++)
-        selects[i] = xasprintf("%s AS key, packets, bytes", stats[req->stat].keys[i]);
+        selects[i] = xasprintf("%s AS key, " AGG_COUNTERS, stats[req->stat].keys[i]);
     size_t k = query_fanout_shares(q, n);
     struct agg *aggs = xcalloc(k, sizeof(*aggs));
     for (size_t i = 0; i < k; i++)
