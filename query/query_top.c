@@ -43,6 +43,8 @@ static const char *const orders[] = {
 
 bool query_stat_parse(const char *name, enum query_stat *out)
 {
+    if (!strcmp(name, "router")) /* nfdump's name of the exporter */
+        name = "exporter";
     for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
         if (!strcmp(name, stats[i].name)) {
             *out = (enum query_stat)i;
