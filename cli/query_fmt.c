@@ -267,11 +267,24 @@ static void p_ra(const struct ctx *c)
     p_addr(c, C_EXP);
 }
 
+/* The port, or ICMP's type and code (exporters put them in dst_port), as nfdump: type.code. */
+static const char *port_text(const struct ctx *c, enum col k, char *buf, size_t len)
+{
+    int64_t p = ival(c, k), proto = ival(c, C_PROTO);
+    if (k == C_DPORT && has(c, C_PROTO) && (proto == 1 || proto == 58))
+        snprintf(buf, len, "%" PRId64 ".%" PRId64, p >> 8, p & 0xff);
+    else
+        snprintf(buf, len, "%" PRId64, p);
+    return buf;
+}
+
 /* nfdump: "addr:port", IPv6 "addr.port"; a missing port (an -A without it) prints as 0. */
 static void p_ap(const struct ctx *c, enum col a, enum col p)
 {
     const char *s = sval(c, a);
-    fprintf(c->out, "%16s%c%-5" PRId64, s, strchr(s, ':') ? '.' : ':', ival(c, p));
+    char port[48];
+    fprintf(c->out, "%16s%c%-5s", s, strchr(s, ':') ? '.' : ':',
+            port_text(c, p, port, sizeof(port)));
 }
 
 static void p_sap(const struct ctx *c)
@@ -289,17 +302,10 @@ static void p_sp(const struct ctx *c)
     fprintf(c->out, "%6" PRId64, ival(c, C_SPORT));
 }
 
-/* ICMP's type and code live in dst_port, shown as nfdump does: type.code. */
 static void p_dp(const struct ctx *c)
 {
-    int64_t p = ival(c, C_DPORT), proto = ival(c, C_PROTO);
-    if (has(c, C_PROTO) && (proto == 1 || proto == 58)) {
-        char s[48];
-        snprintf(s, sizeof(s), "%" PRId64 ".%" PRId64, p >> 8, p & 0xff);
-        fprintf(c->out, "%6s", s);
-    } else {
-        fprintf(c->out, "%6" PRId64, p);
-    }
+    char port[48];
+    fprintf(c->out, "%6s", port_text(c, C_DPORT, port, sizeof(port)));
 }
 
 /* Only TCP has flags: others print as none, as nfdump. */
@@ -428,7 +434,7 @@ static const struct tokdef tokens[] = {
     {"ibyt", " In Byte", C_BYT, 8, p_byt},
     {"obyt", "Out Byte", C_RBYT, 8, p_obyt},
     {"fl", "Flows", C_PKT, 5, p_fl},
-    {"flg", "   Flags", C_FLAGS, 8, p_flg},
+    {"flg", "   Flags", C_N, 8, p_flg}, /* no flags sent: none set, as nfdump */
     {"tos", "Tos", C_TOS, 3, p_tos},
     {"stos", "STos", C_TOS, 4, p_tos},
     {"smk", "SMask", C_SMK, 5, p_smk},

@@ -149,7 +149,7 @@ void out_top_title(const struct out *o, int64_t limit, enum query_order order)
     if (o->quiet || (o->fmt != FMT_LINE && o->fmt != FMT_LONG))
         return;
     const char *what = o->kind == OUT_TOP ? stat_titles[o->stat] : "flows";
-    if (limit > 0)
+    if (limit > 0 && limit < INT64_MAX)
         printf("Top %" PRId64 " %s ordered by %s:\n", limit, what, query_order_name(order));
     else
         printf("Top %s ordered by %s:\n", what, query_order_name(order));
@@ -170,7 +170,9 @@ static void print_top_line(struct out *o, sqlite3_stmt *row)
     int64_t span = num(row, "last_ms") - num(row, "first_ms");
     char when[40], dur[40], fs[32], ps[32], bs[32], pps[32], bps[32], proto[16];
     const char *key = text(row, "key"), *pr = "any";
-    if (o->stat == QS_PROTO && !is_null(row, "key"))
+    if (o->stat == QS_PROTO && !is_null(row, "key") && o->plain)
+        pr = text(row, "key");
+    else if (o->stat == QS_PROTO && !is_null(row, "key"))
         pr = fmt_proto(num(row, "key"), proto, sizeof(proto));
     if (o->plain)
         snprintf(dur, sizeof(dur), "%16.3f", (double)span / 1000.0);

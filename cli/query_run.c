@@ -168,6 +168,12 @@ static int run_records(struct ctx *c)
 
 /* ---- -s tables ---- */
 
+/* -s tables: 10 rows unless -n says otherwise; -n 0: every row, as nfdump. */
+static int64_t stat_limit(const struct query_opts *o)
+{
+    return !o->limit_set ? 10 : o->limit ? o->limit : INT64_MAX;
+}
+
 static int top_table(struct ctx *c, enum query_stat stat, enum query_order order,
                      const struct summary *total)
 {
@@ -180,7 +186,7 @@ static int top_table(struct ctx *c, enum query_stat stat, enum query_order order
                             .to_ms = c->to,
                             .stat = stat,
                             .order = order,
-                            .limit = c->o->limit_set ? c->o->limit : 10};
+                            .limit = stat_limit(c->o)};
     out_top_title(&out, req.limit, order);
     int rc = status(query_top(c->q, &req, out_row, &out, c->err, sizeof(c->err)));
     if (!rc)
@@ -196,7 +202,7 @@ static int record_table(struct ctx *c, enum query_order order)
     char spec[512];
     int rc = record_request(c, &req, spec, sizeof(spec));
     req.order = order;
-    req.limit = c->o->limit_set ? c->o->limit : 10;
+    req.limit = stat_limit(c->o);
     return rc ? rc : records(c, &req, spec, true);
 }
 

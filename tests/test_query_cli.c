@@ -267,9 +267,8 @@ Test(query_cli, aggregate_and_fmt_agree_with_group_by)
     done(&r);
 }
 
-/* -t -DURATION counts back from now: the generated flows are in 2026-11-23, so a range
- * reaching back far enough from now holds them all, and one of an hour none of them (unless
- * the clock is within hours of them). */
+/* -t -DURATION counts back from now: the generated flows are of 2026-11-23, so a range from
+ * 1000 weeks ago holds them all, one that ends 999 weeks ago none; "now" ends a range. */
 Test(query_cli, relative_time_ranges)
 {
     int64_t all = th_db_int(db, "SELECT count(*) FROM flows");
