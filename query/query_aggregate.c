@@ -305,17 +305,25 @@ static void bind_flags(sqlite3_stmt *st, int idx, int32_t flags)
         sqlite3_bind_int(st, idx, flags);
 }
 
-static void bind_row(const struct keying *k, const struct agg_row *r, bool bidir, sqlite3_stmt *st)
+struct emitting {
+    const struct keying *k;
+    const struct agg_row *rows;
+    bool bidir;
+};
+
+static void bind_row(void *arg, size_t i, sqlite3_stmt *st)
 {
-    int c = (int)k->n;
-    bind_key((const uint8_t *)agg_key(r->g), k->n, st);
+    const struct emitting *e = arg;
+    const struct agg_row *r = &e->rows[i];
+    int c = (int)e->k->n;
+    bind_key((const uint8_t *)agg_key(r->g), e->k->n, st);
     sqlite3_bind_int64(st, c + 1, r->first);
     sqlite3_bind_int64(st, c + 2, r->last);
-    sqlite3_bind_int64(st, c + 3, bidir ? r->g->packets : r->packets);
-    sqlite3_bind_int64(st, c + 4, bidir ? r->g->bytes : r->bytes);
+    sqlite3_bind_int64(st, c + 3, e->bidir ? r->g->packets : r->packets);
+    sqlite3_bind_int64(st, c + 4, e->bidir ? r->g->bytes : r->bytes);
     bind_flags(st, c + 5, r->g->flags);
     sqlite3_bind_int64(st, c + 6, r->flows);
-    if (bidir) {
+    if (e->bidir) {
         sqlite3_bind_int64(st, c + 7, r->rev ? r->rev->packets : 0);
         sqlite3_bind_int64(st, c + 8, r->rev ? r->rev->bytes : 0);
         bind_flags(st, c + 9, r->rev ? r->rev->flags : -1);
@@ -331,18 +339,9 @@ static int emit(struct query *q, const struct run *run, const struct query_aggre
     if (req->limit > 0 && (size_t)req->limit < n)
         n = (size_t)req->limit;
     char *sql = row_sql(&run->k, req->bidir);
-    sqlite3_stmt *st;
-    int rc = query_prepare(q, sql, &st, err, errlen);
+    struct emitting e = {.k = &run->k, .rows = rows, .bidir = req->bidir};
+    int rc = query_emit(q, sql, n, bind_row, &e, fn, ctx, err, errlen);
     free(sql);
-    for (size_t i = 0; i < n && !rc; i++) {
-        bind_row(&run->k, &rows[i], req->bidir, st);
-        bool stop = sqlite3_step(st) == SQLITE_ROW && fn && fn(ctx, st);
-        sqlite3_reset(st);
-        if (stop)
-            break;
-    }
-    if (!rc)
-        sqlite3_finalize(st);
     free(rows);
     return rc;
 }

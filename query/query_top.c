@@ -102,6 +102,26 @@ static int merge_groups(struct agg *a, size_t k, char *err, size_t errlen)
     return 0;
 }
 
+struct emitting {
+    const struct agg *a;
+    const struct agg_row *top;
+};
+
+static void bind_group(void *arg, size_t i, sqlite3_stmt *st)
+{
+    const struct emitting *e = arg;
+    const struct agg_row *r = &e->top[i];
+    agg_bind_key(r->g, st, 1);
+    sqlite3_bind_int64(st, 2, r->flows);
+    sqlite3_bind_int64(st, 3, r->packets);
+    sqlite3_bind_int64(st, 4, r->bytes);
+    sqlite3_bind_int64(st, 5, r->first);
+    sqlite3_bind_int64(st, 6, r->last);
+    sqlite3_bind_int64(st, 7, e->a->total_flows);
+    sqlite3_bind_int64(st, 8, e->a->total_packets);
+    sqlite3_bind_int64(st, 9, e->a->total_bytes);
+}
+
 /* Hands each of the top groups to fn as a row of a constant SELECT with the documented
  * column names. */
 static int emit_rows(struct query *q, struct agg *a, const struct query_top *req, query_row_fn fn,
@@ -109,29 +129,12 @@ static int emit_rows(struct query *q, struct agg *a, const struct query_top *req
 {
     size_t n;
     struct agg_row *top = agg_top(a, (int)req->order, req->limit > 0 ? req->limit : 10, &n);
-    sqlite3_stmt *st;
-    int rc = query_prepare(q,
-                           "SELECT ?1 AS key, ?2 AS flows, ?3 AS packets, ?4 AS bytes, "
-                           "?5 AS first_ms, ?6 AS last_ms, ?7 AS total_flows, "
-                           "?8 AS total_packets, ?9 AS total_bytes",
-                           &st, err, errlen);
-    for (size_t i = 0; i < n && !rc; i++) {
-        agg_bind_key(top[i].g, st, 1);
-        sqlite3_bind_int64(st, 2, top[i].flows);
-        sqlite3_bind_int64(st, 3, top[i].packets);
-        sqlite3_bind_int64(st, 4, top[i].bytes);
-        sqlite3_bind_int64(st, 5, top[i].first);
-        sqlite3_bind_int64(st, 6, top[i].last);
-        sqlite3_bind_int64(st, 7, a->total_flows);
-        sqlite3_bind_int64(st, 8, a->total_packets);
-        sqlite3_bind_int64(st, 9, a->total_bytes);
-        bool stop = sqlite3_step(st) == SQLITE_ROW && fn && fn(ctx, st);
-        sqlite3_reset(st);
-        if (stop)
-            break;
-    }
-    if (!rc)
-        sqlite3_finalize(st);
+    struct emitting e = {.a = a, .top = top};
+    int rc = query_emit(q,
+                        "SELECT ?1 AS key, ?2 AS flows, ?3 AS packets, ?4 AS bytes, "
+                        "?5 AS first_ms, ?6 AS last_ms, ?7 AS total_flows, "
+                        "?8 AS total_packets, ?9 AS total_bytes",
+                        n, bind_group, &e, fn, ctx, err, errlen);
     free(top);
     return rc;
 }

@@ -19,7 +19,6 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -73,18 +72,8 @@ static pid_t start_nfcapd(uint16_t port)
     char p[16], log[600];
     snprintf(p, sizeof(p), "%u", port);
     snprintf(log, sizeof(log), "%s/nfcapd.log", dir);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("nfcapd", "nfcapd", "-b", "127.0.0.1", "-p", p, "-w", nfdir, "-t", "3600",
-               (char *)NULL);
-        _exit(127);
-    }
+    char *argv[] = {"nfcapd", "-b", "127.0.0.1", "-p", p, "-w", nfdir, "-t", "3600", NULL};
+    pid_t pid = th_spawn(log, argv);
     for (int i = 0; i < 200 && !port_taken(port); i++)
         usleep(50 * 1000);
     cr_assert(port_taken(port), "nfcapd did not bind 127.0.0.1:%u", port);
