@@ -99,7 +99,7 @@ static const char *sval(const struct ctx *c, enum col k)
 
 static int64_t span_ms(const struct ctx *c)
 {
-    return ival(c, C_LAST) - ival(c, C_FIRST);
+    return fmt_span(ival(c, C_FIRST), ival(c, C_LAST));
 }
 
 /* ---- nfdump's conventions ---- */
@@ -172,9 +172,16 @@ const char *fmt_proto(int64_t p, char *buf, size_t len)
     return buf;
 }
 
-uint64_t fmt_per_second(uint64_t n, int64_t span)
+int64_t fmt_span(int64_t first, int64_t last)
 {
-    return span > 0 ? (uint64_t)((double)n / ((double)span / 1000.0)) : 0;
+    int64_t d;
+    return __builtin_sub_overflow(last, first, &d) ? (last > first ? INT64_MAX : INT64_MIN) : d;
+}
+
+uint64_t fmt_per_second(double n, int64_t span)
+{
+    double r = span > 0 ? n / ((double)span / 1000.0) : 0;
+    return r < 1.8e19 ? (uint64_t)r : UINT64_MAX;
 }
 
 /* ---- tokens ---- */
@@ -344,12 +351,12 @@ static void p_fl(const struct ctx *c)
 
 static void p_bps(const struct ctx *c)
 {
-    number(c, fmt_per_second((uint64_t)ival(c, C_BYT) * 8, span_ms(c)), 8);
+    number(c, fmt_per_second((double)ival(c, C_BYT) * 8, span_ms(c)), 8);
 }
 
 static void p_pps(const struct ctx *c)
 {
-    number(c, fmt_per_second((uint64_t)ival(c, C_PKT), span_ms(c)), 8);
+    number(c, fmt_per_second((double)ival(c, C_PKT), span_ms(c)), 8);
 }
 
 static void p_bpp(const struct ctx *c)

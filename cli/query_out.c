@@ -65,7 +65,7 @@ static void print_flow_line(struct out *o, sqlite3_stmt *row)
         fmt_flags(num(row, "tcp_flags"), flags);
     printf("%-23s %9.3f %-5s %24s -> %-24s %-8s %10" PRId64 " %12" PRId64 "\n",
            fmt_when(num(row, "first_ms"), when, sizeof(when)),
-           (double)(num(row, "last_ms") - num(row, "first_ms")) / 1000.0,
+           (double)fmt_span(num(row, "first_ms"), num(row, "last_ms")) / 1000.0,
            fmt_proto(num(row, "proto"), pbuf, sizeof(pbuf)), src, dst, flags, num(row, "packets"),
            num(row, "bytes"));
 }
@@ -167,7 +167,7 @@ static double pct(int64_t part, int64_t total)
 static void print_top_line(struct out *o, sqlite3_stmt *row)
 {
     int64_t f = num(row, "flows"), p = num(row, "packets"), b = num(row, "bytes");
-    int64_t span = num(row, "last_ms") - num(row, "first_ms");
+    int64_t span = fmt_span(num(row, "first_ms"), num(row, "last_ms"));
     char when[40], dur[40], fs[32], ps[32], bs[32], pps[32], bps[32], proto[16];
     const char *key = text(row, "key"), *pr = "any";
     if (o->stat == QS_PROTO && !is_null(row, "key") && o->plain)
@@ -181,8 +181,8 @@ static void print_top_line(struct out *o, sqlite3_stmt *row)
     fmt_number((uint64_t)f, o->plain, true, fs, sizeof(fs));
     fmt_number((uint64_t)p, o->plain, true, ps, sizeof(ps));
     fmt_number((uint64_t)b, o->plain, true, bs, sizeof(bs));
-    fmt_number(fmt_per_second((uint64_t)p, span), o->plain, true, pps, sizeof(pps));
-    fmt_number(fmt_per_second((uint64_t)b * 8, span), o->plain, true, bps, sizeof(bps));
+    fmt_number(fmt_per_second((double)p, span), o->plain, true, pps, sizeof(pps));
+    fmt_number(fmt_per_second((double)b * 8, span), o->plain, true, bps, sizeof(bps));
     printf("%s %9s %-5s %17s %8s(%4.1f) %8s(%4.1f) %8s(%4.1f) %8s %8s %5" PRId64 "\n",
            fmt_when(num(row, "first_ms"), when, sizeof(when)), dur, pr, key, fs,
            pct(f, o->total->flows), ps, pct(p, o->total->packets), bs, pct(b, o->total->bytes), pps,
@@ -191,12 +191,19 @@ static void print_top_line(struct out *o, sqlite3_stmt *row)
 
 /* ---- rows ---- */
 
+/* Sums saturate: a hostile exporter's counters must not overflow them. */
+static int64_t plus(int64_t x, int64_t y)
+{
+    int64_t r;
+    return __builtin_add_overflow(x, y, &r) ? (y > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 static void tally(struct summary *s, sqlite3_stmt *row)
 {
     int64_t first = num(row, "first_ms"), last = num(row, "last_ms");
     s->flows++;
-    s->packets += num(row, "packets");
-    s->bytes += num(row, "bytes");
+    s->packets = plus(s->packets, num(row, "packets"));
+    s->bytes = plus(s->bytes, num(row, "bytes"));
     s->first = first < s->first ? first : s->first;
     s->last = last > s->last ? last : s->last;
 }
@@ -259,7 +266,7 @@ static void when_s(int64_t ms, char *buf, size_t len)
 
 void out_summary(const struct summary *s, int64_t from, int64_t to, bool plain)
 {
-    double secs = s->flows ? (double)(s->last - s->first) / 1000.0 : 0;
+    double secs = s->flows ? (double)fmt_span(s->first, s->last) / 1000.0 : 0;
     uint64_t bps = 0, pps = 0, bpp = s->packets > 0 ? (uint64_t)(s->bytes / s->packets) : 0;
     if (secs > 0) {
         bps = (uint64_t)((double)s->bytes * 8 / secs);
