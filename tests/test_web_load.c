@@ -247,6 +247,13 @@ static void loris_stop(struct loris *l)
             close(l->fd[i]);
 }
 
+/* Waits (10 s at most) until the server has closed n of the connections. */
+static void loris_wait_closed(struct loris *l, int n)
+{
+    for (double until = now_s() + 10; now_s() < until && atomic_load(&l->closed) < n;)
+        usleep(50000);
+}
+
 /* Waits until the server has seen `n` connections (open, or closed by it). */
 static void wait_seen(const char *addr, long long n)
 {
@@ -312,8 +319,7 @@ Test(web_load, incomplete_requests_are_closed_after_the_header_timeout, .timeout
     wt_start(&d, extra, addr, sizeof(addr));
     struct loris l;
     loris_start(&l, addr, 5, 5, false);
-    for (double until = now_s() + 10; now_s() < until && atomic_load(&l.closed) < 5;)
-        usleep(50000);
+    loris_wait_closed(&l, 5);
     loris_stop(&l);
     cr_assert_eq(atomic_load(&l.closed), 5, "every slow request closed");
     for (int i = 0; i < 5; i++)
@@ -335,13 +341,11 @@ Test(web_load, one_client_holds_at_most_its_share, .timeout = 60)
     wt_start(&d, extra, addr, sizeof(addr));
     struct loris l;
     loris_start(&l, addr, 10, 1, false);
-    for (double until = now_s() + 10; now_s() < until && atomic_load(&l.closed) < 6;)
-        usleep(50000);
+    loris_wait_closed(&l, 6);
     cr_expect_eq(atomic_load(&l.closed), 6, "10 connections, 4 allowed");
     cr_expect_eq(get_from("127.0.0.1", addr, "/api/v1/stats/summary", NULL), 200,
                  "a real request from the same address");
-    for (double until = now_s() + 10; now_s() < until && atomic_load(&l.closed) < 7;)
-        usleep(50000);
+    loris_wait_closed(&l, 7);
     loris_stop(&l);
     for (int i = 0; i < 10; i++)
         cr_expect_eq(l.closed_after[i] > 0, i < 7, "connection %d: %s", i,

@@ -41,7 +41,8 @@ static bool has_text(const char *s)
     return s && *s;
 }
 
-/* libmicrohttpd counts its idle timeout in whole seconds. */
+/* A day: longer is a mistake, not a setting (the idle timeout goes to libmicrohttpd in
+ * whole seconds, rounded up). */
 #define IDLE_TIMEOUT_MAX_MS (24 * 3600 * 1000LL)
 /* Connections over web-max-connections that libmicrohttpd still accepts, so that conns.c
  * sees them and makes room (closing a waiting one) instead of their waiting in the kernel's
