@@ -24,6 +24,12 @@ static void web_options_from(const struct fh_config *cfg, struct web_options *o)
     o->key = cfg->web_key;
     o->query_timeout_ms = cfg->web_query_timeout_ms;
     o->max_rows = cfg->web_max_rows;
+    o->max_connections = cfg->web_max_connections;
+    o->client_connections = cfg->web_client_connections;
+    o->header_timeout_ms = cfg->web_header_timeout_ms;
+    o->idle_timeout_ms = cfg->web_idle_timeout_ms;
+    o->login_failures = cfg->web_login_failures;
+    o->login_window_ms = cfg->web_login_window_ms;
 }
 
 int hooks_validate(const struct fh_config *cfg, char *err, size_t errlen)
