@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "common/args.h"
+#include "common/satmath.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/query.h"
@@ -316,7 +317,7 @@ static void print_flow_line(struct out *o, sqlite3_stmt *row)
     if (!is_null(row, "tcp_flags"))
         flags_text(num(row, "tcp_flags"), flags);
     printf("%-23s %9.3f %-5s %24s -> %-24s %-8s %10" PRId64 " %12" PRId64 "\n", when,
-           (double)(num(row, "last_ms") - num(row, "first_ms")) / 1000.0,
+           (double)sat_sub(num(row, "last_ms"), num(row, "first_ms")) / 1000.0,
            proto_name((int)num(row, "proto"), pbuf, sizeof(pbuf)), src, dst, flags,
            num(row, "packets"), num(row, "bytes"));
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/addr.h"
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 #include "storage/store.h"
 
@@ -627,12 +628,6 @@ static void bind_exporter(struct store *s, struct row_binder *b, int col, const 
     row_bind_text_kept(b, col, s->exp_text, changed);
 }
 
-/* SQLite integers are signed 64-bit: counters above 2^63 are exporter garbage; clamp. */
-static int64_t clamp_u64(uint64_t v)
-{
-    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 /* Column numbers: 1 src_key, 2 dst_key, then store_flow_columns from 3. */
 #define C(n) ((n) + 2)
 
@@ -651,8 +646,8 @@ static void bind_flow(struct store *s, struct row_binder *b, const struct flow *
     row_bind_int(b, C(7), f->dst_port);
     row_bind_int(b, C(8), f->proto);
     row_bind_opt(b, C(9), p & FF_TCP_FLAGS, f->tcp_flags);
-    row_bind_int(b, C(10), clamp_u64(f->packets));
-    row_bind_int(b, C(11), clamp_u64(f->bytes));
+    row_bind_int(b, C(10), clamp_i64(f->packets));
+    row_bind_int(b, C(11), clamp_i64(f->bytes));
     row_bind_int(b, C(12), f->first_ms);
     row_bind_int(b, C(13), f->last_ms);
     row_bind_opt(b, C(14), p & FF_IF, f->in_if);
@@ -671,12 +666,12 @@ static void bind_flow(struct store *s, struct row_binder *b, const struct flow *
     row_bind_opt(b, C(24), p & FF_DIRECTION, f->direction);
     row_bind_opt(b, C(25), p & FF_INITIAL_FLAGS, f->initial_flags);
     row_bind_opt(b, C(26), p & FF_UNION_FLAGS, f->union_flags);
-    row_bind_opt(b, C(27), p & FF_REVERSE, (int64_t)(f->rev_packets & INT64_MAX));
-    row_bind_opt(b, C(28), p & FF_REVERSE, (int64_t)(f->rev_bytes & INT64_MAX));
+    row_bind_opt(b, C(27), p & FF_REVERSE, clamp_i64(f->rev_packets));
+    row_bind_opt(b, C(28), p & FF_REVERSE, clamp_i64(f->rev_bytes));
     row_bind_opt(b, C(29), p & FF_REV_FLAGS, f->rev_tcp_flags);
     row_bind_opt(b, C(30), p & FF_FW_EVENT, f->fw_event);
-    row_bind_opt(b, C(31), p & FF_INIT_RESP_BYTES, (int64_t)(f->initiator_bytes & INT64_MAX));
-    row_bind_opt(b, C(32), p & FF_INIT_RESP_BYTES, (int64_t)(f->responder_bytes & INT64_MAX));
+    row_bind_opt(b, C(31), p & FF_INIT_RESP_BYTES, clamp_i64(f->initiator_bytes));
+    row_bind_opt(b, C(32), p & FF_INIT_RESP_BYTES, clamp_i64(f->responder_bytes));
     if (p & FF_POST_NAT) {
         bind_addr(b, C(33), &f->post_nat_src, t->nat_src);
         bind_addr(b, C(34), &f->post_nat_dst, t->nat_dst);
