@@ -430,20 +430,22 @@ static int flush_partition_stats(struct store *s, char *err, size_t errlen)
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE partitions SET rows = rows + ?1,"
                            " min_first = min(COALESCE(min_first, ?2), ?2),"
-                           " max_last = max(COALESCE(max_last, ?3), ?3) WHERE name = ?4",
+                           " max_last = max(COALESCE(max_last, ?3), ?3),"
+                           " newest_ms = max(COALESCE(newest_ms, ?5), ?5) WHERE name = ?4",
                            -1, &st, NULL) != SQLITE_OK)
         return fail(s->db, err, errlen, "updating partition stats");
     sqlite3_bind_int64(st, 1, p->rows_added);
     sqlite3_bind_int64(st, 2, p->min_first);
     sqlite3_bind_int64(st, 3, p->max_last);
     sqlite3_bind_text(st, 4, p->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, p->newest);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return fail(s->db, err, errlen, "updating partition stats");
     p->rows_added = 0;
     p->min_first = INT64_MAX;
-    p->max_last = INT64_MIN;
+    p->max_last = p->newest = INT64_MIN;
     return 0;
 }
 
@@ -552,7 +554,7 @@ static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen
     p->span_start = start;
     p->span_end = start + span;
     p->min_first = INT64_MAX;
-    p->max_last = INT64_MIN;
+    p->max_last = p->newest = INT64_MIN;
     bool indexed = false;
     if (!latest_of_span(s, p, start, &indexed) || p->rows >= s->opt.partition_rows || indexed) {
         p->nth++;
@@ -703,6 +705,9 @@ int store_add_flow(struct store *s, const struct flow *f, char *err, size_t errl
         p->min_first = f->first_ms;
     if (f->last_ms > p->max_last)
         p->max_last = f->last_ms;
+    int64_t seen = f->last_ms < f->received_ms ? f->last_ms : f->received_ms;
+    if (seen > p->newest)
+        p->newest = seen;
     return 0;
 }
 
