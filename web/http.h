@@ -30,6 +30,7 @@ struct web_server {
     bool loopback_only; /* no credentials: check Host against DNS rebinding */
     char *cert_pem, *key_pem;
     int64_t query_timeout_ms, max_rows;
+    int64_t clock_skew_ms;     /* web_options */
     pthread_mutex_t pool_lock; /* guards the pool and the count of running queries */
     pthread_cond_t slot_free;
     int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */

@@ -20,6 +20,7 @@ struct web_options {
     const char *key;
     int64_t query_timeout_ms; /* longest SQL run of one request; 0 = 10 s */
     int64_t max_rows;         /* largest page of rows a request may ask for; 0 = 10000 */
+    int64_t clock_skew_ms;    /* as the analyzer's, for connections rebuilt on request */
 };
 
 struct web_server;
