@@ -25,14 +25,15 @@ struct where {
     struct filter *filter; /* NULL: every flow */
 };
 
-/* Compiles a filter text (nfdump syntax). Returns 0, or -1 with a message and the 1-based
- * column where the text went wrong. */
-static int compile_filter(const char *text, struct where *w, char *err, size_t errlen, int *column)
+/* Compiles a filter text of len bytes (nfdump syntax). Returns 0, or -1 with a message and
+ * the 1-based column where the text went wrong. */
+static int compile_filter(const char *text, size_t len, struct where *w, char *err, size_t errlen,
+                          int *column)
 {
     memset(w, 0, sizeof(*w));
     *column = 0;
-    if (text && text[strspn(text, " \t\r\n")]) {
-        w->filter = filter_compile(text, err, errlen, column);
+    if (text && (strlen(text) < len || text[strspn(text, " \t\r\n")])) {
+        w->filter = filter_compile_n(text, len, err, errlen, column);
         if (!w->filter)
             return -1;
     }
@@ -63,7 +64,9 @@ static bool parse_query(struct web_req *r, struct flows_query *q, json_t **err)
     }
     char msg[512];
     int column = 0;
-    if (compile_filter(web_param(r, "filter"), &q->where, msg, sizeof(msg), &column)) {
+    size_t len;
+    const char *text = web_param_n(r, "filter", &len);
+    if (compile_filter(text, len, &q->where, msg, sizeof(msg), &column)) {
         *err = web_error(r, MHD_HTTP_BAD_REQUEST, column > 0 ? column : 1, "%s", msg);
         return false;
     }
@@ -288,13 +291,13 @@ json_t *api_timeline(struct web_req *r)
             return err;
         return json_pack("{s:[], s:n, s:n, s:n}", "points", "from", "to", "step_ms");
     }
-    int64_t span = q.to - q.from + 1;
-    int64_t step = span / buckets + (span % buckets != 0);
-    if (step < 1000)
     /* Flow times lie in this range (the decoders clamp them): so do the buckets, and the
      * span, the step and every bucket's time fit in 64 bits whatever was asked. */
     q.from = flow_time_clamp(q.from);
     q.to = flow_time_clamp(q.to);
+    int64_t span = q.to - q.from + 1;
+    int64_t step = span / buckets + (span % buckets != 0);
+    if (step < 1000)
         step = 1000;
     buckets = span / step + (span % step != 0);
     json_t *points = timeline_points(r, &q, step, buckets, &err);

@@ -65,11 +65,14 @@ json_t *web_db_error(struct web_req *r, const char *what);
 /* Query parameters. Each returns false after setting *err to a web_error() answer. A missing
  * parameter leaves *out at the caller's default. */
 const char *web_param(struct web_req *r, const char *name);
+/* The same with its length as sent (a %00 in it decodes to a NUL before the end). */
+const char *web_param_n(struct web_req *r, const char *name, size_t *len);
 bool web_param_int(struct web_req *r, const char *name, int64_t min, int64_t max, int64_t *out,
                    json_t **err);
 /* Unix ms or RFC 3339. */
 bool web_param_time(struct web_req *r, const char *name, int64_t *out, json_t **err);
-/* Checks that every parameter given is one of `known` (NULL-terminated): typos are errors. */
+/* Checks that every parameter given is one of `known` (NULL-terminated): typos are errors,
+ * and so is a NUL byte in any of them. */
 bool web_params_known(struct web_req *r, const char *const *known, json_t **err);
 
 /* Gives the request's connection back to the pool (or closes it). */
