@@ -63,6 +63,11 @@ const struct cfg_key config_keys[] = {
      "exporters tracked; datagrams from more are rejected"},
     {"allow-exporter", CFG_STRLIST, OFF(allow_exporter), OFF(n_allow_exporter), NULL, "PREFIX",
      "accept datagrams only from these exporters (repeatable; default: any)"},
+    {"clock-skew", CFG_DURATION, OFF(clock_skew_ms), 0, "10m", "DURATION",
+     "flows ending this long after we receive them are dated in the future: stored, counted, "
+     "not analysed"},
+    {"clock-max-age", CFG_DURATION, OFF(clock_max_age_ms), 0, "1d", "DURATION",
+     "flows ending this long before we receive them are dated in the past: stored, counted"},
     {"alert-syslog", CFG_STRLIST, OFF(alert_syslog), OFF(n_alert_syslog), NULL,
      "local|udp://H:P|tcp://H:P|tls://H:P", "send alerts to syslog (repeatable)"},
     {"alert-syslog-facility", CFG_STR, OFF(alert_syslog_facility), 0, "daemon", "NAME",

@@ -34,6 +34,7 @@ struct fh_config {
     int64_t max_exporters;
     char **allow_exporter;
     size_t n_allow_exporter;
+    int64_t clock_skew_ms, clock_max_age_ms; /* common/flowlimits.h */
     char **alert_syslog;
     size_t n_alert_syslog;
     char *alert_syslog_facility;
