@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "collector/fixbuf_decode.h"
 #include "common/addr.h"
 #include "storage/store.h"
 
@@ -78,6 +79,12 @@ static void save_one(struct exporter *e, void *arg)
         sqlite3_bind_int64(c->dom, 9, clamp(d->dropped_queue));
         sqlite3_bind_int64(c->dom, 10, clamp(d->dropped_store));
         sqlite3_bind_int64(c->dom, 11, clamp(d->records_rejected));
+        /* The templates held now (state, not a counter: rebuilt when they are restored). */
+        const struct tmpl_table *tt = fixbuf_templates(d);
+        sqlite3_bind_int64(c->dom, 12, tt ? tt->n : 0);
+        sqlite3_bind_int64(c->dom, 13, tt ? clamp(tt->bytes) : 0);
+        sqlite3_bind_int64(c->dom, 14, clamp(d->templates_refused));
+        sqlite3_bind_int64(c->dom, 15, clamp(d->templates_expired));
         if (step_reset(c->dom)) {
             c->rc = -1;
             return;
@@ -101,10 +108,13 @@ int store_save_exporters(struct store *s, struct exporter_table *t, char *err, s
         sqlite3_prepare_v2(db,
                            "INSERT INTO exporter_domains (addr, domain, version, packets, flows,"
                            " seq_lost, seq_duplicates, seq_resets, dropped_queue, dropped_store,"
-                           " records_rejected) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-                           " ON CONFLICT (addr, domain, version) DO UPDATE SET packets = ?4,"
-                           " flows = ?5, seq_lost = ?6, seq_duplicates = ?7, seq_resets = ?8,"
-                           " dropped_queue = ?9, dropped_store = ?10, records_rejected = ?11",
+                           " records_rejected, templates, template_bytes, templates_refused,"
+                           " templates_expired) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+                           "?13,?14,?15) ON CONFLICT (addr, domain, version) DO UPDATE SET"
+                           " packets = ?4, flows = ?5, seq_lost = ?6, seq_duplicates = ?7,"
+                           " seq_resets = ?8, dropped_queue = ?9, dropped_store = ?10,"
+                           " records_rejected = ?11, templates = ?12, template_bytes = ?13,"
+                           " templates_refused = ?14, templates_expired = ?15",
                            -1, &c.dom, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "INSERT INTO exporter_rejects (addr, reason, count) VALUES (?1,?2,?3)"
@@ -156,8 +166,8 @@ int store_load_exporters(struct store *s, struct exporter_table *t, char *err, s
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(db,
                            "SELECT addr, domain, version, packets, flows, seq_lost, seq_duplicates,"
-                           " seq_resets, dropped_queue, dropped_store, records_rejected"
-                           " FROM exporter_domains",
+                           " seq_resets, dropped_queue, dropped_store, records_rejected,"
+                           " templates_refused, templates_expired FROM exporter_domains",
                            -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             struct fh_addr a;
@@ -178,6 +188,8 @@ int store_load_exporters(struct store *s, struct exporter_table *t, char *err, s
             d->dropped_queue = (uint64_t)sqlite3_column_int64(st, 8);
             d->dropped_store = (uint64_t)sqlite3_column_int64(st, 9);
             d->records_rejected = (uint64_t)sqlite3_column_int64(st, 10);
+            d->templates_refused = (uint64_t)sqlite3_column_int64(st, 11);
+            d->templates_expired = (uint64_t)sqlite3_column_int64(st, 12);
             d->dirty = false;
         }
         sqlite3_finalize(st);

@@ -257,3 +257,29 @@ CREATE INDEX {P}_ep ON {P} (src_key, dst_key);
 -- keep that one in their old partitions): pages in time order walk the partitions instead
 -- (query/query_walk.c, doc/storage.md "Indexes").
 CREATE INDEX {P}_dport ON {P} (dst_port);
+
+-- @version 2
+-- == collector: v9/IPFIX template state per domain (issue 13) ==
+-- Templates are held within a memory budget (template-budget, template-budget-exporter),
+-- expire when not refreshed (template-timeout) and may change only so often
+-- (template-changes); doc/ipfix.md "Template state".
+ALTER TABLE exporter_domains ADD COLUMN templates INTEGER NOT NULL DEFAULT 0;      -- held now
+ALTER TABLE exporter_domains ADD COLUMN template_bytes INTEGER NOT NULL DEFAULT 0; -- their cost
+ALTER TABLE exporter_domains ADD COLUMN templates_refused INTEGER NOT NULL DEFAULT 0;
+    -- over budget, too many, or changed too often (exporter_rejects has the reasons)
+ALTER TABLE exporter_domains ADD COLUMN templates_expired INTEGER NOT NULL DEFAULT 0;
+    -- not refreshed within template-timeout
+DROP VIEW exporter_stats;
+CREATE VIEW exporter_stats AS
+SELECT e.addr AS exporter, e.first_seen_ms, e.last_seen_ms, e.packets, e.rejected,
+       e.kernel_drops,
+       COALESCE(SUM(d.flows), 0) AS flows,
+       COALESCE(SUM(d.seq_lost), 0) AS seq_lost,
+       COALESCE(SUM(d.dropped_queue), 0) + COALESCE(SUM(d.dropped_store), 0) AS dropped,
+       COALESCE(SUM(d.records_rejected), 0) AS records_rejected,
+       COALESCE(SUM(d.templates), 0) AS templates,
+       COALESCE(SUM(d.template_bytes), 0) AS template_bytes,
+       COALESCE(SUM(d.templates_refused), 0) AS templates_refused,
+       COALESCE(SUM(d.templates_expired), 0) AS templates_expired
+FROM exporters e LEFT JOIN exporter_domains d ON d.addr = e.addr
+GROUP BY e.addr;
