@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -348,6 +349,70 @@ Test(daemon, detaches_with_pidfile_and_stops_on_sigterm, .timeout = 60)
     cr_expect(gone, "SIGTERM stops it");
     snprintf(path, sizeof(path), "%s/pid", dir);
     cr_expect_neq(access(path, F_OK), 0, "the pid file is removed");
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* A UDP socket on 127.0.0.1:port with socket option `opt` set (0: none); -1 when bind fails. */
+static int bind_udp(uint16_t port, int opt)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    cr_assert_geq(fd, 0);
+    int one = 1;
+    if (opt)
+        setsockopt(fd, SOL_SOCKET, opt, &one, sizeof(one));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Issue 13: with SO_REUSEADDR on the daemon's socket, any local user binding the port with it
+ * too received the exports (the daemon stored 0 of 3000). */
+Test(daemon, another_process_cannot_take_the_udp_port, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    cr_expect_eq(bind_udp(d.port, SO_REUSEADDR), -1, "SO_REUSEADDR: bound the daemon's port");
+    cr_expect_eq(errno, EADDRINUSE);
+    cr_expect_eq(bind_udp(d.port, SO_REUSEPORT), -1, "SO_REUSEPORT: bound the daemon's port");
+    uint8_t buf[24 + 48 * 30];
+    for (uint32_t i = 0; i < 100; i++)
+        cr_assert(th_udp_send(d.port, "127.0.3.9", buf, make_v5(buf, 30, i * 30, i)));
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 3000, "every export stored");
+    th_daemon_cleanup(&d);
+}
+
+/* A port already taken: flowhoundd exits 1 and says which port and who has it (here: this
+ * test process). */
+Test(daemon, a_taken_port_is_a_clear_error, .timeout = 60)
+{
+    int fd = bind_udp(0, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    unsigned port = ntohs(sa.sin_port);
+    char *dir = th_tmpdir();
+    int rc = th_system("%s/flowhoundd --db %s/d.db --web off --listen 127.0.0.1:%u 2>%s/err",
+                       th_builddir(), dir, port, dir);
+    cr_expect_eq(rc, 1, "exit status 1");
+    char path[600], err[1024] = "", want[128];
+    snprintf(path, sizeof(path), "%s/err", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    size_t n = fread(err, 1, sizeof(err) - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    snprintf(want, sizeof(want), "address in use: another process listens on UDP %u (", port);
+    cr_expect(strstr(err, want), "the message names the port: %s", err);
+    snprintf(want, sizeof(want), ", pid %d)", (int)getpid());
+    cr_expect(strstr(err, want), "... and who holds it: %s", err);
+    close(fd);
     th_rmtree(dir);
     free(dir);
 }
