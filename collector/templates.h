@@ -76,11 +76,12 @@ struct tmpl_table {
 };
 
 /* What a template costs while held: our parsed and raw copies and libfixbuf's (its external
- * and internal templates, indexes and transcoding plan: measured with mallinfo2 at 2.2 KiB +
- * 117 bytes a field for 5 to 512 fields, bench/templbench.c prints it). Charged when the
- * template is stored, whether or not data for it has made libfixbuf build its copy yet. */
-#define TMPL_FB_COST_BASE  2560u
-#define TMPL_FB_COST_FIELD 128u
+ * and internal templates and their indexes), an upper bound of the heap measured with
+ * mallinfo2 for 5 to 512 fields (bench/templbench memory: libfixbuf's copy is 2.2 KiB for 5
+ * fields, 53 KiB for 512). Charged when the template is stored, whether or not data for it has
+ * made libfixbuf build its copy yet. */
+#define TMPL_FB_COST_BASE  2304u
+#define TMPL_FB_COST_FIELD 112u
 size_t tmpl_cost(const struct tmpl *t);
 
 /* Parses one template record at p (at most `avail` bytes) of a template set (options=false)
