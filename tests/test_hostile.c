@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,14 +150,14 @@ struct flood_run {
     pid_t pid;
     uint64_t sent;
     int64_t peak_kib;
-    volatile int done;
+    atomic_bool done; /* set by the flood thread, read by the sampling one */
 };
 
 static void *flood_thread(void *arg)
 {
     struct flood_run *r = arg;
     r->sent = tr_flood(r->port, 31, FLOOD_SOURCES, FLOOD_TEMPLATES, 512, 16, 400);
-    r->done = 1;
+    atomic_store(&r->done, true);
     return NULL;
 }
 
@@ -166,7 +167,7 @@ static void flood(void *arg)
     struct flood_run *r = arg;
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, flood_thread, r), 0);
-    while (!r->done) {
+    while (!atomic_load(&r->done)) {
         int64_t kib = rss_kib(r->pid);
         if (kib > r->peak_kib)
             r->peak_kib = kib;
