@@ -448,8 +448,8 @@ Test(store, counters_clamp_and_future_flows_bound_newest_ms)
     free(dir);
 }
 
-/* A store of schema version 1 (before exporters' clocks) is migrated at start: its rows
- * stay, the new columns appear (NULL newest_ms in the partitions it had, filled from then
+/* A store of schema version 1 (before exporters' clocks and template state) is migrated at
+ * start through versions 2 and 3: its rows stay, the new columns appear (NULL newest_ms in the partitions it had, filled from then
  * on). */
 Test(store, a_version_1_store_is_migrated)
 {
@@ -466,6 +466,10 @@ Test(store, a_version_1_store_is_migrated)
                            "ALTER TABLE exporter_domains DROP COLUMN clock_past; "
                            "ALTER TABLE exporter_domains DROP COLUMN clock_offset_ms; "
                            "ALTER TABLE partitions DROP COLUMN newest_ms; "
+                           "ALTER TABLE exporter_domains DROP COLUMN templates; "
+                           "ALTER TABLE exporter_domains DROP COLUMN template_bytes; "
+                           "ALTER TABLE exporter_domains DROP COLUMN templates_refused; "
+                           "ALTER TABLE exporter_domains DROP COLUMN templates_expired; "
                            "CREATE VIEW exporter_stats AS SELECT addr AS exporter FROM exporters; "
                            "PRAGMA user_version = 1'",
                            db),
@@ -481,6 +485,9 @@ Test(store, a_version_1_store_is_migrated)
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM pragma_table_info('exporter_stats') "
                                "WHERE name LIKE 'clock_%'"),
                  3);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM pragma_table_info('exporter_stats') "
+                               "WHERE name LIKE 'template%'"),
+                 4);
     th_rmtree(dir);
     free(dir);
 }
