@@ -19,6 +19,9 @@
 #include "common/flow.h"
 
 #define STORE_SCHEMA_VERSION 1
+/* PRAGMA application_id of a flowhound store ("FHND"): the marker that tells our files from
+ * other applications' SQLite databases (storage/identity.c). */
+#define STORE_APPLICATION_ID 0x46484e44u
 
 enum store_mode {
     STORE_RW,          /* the writer: creates the file, migrates the schema, WAL */
@@ -52,6 +55,9 @@ struct store *store_open(const char *path, enum store_mode mode, const struct st
  * mode, for a thread of its own (query workers, alert delivery); STORE_RW is refused: the
  * writer is store_open's. The caller closes it with sqlite3_close(). */
 sqlite3 *store_connect(const char *path, enum store_mode mode, char *err, size_t errlen);
+/* A path a daemon can keep its store in: not empty (SQLite's temporary file), not ":memory:",
+ * not a "file:" URI (Debian's SQLite takes URIs, e.g. mode=memory). -1 with why. */
+int store_check_path(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 sqlite3 *store_sqlite(struct store *s);
 const char *store_path(const struct store *s);

@@ -36,6 +36,34 @@ struct store {
 };
 
 int store_fail(struct store *s, char *err, size_t errlen, const char *what);
+
+/* ---- whose file is this (storage/identity.c) ---- */
+
+enum store_kind {
+    STORE_KIND_EMPTY,    /* no schema at all: a new path or a 0-byte file; the writer makes it */
+    STORE_KIND_OURS,     /* flowhound's marker (application_id) */
+    STORE_KIND_UNMARKED, /* a flowhound store made before the marker: its tables, no marker */
+    STORE_KIND_FOREIGN,  /* another application's database: never written, never read */
+};
+
+struct store_identity {
+    enum store_kind kind;
+    uint32_t app_id; /* PRAGMA application_id */
+    int version;     /* PRAGMA user_version */
+    int64_t objects; /* rows of sqlite_master */
+};
+
+/* Reads what the file at path (open on db) is, writing nothing. -1 with a message naming the
+ * file when it cannot be read (e.g. not an SQLite file at all). */
+int store_identify(sqlite3 *db, const char *path, struct store_identity *id, char *err,
+                   size_t errlen);
+/* May the writer create, migrate or write this file? (Not another application's, not of a
+ * newer schema.) -1 with a message naming the file and saying why. */
+int store_check_writable(const char *path, const struct store_identity *id, char *err,
+                         size_t errlen);
+/* May a reader or alert delivery use it? (A flowhound store of exactly this version.) */
+int store_check_readable(const char *path, const struct store_identity *id, char *err,
+                         size_t errlen);
 char *store_replace_all(const char *text, const char *from, const char *to);
 /* Recreates the `flows` view over every partition listed in `partitions`. */
 int store_rebuild_view(struct store *s, char *err, size_t errlen);
