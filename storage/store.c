@@ -163,7 +163,7 @@ static sqlite3 *open_db(const char *path, enum store_mode mode, char *err, size_
         return NULL;
     }
     /* Another connection may hold a lock a while (the writer's batches): wait, do not fail. */
-    sqlite3_busy_timeout(db, 5000);
+    sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
     return db;
 }
 
@@ -230,7 +230,7 @@ static int open_writer(struct store *s, char *err, size_t errlen)
         return -1;
     }
     if (configure_writer(s, err, errlen) || migrate(s, id.version, err, errlen) ||
-        mark(s, &id, err, errlen))
+        mark(s, &id, err, errlen) || store_wal_configure(s, err, errlen))
         return -1;
     s->partition_ddl = schema_block("-- @partition\n");
     s->index_ddl = schema_block("-- @partition-index\n");
@@ -253,6 +253,8 @@ struct store *store_open(const char *path, enum store_mode mode, const struct st
         s->opt.cache_kib = 16 * 1024;
     if (s->opt.partition_rows <= 0)
         s->opt.partition_rows = STORE_PARTITION_ROWS;
+    if (s->opt.wal_limit <= 0)
+        s->opt.wal_limit = STORE_WAL_LIMIT;
     bool ok = mode == STORE_RW ? open_writer(s, err, errlen) == 0
                                : (s->db = store_connect(path, mode, err, errlen)) != NULL;
     if (!ok) {
@@ -274,6 +276,8 @@ void store_close(struct store *s)
     sqlite3_close(s->db);
     free(s->partition_ddl);
     free(s->index_ddl);
+    free(s->wal_path);
+    free(s->shm_path);
     free(s->path);
     free(s);
 }

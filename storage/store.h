@@ -41,6 +41,7 @@ struct store_options {
     bool synchronous_off;   /* PRAGMA synchronous=OFF (bench only): default NORMAL */
     int64_t partition_rows; /* rows of one partition at most; default STORE_PARTITION_ROWS */
     bool index_at_insert;   /* bench only: index each row as inserted instead of at close */
+    int64_t wal_limit;      /* bytes of WAL kept (store_checkpoint); default STORE_WAL_LIMIT */
 };
 
 struct store;
@@ -126,16 +127,41 @@ void store_bind_hunt(sqlite3_stmt *st, const struct fh_addr *a, uint16_t port, i
 
 /* ---- retention (storage/retention.c) ---- */
 
-/* Bytes of the store's pages in use (page_count - freelist_count) * page_size. */
+/* Bytes the store takes: its pages in use ((page_count - freelist_count) * page_size) and its
+ * -wal and -shm files. */
 int64_t store_used_bytes(struct store *s);
 
 /* Drops whole partitions (never the one being written), oldest first: those whose span ended
- * more than retention_ms before now_ms (0 = keep forever), then more while the pages in use
- * exceed max_bytes (0 = no limit). At most max_drops per call, each in its own short
- * transaction, so the writer can call it between batches without stalling ingest for long.
- * Must be called outside a transaction. Returns the number dropped, or -1 with a message. */
+ * more than retention_ms before now_ms (0 = keep forever), then more while the store
+ * (store_used_bytes: pages in use and WAL) exceeds max_bytes (0 = no limit). At most max_drops per
+ * call, each in its own short transaction, so the writer can call it between batches without
+ * stalling ingest for long. Must be called outside a transaction. Returns the number dropped, or -1
+ * with a message. */
 int store_expire(struct store *s, int64_t now_ms, int64_t retention_ms, int64_t max_bytes,
                  int max_drops, char *err, size_t errlen);
+
+/* ---- the write-ahead log (storage/wal.c) ---- */
+
+/* The WAL a writer keeps at most once readers let it: beyond this a checkpoint empties it. */
+#define STORE_WAL_LIMIT (64LL << 20)
+/* SQLite's automatic (PASSIVE) checkpoint runs after a commit once the WAL holds this much. */
+#define STORE_WAL_AUTOCHECKPOINT (16LL << 20)
+
+/* Bytes of the store's -wal and -shm files now (0 for a memory store). */
+int64_t store_wal_bytes(const struct store *s);
+
+enum store_wal_state {
+    STORE_WAL_OK,        /* within wal_limit: nothing to do */
+    STORE_WAL_TRUNCATED, /* was larger: checkpointed and emptied */
+    STORE_WAL_PINNED,    /* larger, and a reader's old snapshot (or another writer) keeps it:
+                          * checkpointed as far as it allows; try again later */
+    STORE_WAL_ERROR,     /* the checkpoint failed (message in err) */
+};
+/* The writer's checkpoint policy, called between transactions (about once a second): a WAL
+ * over wal_limit is checkpointed and truncated now if no reader holds an older snapshot,
+ * never waiting for one. *wal_bytes: the WAL's size after. */
+enum store_wal_state store_checkpoint(struct store *s, int64_t *wal_bytes, char *err,
+                                      size_t errlen);
 
 /* The SQLite result code of the store's last failure (SQLITE_FULL: disk or max-size full). */
 int store_last_error(const struct store *s);

@@ -9,6 +9,9 @@
 /* SQLite refuses compound SELECTs of more than 500 terms; nest groups of this many. */
 #define STORE_VIEW_GROUP 200
 
+/* How long a connection waits for another's lock (the writer's batches) before failing. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
 struct partition {
     char name[PARTITION_NAME_LEN];
     int64_t span_start, span_end;
@@ -26,9 +29,10 @@ struct store {
     struct store_options opt;
     bool in_txn;
     struct partition cur;
-    char *partition_ddl; /* the "-- @partition" block of the schema */
-    char *index_ddl;     /* the "-- @partition-index" block */
-    int last_error;      /* SQLite result code of the last failure */
+    char *partition_ddl;       /* the "-- @partition" block of the schema */
+    char *index_ddl;           /* the "-- @partition-index" block */
+    char *wal_path, *shm_path; /* the writer's -wal and -shm files (NULL: a memory store) */
+    int last_error;            /* SQLite result code of the last failure */
     /* the last exporter address bound, and its text */
     struct fh_addr exp_addr;
     char exp_text[FH_ADDR_STRLEN];
@@ -65,6 +69,9 @@ int store_check_writable(const char *path, const struct store_identity *id, char
 int store_check_readable(const char *path, const struct store_identity *id, char *err,
                          size_t errlen);
 char *store_replace_all(const char *text, const char *from, const char *to);
+/* The writer's WAL settings (storage/wal.c), once the store's page size is fixed. */
+int store_wal_configure(struct store *s, char *err, size_t errlen);
+
 /* Recreates the `flows` view over every partition listed in `partitions`. */
 int store_rebuild_view(struct store *s, char *err, size_t errlen);
 

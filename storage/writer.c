@@ -21,6 +21,10 @@
 #define TICK_MS        1000
 /* After a failed write, how long batches are dropped (and counted) before the next try. */
 #define RETRY_MS 1000
+/* How long a reader may keep the WAL from being emptied before the log says so, and how often
+ * it says so again while it goes on. */
+#define WAL_WARN_AFTER_MS 60000
+#define WAL_WARN_EVERY_MS 300000
 
 /* Rows of one exporter domain in the open transaction: counted as lost if it rolls back. */
 struct txn_count {
@@ -49,6 +53,10 @@ struct writer {
     bool failing;
     int64_t retry_at;
     uint64_t failing_dropped;
+    /* the WAL kept from being emptied by a reader: since when (monotonic ms, 0: it is not),
+     * its largest size since, when to warn next, and whether a warning went out */
+    int64_t wal_pinned_since, wal_peak, wal_warn_at;
+    bool wal_warned;
 };
 
 struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter_table *t,
@@ -261,6 +269,54 @@ static void expire(struct writer *w)
         atomic_fetch_add(&w->partitions_dropped, (uint64_t)n);
 }
 
+/* A reader has kept the WAL over its limit: say so after WAL_WARN_AFTER_MS, and again every
+ * WAL_WARN_EVERY_MS while it goes on. */
+static void wal_pinned(struct writer *w, int64_t wal_bytes)
+{
+    int64_t now = mono_ms();
+    if (!w->wal_pinned_since) {
+        w->wal_pinned_since = now;
+        w->wal_warn_at = now + WAL_WARN_AFTER_MS;
+    }
+    if (wal_bytes > w->wal_peak)
+        w->wal_peak = wal_bytes;
+    if (now < w->wal_warn_at)
+        return;
+    log_warn("store: %s-wal has grown to %lld MiB: a reader holding an old snapshot of the "
+             "store (a sqlite3 shell inside a transaction, a backup, a query whose output is not "
+             "read?) has kept it from being emptied for %lld s. It is emptied once that reader "
+             "ends; until then max-size counts it",
+             store_path(w->store), (long long)(wal_bytes >> 20),
+             (long long)((now - w->wal_pinned_since) / 1000));
+    w->wal_warn_at = now + WAL_WARN_EVERY_MS;
+    w->wal_warned = true;
+}
+
+/* The WAL policy (storage/wal.c), between transactions, once a second: a WAL grown past its
+ * limit is emptied as soon as readers allow, never waiting for them. Not while the store
+ * fails: a checkpoint writes to it too, and would fail for the same reason (a full disk). */
+static void checkpoint(struct writer *w)
+{
+    char err[512];
+    int64_t wal;
+    if (w->failing)
+        return;
+    enum store_wal_state st = store_checkpoint(w->store, &wal, err, sizeof(err));
+    if (st == STORE_WAL_PINNED) {
+        wal_pinned(w, wal);
+        return;
+    }
+    if (st == STORE_WAL_ERROR) {
+        log_ratelimited(&w->err_log, LOG_LVL_ERR, "store: %s", err);
+        return;
+    }
+    if (w->wal_warned)
+        log_info("store: the WAL is checkpointed and emptied again (it had reached %lld MiB)",
+                 (long long)(w->wal_peak >> 20));
+    w->wal_pinned_since = w->wal_peak = 0;
+    w->wal_warned = false;
+}
+
 /* Once a second, in a transaction (also without traffic): consumers' timers, and the
  * exporter counters that change without flows (rejects, drops), saved by the commit. */
 static void tick(struct writer *w, bool final)
@@ -291,8 +347,9 @@ void writer_run(struct writer *w)
         }
         int64_t now = mono_ms();
         if (now - last_tick >= TICK_MS) {
-            commit(w); /* retention drops partitions between transactions */
+            commit(w); /* retention and checkpoints work between transactions */
             expire(w);
+            checkpoint(w);
             tick(w, false);
             last_tick = now;
         }
