@@ -127,8 +127,8 @@ void store_bind_hunt(sqlite3_stmt *st, const struct fh_addr *a, uint16_t port, i
 
 /* ---- retention (storage/retention.c) ---- */
 
-/* Bytes the store takes: its pages in use ((page_count - freelist_count) * page_size) and its
- * -wal and -shm files. */
+/* Bytes the store takes: its pages in use ((page_count - freelist_count) * page_size), its
+ * -wal and -shm files and its reserve. */
 int64_t store_used_bytes(struct store *s);
 
 /* Drops whole partitions (never the one being written), oldest first: those whose span ended
@@ -162,6 +162,19 @@ enum store_wal_state {
  * never waiting for one. *wal_bytes: the WAL's size after. */
 enum store_wal_state store_checkpoint(struct store *s, int64_t *wal_bytes, char *err,
                                       size_t errlen);
+
+/* ---- room kept for the final counters (storage/reserve.c) ---- */
+
+#define STORE_RESERVE_BYTES (8LL << 20)
+
+/* Makes (or keeps) DB-reserve beside a writer's store: STORE_RESERVE_BYTES of allocated blocks
+ * that store_reserve_release() gives back to a full disk for the last commit. -1 with a
+ * message when the disk has no room for it (the store works without). */
+int store_reserve_make(struct store *s, char *err, size_t errlen);
+/* Deletes it; true if there was one. */
+bool store_reserve_release(struct store *s);
+/* Its size now (0: none). */
+int64_t store_reserve_bytes(const struct store *s);
 
 /* The SQLite result code of the store's last failure (SQLITE_FULL: disk or max-size full). */
 int store_last_error(const struct store *s);

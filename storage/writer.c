@@ -335,8 +335,72 @@ static void consume(struct writer *w, const struct flow_batch *b)
             w->consumers[i].consume(w->consumers[i].ctx, b->flows, b->n);
 }
 
+/* Lists every exporter counter in the log: what is left when they cannot reach the store. */
+static void log_exporter(struct exporter *e, void *arg)
+{
+    (void)arg;
+    char addr[FH_ADDR_STRLEN];
+    uint64_t rejected = 0;
+    addr_to_str(&e->addr, addr, sizeof(addr));
+    for (int r = 1; r < REJ__COUNT; r++)
+        rejected += e->rejects[r];
+    log_err("  exporter %s: packets %llu, rejected %llu, kernel_drops %llu", addr,
+            (unsigned long long)e->packets, (unsigned long long)rejected,
+            (unsigned long long)e->kernel_drops);
+    for (unsigned i = 0; i < e->n_domains; i++) {
+        const struct exporter_domain *d = &e->domains[i];
+        log_err("  exporter %s domain %u v%u: flows %llu, seq_lost %llu, dropped_queue %llu, "
+                "dropped_store %llu, records_rejected %llu",
+                addr, d->domain, d->version, (unsigned long long)d->flows,
+                (unsigned long long)d->seq.lost, (unsigned long long)d->dropped_queue,
+                (unsigned long long)d->dropped_store, (unsigned long long)d->records_rejected);
+    }
+}
+
+/* The store failed at the end (a full disk): the last transaction's flows are counted as lost,
+ * and those counts must not go with them. The reserve goes back to the disk to make room for
+ * a transaction of the counters alone; if even that fails, the log gets them. */
+static void save_final_counters(struct writer *w)
+{
+    char err[512];
+    bool freed = store_reserve_release(w->store);
+    if (store_begin(w->store, err, sizeof(err)) == 0 &&
+        store_save_exporters(w->store, w->exporters, err, sizeof(err)) == 0 &&
+        store_commit(w->store, err, sizeof(err)) == 0) {
+        log_warn("store failing at shutdown: the exporter counters were saved alone%s",
+                 freed ? ", in the room of its reserve (made again at the next start)" : "");
+        return;
+    }
+    store_rollback(w->store);
+    log_err("store failing at shutdown: the exporter counters cannot be saved (%s); they are:",
+            err);
+    exporters_lock(w->exporters);
+    exporters_foreach(w->exporters, log_exporter, NULL);
+    exporters_unlock(w->exporters);
+}
+
+/* At shutdown: the consumers' last tick and the counters in one last transaction, tried even
+ * while the store is failing, and if it fails, the counters alone. */
+static void finish(struct writer *w)
+{
+    w->retry_at = 0;
+    tick(w, true);
+    commit(w);
+    if (w->failing)
+        save_final_counters(w);
+}
+
+/* Room on the disk for finish() when it is full (storage/reserve.c). */
+static void reserve(struct writer *w)
+{
+    char err[512];
+    if (store_reserve_make(w->store, err, sizeof(err)))
+        log_warn("%s: if the disk fills, the final loss counters may not reach the store", err);
+}
+
 void writer_run(struct writer *w)
 {
+    reserve(w);
     int64_t last_tick = mono_ms();
     for (;;) {
         struct flow_batch *b = flowq_pop(w->queue, POP_TIMEOUT_MS);
@@ -358,8 +422,7 @@ void writer_run(struct writer *w)
         if (!b && flowq_closed_and_empty(w->queue))
             break;
     }
-    tick(w, true);
-    commit(w);
+    finish(w);
 }
 
 static void *writer_main(void *arg)

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -439,6 +440,98 @@ Test(perf_store, writer_counts_drops_while_the_store_is_full_and_resumes, .timeo
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), (int64_t)stored);
     cr_expect_eq(th_db_int(db, "SELECT dropped_store FROM exporter_domains"), (int64_t)failed);
     flowq_destroy(&q);
+    exporters_free(&t);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* The last resort's test: at the final tick the store refuses every write (read-only from
+ * then on), so not even the counters alone can be saved. */
+static void refuse_writes_at_the_end(void *ctx, int64_t now, bool final)
+{
+    (void)now;
+    char err[256];
+    if (final)
+        store_exec(ctx, "PRAGMA query_only = 1", err, sizeof(err));
+}
+
+/* A store that fills up and stays full to the end, as a full disk would; flows go on to the
+ * end, so at shutdown the last batch has just failed (or been dropped while failing). */
+static void run_until_full_at_shutdown(const char *db, bool refuse_at_end, struct writer_stats *ws,
+                                       struct exporter_table *t)
+{
+    char err[256], pragma[64];
+    struct store *s = open_store(db, 1000000);
+    snprintf(pragma, sizeof(pragma), "PRAGMA max_page_count = %lld",
+             (long long)th_db_int(db, "PRAGMA page_count") + 8);
+    cr_assert_eq(store_exec(s, pragma, err, sizeof(err)), 0, "%s", err);
+    struct flow_queue q;
+    flowq_init(&q, 64);
+    struct writer *w = writer_new(s, &q, t, 100);
+    struct writer_consumer c = {.tick = refuse_writes_at_the_end, .ctx = s};
+    if (refuse_at_end)
+        cr_assert_eq(writer_add_consumer(w, &c), 0);
+    cr_assert_eq(writer_start(w), 0);
+    int seq = 0;
+    feed_for(&q, 1500, &seq);
+    cr_expect_eq(file_bytes(db, "-reserve"), STORE_RESERVE_BYTES, "room kept for the end");
+    flowq_close(&q);
+    writer_join(w);
+    writer_get_stats(w, ws);
+    writer_free(w);
+    store_close(s);
+    flowq_destroy(&q);
+    cr_assert_gt(ws->rows_failed, 0, "the store was full");
+    cr_expect_eq(ws->rows_stored + ws->rows_failed, (uint64_t)seq, "every flow stored or counted");
+}
+
+Test(perf_store, the_loss_counters_reach_a_store_full_at_shutdown, .timeout = 30)
+{
+    char *dir = th_tmpdir(), db[512];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct exporter_table t;
+    exporters_init(&t, 16, 16);
+    struct writer_stats ws;
+    run_until_full_at_shutdown(db, false, &ws, &t);
+    cr_expect_eq(th_db_int(db, "SELECT dropped_store FROM exporter_domains"),
+                 (int64_t)ws.rows_failed, "the final count is in the store");
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), (int64_t)ws.rows_stored);
+    exporters_free(&t);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* Reads what the test wrote to stderr (redirected) so far. */
+static char *redirected_stderr(void)
+{
+    fflush(stderr);
+    FILE *f = cr_get_redirected_stderr();
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    cr_assert(buf);
+    n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    return buf;
+}
+
+Test(perf_store, the_loss_counters_are_logged_when_not_even_they_can_be_stored, .timeout = 30,
+     .init = cr_redirect_stderr)
+{
+    char *dir = th_tmpdir(), db[512], want[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct exporter_table t;
+    exporters_init(&t, 16, 16);
+    struct writer_stats ws;
+    run_until_full_at_shutdown(db, true, &ws, &t);
+    cr_expect_eq(file_bytes(db, "-reserve"), 0, "the reserve was given back to try");
+    char *log = redirected_stderr();
+    snprintf(want, sizeof(want),
+             "exporter 192.0.2.1 domain 0 v5: flows 0, seq_lost 0, "
+             "dropped_queue 0, dropped_store %llu,",
+             (unsigned long long)ws.rows_failed);
+    cr_expect(strstr(log, "the exporter counters cannot be saved"), "%s", log);
+    cr_expect(strstr(log, want), "the log has the final count: %s", log);
+    free(log);
     exporters_free(&t);
     th_rmtree(dir);
     free(dir);
