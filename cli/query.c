@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <jansson.h>
 
 #include "cli/commands.h"
+#include "cli/spool.h"
 #include "common/args.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
@@ -77,7 +79,9 @@ static void usage(FILE *f)
                "                       [--threads N]\n"
                "\n"
                "Lists the flows of a flowhound store that match an nfdump-style filter, or the\n"
-               "top-N statistics of them (like nfdump -s).\n"
+               "top-N statistics of them (like nfdump -s). Output to a pipe or a terminal\n"
+               "waits in a temporary file ($TMPDIR) until read, so that the store is let go\n"
+               "of when the query ends, even with | less open.\n"
                "\n");
     args_help(options, f);
     fprintf(f, "\n"
@@ -499,6 +503,8 @@ static int run(const struct opts *o, const struct filter *f, int64_t from, int64
         query_set_threads(q, (int)o->threads);
     struct out out = {.fmt = o->fmt};
     out.ncols = query_flow_columns(q, &out.cols);
+    struct spool sp;
+    spool_start(&sp); /* the store's snapshot is let go when the query ends, read or not */
     int rc = o->stat ? run_stat(q, o, f, from, to, &out, err, sizeof(err))
                      : run_list(q, o, f, from, to, &out, err, sizeof(err));
     if (rc == 0)
@@ -506,6 +512,10 @@ static int run(const struct opts *o, const struct filter *f, int64_t from, int64
     else if (err[0])
         fprintf(stderr, "flowhound query: %s\n", err);
     query_close(q);
+    if (spool_finish(&sp) && rc == 0) {
+        fprintf(stderr, "flowhound query: writing the output: %s\n", strerror(errno));
+        rc = 1;
+    }
     if (rc == 0 && (fflush(stdout) || ferror(stdout)))
         rc = 1;
     return rc;
