@@ -92,6 +92,10 @@ static int validate(const struct fh_config *cfg)
 {
     char err[256];
     bool ok;
+    if (store_check_path(cfg->db, err, sizeof(err))) {
+        fprintf(stderr, "flowhoundd: db: %s\n", err);
+        return -1;
+    }
     parse_level(cfg->log_level, &ok);
     if (!ok) {
         fprintf(stderr, "flowhoundd: log-level: '%s' is not error, warning, info or debug\n",

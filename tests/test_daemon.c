@@ -218,6 +218,47 @@ Test(daemon, help_and_check_config)
     free(dir);
 }
 
+/* A db setting that would store nowhere lasting, or in another program's file, is refused
+ * with a clear message: the empty path, ":memory:" and a URI by --check-config already;
+ * another application's SQLite file when the daemon opens it, leaving it as it was. */
+Test(daemon, a_db_that_keeps_nothing_or_is_not_ours_is_refused, .timeout = 60)
+{
+    static const struct {
+        const char *line, *says;
+    } refused[] = {
+        {"db =", "the path is empty"},
+        {"db = :memory:", "':memory:' is SQLite's memory database"},
+        {"db = file:f.db?mode=memory", "is an SQLite URI"},
+    };
+    char *dir = th_tmpdir();
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        cr_assert_eq(th_system("echo '%s' > %s/db.conf", refused[i].line, dir), 0);
+        cr_expect_eq(th_system("%s/flowhoundd -c %s/db.conf --web off --check-config >/dev/null "
+                               "2>%s/err",
+                               th_builddir(), dir, dir),
+                     2, "'%s' is refused by --check-config", refused[i].line);
+        cr_expect_eq(th_system("grep -q '^flowhoundd: db: ' %s/err && grep -qF \"%s\" %s/err", dir,
+                               refused[i].says, dir),
+                     0, "and says why: %s", refused[i].says);
+    }
+    cr_assert_eq(th_system("sqlite3 %s/app.db \"CREATE TABLE notes (body); INSERT INTO notes "
+                           "VALUES ('x')\" && cp %s/app.db %s/app.orig",
+                           dir, dir, dir),
+                 0);
+    /* timeout: without the check the daemon would start and store into it */
+    cr_expect_eq(th_system("timeout 20 %s/flowhoundd --db %s/app.db --listen 127.0.0.1:0 --web off "
+                           ">/dev/null 2>%s/err",
+                           th_builddir(), dir, dir),
+                 1, "another application's database is refused at start");
+    cr_expect_eq(th_system("grep -q 'app.db is not a flowhound store' %s/err", dir), 0,
+                 "the log names the file and says why");
+    cr_expect_eq(
+        th_system("cmp -s %s/app.db %s/app.orig && test ! -e %s/app.db-wal", dir, dir, dir), 0,
+        "the file is as it was");
+    th_rmtree(dir);
+    free(dir);
+}
+
 /* Sends one v5 datagram over IPv6 loopback. */
 static bool send_v6(uint16_t port, const void *buf, size_t len)
 {
