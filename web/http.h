@@ -12,6 +12,8 @@
 
 #include <pthread.h>
 
+#include "web/web.h"
+
 struct MHD_Connection;
 struct MHD_Daemon;
 struct query;
@@ -30,6 +32,7 @@ struct web_server {
     bool loopback_only; /* no credentials: check Host against DNS rebinding */
     char *cert_pem, *key_pem;
     int64_t query_timeout_ms, max_rows;
+    struct web_probes probes;  /* callbacks NULL: none */
     pthread_mutex_t pool_lock; /* guards the pool and the count of running queries */
     pthread_cond_t slot_free;
     int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */
@@ -101,6 +104,16 @@ json_t *api_exporters(struct web_req *r);   /* api_exporters.c */
 json_t *api_alerts(struct web_req *r);      /* api_alerts.c */
 json_t *api_alert(struct web_req *r);       /* api_alerts.c */
 json_t *api_connections(struct web_req *r); /* api_alerts.c */
+
+/* An answer that is not JSON. */
+struct web_text {
+    unsigned status;
+    const char *type;
+    char *body; /* malloc'd */
+    size_t len;
+};
+/* GET /metrics and /healthz (probes.c): true and the answer in *out when url is one of them. */
+bool web_probe(struct web_server *s, const char *url, struct web_text *out);
 
 /* Static files embedded at build time (web/static_files.c, generated). */
 struct web_static_file {

@@ -207,5 +207,8 @@ enum MHD_Result web_access_handler(void *cls, struct MHD_Connection *conn, const
         return send_error(conn, MHD_HTTP_UNAUTHORIZED, "credentials required");
     if (!strncmp(url, "/api/", 5))
         return serve_api(s, conn, url);
+    struct web_text t;
+    if (web_probe(s, url, &t))
+        return send_answer(conn, t.status, t.type, t.body, t.len, MHD_RESPMEM_MUST_FREE, false);
     return serve_static(conn, url);
 }

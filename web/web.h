@@ -10,6 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What the program serving the web UI knows of itself, for GET /metrics and /healthz (under
+ * the same credentials as the API). Called from the server's connection threads, several at
+ * once: the callbacks read what they report race-free. */
+struct web_probes {
+    /* The Prometheus text exposition format, 0.0.4 (malloc'd, *len bytes); NULL: 500. */
+    char *(*metrics)(void *ctx, size_t *len);
+    /* true when healthy; otherwise why, one line. */
+    bool (*healthy)(void *ctx, char *why, size_t whylen);
+    void *ctx;
+};
+
 struct web_options {
     const char *listen; /* "ADDR:PORT", "[V6]:PORT"; port 0 = ephemeral */
     const char *db;     /* the store's path */
@@ -18,8 +29,9 @@ struct web_options {
     const char *token; /* "Authorization: Bearer TOKEN" */
     const char *cert;  /* PEM files: TLS when both are set */
     const char *key;
-    int64_t query_timeout_ms; /* longest SQL run of one request; 0 = 10 s */
-    int64_t max_rows;         /* largest page of rows a request may ask for; 0 = 10000 */
+    int64_t query_timeout_ms;        /* longest SQL run of one request; 0 = 10 s */
+    int64_t max_rows;                /* largest page of rows a request may ask for; 0 = 10000 */
+    const struct web_probes *probes; /* NULL: /metrics and /healthz answer 404 */
 };
 
 struct web_server;
