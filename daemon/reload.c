@@ -3,11 +3,11 @@
  *
  * The new settings are read as at start (defaults, -c FILE, the command line on top) and
  * validated; whatever can fail is prepared first (sockets opened, the writer's task posted),
- * so that a refusal leaves everything as it was. Then, in the main thread, between two turns
- * of the receiver: the listener array is swapped (sockets that stay are kept with the
- * datagrams waiting in them, those removed are read empty before they are closed), the
- * allow-list replaced under the exporter table's lock, the log level set and alert delivery
- * restarted if its settings changed (its spool keeps what is pending). What the writer's
+ * so that a refusal leaves everything as it was (and logs one line, no "changed" ones). Then, in
+ * the main thread, between two turns of the receiver: the listener array is swapped (sockets that
+ * stay are kept with the datagrams waiting in them, those removed are read empty before they are
+ * closed), the allow-list replaced under the exporter table's lock, the log level set and alert
+ * delivery restarted if its settings changed (its spool keeps what is pending). What the writer's
  * thread owns (retention, commit interval, the analyzer's thresholds) it changes itself,
  * between two transactions, from its mailbox; READY=1 follows once it has. Settings that
  * cannot change while running keep their value, with a warning that names them. */
@@ -90,7 +90,8 @@ static struct writer_change *writer_change_from(struct runtime *rt, const struct
 
 /* ---- settings ---- */
 
-/* Keys that need a restart keep their running value; the others are listed as changed. */
+/* Once the reload cannot be refused any more: keys that need a restart keep their running
+ * value (with a warning), the others are logged as changed. */
 static void sort_keys(const struct fh_config *old, struct fh_config *cfg)
 {
     char was[512], now[512];
@@ -130,7 +131,7 @@ static void plan_abort(struct listener_plan *p)
 }
 
 /* The new array: each spec takes an old socket bound where it asks (listener_same), once, or
- * a new one. On failure nothing has changed. */
+ * a new one (with the running rcvbuf: it needs a restart). On failure nothing has changed. */
 static int plan_listeners(struct runtime *rt, const struct fh_config *cfg, struct listener_plan *p,
                           char *err, size_t errlen)
 {
@@ -147,7 +148,7 @@ static int plan_listeners(struct runtime *rt, const struct fh_config *cfg, struc
             p->ls[i] = rt->ls[o];
             continue;
         }
-        if (listener_open(&p->ls[i], cfg->listen[i], (int)cfg->rcvbuf, err, errlen)) {
+        if (listener_open(&p->ls[i], cfg->listen[i], (int)rt->cfg.rcvbuf, err, errlen)) {
             plan_abort(p);
             return -1;
         }
@@ -245,7 +246,6 @@ void runtime_reload(struct runtime *rt)
         refuse(rt, err);
         return;
     }
-    sort_keys(&rt->cfg, &cfg);
     struct listener_plan plan;
     if (plan_listeners(rt, &cfg, &plan, err, sizeof(err))) {
         config_free(&cfg);
@@ -263,6 +263,7 @@ void runtime_reload(struct runtime *rt)
         return;
     }
     rt->reload_ticket = ticket;
+    sort_keys(&rt->cfg, &cfg);
     apply(rt, &cfg, &plan);
     atomic_fetch_add(&rt->reloads_applied, 1);
     atomic_store(&rt->last_reload_ok, true);
