@@ -142,6 +142,11 @@ int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
     h->templates = template_saver_new(w, t, err, errlen);
     if (!h->templates)
         return -1;
+    if (start_alert_delivery(h, cfg, err, errlen))
+        return -1;
+    if (cfg->analyzer && start_analyzer(h, cfg, w, err, errlen))
+        return -1;
+    /* Last: its threads read the others (metrics) as soon as it answers. */
     if (strcmp(cfg->web, "off") != 0) {
         struct web_options o;
         web_options_from(cfg, &o);
@@ -152,10 +157,6 @@ int hooks_start(struct hooks *h, const struct fh_config *cfg, struct writer *w,
         snprintf(h->web_address, sizeof(h->web_address), "%s", web_bound_address(h->web));
         log_info("web UI and API on %s://%s/", cfg->web_cert ? "https" : "http", h->web_address);
     }
-    if (start_alert_delivery(h, cfg, err, errlen))
-        return -1;
-    if (cfg->analyzer && start_analyzer(h, cfg, w, err, errlen))
-        return -1;
     return 0;
 }
 
