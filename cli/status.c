@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/http_get.h"
+#include "cli/metrics_read.h"
 #include "collector/listener.h"
 #include "common/args.h"
 #include "common/settings.h"
@@ -21,160 +22,6 @@
 #include "common/xmalloc.h"
 
 #define TIMEOUT_MS 10000
-
-struct sample {
-    char name[128];
-    char labels[512]; /* as written between the braces */
-    double value;
-};
-
-struct samples {
-    struct sample *v;
-    size_t n;
-};
-
-/* ---- reading the text format ---- */
-
-/* One sample line: NAME[{LABELS}] VALUE. Comments and blank lines are skipped by the caller. */
-static bool parse_sample(const char *line, struct sample *s)
-{
-    size_t n = strcspn(line, "{ ");
-    if (!n || n >= sizeof(s->name))
-        return false;
-    memcpy(s->name, line, n);
-    s->name[n] = '\0';
-    const char *p = line + n;
-    s->labels[0] = '\0';
-    if (*p == '{') {
-        const char *q = ++p;
-        for (bool quoted = false; *q && (quoted || *q != '}'); q++) {
-            if (*q == '\\' && q[1])
-                q++;
-            else if (*q == '"')
-                quoted = !quoted;
-        }
-        if (*q != '}' || (size_t)(q - p) >= sizeof(s->labels))
-            return false;
-        memcpy(s->labels, p, (size_t)(q - p));
-        s->labels[q - p] = '\0';
-        p = q + 1;
-    }
-    char *end;
-    s->value = strtod(p, &end);
-    return end != p;
-}
-
-static int by_series(const void *a, const void *b)
-{
-    const struct sample *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    return c ? c : strcmp(x->labels, y->labels);
-}
-
-/* Sorted by name, then labels: a family, and one exporter's samples within it, are a range
- * found by binary search (4096 exporters are 70,000 samples). */
-static void parse_metrics(char *text, struct samples *out)
-{
-    size_t cap = 0;
-    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        if (*l == '#' || !*l)
-            continue;
-        if (out->n == cap)
-            out->v = xreallocarray(out->v, cap = cap ? cap * 2 : 256, sizeof(*out->v));
-        if (parse_sample(l, &out->v[out->n]))
-            out->n++;
-    }
-    if (out->n)
-        qsort(out->v, out->n, sizeof(*out->v), by_series);
-}
-
-/* The value of label `key` in s (unescaped), or "" . */
-static const char *label(const struct sample *s, const char *key, char *buf, size_t len)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "%s=\"", key);
-    buf[0] = '\0';
-    for (const char *p = s->labels; (p = strstr(p, pat)); p++) {
-        if (p != s->labels && p[-1] != ',')
-            continue;
-        size_t o = 0;
-        for (p += strlen(pat); *p && *p != '"' && o + 1 < len; p++)
-            buf[o++] = *p == '\\' && p[1] ? (++p, *p == 'n' ? '\n' : *p) : *p;
-        buf[o] = '\0';
-        break;
-    }
-    return buf;
-}
-
-/* The first sample not before (name, labels). */
-static size_t lower_bound(const struct samples *m, const char *name, const char *labels)
-{
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(m->v[mid].name, name);
-        if (c < 0 || (c == 0 && strcmp(m->v[mid].labels, labels) < 0))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* key="value" as the daemon writes it (escaped), after `,` when the text is not empty. */
-static void add_label(char *buf, size_t len, const char *key, const char *value)
-{
-    size_t o = strlen(buf);
-    o += (size_t)snprintf(buf + o, len - o, "%s%s=\"", o ? "," : "", key);
-    for (; *value && o + 3 < len; value++) {
-        if (*value == '\\' || *value == '"' || *value == '\n')
-            buf[o++] = '\\';
-        buf[o++] = *value == '\n' ? 'n' : *value;
-    }
-    snprintf(buf + o, len - o, "\"");
-}
-
-/* The sum of the samples named `name` whose first labels are key="value" (and key2="value2");
- * key NULL: all of them. The daemon writes labels in a fixed order (exporter, then reason). */
-static double val2(const struct samples *m, const char *name, const char *key, const char *value,
-                   const char *key2, const char *value2)
-{
-    char prefix[1024] = "";
-    if (key)
-        add_label(prefix, sizeof(prefix), key, value);
-    if (key2)
-        add_label(prefix, sizeof(prefix), key2, value2);
-    size_t plen = strlen(prefix);
-    double sum = 0;
-    for (size_t i = lower_bound(m, name, prefix); i < m->n && !strcmp(m->v[i].name, name); i++) {
-        if (strncmp(m->v[i].labels, prefix, plen))
-            break;
-        char next = m->v[i].labels[plen];
-        if (!plen || next == '\0' || next == ',')
-            sum += m->v[i].value;
-    }
-    return sum;
-}
-
-static double val(const struct samples *m, const char *name, const char *key, const char *value)
-{
-    return val2(m, name, key, value, NULL, NULL);
-}
-
-/* The samples named `name`: [*first, return value). */
-static size_t family(const struct samples *m, const char *name, size_t *first)
-{
-    size_t i = *first = lower_bound(m, name, "");
-    while (i < m->n && !strcmp(m->v[i].name, name))
-        i++;
-    return i;
-}
-
-static bool has(const struct samples *m, const char *name)
-{
-    size_t first;
-    return family(m, name, &first) > first;
-}
 
 /* ---- printing ---- */
 
@@ -211,36 +58,42 @@ static const char *span(double secs, char *buf, size_t len)
 
 #define N(x) ((unsigned long long)llround(x))
 
+/* A series without labels, or the sum of a family's. */
+static double total(const struct samples *m, const char *name)
+{
+    return metrics_val(m, name, NULL, NULL);
+}
+
 static void print_head(const struct samples *m, const struct http_reply *health, const char *url)
 {
     char b[64], version[64] = "?";
     for (size_t i = 0; i < m->n; i++)
         if (!strcmp(m->v[i].name, "flowhound_build_info"))
-            label(&m->v[i], "version", version, sizeof(version));
-    double up = (double)now_ms() / 1000 - val(m, "flowhound_start_time_seconds", NULL, NULL);
+            metrics_label(&m->v[i], "version", version, sizeof(version));
+    double up = (double)now_ms() / 1000 - total(m, "flowhound_start_time_seconds");
     printf("flowhoundd %s at %s, up %s: %s", version, url, span(up, b, sizeof(b)),
            health->status == 200 ? "healthy\n" : "UNHEALTHY, ");
     if (health->status != 200)
         printf("%s", health->body);
     printf("reloads     %llu applied, %llu refused%s\n",
-           N(val(m, "flowhound_config_reloads_total", "result", "applied")),
-           N(val(m, "flowhound_config_reloads_total", "result", "refused")),
-           val(m, "flowhound_config_last_reload_successful", NULL, NULL) ? "" : " (the last one)");
+           N(metrics_val(m, "flowhound_config_reloads_total", "result", "applied")),
+           N(metrics_val(m, "flowhound_config_reloads_total", "result", "refused")),
+           total(m, "flowhound_config_last_reload_successful") ? "" : " (the last one)");
 }
 
 static void print_receiving(const struct samples *m)
 {
     printf("\nreceiving   %llu datagrams, %llu rejected, %llu from exporters not allowed\n",
-           N(val(m, "flowhound_datagrams_received_total", NULL, NULL)),
-           N(val(m, "flowhound_datagrams_rejected_total", NULL, NULL)),
-           N(val(m, "flowhound_datagrams_not_allowed_total", NULL, NULL)));
+           N(total(m, "flowhound_datagrams_received_total")),
+           N(total(m, "flowhound_datagrams_rejected_total")),
+           N(total(m, "flowhound_datagrams_not_allowed_total")));
     char addr[512];
     for (size_t i = 0; i < m->n; i++)
         if (!strcmp(m->v[i].name, "flowhound_listener_datagrams_total")) {
-            label(&m->v[i], "listener", addr, sizeof(addr));
+            metrics_label(&m->v[i], "listener", addr, sizeof(addr));
             printf("  UDP %-24s %12llu datagrams %8llu dropped by the kernel\n", addr,
                    N(m->v[i].value),
-                   N(val(m, "flowhound_listener_kernel_drops_total", "listener", addr)));
+                   N(metrics_val(m, "flowhound_listener_kernel_drops_total", "listener", addr)));
         }
 }
 
@@ -248,21 +101,19 @@ static void print_storing(const struct samples *m)
 {
     char b1[32], b2[32], b3[32], b4[32];
     printf("storing     %llu rows stored, %llu failed; %llu dropped (queue full)%s\n",
-           N(val(m, "flowhound_rows_stored_total", NULL, NULL)),
-           N(val(m, "flowhound_rows_failed_total", NULL, NULL)),
-           N(val(m, "flowhound_records_dropped_queue_total", NULL, NULL)),
-           val(m, "flowhound_store_failing", NULL, NULL) ? "; WRITES FAILING" : "");
+           N(total(m, "flowhound_rows_stored_total")), N(total(m, "flowhound_rows_failed_total")),
+           N(total(m, "flowhound_records_dropped_queue_total")),
+           total(m, "flowhound_store_failing") ? "; WRITES FAILING" : "");
     printf("  queue %llu/%llu batches, backlog %s (%llu datagrams) of %s\n",
-           N(val(m, "flowhound_queue_batches", NULL, NULL)),
-           N(val(m, "flowhound_queue_capacity_batches", NULL, NULL)),
-           bytes(val(m, "flowhound_receive_backlog_bytes", NULL, NULL), b1, sizeof(b1)),
-           N(val(m, "flowhound_receive_backlog_datagrams", NULL, NULL)),
-           bytes(val(m, "flowhound_receive_backlog_limit_bytes", NULL, NULL), b2, sizeof(b2)));
-    double ret = val(m, "flowhound_retention_seconds", NULL, NULL);
-    double max = val(m, "flowhound_max_size_bytes", NULL, NULL);
+           N(total(m, "flowhound_queue_batches")), N(total(m, "flowhound_queue_capacity_batches")),
+           bytes(total(m, "flowhound_receive_backlog_bytes"), b1, sizeof(b1)),
+           N(total(m, "flowhound_receive_backlog_datagrams")),
+           bytes(total(m, "flowhound_receive_backlog_limit_bytes"), b2, sizeof(b2)));
+    double ret = total(m, "flowhound_retention_seconds");
+    double max = total(m, "flowhound_max_size_bytes");
     printf("  store %s + WAL %s; retention %s, max-size %s\n",
-           bytes(val(m, "flowhound_store_size_bytes", NULL, NULL), b1, sizeof(b1)),
-           bytes(val(m, "flowhound_store_wal_size_bytes", NULL, NULL), b2, sizeof(b2)),
+           bytes(total(m, "flowhound_store_size_bytes"), b1, sizeof(b1)),
+           bytes(total(m, "flowhound_store_wal_size_bytes"), b2, sizeof(b2)),
            ret ? span(ret, b3, sizeof(b3)) : "none", max ? bytes(max, b4, sizeof(b4)) : "none");
 }
 
@@ -275,39 +126,40 @@ static void print_exporters(const struct samples *m)
     for (size_t i = 0; i < m->n; i++) {
         if (strcmp(m->v[i].name, "flowhound_exporter_packets_total"))
             continue;
-        label(&m->v[i], "exporter", addr, sizeof(addr));
+        metrics_label(&m->v[i], "exporter", addr, sizeof(addr));
         char losses[96], ago[32];
         snprintf(losses, sizeof(losses), "%llu/%llu/%llu/%llu",
-                 N(val2(m, lost, "exporter", addr, "reason", "sequence_gap")),
-                 N(val2(m, lost, "exporter", addr, "reason", "queue")),
-                 N(val2(m, lost, "exporter", addr, "reason", "store")),
-                 N(val2(m, lost, "exporter", addr, "reason", "undecodable")));
-        double seen = val(m, "flowhound_exporter_last_seen_timestamp_seconds", "exporter", addr);
+                 N(metrics_val2(m, lost, "exporter", addr, "reason", "sequence_gap")),
+                 N(metrics_val2(m, lost, "exporter", addr, "reason", "queue")),
+                 N(metrics_val2(m, lost, "exporter", addr, "reason", "store")),
+                 N(metrics_val2(m, lost, "exporter", addr, "reason", "undecodable")));
+        double seen =
+            metrics_val(m, "flowhound_exporter_last_seen_timestamp_seconds", "exporter", addr);
         printf("%-22s %10llu %12llu %9llu %24s %9s\n", addr, N(m->v[i].value),
-               N(val(m, "flowhound_exporter_records_total", "exporter", addr)),
-               N(val(m, "flowhound_exporter_rejected_packets_total", "exporter", addr)), losses,
-               span((double)now_ms() / 1000 - seen, ago, sizeof(ago)));
+               N(metrics_val(m, "flowhound_exporter_records_total", "exporter", addr)),
+               N(metrics_val(m, "flowhound_exporter_rejected_packets_total", "exporter", addr)),
+               losses, span((double)now_ms() / 1000 - seen, ago, sizeof(ago)));
     }
 }
 
 static void print_analyzer(const struct samples *m)
 {
     char b1[32], b2[32], b3[32];
-    if (!has(m, "flowhound_analyzer_records_total")) {
+    if (!metrics_has(m, "flowhound_analyzer_records_total")) {
         printf("\nanalyzer    off\n");
         return;
     }
     printf("\nanalyzer    %llu TCP records, %llu connections tracked (cap %llu, %llu evicted)\n",
-           N(val(m, "flowhound_analyzer_tcp_records_total", NULL, NULL)),
-           N(val(m, "flowhound_analyzer_connections", NULL, NULL)),
-           N(val(m, "flowhound_analyzer_connections_limit", NULL, NULL)),
-           N(val(m, "flowhound_analyzer_connections_evicted_total", NULL, NULL)));
+           N(total(m, "flowhound_analyzer_tcp_records_total")),
+           N(total(m, "flowhound_analyzer_connections")),
+           N(total(m, "flowhound_analyzer_connections_limit")),
+           N(total(m, "flowhound_analyzer_connections_evicted_total")));
     printf("  alerts %llu opened, %llu resolved; stale-window %s, alert-quiet %s, alert-hold %s\n",
-           N(val(m, "flowhound_alert_events_total", "event", "opened")),
-           N(val(m, "flowhound_alert_events_total", "event", "resolved")),
-           span(val(m, "flowhound_analyzer_stale_window_seconds", NULL, NULL), b1, sizeof(b1)),
-           span(val(m, "flowhound_analyzer_alert_quiet_seconds", NULL, NULL), b2, sizeof(b2)),
-           span(val(m, "flowhound_analyzer_alert_hold_seconds", NULL, NULL), b3, sizeof(b3)));
+           N(metrics_val(m, "flowhound_alert_events_total", "event", "opened")),
+           N(metrics_val(m, "flowhound_alert_events_total", "event", "resolved")),
+           span(total(m, "flowhound_analyzer_stale_window_seconds"), b1, sizeof(b1)),
+           span(total(m, "flowhound_analyzer_alert_quiet_seconds"), b2, sizeof(b2)),
+           span(total(m, "flowhound_analyzer_alert_hold_seconds"), b3, sizeof(b3)));
 }
 
 static void print_delivery(const struct samples *m)
@@ -318,17 +170,17 @@ static void print_delivery(const struct samples *m)
     for (size_t i = 0; i < m->n; i++) {
         if (strcmp(m->v[i].name, "flowhound_alert_delivery_connected"))
             continue;
-        label(&m->v[i], "destination", dest, sizeof(dest));
+        metrics_label(&m->v[i], "destination", dest, sizeof(dest));
         if (!any)
             printf("\nalert delivery\n");
         any = true;
         printf("  %-32s %s; %llu sent, %llu failed, %llu suppressed, %llu waiting, %llu errors\n",
                dest, m->v[i].value ? "connected" : "NOT CONNECTED",
-               N(val2(m, ev, "destination", dest, "result", "sent")),
-               N(val2(m, ev, "destination", dest, "result", "failed")),
-               N(val2(m, ev, "destination", dest, "result", "suppressed")),
-               N(val(m, "flowhound_alert_delivery_queued_events", "destination", dest)),
-               N(val(m, "flowhound_alert_delivery_errors_total", "destination", dest)));
+               N(metrics_val2(m, ev, "destination", dest, "result", "sent")),
+               N(metrics_val2(m, ev, "destination", dest, "result", "failed")),
+               N(metrics_val2(m, ev, "destination", dest, "result", "suppressed")),
+               N(metrics_val(m, "flowhound_alert_delivery_queued_events", "destination", dest)),
+               N(metrics_val(m, "flowhound_alert_delivery_errors_total", "destination", dest)));
     }
     if (!any)
         printf("\nalert delivery: no alert-syslog destination\n");
@@ -471,7 +323,7 @@ static int show(const struct http_target *t, const char *url)
     if (http_get(t, "/healthz", TIMEOUT_MS, &health, err, sizeof(err)))
         health = (struct http_reply){0, xasprintf("%s\n", err), 0};
     struct samples m = {0};
-    parse_metrics(metrics.body, &m);
+    metrics_parse(metrics.body, &m);
     print_head(&m, &health, url);
     print_receiving(&m);
     print_storing(&m);
