@@ -681,6 +681,44 @@ Test(metrics, flowhound_status_prints_the_same_for_a_terminal, .timeout = 90)
         "nothing listening: exit 1");
 }
 
+Test(metrics, flowhound_status_over_https_trusts_the_daemons_own_certificate, .timeout = 60)
+{
+    struct rig *g = &rig_;
+    g->d.dir = th_tmpdir();
+    if (!th_have("openssl"))
+        cr_skip_test("openssl (to make a test certificate) is not installed");
+    cr_assert_eq(th_system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                           "-subj /CN=localhost -days 1 -keyout '%s/key.pem' -out '%s/cert.pem' "
+                           ">/dev/null 2>&1",
+                           g->d.dir, g->d.dir),
+                 0);
+    char cert[600], key[600], conf[700], other[700];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", g->d.dir);
+    snprintf(key, sizeof(key), "%s/key.pem", g->d.dir);
+    const char *const tls[] = {"--web-cert", cert, "--web-key", key, NULL};
+    rig_start(g, "", tls);
+    /* the daemon's config file as an operator has it: web, web-cert (status needs no key) */
+    snprintf(conf, sizeof(conf), "%s/status.conf", g->d.dir);
+    FILE *f = fopen(conf, "w");
+    fprintf(f, "web = %s\nweb-cert = %s\n", g->web, cert);
+    fclose(f);
+    cr_expect_eq(th_system("'%s/flowhound' status -c '%s' | grep -q '^flowhoundd .* at https://'",
+                           th_builddir(), conf),
+                 0, "HTTPS, the certificate pinned");
+    /* another certificate: the server's is not trusted, nothing is shown */
+    cr_assert_eq(th_system("cd '%s' && openssl req -x509 -newkey ec -pkeyopt "
+                           "ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 1 -keyout "
+                           "k2.pem -out c2.pem >/dev/null 2>&1",
+                           g->d.dir),
+                 0);
+    snprintf(other, sizeof(other), "%s/c2.pem", g->d.dir);
+    cr_expect_eq(th_system("'%s/flowhound' status --web-cert '%s' --url https://%s 2>&1 | "
+                           "grep -q 'TLS handshake'",
+                           th_builddir(), other, g->web),
+                 0, "a certificate other than the pinned one is refused");
+    cr_assert_eq(th_daemon_stop(&g->d), 0);
+}
+
 Test(metrics, healthz_is_503_with_the_reason_while_the_store_refuses_writes, .timeout = 120)
 {
     struct rig *g = &rig_;
