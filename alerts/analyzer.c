@@ -10,6 +10,7 @@
  * quiet-ms (flow time) without attempts. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ struct pending_event {
 
 struct analyzer {
     struct analyzer_opts o;
+    char **vantage; /* o.vantage_inner: the analyzer's own copies */
     struct store *store;
     struct alert_store *as;
     struct conn_tracker *ct;
@@ -82,8 +84,13 @@ struct analyzer {
     int64_t recv_clock, last_sweep;
     uint64_t ep_seq;
     struct analyzer_stats st;
+    /* st as of the end of the last consume or tick, for other threads (the metrics) */
+    pthread_mutex_t pub_lock;
+    struct analyzer_stats pub;
     char err[256];
 };
+
+static void set_vantage(struct analyzer *a, const char *const *specs, size_t n);
 
 void analyzer_opts_default(struct analyzer_opts *o)
 {
@@ -268,11 +275,30 @@ void analyzer_rolled_back(struct analyzer *a)
         a->pend[i].written = false;
 }
 
-/* Without a store, nothing waits for a commit. */
+static void fill_stats(const struct analyzer *a, struct analyzer_stats *st)
+{
+    *st = a->st;
+    st->conns_tracked = conn_tracker_count(a->ct);
+    st->conn_cap = a->o.max_conns;
+    st->conn_evictions = conn_tracker_evictions(a->ct);
+    st->conn_expired = conn_tracker_expired(a->ct);
+    st->bytes_per_conn = conn_entry_size();
+    st->stale_window_ms = a->o.stale_window_ms;
+    st->quiet_ms = a->o.quiet_ms;
+    st->hold_ms = a->o.hold_ms;
+}
+
+/* Without a store, nothing waits for a commit. The statistics are published for readers in
+ * other threads. */
 static void end(struct analyzer *a)
 {
     if (!a->store)
         analyzer_committed(a);
+    struct analyzer_stats st;
+    fill_stats(a, &st);
+    pthread_mutex_lock(&a->pub_lock);
+    a->pub = st;
+    pthread_mutex_unlock(&a->pub_lock);
 }
 
 static void emit(struct analyzer *a, struct alert *al, enum alert_event ev)
@@ -1155,10 +1181,16 @@ struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, ch
 {
     struct analyzer *a = xcalloc(1, sizeof(*a));
     a->o = *o;
+    a->o.vantage_inner = NULL;
+    a->o.n_vantage_inner = 0;
+    set_vantage(a, o->vantage_inner, o->n_vantage_inner);
+    pthread_mutex_init(&a->pub_lock, NULL);
     a->store = s;
     if (s) {
         a->as = alert_store_open(store_sqlite(s), err, errlen);
         if (!a->as) {
+            set_vantage(a, NULL, 0);
+            pthread_mutex_destroy(&a->pub_lock);
             free(a);
             return NULL;
         }
@@ -1175,7 +1207,40 @@ struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, ch
     a->twins = xcalloc(TWINS, sizeof(*a->twins));
     a->recv_clock = INT64_MIN / 2;
     a->last_sweep = INT64_MIN / 2;
+    fill_stats(a, &a->pub);
     return a;
+}
+
+/* ---- settings changed while it runs ---- */
+
+/* Replaces the vantage-inner specs with copies of these. */
+static void set_vantage(struct analyzer *a, const char *const *specs, size_t n)
+{
+    for (size_t i = 0; i < a->o.n_vantage_inner; i++)
+        free(a->vantage[i]);
+    free(a->vantage);
+    a->vantage = n ? xcalloc(n, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < n; i++)
+        a->vantage[i] = xstrdup(specs[i]);
+    a->o.vantage_inner = (const char *const *)a->vantage;
+    a->o.n_vantage_inner = n;
+}
+
+void analyzer_set_opts(struct analyzer *a, const struct analyzer_opts *o)
+{
+    a->o.stale_window_ms = o->stale_window_ms;
+    a->o.quiet_ms = o->quiet_ms;
+    a->o.hold_ms = o->hold_ms;
+    a->o.store_connections = o->store_connections;
+    conn_tracker_set_window(a->ct, o->stale_window_ms);
+    set_vantage(a, o->vantage_inner, o->n_vantage_inner);
+    for (size_t x = 0; x < a->n_ex; x++) {
+        a->ex[x].inner = false;
+        for (size_t i = 0; i < a->o.n_vantage_inner; i++)
+            if (spec_matches(a->o.vantage_inner[i], &a->ex[x]))
+                a->ex[x].inner = true;
+    }
+    end(a); /* the settings in force, for analyzer_get_stats */
 }
 
 int analyzer_add_sink(struct analyzer *a, struct alert_sink sink)
@@ -1205,17 +1270,16 @@ void analyzer_free(struct analyzer *a)
     free(a->active);
     free(a->groups);
     free(a->twins);
+    set_vantage(a, NULL, 0);
+    pthread_mutex_destroy(&a->pub_lock);
     free(a);
 }
 
-void analyzer_get_stats(const struct analyzer *a, struct analyzer_stats *st)
+void analyzer_get_stats(struct analyzer *a, struct analyzer_stats *st)
 {
-    *st = a->st;
-    st->conns_tracked = conn_tracker_count(a->ct);
-    st->conn_cap = a->o.max_conns;
-    st->conn_evictions = conn_tracker_evictions(a->ct);
-    st->conn_expired = conn_tracker_expired(a->ct);
-    st->bytes_per_conn = conn_entry_size();
+    pthread_mutex_lock(&a->pub_lock);
+    *st = a->pub;
+    pthread_mutex_unlock(&a->pub_lock);
 }
 
 const char *analyzer_last_error(const struct analyzer *a)

@@ -53,7 +53,7 @@ bool analyzer_vantage_spec_ok(const char *spec);
 
 struct analyzer;
 
-/* store may be NULL (nothing written; sinks still called). */
+/* store may be NULL (nothing written; sinks still called). The vantage specs are copied. */
 struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, char *err,
                               size_t errlen);
 void analyzer_free(struct analyzer *a);
@@ -78,8 +78,17 @@ struct analyzer_stats {
     uint64_t alerts_opened, alerts_updated, alerts_resolved;
     uint64_t store_errors;
     size_t bytes_per_conn;
+    int64_t stale_window_ms, quiet_ms, hold_ms; /* the thresholds in force */
 };
-void analyzer_get_stats(const struct analyzer *a, struct analyzer_stats *st);
+/* As of the end of the last analyzer_consume or analyzer_tick (or analyzer_set_opts): any
+ * thread may ask while another feeds the analyzer. */
+void analyzer_get_stats(struct analyzer *a, struct analyzer_stats *st);
+/* Changes the thresholds of a running analyzer, keeping its state (connections, episodes,
+ * open alerts): stale_window_ms, quiet_ms, hold_ms, store_connections and the vantage specs
+ * (copied) are taken from o; max_conns and the rest stay as analyzer_new set them. Call in
+ * the thread that feeds it (flowhoundd: through the writer's mailbox). A new stale window
+ * applies to connections as they are next updated; a new hold to episodes started after. */
+void analyzer_set_opts(struct analyzer *a, const struct analyzer_opts *o);
 /* The last store error, "" if none. */
 const char *analyzer_last_error(const struct analyzer *a);
 

@@ -7,8 +7,10 @@ set -eu
 BUILD="gcc make autoconf automake pkg-config libc6-dev
 libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev"
 RUN="sqlite3"
+# prometheus: for promtool, which checks /metrics as Prometheus reads it (12 packages, 19 MB
+# to download, 96 MB installed, about 10 s, measured on Debian 12).
 TEST="libcriterion-dev libcurl4-gnutls-dev python3 softflowd tshark rsyslog rsyslog-gnutls
-gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump"
+gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump prometheus"
 
 pkgs="$BUILD $RUN"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs $TEST"

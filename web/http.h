@@ -14,7 +14,10 @@
 #include <pthread.h>
 
 #include "common/addr.h"
+#include "web/web.h"
 
+struct MHD_Connection;
+struct MHD_Daemon;
 struct query;
 struct web_conns;
 struct web_logins;
@@ -34,6 +37,7 @@ struct web_server {
     char *cert_pem, *key_pem;
     int64_t query_timeout_ms, max_rows;
     int64_t clock_skew_ms;     /* web_options */
+    struct web_probes probes;  /* callbacks NULL: none */
     pthread_mutex_t pool_lock; /* guards the pool and the count of running queries */
     pthread_cond_t slot_free;
     int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */
@@ -147,6 +151,16 @@ json_t *api_alerts(struct web_req *r);      /* api_alerts.c */
 json_t *api_alert(struct web_req *r);       /* api_alerts.c */
 json_t *api_connections(struct web_req *r); /* api_alerts.c */
 json_t *api_web(struct web_req *r);         /* api_web.c */
+
+/* An answer that is not JSON. */
+struct web_text {
+    unsigned status;
+    const char *type;
+    char *body; /* malloc'd */
+    size_t len;
+};
+/* GET /metrics and /healthz (probes.c): true and the answer in *out when url is one of them. */
+bool web_probe(struct web_server *s, const char *url, struct web_text *out);
 
 /* Static files embedded at build time (web/static_files.c, generated). */
 struct web_static_file {

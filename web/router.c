@@ -273,5 +273,10 @@ enum MHD_Result web_access_handler(void *cls, struct MHD_Connection *conn, const
         return rc;
     if (!strncmp(url, "/api/", 5))
         return serve_api(s, conn, url);
+    struct web_text t;
+    if (web_probe(s, url, &t)) {
+        struct answer a = {t.type, t.body, t.len, MHD_RESPMEM_MUST_FREE, false, NULL};
+        return send_answer(conn, t.status, &a);
+    }
     return serve_static(conn, url);
 }

@@ -237,6 +237,8 @@ struct web_server *web_start(const struct web_options *o, char *err, size_t errl
     s->max_rows = o->max_rows > 0 ? o->max_rows : 10000;
     s->clock_skew_ms = o->clock_skew_ms;
     s->loopback_only = !has_text(o->user) && !has_text(o->token);
+    if (o->probes)
+        s->probes = *o->probes;
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->slot_free, NULL);
     if (set_credentials(s, o, err, errlen))
