@@ -399,6 +399,30 @@ static const struct an_obs *obs_of(const struct an_episode *ep, uint32_t x)
     return NULL;
 }
 
+/* An exporter on the server side of the middleboxes (vantage-inner) that saw the SYNs and
+ * the bare ACKs answering them: the SYNs got past every middlebox, so the answer came from
+ * the server's side, whatever the vantage points before it saw (their records of the
+ * attempts may be lost, or the answers may take another way back). Says so in ep->why. */
+static bool inner_saw_server_answer(const struct analyzer *a, struct an_episode *ep,
+                                    const uint32_t *path, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        const struct an_exporter *x = &a->ex[path[i]];
+        const struct an_obs *o = obs_of(ep, path[i]);
+        if (!x->inner || !o || !an_obs_syn(o) || !(an_obs_answers(o) & ANS_BARE_ACK))
+            continue;
+        char who[AN_EXPORTER_LEN + 32];
+        snprintf(who, sizeof(who), n == 1 ? "the only vantage point, %s," : "%s", x->name);
+        snprintf(ep->why, sizeof(ep->why),
+                 "%s is on the server side of the middleboxes (vantage-inner) and saw the SYNs "
+                 "arrive and bare ACKs answer them: the SYNs got past every middlebox, so the "
+                 "server still holds the old connection",
+                 who);
+        return true;
+    }
+    return false;
+}
+
 static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep)
 {
     uint32_t path[AN_MAX_OBS * 2];
@@ -411,15 +435,9 @@ static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep
         snprintf(ep->why, sizeof(ep->why), "no vantage point is known for this traffic");
         return HOLDER_UNKNOWN;
     }
+    if (inner_saw_server_answer(a, ep, path, n))
+        return HOLDER_SERVER;
     if (n == 1) {
-        const struct an_obs *o = obs_of(ep, path[0]);
-        if (a->ex[path[0]].inner && o && (an_obs_answers(o) & ANS_BARE_ACK)) {
-            snprintf(ep->why, sizeof(ep->why),
-                     "the only vantage point, %s, is on the server side (vantage-inner) and "
-                     "saw the bare ACKs answer",
-                     a->ex[path[0]].name);
-            return HOLDER_SERVER;
-        }
         snprintf(ep->why, sizeof(ep->why),
                  "only one vantage point (%s) saw this traffic: a middlebox and the server "
                  "look the same from one place",

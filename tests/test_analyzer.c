@@ -968,3 +968,115 @@ Test(rules, one_unanswered_syn_is_not_believed_even_if_success_comes_late)
     cr_expect_eq(rules_got.a[0].attempts, 2);
     cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX, "inside saw the old one, no SYN");
 }
+
+/* ---- the server side (vantage-inner) saw the SYNs answered ---- */
+
+static char holder_why[512];
+
+static void why_sink(void *ctx, enum alert_event ev, const struct alert *al, int64_t event_id)
+{
+    (void)ctx, (void)ev, (void)event_id;
+    json_t *e = json_loads(al->evidence_json, 0, NULL);
+    snprintf(holder_why, sizeof(holder_why), "%s",
+             json_string_value(json_object_get(json_object_get(e, "holder"), "why")));
+    json_decref(e);
+}
+
+/* run_flows, and the last event's holder.why in holder_why. */
+static void run_flows_why(struct flow *f, size_t n, const char *inner)
+{
+    struct analyzer_opts o;
+    analyzer_opts_default(&o);
+    const char *specs[] = {inner};
+    if (inner)
+        o.vantage_inner = specs, o.n_vantage_inner = 1;
+    struct analyzer *a = analyzer_new(&o, NULL, NULL, 0);
+    memset(&rules_got, 0, sizeof(rules_got));
+    holder_why[0] = '\0';
+    cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){collect, &rules_got}), 0);
+    cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){why_sink, NULL}), 0);
+    for (size_t i = 0; i < n; i++)
+        analyzer_consume(a, &f[i], 1);
+    analyzer_tick(a, f[n - 1].received_ms + 60000, true);
+    analyzer_free(a);
+}
+
+/* Drops the records of exporter `dom` that story_like() wrote for the attempts (flags S or A
+ * only), keeping or not the SYN direction. */
+static size_t drop_attempt_records(struct flow *f, size_t n, uint32_t dom, bool keep_syns)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool attempt = f[i].tcp_flags == TH_SYN_ || f[i].tcp_flags == TH_ACK_;
+        if (f[i].domain == dom && attempt && !(keep_syns && f[i].tcp_flags == TH_SYN_))
+            continue;
+        f[k++] = f[i];
+    }
+    return k;
+}
+
+Test(rules, inside_only_with_vantage_inner_is_the_server)
+{
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    size_t n = story_like(f, &c, NULL, 0, 2, TH_ACK_);
+    size_t k = 0; /* the outside exporter sends nothing at all */
+    for (size_t i = 0; i < n; i++)
+        if (f[i].domain == 2)
+            f[k++] = f[i];
+    run_flows_why(f, k, "*/2");
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, HOLDER_SERVER);
+    cr_expect_eq(rules_got.a[0].attempts, 3);
+    cr_expect(strstr(holder_why, "the only vantage point, 192.0.2.1/2, is on the server side"),
+              "why: %s", holder_why);
+    run_flows_why(f, k, NULL);
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, HOLDER_UNKNOWN, "not configured: one place cannot tell");
+}
+
+Test(rules, server_side_saw_the_answers_the_outside_no_attempt)
+{
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    /* both saw the old connection; only the inner one has records of the attempts */
+    size_t n = story_like(f, &c, NULL, 0, 2, TH_ACK_);
+    run_flows_why(f, n, "*/2");
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, HOLDER_SERVER, "the SYNs got past the middlebox");
+    cr_expect(strstr(holder_why, "192.0.2.1/2 is on the server side of the middleboxes "
+                                 "(vantage-inner) and saw the SYNs arrive and bare ACKs"),
+              "why: %s", holder_why);
+    run_flows_why(f, n, NULL);
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX, "unoriented: as before");
+}
+
+Test(rules, server_side_saw_the_answers_the_outside_only_the_syns)
+{
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    size_t n = story_like(f, &c, NULL, 0, 3, TH_ACK_);
+    n = drop_attempt_records(f, n, 1, true); /* the answers took another way back */
+    run_flows_why(f, n, "*/2");
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, HOLDER_SERVER);
+    run_flows_why(f, n, NULL);
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX, "unoriented: as before");
+}
+
+Test(rules, server_side_silent_keeps_the_middlebox)
+{
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    /* the story's evening with the inner exporter configured: it saw no SYN */
+    size_t n = story_like(f, &c, NULL, 0, 1, TH_ACK_);
+    run_flows_why(f, n, "*/2");
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX);
+}
