@@ -80,6 +80,8 @@ struct analyzer {
     int64_t recv_clock, last_sweep;
     uint64_t ep_seq;
     struct analyzer_stats st;
+    bool replaying;                   /* analyzer_resume(): decide, emit nothing */
+    struct analyzer_stats replay_was; /* the counters before the replay */
     char err[256];
 };
 
@@ -274,6 +276,8 @@ static void end(struct analyzer *a)
 
 static void emit(struct analyzer *a, struct alert *al, enum alert_event ev)
 {
+    if (a->replaying)
+        return; /* the store has these events already (analyzer_resume) */
     if (ev == ALERT_EV_OPENED)
         a->st.alerts_opened++;
     else if (ev == ALERT_EV_UPDATED)
@@ -1129,6 +1133,133 @@ void analyzer_tick(struct analyzer *a, int64_t now, bool final)
     if (final && a->o.store_connections)
         conn_tracker_flush(a->ct); /* the connections in progress are stored too */
     end(a);
+}
+
+/* ---- resuming after a restart (analyzer_resume.c replays the stored flows) ---- */
+
+struct store *an_store(const struct analyzer *a)
+{
+    return a->store;
+}
+
+const struct analyzer_opts *an_opts(const struct analyzer *a)
+{
+    return &a->o;
+}
+
+void an_replay_begin(struct analyzer *a)
+{
+    a->replaying = true;
+    a->replay_was = a->st;
+}
+
+/* Did the episode's attempts overlap the stored alert's (the same episode)? */
+static bool same_episode(const struct an_episode *ep, const struct alert *s)
+{
+    return ep->cport == s->client_port &&
+           same_client_server(&ep->client, &ep->server, ep->sport, &s->client_addr, &s->server_addr,
+                              s->server_port) &&
+           ep->first_ms <= s->updated_ms + TWIN_TOL_MS && ep->last_ms >= s->opened_ms - TWIN_TOL_MS;
+}
+
+/* The stored open alert goes on as the replayed episode: same id; an update when the stored
+ * row says less than the flows do. */
+static void ep_adopt(struct analyzer *a, struct an_episode *ep, const struct alert *s)
+{
+    ep->st = EP_OPEN;
+    ep_fill_alert(a, ep);
+    ep->alert.id = s->id;
+    ep->dirty = ep->alert.attempts != s->attempts || ep->alert.updated_ms != s->updated_ms ||
+                ep->alert.holder != s->holder;
+}
+
+/* Resumes one stored open stale_state alert: 1 if an episode of the replay carries it on. */
+static int resume_stale(struct analyzer *a, const struct alert *s)
+{
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
+        if (!ep->alert.id && same_episode(ep, s)) {
+            ep_adopt(a, ep, s);
+            return 1;
+        }
+    }
+    /* Resolved in the replay (the port connected again, or went quiet, before the restart's
+     * flows ended): the stored alert is resolved now, with the replay's reason. */
+    for (size_t i = 0; i < MAX_EPISODES; i++) {
+        ep = &a->eps[i];
+        if (ep->st == EP_RESOLVED && !ep->alert.id && same_episode(ep, s)) {
+            ep->alert.id = s->id;
+            emit(a, &ep->alert, ALERT_EV_RESOLVED);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The group the replay rebuilt for a stored port_exhaustion alert: an unresolved one first. */
+static struct an_xgroup *group_for(struct analyzer *a, const struct alert *s)
+{
+    struct an_xgroup *found = NULL;
+    for (size_t i = 0; i < MAX_XGROUPS; i++) {
+        struct an_xgroup *g = &a->groups[i];
+        if (g->used && !g->alert.id &&
+            same_client_server(&g->client, &g->server, g->sport, &s->client_addr, &s->server_addr,
+                               s->server_port) &&
+            (!found || found->resolved))
+            found = g;
+    }
+    return found;
+}
+
+/* Resumes a stored open port_exhaustion alert with that group: 1 if there is one. */
+static int resume_group(struct analyzer *a, const struct alert *s)
+{
+    struct an_xgroup *g = group_for(a, s);
+    if (!g)
+        return 0;
+    g->alert.id = s->id;
+    g->dirty = !g->opened || g->resolved || g->alert.attempts != s->attempts;
+    g->opened = true;
+    xgroup_flush(a, g);
+    return 1;
+}
+
+/* What the replay decided and the store does not hold as open is the store's already:
+ * forgotten, so that nothing is raised twice. */
+static void forget_unadopted(struct analyzer *a)
+{
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
+        if (ep->alert.id)
+            continue;
+        ep_deactivate(a, ep);
+        alert_free_fields(&ep->alert);
+        memset(ep, 0, sizeof(*ep));
+    }
+    for (size_t i = 0; i < MAX_XGROUPS; i++) {
+        struct an_xgroup *g = &a->groups[i];
+        if (g->used && g->opened && !g->alert.id) {
+            alert_free_fields(&g->alert);
+            memset(g, 0, sizeof(*g));
+        }
+    }
+}
+
+size_t an_replay_end(struct analyzer *a, const struct alert *open, size_t n)
+{
+    /* The replay runs in less receive time than the hold: open what the earlier run opened
+     * by its clock or at its stop, so that the port_exhaustion groups are rebuilt too. */
+    run_due(a, true);
+    a->replaying = false;
+    a->st = a->replay_was;
+    size_t resumed = 0;
+    for (size_t i = 0; i < n; i++)
+        resumed += (size_t)(open[i].kind == ALERT_STALE_STATE ? resume_stale(a, &open[i])
+                                                              : resume_group(a, &open[i]));
+    forget_unadopted(a);
+    return resumed;
 }
 
 /* ---- as a consumer of the storage writer ---- */

@@ -1080,3 +1080,119 @@ Test(rules, server_side_silent_keeps_the_middlebox)
     cr_assert_eq(rules_got.n, 1);
     cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX);
 }
+
+/* ---- a restart between the failed attempts ---- */
+
+static const char *const restart_args[] = {"--commit-interval", "0.2s", NULL};
+
+/* Sends a connection's two directions (client 10.1.1.50:cport, server 10.2.2.10:515) as the
+ * v5 exporter 127.0.4.1 (engine 1) would export them. */
+static void send_conn(const struct th_daemon *d, uint16_t cport, uint16_t cflags, uint16_t sflags,
+                      uint64_t pkts, int64_t t0, int64_t t1, uint32_t *seq)
+{
+    struct fh_addr c, s;
+    v4(&c, 0x010132);
+    v4(&s, 0x02020a);
+    struct flow f[2];
+    size_t n = 0;
+    f[n++] = mk(1, &c, cport, &s, 515, cflags, pkts, t0, t1, 0);
+    if (sflags)
+        f[n++] = mk(1, &s, 515, &c, cport, sflags, pkts, t0, t1, 0);
+    cr_assert(th_send_v5(d->port, "127.0.4.1", f, n, *seq));
+    *seq += (uint32_t)n;
+}
+
+/* An unclosed job from 722, then two SYNs answered by bare ACKs: the alert is open; the
+ * daemon is stopped. Returns the alert's id. */
+static int64_t open_then_stop(struct th_daemon *d, uint32_t *seq)
+{
+    th_daemon_start(d, restart_args);
+    send_conn(d, 722, 0x1a, 0x1a, 20, RT, RT + 233, seq);
+    send_conn(d, 722, TH_SYN_, TH_ACK_, 2, RT + 25000, RT + 28000, seq);
+    cr_assert_eq(th_db_wait(d->db, "SELECT count(*) FROM alerts WHERE state = 'open'", 1, 8000), 1,
+                 "the alert did not open");
+    cr_assert_eq(th_daemon_stop(d), 0);
+    int64_t id = th_db_int(d->db, "SELECT id FROM alerts");
+    cr_assert_eq(th_db_int(d->db, "SELECT attempts FROM alerts"), 2);
+    return id;
+}
+
+static void expect_events(const char *db, int64_t id, const char *want)
+{
+    char sql[256], cmd[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT group_concat(event, ',') FROM (SELECT event FROM alert_events WHERE "
+             "alert_id = %lld ORDER BY id)",
+             (long long)id);
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, sql);
+    cr_expect_str_eq(first_line(cmd), want, "events of alert %lld", (long long)id);
+}
+
+Test(restart, the_open_alert_goes_on_and_the_port_connecting_resolves_it, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    uint32_t seq = 0;
+    int64_t id = open_then_stop(&d, &seq);
+    th_daemon_start_db(&d, d.db, restart_args);
+    /* the client tries once more from 722: the same alert, updated */
+    send_conn(&d, 722, TH_SYN_, TH_ACK_, 1, RT + 40000, RT + 40000, &seq);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT attempts FROM alerts WHERE id = %lld", (long long)id);
+    cr_expect_eq(th_db_wait(d.db, sql, 3, 8000), 3, "the stored alert was not updated");
+    /* then 722 works again: resolved */
+    send_conn(&d, 722, 0x1b, 0x1b, 20, RT + 60000, RT + 60300, &seq);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM alerts WHERE id = %lld AND state = 'resolved' AND "
+             "resolved_ms = %lld",
+             (long long)id, RT + 60000);
+    cr_expect_eq(th_db_wait(d.db, sql, 1, 8000), 1, "the port's connection did not resolve it");
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alerts"), 1, "no second alert");
+    expect_events(d.db, id, "opened,updated,resolved");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "grep -c 'resumed 1 of 1 open alerts' '%s'", d.log);
+    cr_expect_str_eq(first_line(cmd), "1", "the daemon says what it resumed");
+    th_daemon_cleanup(&d);
+}
+
+Test(restart, the_open_alert_goes_on_and_a_quiet_hour_resolves_it, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    uint32_t seq = 0;
+    int64_t id = open_then_stop(&d, &seq);
+    th_daemon_start_db(&d, d.db, restart_args);
+    /* the exporter's clock passes an hour after the last attempt (another port's traffic) */
+    int64_t t = RT + 28000 + 3600 * 1000LL + 60000;
+    send_conn(&d, 723, 0x1b, 0x1b, 20, t, t + 300, &seq);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM alerts WHERE id = %lld AND state = 'resolved' AND "
+             "resolved_ms = %lld",
+             (long long)id, RT + 28000 + 3600 * 1000LL);
+    cr_expect_eq(th_db_wait(d.db, sql, 1, 8000), 1, "the quiet hour did not resolve it");
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alerts"), 1, "no second alert");
+    expect_events(d.db, id, "opened,resolved");
+    th_daemon_cleanup(&d);
+}
+
+Test(restart, every_open_alert_of_a_scenario_resumes_without_a_new_event, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    th_daemon_start(&d, inner_args);
+    cr_assert_gt(
+        th_replay(th_shared_path("scenarios/story_exhaustion/merged.v5.pcap"), d.port, 5000, 0), 0);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    const char *open = "SELECT count(*) FROM alerts WHERE state = 'open'";
+    cr_assert_eq(th_db_int(d.db, open), 12, "11 ports and their port_exhaustion alert");
+    int64_t events = th_db_int(d.db, "SELECT count(*) FROM alert_events");
+    th_daemon_start_db(&d, d.db, inner_args);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "grep -c 'resumed 12 of 12 open alerts' '%s'", d.log);
+    cr_expect_str_eq(first_line(cmd), "1", "every open alert resumed, port_exhaustion too");
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alert_events"), events,
+                 "resuming says nothing the store does not hold already");
+    cr_expect_eq(th_db_int(d.db, open), 12);
+    th_daemon_cleanup(&d);
+}
