@@ -427,35 +427,21 @@ static bool inner_saw_server_answer(const struct analyzer *a, struct an_episode 
     return false;
 }
 
-static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep)
+/* Did every vantage point on the path see the SYNs and bare ACKs answering them? */
+static bool all_saw_answer(const struct an_episode *ep, const uint32_t *path, unsigned n)
 {
-    uint32_t path[AN_MAX_OBS * 2];
-    unsigned n = 0;
-    for (uint32_t x = 0; x < a->n_ex && n < AN_MAX_OBS * 2; x++)
-        if (obs_of(ep, x) || saw_viable(a, ep, x))
-            path[n++] = x;
-    add_twin_exporters(a, ep, path, &n, AN_MAX_OBS * 2);
-    if (n == 0) {
-        snprintf(ep->why, sizeof(ep->why), "no vantage point is known for this traffic");
-        return HOLDER_UNKNOWN;
-    }
-    if (inner_saw_server_answer(a, ep, path, n))
-        return HOLDER_SERVER;
-    if (n == 1) {
-        snprintf(ep->why, sizeof(ep->why),
-                 "only one vantage point (%s) saw this traffic: a middlebox and the server "
-                 "look the same from one place",
-                 a->ex[path[0]].name);
-        return HOLDER_UNKNOWN;
-    }
-    /* x saw the answer; y, also on the path, saw no SYN or no answer: it came from between. */
-    bool all_ack = true, any_ack = false;
     for (unsigned i = 0; i < n; i++) {
-        const struct an_obs *ox = obs_of(ep, path[i]);
-        bool ack = ox && (an_obs_answers(ox) & ANS_BARE_ACK);
-        all_ack = all_ack && ack && an_obs_syn(ox) > 0;
-        any_ack = any_ack || ack;
+        const struct an_obs *o = obs_of(ep, path[i]);
+        if (!o || !(an_obs_answers(o) & ANS_BARE_ACK) || !an_obs_syn(o))
+            return false;
     }
+    return true;
+}
+
+/* x saw the answer; y, also on the path, saw no SYN or no answer: it came from between. */
+static bool between_two(const struct analyzer *a, struct an_episode *ep, const uint32_t *path,
+                        unsigned n)
+{
     for (unsigned i = 0; i < n; i++)
         for (unsigned j = 0; j < n; j++) {
             const struct an_obs *ox = obs_of(ep, path[i]), *oy = obs_of(ep, path[j]);
@@ -471,14 +457,45 @@ static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep
                      a->ex[path[i]].name, x_ack ? "answered by bare ACKs" : "unanswered",
                      a->ex[path[j]].name, y_syn ? "the SYNs but not the answers" : "no SYN",
                      x_ack ? "answered" : "dropped them");
-            return HOLDER_MIDDLEBOX;
+            return true;
         }
-    if (all_ack) {
+    return false;
+}
+
+static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep)
+{
+    uint32_t path[AN_MAX_OBS * 2];
+    unsigned n = 0;
+    for (uint32_t x = 0; x < a->n_ex && n < AN_MAX_OBS * 2; x++)
+        if (obs_of(ep, x) || saw_viable(a, ep, x))
+            path[n++] = x;
+    add_twin_exporters(a, ep, path, &n, AN_MAX_OBS * 2);
+    if (n == 0) {
+        snprintf(ep->why, sizeof(ep->why), "no vantage point is known for this traffic");
+        return HOLDER_UNKNOWN;
+    }
+    if (n > 1 && all_saw_answer(ep, path, n)) {
         snprintf(ep->why, sizeof(ep->why),
                  "every vantage point on the path (%u) saw the SYNs and the bare ACK answers: "
                  "they come from the server's side",
                  n);
         return HOLDER_SERVER;
+    }
+    if (inner_saw_server_answer(a, ep, path, n))
+        return HOLDER_SERVER;
+    if (n == 1) {
+        snprintf(ep->why, sizeof(ep->why),
+                 "only one vantage point (%s) saw this traffic: a middlebox and the server "
+                 "look the same from one place",
+                 a->ex[path[0]].name);
+        return HOLDER_UNKNOWN;
+    }
+    if (between_two(a, ep, path, n))
+        return HOLDER_MIDDLEBOX;
+    bool any_ack = false;
+    for (unsigned i = 0; i < n; i++) {
+        const struct an_obs *o = obs_of(ep, path[i]);
+        any_ack = any_ack || (o && (an_obs_answers(o) & ANS_BARE_ACK));
     }
     snprintf(ep->why, sizeof(ep->why), "%s",
              any_ack ? "the vantage points disagree in a way that names no single place"
