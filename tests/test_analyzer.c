@@ -616,6 +616,18 @@ Test(analyzer, generated_episodes_precision_and_recall, .timeout = 60)
 
 static struct collected rules_got;
 
+/* The last event's holder.why (every run_flows() run collects it). */
+static char holder_why[512];
+
+static void why_sink(void *ctx, enum alert_event ev, const struct alert *al, int64_t event_id)
+{
+    (void)ctx, (void)ev, (void)event_id;
+    json_t *e = json_loads(al->evidence_json, 0, NULL);
+    snprintf(holder_why, sizeof(holder_why), "%s",
+             json_string_value(json_object_get(json_object_get(e, "holder"), "why")));
+    json_decref(e);
+}
+
 static void run_flows(struct flow *f, size_t n, const char *inner)
 {
     struct analyzer_opts o;
@@ -625,7 +637,9 @@ static void run_flows(struct flow *f, size_t n, const char *inner)
         o.vantage_inner = specs, o.n_vantage_inner = 1;
     struct analyzer *a = analyzer_new(&o, NULL, NULL, 0);
     memset(&rules_got, 0, sizeof(rules_got));
+    holder_why[0] = '\0';
     cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){collect, &rules_got}), 0);
+    cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){why_sink, NULL}), 0);
     for (size_t i = 0; i < n; i++)
         analyzer_consume(a, &f[i], 1);
     analyzer_tick(a, f[n - 1].received_ms + 60000, true);
@@ -971,48 +985,30 @@ Test(rules, one_unanswered_syn_is_not_believed_even_if_success_comes_late)
 
 /* ---- the server side (vantage-inner) saw the SYNs answered ---- */
 
-static char holder_why[512];
-
-static void why_sink(void *ctx, enum alert_event ev, const struct alert *al, int64_t event_id)
-{
-    (void)ctx, (void)ev, (void)event_id;
-    json_t *e = json_loads(al->evidence_json, 0, NULL);
-    snprintf(holder_why, sizeof(holder_why), "%s",
-             json_string_value(json_object_get(json_object_get(e, "holder"), "why")));
-    json_decref(e);
-}
-
-/* run_flows, and the last event's holder.why in holder_why. */
-static void run_flows_why(struct flow *f, size_t n, const char *inner)
-{
-    struct analyzer_opts o;
-    analyzer_opts_default(&o);
-    const char *specs[] = {inner};
-    if (inner)
-        o.vantage_inner = specs, o.n_vantage_inner = 1;
-    struct analyzer *a = analyzer_new(&o, NULL, NULL, 0);
-    memset(&rules_got, 0, sizeof(rules_got));
-    holder_why[0] = '\0';
-    cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){collect, &rules_got}), 0);
-    cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){why_sink, NULL}), 0);
-    for (size_t i = 0; i < n; i++)
-        analyzer_consume(a, &f[i], 1);
-    analyzer_tick(a, f[n - 1].received_ms + 60000, true);
-    analyzer_free(a);
-}
-
-/* Drops the records of exporter `dom` that story_like() wrote for the attempts (flags S or A
- * only), keeping or not the SYN direction. */
-static size_t drop_attempt_records(struct flow *f, size_t n, uint32_t dom, bool keep_syns)
+/* Drops the bare ACKs that story_like() wrote for exporter dom's view of the attempts. */
+static size_t drop_answers(struct flow *f, size_t n, uint32_t dom)
 {
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool attempt = f[i].tcp_flags == TH_SYN_ || f[i].tcp_flags == TH_ACK_;
-        if (f[i].domain == dom && attempt && !(keep_syns && f[i].tcp_flags == TH_SYN_))
-            continue;
-        f[k++] = f[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        if (f[i].domain != dom || f[i].tcp_flags != TH_ACK_)
+            f[k++] = f[i];
     return k;
+}
+
+/* One alert of 3 attempts: holder `inner` with the inside tap (domain 2) configured as
+ * vantage-inner, its why containing `why` (when given); holder `plain` without, as before. */
+static void expect_holders(struct flow *f, size_t n, enum alert_holder inner,
+                           enum alert_holder plain, const char *why)
+{
+    run_flows(f, n, "*/2");
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, inner);
+    cr_expect_eq(rules_got.a[0].attempts, 3);
+    if (why)
+        cr_expect(strstr(holder_why, why), "why: %s", holder_why);
+    run_flows(f, n, NULL);
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, plain, "not configured: as before");
 }
 
 Test(rules, inside_only_with_vantage_inner_is_the_server)
@@ -1025,15 +1021,8 @@ Test(rules, inside_only_with_vantage_inner_is_the_server)
     for (size_t i = 0; i < n; i++)
         if (f[i].domain == 2)
             f[k++] = f[i];
-    run_flows_why(f, k, "*/2");
-    cr_assert_eq(rules_got.n, 1);
-    cr_expect_eq(rules_got.a[0].holder, HOLDER_SERVER);
-    cr_expect_eq(rules_got.a[0].attempts, 3);
-    cr_expect(strstr(holder_why, "the only vantage point, 192.0.2.1/2, is on the server side"),
-              "why: %s", holder_why);
-    run_flows_why(f, k, NULL);
-    cr_assert_eq(rules_got.n, 1);
-    cr_expect_eq(rules_got.a[0].holder, HOLDER_UNKNOWN, "not configured: one place cannot tell");
+    expect_holders(f, k, HOLDER_SERVER, HOLDER_UNKNOWN,
+                   "the only vantage point, 192.0.2.1/2, is on the server side");
 }
 
 Test(rules, server_side_saw_the_answers_the_outside_no_attempt)
@@ -1043,15 +1032,9 @@ Test(rules, server_side_saw_the_answers_the_outside_no_attempt)
     v4(&c, 0x010132);
     /* both saw the old connection; only the inner one has records of the attempts */
     size_t n = story_like(f, &c, NULL, 0, 2, TH_ACK_);
-    run_flows_why(f, n, "*/2");
-    cr_assert_eq(rules_got.n, 1);
-    cr_expect_eq(rules_got.a[0].holder, HOLDER_SERVER, "the SYNs got past the middlebox");
-    cr_expect(strstr(holder_why, "192.0.2.1/2 is on the server side of the middleboxes "
-                                 "(vantage-inner) and saw the SYNs arrive and bare ACKs"),
-              "why: %s", holder_why);
-    run_flows_why(f, n, NULL);
-    cr_assert_eq(rules_got.n, 1);
-    cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX, "unoriented: as before");
+    expect_holders(f, n, HOLDER_SERVER, HOLDER_MIDDLEBOX,
+                   "192.0.2.1/2 is on the server side of the middleboxes (vantage-inner) and "
+                   "saw the SYNs arrive and bare ACKs");
 }
 
 Test(rules, server_side_saw_the_answers_the_outside_only_the_syns)
@@ -1060,13 +1043,8 @@ Test(rules, server_side_saw_the_answers_the_outside_only_the_syns)
     struct fh_addr c;
     v4(&c, 0x010132);
     size_t n = story_like(f, &c, NULL, 0, 3, TH_ACK_);
-    n = drop_attempt_records(f, n, 1, true); /* the answers took another way back */
-    run_flows_why(f, n, "*/2");
-    cr_assert_eq(rules_got.n, 1);
-    cr_expect_eq(rules_got.a[0].holder, HOLDER_SERVER);
-    run_flows_why(f, n, NULL);
-    cr_assert_eq(rules_got.n, 1);
-    cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX, "unoriented: as before");
+    n = drop_answers(f, n, 1); /* the answers took another way back */
+    expect_holders(f, n, HOLDER_SERVER, HOLDER_MIDDLEBOX, NULL);
 }
 
 Test(rules, server_side_silent_keeps_the_middlebox)
@@ -1076,9 +1054,7 @@ Test(rules, server_side_silent_keeps_the_middlebox)
     v4(&c, 0x010132);
     /* the story's evening with the inner exporter configured: it saw no SYN */
     size_t n = story_like(f, &c, NULL, 0, 1, TH_ACK_);
-    run_flows_why(f, n, "*/2");
-    cr_assert_eq(rules_got.n, 1);
-    cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX);
+    expect_holders(f, n, HOLDER_MIDDLEBOX, HOLDER_MIDDLEBOX, NULL);
 }
 
 /* ---- a restart between the failed attempts ---- */
