@@ -33,6 +33,7 @@ enum {
     OPT_QUIET,
     OPT_HOLD,
     OPT_CONNS,
+    OPT_SKEW,
     OPT_INNER
 };
 
@@ -47,6 +48,9 @@ static const struct arg_opt options[] = {
     {"alert-quiet", 0, ARG_VALUE, OPT_QUIET, "D", "as flowhoundd's alert-quiet", NULL},
     {"alert-hold", 0, ARG_VALUE, OPT_HOLD, "D", "as flowhoundd's alert-hold", NULL},
     {"max-conns", 0, ARG_VALUE, OPT_CONNS, "N", "as flowhoundd's analyzer-max-conns", NULL},
+    {"clock-skew", 0, ARG_VALUE, OPT_SKEW, "D",
+     "as flowhoundd's clock-skew: flows ending this long\nafter their receipt are not analysed",
+     NULL},
     {"vantage-inner", 0, ARG_VALUE, OPT_INNER, "ADDR[/DOMAIN]|*/DOMAIN",
      "as flowhoundd's vantage-inner (repeatable)", NULL},
     {"help", 0, ARG_FLAG, 'h', NULL, "this help", NULL},
@@ -57,7 +61,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "Usage: flowhound analyze --db PATH [--from T] [--to T] [--out PATH]\n"
                "         [--stale-window D] [--alert-quiet D] [--alert-hold D]\n"
-               "         [--max-conns N] [--vantage-inner ADDR[/DOMAIN]|*/DOMAIN]...\n"
+               "         [--max-conns N] [--clock-skew D]\n"
+               "         [--vantage-inner ADDR[/DOMAIN]|*/DOMAIN]...\n"
                "Rebuilds connections and raises stale-state alerts over stored flows, as\n"
                "flowhoundd does live. Prints one JSON object per alert.\n\n");
     args_help(options, f);
@@ -205,6 +210,8 @@ static bool take_value(int id, const char *v, struct analyze_args *g)
         return parse_duration_ms(v, &g->o.quiet_ms);
     case OPT_HOLD:
         return parse_duration_ms(v, &g->o.hold_ms);
+    case OPT_SKEW:
+        return parse_duration_ms(v, &g->o.clock_skew_ms);
     case OPT_CONNS: {
         int64_t n;
         if (!args_count(v, &n) || n < 1)

@@ -19,6 +19,14 @@ struct flow_emitter {
     void *ctx;
 };
 
+/* What the decoders share. One decoded flow of domain d to `out`: clamped into the ranges a
+ * flow may take (common/flowlimits.h), its times judged against its receipt with t->clock,
+ * and counted in d (flows or dropped_queue; clock_future, clock_past). */
+void decode_emit(const struct exporter_table *t, struct exporter_domain *d,
+                 const struct flow_emitter *out, struct flow *f);
+/* A datagram's header export time against the moment we received it: d's clock offset. */
+void decode_note_clock(struct exporter_domain *d, int64_t export_ms, int64_t received_ms);
+
 /* Decodes one datagram from `from`, received at now_ms. Updates the exporter's counters
  * (packets, rejects, sequence loss, flows). Returns REJ_NONE or why the datagram (or its
  * first bad part) was rejected; records decoded before a later error are still emitted. */

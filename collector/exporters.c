@@ -20,6 +20,7 @@ void exporters_init(struct exporter_table *t, unsigned max_exporters, unsigned m
     while (t->cap < t->max_exporters * 2 && t->cap < 64 * 1024)
         t->cap *= 2;
     t->slots = xcalloc(t->cap, sizeof(*t->slots));
+    flow_clock_default(&t->clock);
 }
 
 void exporters_free(struct exporter_table *t)

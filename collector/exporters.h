@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "common/flow.h"
+#include "common/flowlimits.h"
 #include "common/prefix.h"
 #include "collector/reject.h"
 #include "collector/sequence.h"
@@ -35,6 +36,12 @@ struct exporter_domain {
     struct seq_state seq;
     uint64_t dropped_queue, dropped_store;
     uint64_t records_rejected; /* data records we could not decode (e.g. no template) */
+    /* Its clock against ours (common/flowlimits.h): flows stored though dated beyond the
+     * table's clock bounds, and the export time in its last datagram's header minus the
+     * moment we received it (valid once clock_measured). */
+    uint64_t clock_future, clock_past;
+    int64_t clock_offset_ms;
+    bool clock_measured;
     /* v9/IPFIX template state, owned by the protocol decoder (NULL for v5). */
     void *proto_state;
     bool dirty; /* changed since last persisted */
@@ -62,6 +69,9 @@ struct exporter_table {
     const struct fh_prefix *allow;
     size_t n_allow;
     uint64_t not_allowed_packets;
+    /* Flows dated beyond these are counted in their domain's clock_future / clock_past
+     * (settings clock-skew, clock-max-age; exporters_init sets the defaults). */
+    struct flow_clock clock;
     void (*free_proto_state)(void *);
 };
 

@@ -58,6 +58,7 @@ struct fb_state {
 
 /* One message being decoded. */
 struct msg {
+    const struct exporter_table *t;
     uint8_t version;
     struct exporter *e;
     struct exporter_domain *d;
@@ -184,14 +185,6 @@ static size_t record_len(const struct tmpl *t, const uint8_t *p, size_t avail)
     return off;
 }
 
-static void emit_flow(struct msg *m, struct flow *f)
-{
-    if (m->out->emit(m->out->ctx, f))
-        m->d->flows++;
-    else
-        m->d->dropped_queue++;
-}
-
 /* One record as libfixbuf decoded it (fbx_read's callback). */
 static void on_record(void *ctx, const struct tmpl *t, const uint8_t *rec)
 {
@@ -218,7 +211,7 @@ static void on_record(void *ctx, const struct tmpl *t, const uint8_t *rec)
         f.sampling_interval = interval;
         f.present |= FF_SAMPLING;
     }
-    emit_flow(m, &f);
+    decode_emit(m->t, m->d, m->out, &f);
 }
 
 /* Hands `n` whole records (len bytes) to libfixbuf. Anything it does not return (it should
@@ -414,7 +407,7 @@ enum reject_reason fixbuf_decode(struct exporter_table *t, struct exporter *e, u
                                  const uint8_t *buf, size_t len, int64_t now_ms,
                                  const struct flow_emitter *out)
 {
-    struct msg m = {.version = version, .e = e, .out = out, .now_ms = now_ms};
+    struct msg m = {.t = t, .version = version, .e = e, .out = out, .now_ms = now_ms};
     size_t hlen = version == 9 ? V9_HEADER_LEN : IPFIX_HEADER_LEN;
     if (len < hlen)
         return REJ_TRUNCATED;
@@ -440,6 +433,7 @@ enum reject_reason fixbuf_decode(struct exporter_table *t, struct exporter *e, u
         return REJ_EXPORTER_LIMIT;
     m.d->packets++;
     m.d->dirty = true;
+    decode_note_clock(m.d, m.clock.export_ms, now_ms);
     m.st = state_of(m.d);
     decode_sets(&m, buf + hlen, mlen - hlen);
     /* v9 numbers export packets (RFC 3954 5.1), IPFIX data records (RFC 7011 3.1). */

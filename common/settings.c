@@ -18,8 +18,8 @@
 /* Every key, its default and its help. --help, --check-config and the man page follow this. */
 const struct cfg_key config_keys[] = {
     {"db", CFG_STR, OFF(db), 0, "flowhound.db", "PATH", "SQLite store (created if missing)"},
-    {"listen", CFG_STRLIST, OFF(listen), OFF(n_listen), "0.0.0.0:2055 0.0.0.0:4739",
-     "[ADDR]:PORT", "UDP socket for exporters, any version (repeatable)"},
+    {"listen", CFG_STRLIST, OFF(listen), OFF(n_listen), "0.0.0.0:2055 0.0.0.0:4739", "[ADDR]:PORT",
+     "UDP socket for exporters, any version (repeatable)"},
     {"web", CFG_STR, OFF(web), 0, "127.0.0.1:8080", "ADDR:PORT|off", "web UI and JSON API"},
     {"web-user", CFG_STR, OFF(web_user), 0, NULL, "NAME",
      "web: HTTP basic user (with web-password)"},
@@ -32,6 +32,18 @@ const struct cfg_key config_keys[] = {
      "web: longest query of one request"},
     {"web-max-rows", CFG_INT, OFF(web_max_rows), 0, "10000", "N",
      "web: largest page of rows one request may ask for"},
+    {"web-max-connections", CFG_INT, OFF(web_max_connections), 0, "256", "N",
+     "web: open connections at most, of all clients"},
+    {"web-client-connections", CFG_INT, OFF(web_client_connections), 0, "16", "N",
+     "web: open connections of one client (IPv6: a /64) at most"},
+    {"web-header-timeout", CFG_DURATION, OFF(web_header_timeout_ms), 0, "5s", "DURATION",
+     "web: a new connection's time to send a whole request"},
+    {"web-idle-timeout", CFG_DURATION, OFF(web_idle_timeout_ms), 0, "30s", "DURATION",
+     "web: a kept-alive connection's time for its next request"},
+    {"web-login-failures", CFG_INT, OFF(web_login_failures), 0, "5", "N",
+     "web: failed logins of a client per window, then 429"},
+    {"web-login-window", CFG_DURATION, OFF(web_login_window_ms), 0, "1m", "DURATION",
+     "web: the window of web-login-failures"},
     {"rcvbuf", CFG_SIZE, OFF(rcvbuf), 0, "32M", "BYTES", "socket receive buffer to ask for"},
     {"partition", CFG_DURATION, OFF(partition_ms), 0, "1h", "DURATION",
      "receive-time span of one flows_* table"},
@@ -51,6 +63,11 @@ const struct cfg_key config_keys[] = {
      "exporters tracked; datagrams from more are rejected"},
     {"allow-exporter", CFG_STRLIST, OFF(allow_exporter), OFF(n_allow_exporter), NULL, "PREFIX",
      "accept datagrams only from these exporters (repeatable; default: any)"},
+    {"clock-skew", CFG_DURATION, OFF(clock_skew_ms), 0, "10m", "DURATION",
+     "flows ending this long after we receive them are dated in the future: stored, counted, "
+     "not analysed"},
+    {"clock-max-age", CFG_DURATION, OFF(clock_max_age_ms), 0, "1d", "DURATION",
+     "flows ending this long before we receive them are dated in the past: stored, counted"},
     {"alert-syslog", CFG_STRLIST, OFF(alert_syslog), OFF(n_alert_syslog), NULL,
      "local|udp://H:P|tcp://H:P|tls://H:P", "send alerts to syslog (repeatable)"},
     {"alert-syslog-facility", CFG_STR, OFF(alert_syslog_facility), 0, "daemon", "NAME",
@@ -316,8 +333,7 @@ void config_dump(const struct fh_config *c, void *file)
             const char *v = *(char *const *)(base + k->offset);
             /* Secrets are not printed: --check-config output ends up in tickets. */
             if (v)
-                fprintf(f, "%s = %s\n", k->key,
-                        k->arg && !strcmp(k->arg, "SECRET") ? "(set)" : v);
+                fprintf(f, "%s = %s\n", k->key, k->arg && !strcmp(k->arg, "SECRET") ? "(set)" : v);
             break;
         }
         case CFG_STRLIST: {

@@ -20,6 +20,9 @@ struct fh_config {
     char *web_cert, *web_key;                  /* PEM files: HTTPS */
     int64_t web_query_timeout_ms;
     int64_t web_max_rows;
+    int64_t web_max_connections, web_client_connections; /* slow clients cannot hold them all */
+    int64_t web_header_timeout_ms, web_idle_timeout_ms;
+    int64_t web_login_failures, web_login_window_ms; /* failed logins per client address */
     int64_t rcvbuf;
     int64_t partition_ms;
     int64_t partition_rows;
@@ -31,6 +34,7 @@ struct fh_config {
     int64_t max_exporters;
     char **allow_exporter;
     size_t n_allow_exporter;
+    int64_t clock_skew_ms, clock_max_age_ms; /* common/flowlimits.h */
     char **alert_syslog;
     size_t n_alert_syslog;
     char *alert_syslog_facility;

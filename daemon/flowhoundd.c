@@ -193,6 +193,7 @@ static int run(struct fh_config *cfg)
         prefix_parse(cfg->allow_exporter[i], &allow[i]);
     exporters.allow = allow;
     exporters.n_allow = cfg->n_allow_exporter;
+    exporters.clock = (struct flow_clock){cfg->clock_skew_ms, cfg->clock_max_age_ms};
     if (store_load_exporters(store, &exporters, err, sizeof(err)))
         log_warn("exporter counters not restored: %s", err);
 

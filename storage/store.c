@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/addr.h"
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 #include "storage/store.h"
 
@@ -429,20 +430,22 @@ static int flush_partition_stats(struct store *s, char *err, size_t errlen)
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE partitions SET rows = rows + ?1,"
                            " min_first = min(COALESCE(min_first, ?2), ?2),"
-                           " max_last = max(COALESCE(max_last, ?3), ?3) WHERE name = ?4",
+                           " max_last = max(COALESCE(max_last, ?3), ?3),"
+                           " newest_ms = max(COALESCE(newest_ms, ?5), ?5) WHERE name = ?4",
                            -1, &st, NULL) != SQLITE_OK)
         return fail(s->db, err, errlen, "updating partition stats");
     sqlite3_bind_int64(st, 1, p->rows_added);
     sqlite3_bind_int64(st, 2, p->min_first);
     sqlite3_bind_int64(st, 3, p->max_last);
     sqlite3_bind_text(st, 4, p->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, p->newest);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return fail(s->db, err, errlen, "updating partition stats");
     p->rows_added = 0;
     p->min_first = INT64_MAX;
-    p->max_last = INT64_MIN;
+    p->max_last = p->newest = INT64_MIN;
     return 0;
 }
 
@@ -551,7 +554,7 @@ static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen
     p->span_start = start;
     p->span_end = start + span;
     p->min_first = INT64_MAX;
-    p->max_last = INT64_MIN;
+    p->max_last = p->newest = INT64_MIN;
     bool indexed = false;
     if (!latest_of_span(s, p, start, &indexed) || p->rows >= s->opt.partition_rows || indexed) {
         p->nth++;
@@ -627,12 +630,6 @@ static void bind_exporter(struct store *s, struct row_binder *b, int col, const 
     row_bind_text_kept(b, col, s->exp_text, changed);
 }
 
-/* SQLite integers are signed 64-bit: counters above 2^63 are exporter garbage; clamp. */
-static int64_t clamp_u64(uint64_t v)
-{
-    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 /* Column numbers: 1 src_key, 2 dst_key, then store_flow_columns from 3. */
 #define C(n) ((n) + 2)
 
@@ -651,8 +648,8 @@ static void bind_flow(struct store *s, struct row_binder *b, const struct flow *
     row_bind_int(b, C(7), f->dst_port);
     row_bind_int(b, C(8), f->proto);
     row_bind_opt(b, C(9), p & FF_TCP_FLAGS, f->tcp_flags);
-    row_bind_int(b, C(10), clamp_u64(f->packets));
-    row_bind_int(b, C(11), clamp_u64(f->bytes));
+    row_bind_int(b, C(10), clamp_i64(f->packets));
+    row_bind_int(b, C(11), clamp_i64(f->bytes));
     row_bind_int(b, C(12), f->first_ms);
     row_bind_int(b, C(13), f->last_ms);
     row_bind_opt(b, C(14), p & FF_IF, f->in_if);
@@ -671,12 +668,12 @@ static void bind_flow(struct store *s, struct row_binder *b, const struct flow *
     row_bind_opt(b, C(24), p & FF_DIRECTION, f->direction);
     row_bind_opt(b, C(25), p & FF_INITIAL_FLAGS, f->initial_flags);
     row_bind_opt(b, C(26), p & FF_UNION_FLAGS, f->union_flags);
-    row_bind_opt(b, C(27), p & FF_REVERSE, (int64_t)(f->rev_packets & INT64_MAX));
-    row_bind_opt(b, C(28), p & FF_REVERSE, (int64_t)(f->rev_bytes & INT64_MAX));
+    row_bind_opt(b, C(27), p & FF_REVERSE, clamp_i64(f->rev_packets));
+    row_bind_opt(b, C(28), p & FF_REVERSE, clamp_i64(f->rev_bytes));
     row_bind_opt(b, C(29), p & FF_REV_FLAGS, f->rev_tcp_flags);
     row_bind_opt(b, C(30), p & FF_FW_EVENT, f->fw_event);
-    row_bind_opt(b, C(31), p & FF_INIT_RESP_BYTES, (int64_t)(f->initiator_bytes & INT64_MAX));
-    row_bind_opt(b, C(32), p & FF_INIT_RESP_BYTES, (int64_t)(f->responder_bytes & INT64_MAX));
+    row_bind_opt(b, C(31), p & FF_INIT_RESP_BYTES, clamp_i64(f->initiator_bytes));
+    row_bind_opt(b, C(32), p & FF_INIT_RESP_BYTES, clamp_i64(f->responder_bytes));
     if (p & FF_POST_NAT) {
         bind_addr(b, C(33), &f->post_nat_src, t->nat_src);
         bind_addr(b, C(34), &f->post_nat_dst, t->nat_dst);
@@ -708,6 +705,9 @@ int store_add_flow(struct store *s, const struct flow *f, char *err, size_t errl
         p->min_first = f->first_ms;
     if (f->last_ms > p->max_last)
         p->max_last = f->last_ms;
+    int64_t seen = f->last_ms < f->received_ms ? f->last_ms : f->received_ms;
+    if (seen > p->newest)
+        p->newest = seen;
     return 0;
 }
 

@@ -18,7 +18,7 @@
 #include "collector/exporters.h"
 #include "common/flow.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum store_mode {
     STORE_RW,          /* the writer: creates the file, migrates the schema, WAL */

@@ -16,8 +16,8 @@ struct partition {
     int64_t rows; /* rows in it, stored and pending */
     sqlite3_stmt *insert;
     struct row_binder bind; /* what insert's parameters hold */
-    /* changes not yet written to the partitions table */
-    int64_t min_first, max_last, rows_added;
+    /* changes not yet written to the partitions table (newest: schema.sql, newest_ms) */
+    int64_t min_first, max_last, newest, rows_added;
 };
 
 struct store {

@@ -790,6 +790,45 @@ Test(ipfix, every_absolute_time_encoding)
     }
 }
 
+/* Numbers at the limits: packets, bytes and an end time of 2^64 - 1 come out as the store
+ * keeps them (INT64_MAX, the year 9999), an NTP time of 0 (1900) as 1970; the first is
+ * counted as dated in the future, the second in the past, and the header's export time
+ * against our receipt is the exporter's clock offset. */
+Test(ipfix, numbers_at_the_limits_are_clamped_and_counted)
+{
+    struct mb m;
+    ipfix_begin(&m, 0, 7);
+    set_begin(&m, 2);
+    put16(&m, 256), put16(&m, 5);
+    put16(&m, 8), put16(&m, 4), put16(&m, 2), put16(&m, 8), put16(&m, 1), put16(&m, 8);
+    put16(&m, 152), put16(&m, 8), put16(&m, 153), put16(&m, 8);
+    put16(&m, 257), put16(&m, 3);
+    put16(&m, 8), put16(&m, 4), put16(&m, 154), put16(&m, 8), put16(&m, 155), put16(&m, 8);
+    set_end(&m);
+    set_begin(&m, 256);
+    put32(&m, 0x0a000001);
+    put64(&m, UINT64_MAX), put64(&m, UINT64_MAX);
+    put64(&m, (uint64_t)EXPORT_SECS * 1000 - 1000), put64(&m, UINT64_MAX);
+    set_end(&m);
+    set_begin(&m, 257);
+    put32(&m, 0x0a000002);
+    put64(&m, 0), put64(&m, 0);
+    set_end(&m);
+    cr_assert_eq(feed(1, &m, msg_end(&m)), REJ_NONE);
+    cr_assert_eq(sink.n, 2);
+    cr_expect_eq(sink.f[0].packets, (uint64_t)INT64_MAX);
+    cr_expect_eq(sink.f[0].bytes, (uint64_t)INT64_MAX);
+    cr_expect_eq(sink.f[0].first_ms, (int64_t)EXPORT_SECS * 1000 - 1000);
+    cr_expect_eq(sink.f[0].last_ms, 253402300799999LL, "9999-12-31T23:59:59.999Z");
+    cr_expect_eq(sink.f[1].first_ms, 0);
+    cr_expect_eq(sink.f[1].last_ms, 0);
+    struct exporter_domain *d = domain_of(1, 7, 10);
+    cr_expect_eq(d->flows, 2);
+    cr_expect_eq(d->clock_future, 1);
+    cr_expect_eq(d->clock_past, 1);
+    cr_expect_eq(d->clock_offset_ms, (int64_t)EXPORT_SECS * 1000 - 1700000000123LL);
+}
+
 Test(ipfix, v9_uptime_times_icmp_type_code_and_nsel_fields)
 {
     struct mb m;

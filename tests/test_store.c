@@ -387,6 +387,10 @@ Test(store, exporter_counters_persist_and_resume)
     struct exporter_domain *d = exporter_domain_get(&t, e, 1, 5);
     d->flows = 270;
     d->seq.lost = 30;
+    d->clock_future = 4;
+    d->clock_past = 5;
+    d->clock_offset_ms = -7200000;
+    d->clock_measured = true;
     store_begin(s, err, sizeof(err));
     cr_assert_eq(store_save_exporters(s, &t, err, sizeof(err)), 0, "%s", err);
     store_commit(s, err, sizeof(err));
@@ -398,11 +402,85 @@ Test(store, exporter_counters_persist_and_resume)
     cr_expect_eq(e->rejects[REJ_TRUNCATED], 3);
     cr_expect_eq(e->domains[0].flows, 270);
     cr_expect_eq(e->domains[0].seq.lost, 30);
+    cr_expect_eq(e->domains[0].clock_future, 4);
+    cr_expect_eq(e->domains[0].clock_past, 5);
+    cr_expect(e->domains[0].clock_measured);
+    cr_expect_eq(e->domains[0].clock_offset_ms, -7200000);
     exporters_free(&t);
     store_close(s);
     cr_expect_eq(th_db_int(db, "SELECT flows FROM exporter_stats WHERE exporter = '192.0.2.9'"),
                  270);
+    cr_expect_eq(th_db_int(db, "SELECT clock_future + clock_past FROM exporter_stats"), 9);
+    cr_expect_eq(th_db_int(db, "SELECT clock_offset_ms FROM exporter_stats"), -7200000);
     cr_expect_eq(th_db_int(db, "SELECT count FROM exporter_rejects WHERE reason = 'truncated'"), 3);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* Counters above what SQLite holds are stored as INT64_MAX, every one of them (the reverse
+ * and NSEL counters were masked: 2^63 + 5 became 5); a flow dated in the future leaves the
+ * partition's newest_ms (the web pages' default range) at its receive time, and max_last
+ * (for pruning) exact. */
+Test(store, counters_clamp_and_future_flows_bound_newest_ms)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    int64_t t0 = 1795455000000;
+    struct flow f[2] = {sample_flow(t0), sample_flow(t0 + 1000)};
+    f[1].packets = f[1].bytes = UINT64_MAX;
+    f[1].rev_packets = f[1].rev_bytes = (1ULL << 63) + 5;
+    f[1].initiator_bytes = f[1].responder_bytes = (1ULL << 63) + 5;
+    f[1].present |= FF_REVERSE | FF_INIT_RESP_BYTES;
+    f[1].last_ms = 253402300799999; /* the year 9999 */
+    th_store_flows(s, f, 2);
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows WHERE packets = 9223372036854775807 "
+                               "AND bytes = packets AND rev_packets = packets AND rev_bytes = "
+                               "packets AND initiator_bytes = packets AND responder_bytes = "
+                               "packets"),
+                 1);
+    cr_expect_eq(th_db_int(db, "SELECT max_last FROM partitions"), 253402300799999);
+    cr_expect_eq(th_db_int(db, "SELECT newest_ms FROM partitions"), t0 + 1000,
+                 "the future-dated flow counts at its receipt");
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* A store of schema version 1 (before exporters' clocks) is migrated at start: its rows
+ * stay, the new columns appear (NULL newest_ms in the partitions it had, filled from then
+ * on). */
+Test(store, a_version_1_store_is_migrated)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    struct flow f = sample_flow(1795455000000);
+    th_store_flows(s, &f, 1);
+    store_close(s);
+    /* what version 1 had: no clock columns, the old view */
+    cr_assert_eq(th_system("sqlite3 '%s' 'DROP VIEW exporter_stats; "
+                           "ALTER TABLE exporter_domains DROP COLUMN clock_future; "
+                           "ALTER TABLE exporter_domains DROP COLUMN clock_past; "
+                           "ALTER TABLE exporter_domains DROP COLUMN clock_offset_ms; "
+                           "ALTER TABLE partitions DROP COLUMN newest_ms; "
+                           "CREATE VIEW exporter_stats AS SELECT addr AS exporter FROM exporters; "
+                           "PRAGMA user_version = 1'",
+                           db),
+                 0);
+    s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    f.received_ms += 1000;
+    th_store_flows(s, &f, 1);
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 2);
+    cr_expect_eq(th_db_int(db, "SELECT newest_ms FROM partitions"), f.last_ms);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM pragma_table_info('exporter_stats') "
+                               "WHERE name LIKE 'clock_%'"),
+                 3);
     th_rmtree(dir);
     free(dir);
 }
