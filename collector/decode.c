@@ -98,3 +98,32 @@ enum reject_reason decode_packet(struct exporter_table *t, const struct fh_addr 
     exporters_unlock(t);
     return why;
 }
+
+struct expiry {
+    int64_t now_ms;
+    expire_fn fn;
+    void *ctx;
+    unsigned total;
+};
+
+static void expire_exporter(struct exporter *e, void *arg)
+{
+    struct expiry *x = arg;
+    for (unsigned i = 0; i < e->n_domains; i++) {
+        unsigned n = fixbuf_expire(&e->domains[i], x->now_ms);
+        if (n && x->fn)
+            x->fn(x->ctx, e, &e->domains[i], n);
+        x->total += n;
+    }
+}
+
+unsigned decode_expire_templates(struct exporter_table *t, int64_t now_ms, expire_fn fn, void *ctx)
+{
+    struct expiry x = {now_ms, fn, ctx, 0};
+    if (t->templates.timeout_ms <= 0)
+        return 0;
+    exporters_lock(t);
+    exporters_foreach(t, expire_exporter, &x);
+    exporters_unlock(t);
+    return x.total;
+}

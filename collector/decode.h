@@ -34,4 +34,12 @@ enum reject_reason decode_packet(struct exporter_table *t, const struct fh_addr 
                                  const uint8_t *buf, size_t len, int64_t now_ms,
                                  const struct flow_emitter *out);
 
+/* Called for each domain that had templates expire: how many. With the lock held. */
+typedef void (*expire_fn)(void *ctx, const struct exporter *e, const struct exporter_domain *d,
+                          unsigned n);
+/* Withdraws the v9/IPFIX templates of every exporter not refreshed within the template
+ * timeout (t->templates.timeout_ms), calling fn (may be NULL) per domain that lost some.
+ * Takes the lock. Returns how many templates expired. */
+unsigned decode_expire_templates(struct exporter_table *t, int64_t now_ms, expire_fn fn, void *ctx);
+
 #endif

@@ -28,6 +28,7 @@
 #include "common/prefix.h"
 #include "collector/reject.h"
 #include "collector/sequence.h"
+#include "collector/templates.h"
 
 struct exporter_domain {
     uint32_t domain;
@@ -42,6 +43,9 @@ struct exporter_domain {
     uint64_t clock_future, clock_past;
     int64_t clock_offset_ms;
     bool clock_measured;
+    /* v9/IPFIX templates refused (budget, rate of changes, too many) and expired (not
+     * refreshed within the template timeout). */
+    uint64_t templates_refused, templates_expired;
     /* v9/IPFIX template state, owned by the protocol decoder (NULL for v5). */
     void *proto_state;
     bool dirty; /* changed since last persisted */
@@ -53,6 +57,7 @@ struct exporter {
     uint64_t packets, bytes;
     uint64_t rejects[REJ__COUNT];
     uint64_t kernel_drops;
+    uint64_t template_bytes; /* v9/IPFIX template state held, all domains (tmpl_cost) */
     struct exporter_domain *domains;
     unsigned n_domains, cap_domains;
     bool dirty;
@@ -73,7 +78,16 @@ struct exporter_table {
      * (settings clock-skew, clock-max-age; exporters_init sets the defaults). */
     struct flow_clock clock;
     void (*free_proto_state)(void *);
+    /* Template budget, expiry and rate of changes (defaults: EXPORTERS_TEMPLATE_*). */
+    struct tmpl_limits templates;
 };
+
+/* The defaults of the template settings (common/settings.c has the same text). Real exporters
+ * hold tens of KiB of templates (Cisco ASA NSEL: 13 templates, 80 KiB); 64 MiB is 500 such. */
+#define EXPORTERS_TEMPLATE_BUDGET          (64ull << 20)
+#define EXPORTERS_TEMPLATE_BUDGET_EXPORTER (4ull << 20)
+#define EXPORTERS_TEMPLATE_TIMEOUT_MS      (30 * 60 * 1000)
+#define EXPORTERS_TEMPLATE_CHANGES         60
 
 void exporters_init(struct exporter_table *t, unsigned max_exporters, unsigned max_domains);
 void exporters_free(struct exporter_table *t);

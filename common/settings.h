@@ -32,6 +32,9 @@ struct fh_config {
     int64_t queue_batches;
     int64_t receive_backlog;
     int64_t max_exporters;
+    int64_t template_budget, template_budget_exporter; /* bytes */
+    int64_t template_timeout_ms;
+    int64_t template_changes; /* a minute, per exporter domain */
     char **allow_exporter;
     size_t n_allow_exporter;
     int64_t clock_skew_ms, clock_max_age_ms; /* common/flowlimits.h */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "collector/fixbuf_decode.h"
 #include "common/addr.h"
 #include "common/satmath.h"
 #include "storage/store.h"
@@ -80,6 +81,12 @@ static void save_one(struct exporter *e, void *arg)
             sqlite3_bind_int64(c->dom, 14, d->clock_offset_ms);
         else
             sqlite3_bind_null(c->dom, 14);
+        /* The templates held now (state, not a counter: rebuilt when they are restored). */
+        const struct tmpl_table *tt = fixbuf_templates(d);
+        sqlite3_bind_int64(c->dom, 15, tt ? tt->n : 0);
+        sqlite3_bind_int64(c->dom, 16, tt ? clamp_i64(tt->bytes) : 0);
+        sqlite3_bind_int64(c->dom, 17, clamp_i64(d->templates_refused));
+        sqlite3_bind_int64(c->dom, 18, clamp_i64(d->templates_expired));
         if (step_reset(c->dom)) {
             c->rc = -1;
             return;
@@ -103,12 +110,15 @@ int store_save_exporters(struct store *s, struct exporter_table *t, char *err, s
         sqlite3_prepare_v2(db,
                            "INSERT INTO exporter_domains (addr, domain, version, packets, flows,"
                            " seq_lost, seq_duplicates, seq_resets, dropped_queue, dropped_store,"
-                           " records_rejected, clock_future, clock_past, clock_offset_ms)"
-                           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
-                           " ON CONFLICT (addr, domain, version) DO UPDATE SET packets = ?4,"
+                           " records_rejected, clock_future, clock_past, clock_offset_ms,"
+                           " templates, template_bytes, templates_refused, templates_expired)"
+                           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+                           "?18) ON CONFLICT (addr, domain, version) DO UPDATE SET packets = ?4,"
                            " flows = ?5, seq_lost = ?6, seq_duplicates = ?7, seq_resets = ?8,"
                            " dropped_queue = ?9, dropped_store = ?10, records_rejected = ?11,"
-                           " clock_future = ?12, clock_past = ?13, clock_offset_ms = ?14",
+                           " clock_future = ?12, clock_past = ?13, clock_offset_ms = ?14,"
+                           " templates = ?15, template_bytes = ?16, templates_refused = ?17,"
+                           " templates_expired = ?18",
                            -1, &c.dom, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "INSERT INTO exporter_rejects (addr, reason, count) VALUES (?1,?2,?3)"
@@ -161,7 +171,8 @@ int store_load_exporters(struct store *s, struct exporter_table *t, char *err, s
     if (sqlite3_prepare_v2(db,
                            "SELECT addr, domain, version, packets, flows, seq_lost, seq_duplicates,"
                            " seq_resets, dropped_queue, dropped_store, records_rejected,"
-                           " clock_future, clock_past, clock_offset_ms FROM exporter_domains",
+                           " clock_future, clock_past, clock_offset_ms, templates_refused,"
+                           " templates_expired FROM exporter_domains",
                            -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             struct fh_addr a;
@@ -182,11 +193,13 @@ int store_load_exporters(struct store *s, struct exporter_table *t, char *err, s
             d->dropped_queue = (uint64_t)sqlite3_column_int64(st, 8);
             d->dropped_store = (uint64_t)sqlite3_column_int64(st, 9);
             d->records_rejected = (uint64_t)sqlite3_column_int64(st, 10);
-            d->dirty = false;
             d->clock_future = (uint64_t)sqlite3_column_int64(st, 11);
             d->clock_past = (uint64_t)sqlite3_column_int64(st, 12);
             d->clock_measured = sqlite3_column_type(st, 13) != SQLITE_NULL;
             d->clock_offset_ms = sqlite3_column_int64(st, 13);
+            d->templates_refused = (uint64_t)sqlite3_column_int64(st, 14);
+            d->templates_expired = (uint64_t)sqlite3_column_int64(st, 15);
+            d->dirty = false;
         }
         sqlite3_finalize(st);
     }

@@ -56,61 +56,12 @@ static char *schema_block(const char *marker)
     return xstrndup(p, end ? (size_t)(end - p + 1) : strlen(p));
 }
 
-static int user_version(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* Why the file at path, of schema version `have` (not ours), cannot be used. */
-static void version_error(const char *path, int have, char *err, size_t errlen)
-{
-    if (have == 0)
-        snprintf(err, errlen, "%s is not a flowhound store (it has no schema version)", path);
-    else if (have > STORE_SCHEMA_VERSION)
-        snprintf(err, errlen,
-                 "%s has schema version %d, newer than this flowhound (%d): upgrade flowhound "
-                 "or use another --db",
-                 path, have, STORE_SCHEMA_VERSION);
-    else
-        snprintf(err, errlen,
-                 "%s has schema version %d, older than this flowhound (%d): start flowhoundd on "
-                 "it once to migrate it",
-                 path, have, STORE_SCHEMA_VERSION);
-}
-
-/* Every connection but the writer's: only the writer creates or migrates, so a reader or
- * alert delivery pointed at another program's file, or one of another version, stops here
- * with the path instead of failing later on a missing table. */
-static int check_version(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-    int have = user_version(db);
-    if (have == STORE_SCHEMA_VERSION)
-        return 0;
-    if (have < 0)
-        snprintf(err, errlen, "%s: reading the schema version: %s", path, sqlite3_errmsg(db));
-    else
-        version_error(path, have, err, errlen);
-    return -1;
-}
-
 static int flush_partition_stats(struct store *s, char *err, size_t errlen);
 
-static int migrate(struct store *s, char *err, size_t errlen)
+/* Brings the schema from version `have` (0: a new store) to this one, one transaction per
+ * "-- @version N" block. */
+static int migrate(struct store *s, int have, char *err, size_t errlen)
 {
-    int have = user_version(s->db);
-    if (have < 0)
-        return fail(s->db, err, errlen, "reading the schema version");
-    if (have > STORE_SCHEMA_VERSION) {
-        version_error(s->path, have, err, errlen);
-        return -1;
-    }
     for (int v = have + 1; v <= STORE_SCHEMA_VERSION; v++) {
         char marker[32];
         snprintf(marker, sizeof(marker), "-- @version %d\n", v);
@@ -129,6 +80,17 @@ static int migrate(struct store *s, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/* A store made by this flowhound, or one made before the marker existed (then stamped now):
+ * from here on the file says it is ours. */
+static int mark(struct store *s, const struct store_identity *id, char *err, size_t errlen)
+{
+    if (id->app_id == STORE_APPLICATION_ID)
+        return 0;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", (int)STORE_APPLICATION_ID);
+    return store_exec(s, sql, err, errlen);
 }
 
 static int configure_writer(struct store *s, char *err, size_t errlen)
@@ -186,6 +148,12 @@ static sqlite3 *open_db(const char *path, enum store_mode mode, char *err, size_
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, disable_memstatus);
+    /* SQLite takes "" for a private temporary file, deleted when closed: flows stored there
+     * would be lost without a word. */
+    if (!*path) {
+        snprintf(err, errlen, "the store's path is empty");
+        return NULL;
+    }
     int flags = mode == STORE_RO            ? SQLITE_OPEN_READONLY
                 : mode == STORE_RW_EXISTING ? SQLITE_OPEN_READWRITE
                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -196,8 +164,30 @@ static sqlite3 *open_db(const char *path, enum store_mode mode, char *err, size_
         return NULL;
     }
     /* Another connection may hold a lock a while (the writer's batches): wait, do not fail. */
-    sqlite3_busy_timeout(db, 5000);
+    sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
     return db;
+}
+
+int store_check_path(const char *path, char *err, size_t errlen)
+{
+    if (!*path)
+        snprintf(err, errlen,
+                 "the path is empty: SQLite would store in a temporary file, "
+                 "deleted at exit");
+    else if (!strcmp(path, ":memory:"))
+        snprintf(err, errlen, "':memory:' is SQLite's memory database, lost at exit: give a file");
+    else if (!strncmp(path, "file:", 5))
+        snprintf(err, errlen, "'%s' is an SQLite URI: give a plain file path", path);
+    else
+        return 0;
+    return -1;
+}
+
+/* A file refused after a look: the last connection to a WAL database checkpoints it when it
+ * closes, which would write into another application's file (or an unmigrated store). */
+static void leave_untouched(sqlite3 *db)
+{
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 }
 
 sqlite3 *store_connect(const char *path, enum store_mode mode, char *err, size_t errlen)
@@ -209,20 +199,39 @@ sqlite3 *store_connect(const char *path, enum store_mode mode, char *err, size_t
     sqlite3 *db = open_db(path, mode, err, errlen);
     if (!db)
         return NULL;
-    /* Alert delivery (STORE_RW_EXISTING) writes a few rows per event: SQLite's defaults. */
-    if (check_version(db, path, err, errlen) ||
-        (mode == STORE_RO && configure_reader(db, path, err, errlen))) {
+    /* Only the writer creates or migrates: a reader or alert delivery pointed at another
+     * program's file, or one of another version, stops here with the path instead of failing
+     * later on a missing table. Alert delivery (STORE_RW_EXISTING) writes a few rows per
+     * event: SQLite's defaults. */
+    struct store_identity id;
+    if (store_identify(db, path, &id, err, errlen) ||
+        store_check_readable(path, &id, err, errlen)) {
+        leave_untouched(db);
+        sqlite3_close(db);
+        return NULL;
+    }
+    if (mode == STORE_RO && configure_reader(db, path, err, errlen)) {
         sqlite3_close(db);
         return NULL;
     }
     return db;
 }
 
-/* The writer's connection: its settings, the schema brought to this version, the view. */
+/* The writer's connection: the file checked before anything is written to it (even WAL mode
+ * is written in the header), its settings, the schema brought to this version, the view. */
 static int open_writer(struct store *s, char *err, size_t errlen)
 {
+    struct store_identity id;
     s->db = open_db(s->path, STORE_RW, err, errlen);
-    if (!s->db || configure_writer(s, err, errlen) || migrate(s, err, errlen))
+    if (!s->db)
+        return -1;
+    if (store_identify(s->db, s->path, &id, err, errlen) ||
+        store_check_writable(s->path, &id, err, errlen)) {
+        leave_untouched(s->db);
+        return -1;
+    }
+    if (configure_writer(s, err, errlen) || migrate(s, id.version, err, errlen) ||
+        mark(s, &id, err, errlen) || store_wal_configure(s, err, errlen))
         return -1;
     s->partition_ddl = schema_block("-- @partition\n");
     s->index_ddl = schema_block("-- @partition-index\n");
@@ -245,6 +254,8 @@ struct store *store_open(const char *path, enum store_mode mode, const struct st
         s->opt.cache_kib = 16 * 1024;
     if (s->opt.partition_rows <= 0)
         s->opt.partition_rows = STORE_PARTITION_ROWS;
+    if (s->opt.wal_limit <= 0)
+        s->opt.wal_limit = STORE_WAL_LIMIT;
     bool ok = mode == STORE_RW ? open_writer(s, err, errlen) == 0
                                : (s->db = store_connect(path, mode, err, errlen)) != NULL;
     if (!ok) {
@@ -266,6 +277,8 @@ void store_close(struct store *s)
     sqlite3_close(s->db);
     free(s->partition_ddl);
     free(s->index_ddl);
+    free(s->wal_path);
+    free(s->shm_path);
     free(s->path);
     free(s);
 }
