@@ -87,6 +87,8 @@ struct analyzer {
     /* st as of the end of the last consume or tick, for other threads (the metrics) */
     pthread_mutex_t pub_lock;
     struct analyzer_stats pub;
+    bool replaying;                   /* analyzer_resume(): decide, emit nothing */
+    struct analyzer_stats replay_was; /* the counters before the replay */
     char err[256];
 };
 
@@ -303,6 +305,8 @@ static void end(struct analyzer *a)
 
 static void emit(struct analyzer *a, struct alert *al, enum alert_event ev)
 {
+    if (a->replaying)
+        return; /* the store has these events already (analyzer_resume) */
     if (ev == ALERT_EV_OPENED)
         a->st.alerts_opened++;
     else if (ev == ALERT_EV_UPDATED)
@@ -428,41 +432,45 @@ static const struct an_obs *obs_of(const struct an_episode *ep, uint32_t x)
     return NULL;
 }
 
-static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep)
+/* An exporter on the server side of the middleboxes (vantage-inner) that saw the SYNs and
+ * the bare ACKs answering them: the SYNs got past every middlebox, so the answer came from
+ * the server's side, whatever the vantage points before it saw (their records of the
+ * attempts may be lost, or the answers may take another way back). Says so in ep->why. */
+static bool inner_saw_server_answer(const struct analyzer *a, struct an_episode *ep,
+                                    const uint32_t *path, unsigned n)
 {
-    uint32_t path[AN_MAX_OBS * 2];
-    unsigned n = 0;
-    for (uint32_t x = 0; x < a->n_ex && n < AN_MAX_OBS * 2; x++)
-        if (obs_of(ep, x) || saw_viable(a, ep, x))
-            path[n++] = x;
-    add_twin_exporters(a, ep, path, &n, AN_MAX_OBS * 2);
-    if (n == 0) {
-        snprintf(ep->why, sizeof(ep->why), "no vantage point is known for this traffic");
-        return HOLDER_UNKNOWN;
-    }
-    if (n == 1) {
-        const struct an_obs *o = obs_of(ep, path[0]);
-        if (a->ex[path[0]].inner && o && (an_obs_answers(o) & ANS_BARE_ACK)) {
-            snprintf(ep->why, sizeof(ep->why),
-                     "the only vantage point, %s, is on the server side (vantage-inner) and "
-                     "saw the bare ACKs answer",
-                     a->ex[path[0]].name);
-            return HOLDER_SERVER;
-        }
-        snprintf(ep->why, sizeof(ep->why),
-                 "only one vantage point (%s) saw this traffic: a middlebox and the server "
-                 "look the same from one place",
-                 a->ex[path[0]].name);
-        return HOLDER_UNKNOWN;
-    }
-    /* x saw the answer; y, also on the path, saw no SYN or no answer: it came from between. */
-    bool all_ack = true, any_ack = false;
     for (unsigned i = 0; i < n; i++) {
-        const struct an_obs *ox = obs_of(ep, path[i]);
-        bool ack = ox && (an_obs_answers(ox) & ANS_BARE_ACK);
-        all_ack = all_ack && ack && an_obs_syn(ox) > 0;
-        any_ack = any_ack || ack;
+        const struct an_exporter *x = &a->ex[path[i]];
+        const struct an_obs *o = obs_of(ep, path[i]);
+        if (!x->inner || !o || !an_obs_syn(o) || !(an_obs_answers(o) & ANS_BARE_ACK))
+            continue;
+        char who[AN_EXPORTER_LEN + 32];
+        snprintf(who, sizeof(who), n == 1 ? "the only vantage point, %s," : "%s", x->name);
+        snprintf(ep->why, sizeof(ep->why),
+                 "%s is on the server side of the middleboxes (vantage-inner) and saw the SYNs "
+                 "arrive and bare ACKs answer them: the SYNs got past every middlebox, so the "
+                 "server still holds the old connection",
+                 who);
+        return true;
     }
+    return false;
+}
+
+/* Did every vantage point on the path see the SYNs and bare ACKs answering them? */
+static bool all_saw_answer(const struct an_episode *ep, const uint32_t *path, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        const struct an_obs *o = obs_of(ep, path[i]);
+        if (!o || !(an_obs_answers(o) & ANS_BARE_ACK) || !an_obs_syn(o))
+            return false;
+    }
+    return true;
+}
+
+/* x saw the answer; y, also on the path, saw no SYN or no answer: it came from between. */
+static bool between_two(const struct analyzer *a, struct an_episode *ep, const uint32_t *path,
+                        unsigned n)
+{
     for (unsigned i = 0; i < n; i++)
         for (unsigned j = 0; j < n; j++) {
             const struct an_obs *ox = obs_of(ep, path[i]), *oy = obs_of(ep, path[j]);
@@ -478,14 +486,45 @@ static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep
                      a->ex[path[i]].name, x_ack ? "answered by bare ACKs" : "unanswered",
                      a->ex[path[j]].name, y_syn ? "the SYNs but not the answers" : "no SYN",
                      x_ack ? "answered" : "dropped them");
-            return HOLDER_MIDDLEBOX;
+            return true;
         }
-    if (all_ack) {
+    return false;
+}
+
+static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep)
+{
+    uint32_t path[AN_MAX_OBS * 2];
+    unsigned n = 0;
+    for (uint32_t x = 0; x < a->n_ex && n < AN_MAX_OBS * 2; x++)
+        if (obs_of(ep, x) || saw_viable(a, ep, x))
+            path[n++] = x;
+    add_twin_exporters(a, ep, path, &n, AN_MAX_OBS * 2);
+    if (n == 0) {
+        snprintf(ep->why, sizeof(ep->why), "no vantage point is known for this traffic");
+        return HOLDER_UNKNOWN;
+    }
+    if (n > 1 && all_saw_answer(ep, path, n)) {
         snprintf(ep->why, sizeof(ep->why),
                  "every vantage point on the path (%u) saw the SYNs and the bare ACK answers: "
                  "they come from the server's side",
                  n);
         return HOLDER_SERVER;
+    }
+    if (inner_saw_server_answer(a, ep, path, n))
+        return HOLDER_SERVER;
+    if (n == 1) {
+        snprintf(ep->why, sizeof(ep->why),
+                 "only one vantage point (%s) saw this traffic: a middlebox and the server "
+                 "look the same from one place",
+                 a->ex[path[0]].name);
+        return HOLDER_UNKNOWN;
+    }
+    if (between_two(a, ep, path, n))
+        return HOLDER_MIDDLEBOX;
+    bool any_ack = false;
+    for (unsigned i = 0; i < n; i++) {
+        const struct an_obs *o = obs_of(ep, path[i]);
+        any_ack = any_ack || (o && (an_obs_answers(o) & ANS_BARE_ACK));
     }
     snprintf(ep->why, sizeof(ep->why), "%s",
              any_ack ? "the vantage points disagree in a way that names no single place"
@@ -1145,6 +1184,133 @@ void analyzer_tick(struct analyzer *a, int64_t now, bool final)
     if (final && a->o.store_connections)
         conn_tracker_flush(a->ct); /* the connections in progress are stored too */
     end(a);
+}
+
+/* ---- resuming after a restart (analyzer_resume.c replays the stored flows) ---- */
+
+struct store *an_store(const struct analyzer *a)
+{
+    return a->store;
+}
+
+const struct analyzer_opts *an_opts(const struct analyzer *a)
+{
+    return &a->o;
+}
+
+void an_replay_begin(struct analyzer *a)
+{
+    a->replaying = true;
+    a->replay_was = a->st;
+}
+
+/* Did the episode's attempts overlap the stored alert's (the same episode)? */
+static bool same_episode(const struct an_episode *ep, const struct alert *s)
+{
+    return ep->cport == s->client_port &&
+           same_client_server(&ep->client, &ep->server, ep->sport, &s->client_addr, &s->server_addr,
+                              s->server_port) &&
+           ep->first_ms <= s->updated_ms + TWIN_TOL_MS && ep->last_ms >= s->opened_ms - TWIN_TOL_MS;
+}
+
+/* The stored open alert goes on as the replayed episode: same id; an update when the stored
+ * row says less than the flows do. */
+static void ep_adopt(struct analyzer *a, struct an_episode *ep, const struct alert *s)
+{
+    ep->st = EP_OPEN;
+    ep_fill_alert(a, ep);
+    ep->alert.id = s->id;
+    ep->dirty = ep->alert.attempts != s->attempts || ep->alert.updated_ms != s->updated_ms ||
+                ep->alert.holder != s->holder;
+}
+
+/* Resumes one stored open stale_state alert: 1 if an episode of the replay carries it on. */
+static int resume_stale(struct analyzer *a, const struct alert *s)
+{
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
+        if (!ep->alert.id && same_episode(ep, s)) {
+            ep_adopt(a, ep, s);
+            return 1;
+        }
+    }
+    /* Resolved in the replay (the port connected again, or went quiet, before the restart's
+     * flows ended): the stored alert is resolved now, with the replay's reason. */
+    for (size_t i = 0; i < MAX_EPISODES; i++) {
+        ep = &a->eps[i];
+        if (ep->st == EP_RESOLVED && !ep->alert.id && same_episode(ep, s)) {
+            ep->alert.id = s->id;
+            emit(a, &ep->alert, ALERT_EV_RESOLVED);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The group the replay rebuilt for a stored port_exhaustion alert: an unresolved one first. */
+static struct an_xgroup *group_for(struct analyzer *a, const struct alert *s)
+{
+    struct an_xgroup *found = NULL;
+    for (size_t i = 0; i < MAX_XGROUPS; i++) {
+        struct an_xgroup *g = &a->groups[i];
+        if (g->used && !g->alert.id &&
+            same_client_server(&g->client, &g->server, g->sport, &s->client_addr, &s->server_addr,
+                               s->server_port) &&
+            (!found || found->resolved))
+            found = g;
+    }
+    return found;
+}
+
+/* Resumes a stored open port_exhaustion alert with that group: 1 if there is one. */
+static int resume_group(struct analyzer *a, const struct alert *s)
+{
+    struct an_xgroup *g = group_for(a, s);
+    if (!g)
+        return 0;
+    g->alert.id = s->id;
+    g->dirty = !g->opened || g->resolved || g->alert.attempts != s->attempts;
+    g->opened = true;
+    xgroup_flush(a, g);
+    return 1;
+}
+
+/* What the replay decided and the store does not hold as open is the store's already:
+ * forgotten, so that nothing is raised twice. */
+static void forget_unadopted(struct analyzer *a)
+{
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
+        if (ep->alert.id)
+            continue;
+        ep_deactivate(a, ep);
+        alert_free_fields(&ep->alert);
+        memset(ep, 0, sizeof(*ep));
+    }
+    for (size_t i = 0; i < MAX_XGROUPS; i++) {
+        struct an_xgroup *g = &a->groups[i];
+        if (g->used && g->opened && !g->alert.id) {
+            alert_free_fields(&g->alert);
+            memset(g, 0, sizeof(*g));
+        }
+    }
+}
+
+size_t an_replay_end(struct analyzer *a, const struct alert *open, size_t n)
+{
+    /* The replay runs in less receive time than the hold: open what the earlier run opened
+     * by its clock or at its stop, so that the port_exhaustion groups are rebuilt too. */
+    run_due(a, true);
+    a->replaying = false;
+    a->st = a->replay_was;
+    size_t resumed = 0;
+    for (size_t i = 0; i < n; i++)
+        resumed += (size_t)(open[i].kind == ALERT_STALE_STATE ? resume_stale(a, &open[i])
+                                                              : resume_group(a, &open[i]));
+    forget_unadopted(a);
+    return resumed;
 }
 
 /* ---- as a consumer of the storage writer ---- */

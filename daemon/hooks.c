@@ -7,6 +7,7 @@
 
 #include "alerts/deliver_config.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "daemon/alert_log.h"
 #include "daemon/hooks.h"
@@ -111,6 +112,21 @@ void hooks_analyzer_opts(const struct fh_config *cfg, struct analyzer_opts *o)
     o->clock_skew_ms = cfg->clock_skew_ms;
 }
 
+/* The open alerts of the previous run go on (rebuilt from the stored flows); a store that
+ * cannot be read for it only costs that, not the start. */
+static void resume_alerts(struct analyzer *a)
+{
+    char err[256];
+    size_t resumed, open;
+    int64_t t0 = mono_ms();
+    if (analyzer_resume(a, &resumed, &open, err, sizeof(err)))
+        log_warn("open alerts of the previous run not resumed: %s", err);
+    else if (open)
+        log_info("resumed %zu of %zu open alerts from the stored flows in %lld ms%s", resumed, open,
+                 (long long)(mono_ms() - t0),
+                 resumed < open ? " (the others stay open as stored)" : "");
+}
+
 /* The analyzer runs in the writer thread and writes with the writer's store connection
  * (SQLite has one writer at a time), inside the writer's transactions. Its events reach
  * delivery (through the relay) and the log (alert_log.c) once committed. */
@@ -123,6 +139,7 @@ static int start_analyzer(struct hooks *h, const struct fh_config *cfg, struct w
     if (!a)
         return -1;
     h->analyzer = a;
+    resume_alerts(a);
     struct writer_consumer c = analyzer_consumer(a);
     if (writer_add_consumer(w, &c)) {
         snprintf(err, errlen, "analyzer: the writer has no room for another consumer");
