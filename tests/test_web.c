@@ -228,12 +228,15 @@ static void expect_alerts(const char *addr)
     /* Rebuilt from the stored flows, up to an hour after the alert: the stale connection as
      * both exporters saw it, then the attempts (softflowd exported the SYN and its two
      * retransmissions as one flow: one connection of 3 packets, answered by 3 bare ACKs),
-     * seen outside only (and 723 is another port). */
+     * seen outside only; then what the client did next (evidence: client_next), the job
+     * from port 723 that worked, as both exporters saw it. */
     json_t *conns = json_object_get(v, "connections");
-    cr_expect_eq(json_array_size(conns), 3);
+    cr_expect_eq(json_array_size(conns), 5);
     expect_conn(json_array_get(conns, 0), 1, "127.0.1.1/1", 722, 1795455040337, "S1");
     expect_conn(json_array_get(conns, 1), 2, "127.0.1.2/2", 722, 1795455040338, "S1");
     expect_conn(json_array_get(conns, 2), 3, "127.0.1.1/1", 722, 1795455065598, "SBA");
+    expect_conn(json_array_get(conns, 3), 4, "127.0.1.1/1", 723, 1795455086598, "SF");
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(conns, 4), "client_port")), 723);
     json_t *sba = json_array_get(conns, 2);
     cr_expect_eq(json_integer_value(json_object_get(sba, "c_packets")), 3);
     cr_expect_eq(json_integer_value(json_object_get(sba, "s_packets")), 3);
