@@ -61,6 +61,8 @@ const struct cfg_key config_keys[] = {
      "memory for datagrams received while the writer is behind (bursts; 0 = none)"},
     {"max-exporters", CFG_INT, OFF(max_exporters), 0, "4096", "N",
      "exporters tracked; datagrams from more are rejected"},
+    {"exporter-name", CFG_STRLIST, OFF(exporter_name), OFF(n_exporter_name), NULL, "ADDR NAME",
+     "show the exporter at ADDR as NAME in the web UI and API (repeatable)"},
     {"allow-exporter", CFG_STRLIST, OFF(allow_exporter), OFF(n_allow_exporter), NULL, "PREFIX",
      "accept datagrams only from these exporters (repeatable; default: any)"},
     {"alert-syslog", CFG_STRLIST, OFF(alert_syslog), OFF(n_alert_syslog), NULL,

@@ -32,6 +32,8 @@ struct fh_config {
     int64_t queue_batches;
     int64_t receive_backlog;
     int64_t max_exporters;
+    char **exporter_name; /* "ADDR NAME" (common/exporter_names.h) */
+    size_t n_exporter_name;
     char **allow_exporter;
     size_t n_allow_exporter;
     char **alert_syslog;
