@@ -215,6 +215,22 @@ async function trafficChart(d) {
         'overview: the 6 h preset');
 }
 
+/* The formatting the pages rely on, called in the page as it runs. */
+async function formatting(d) {
+    const j = async (expr) => JSON.stringify(await q(d, expr));
+    check((await j('FH.tickLabels([0, 0.0025, 0.005, 0.0075, 0.01])')) === '["0","0.0025","0.0050","0.0075","0.0100"]',
+        'format: small ticks differ (the old chart printed 0.01, 0.01, 0.01, 0.00)');
+    check((await j('FH.tickLabels([0, 500, 1000, 1500])')) === '["0","0.5 k","1.0 k","1.5 k"]', 'format: one SI prefix for all ticks');
+    check((await j('[FH.rateUnit(26 / 86400), FH.rateUnit(0.5), FH.rateUnit(3)].map((u) => u.per)')) === '["h","min","s"]',
+        'format: a rate\'s unit from its size');
+    check((await j('["10.0.0.10", "2001:db8::1", "10.0.0.9", "::1", "10.0.0.1"].sort((a, b) => FH.addrKey(a) < FH.addrKey(b) ? -1 : 1)')) ===
+        '["10.0.0.1","10.0.0.9","10.0.0.10","::1","2001:db8::1"]', 'format: addresses sort as numbers, IPv4 first');
+    check((await j('["duration_ms", "stale_since_ms", "start_ms", "window_ms"].map(FH.isDurationKey)')) === '[true,false,false,true]',
+        'format: which *_ms are durations');
+    check((await j('[FH.duration(233), FH.duration(720000), FH.duration(52231000), FH.num(0.004)]')) === '["233 ms","12m","14h 31m","0.0040"]',
+        'format: durations and small numbers');
+}
+
 async function flows(d) {
     await d.go(BASE + '/flows');
     await d.until(count('#flows tbody tr') + ' === 26', 'flows: 26 rows');
@@ -414,6 +430,7 @@ async function main() {
         }
         await d.start(profile);
         await overview(d);
+        await formatting(d);
         await flows(d);
         await top(d);
         await alertsList(d);
