@@ -30,6 +30,7 @@ static void web_options_from(const struct fh_config *cfg, struct web_options *o)
     o->idle_timeout_ms = cfg->web_idle_timeout_ms;
     o->login_failures = cfg->web_login_failures;
     o->login_window_ms = cfg->web_login_window_ms;
+    o->clock_skew_ms = cfg->clock_skew_ms;
     o->exporter_names = (const char *const *)cfg->exporter_name;
     o->n_exporter_names = cfg->n_exporter_name;
 }
@@ -89,6 +90,7 @@ static int start_analyzer(struct hooks *h, const struct fh_config *cfg, struct w
     o.store_connections = cfg->analyzer_connections;
     o.vantage_inner = (const char *const *)cfg->vantage_inner;
     o.n_vantage_inner = cfg->n_vantage_inner;
+    o.clock_skew_ms = cfg->clock_skew_ms;
     struct analyzer *a = analyzer_new(&o, writer_store(w), err, errlen);
     if (!a)
         return -1;

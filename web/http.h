@@ -34,6 +34,7 @@ struct web_server {
     bool loopback_only; /* no credentials: check Host against DNS rebinding */
     char *cert_pem, *key_pem;
     int64_t query_timeout_ms, max_rows;
+    int64_t clock_skew_ms;     /* web_options */
     pthread_mutex_t pool_lock; /* guards the pool and the count of running queries */
     pthread_cond_t slot_free;
     int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */
@@ -113,11 +114,14 @@ json_t *web_db_error(struct web_req *r, const char *what);
 /* Query parameters. Each returns false after setting *err to a web_error() answer. A missing
  * parameter leaves *out at the caller's default. */
 const char *web_param(struct web_req *r, const char *name);
+/* The same with its length as sent (a %00 in it decodes to a NUL before the end). */
+const char *web_param_n(struct web_req *r, const char *name, size_t *len);
 bool web_param_int(struct web_req *r, const char *name, int64_t min, int64_t max, int64_t *out,
                    json_t **err);
 /* Unix ms or RFC 3339. */
 bool web_param_time(struct web_req *r, const char *name, int64_t *out, json_t **err);
-/* Checks that every parameter given is one of `known` (NULL-terminated): typos are errors. */
+/* Checks that every parameter given is one of `known` (NULL-terminated): typos are errors,
+ * and so is a NUL byte in any of them. */
 bool web_params_known(struct web_req *r, const char *const *known, json_t **err);
 
 /* Gives the request's connection back to the pool (or closes it). */

@@ -250,6 +250,7 @@ struct web_server *web_start(const struct web_options *o, char *err, size_t errl
     s->db_path = xstrdup(o->db);
     s->query_timeout_ms = o->query_timeout_ms > 0 ? o->query_timeout_ms : 10000;
     s->max_rows = o->max_rows > 0 ? o->max_rows : 10000;
+    s->clock_skew_ms = o->clock_skew_ms;
     s->loopback_only = !has_text(o->user) && !has_text(o->token);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->slot_free, NULL);

@@ -1,7 +1,7 @@
 /* exporters.js - the overview's table of exporters: address and name (exporter-name),
- * versions, records and records/s (the difference of two samples of the counters), losses
- * and last seen; sorted by any column (click a heading; addresses as numbers, so 10.0.0.9
- * comes before 10.0.0.10), refreshed every 5 s. */
+ * versions, records and records/s (the difference of two samples of the counters), losses,
+ * v9/IPFIX templates, clock and last seen; sorted by any column (click a heading; addresses
+ * as numbers, so 10.0.0.9 comes before 10.0.0.10), refreshed every 5 s. */
 'use strict';
 
 /* [key, heading, numeric, sort value of a row]. Rows are {e: the API's exporter, rate}. */
@@ -14,9 +14,35 @@ FH.EXPORTER_COLUMNS = [
     ['packets', 'datagrams', true, (r) => r.e.packets],
     ['seq_lost', 'lost', true, (r) => r.e.seq_lost],
     ['rejected', 'rejected', true, (r) => r.e.rejected + r.e.records_rejected],
+    ['templates', 'templates', true, (r) => (FH.hasTemplates(r.e) ? r.e.templates : -1)],
     ['dropped', 'dropped', true, (r) => r.e.dropped + r.e.kernel_drops],
+    ['clock', 'clock', true, (r) => (typeof r.e.clock_offset_ms === 'number' ? Math.abs(r.e.clock_offset_ms) : -1)],
     ['last_seen_ms', 'last seen', false, (r) => -r.e.last_seen_ms],
 ];
+
+FH.hasTemplates = (e) => (e.domains || []).some((d) => d.version !== 5);
+
+/* An exporter's clock against ours (its last datagram's export time minus our receive time),
+ * and how many of its flows were dated out of bounds (clock-skew, clock-max-age): stored and
+ * counted, those from the future not analysed (doc/storage.md "Exporters' clocks"). */
+FH.clockCell = function (e) {
+    const off = e.clock_offset_ms;
+    const out = (e.clock_future || 0) + (e.clock_past || 0);
+    const text = (off === null || off === undefined ? '' : (off > 0 ? '+' : '') + FH.duration(off)) +
+        (out ? ' · ' + FH.int(out) + ' out of bounds' : '');
+    return FH.h('td', {class: 'num' + (out ? ' warn' : ''), title: 'its clock minus ours at its last datagram; flows dated ' +
+        FH.int(e.clock_future) + ' in the future (not analysed), ' + FH.int(e.clock_past) + ' in the past: stored, counted'}, text);
+};
+
+/* An exporter's v9/IPFIX templates: how many it holds; a warning when some were refused
+ * (template budget, rate of changes) or expired, with the numbers in its title. */
+FH.templatesCell = function (e) {
+    if (!FH.hasTemplates(e)) return FH.h('td', {class: 'num'}, '–');
+    const trouble = e.templates_refused + e.templates_expired;
+    const title = FH.int(e.templates) + ' held (' + FH.num(e.template_bytes, 'B') + '), ' +
+        FH.int(e.templates_refused) + ' refused, ' + FH.int(e.templates_expired) + ' expired';
+    return FH.h('td', {class: 'num' + (trouble ? ' warn' : ''), title}, FH.int(e.templates));
+};
 
 FH.exporterVersions = (e) => [...new Set((e.domains || []).map((d) => 'v' + d.version))].join(' ');
 
@@ -33,7 +59,9 @@ FH.exporterRow = function (r, now) {
         h('td', {class: 'num'}, FH.int(e.packets)),
         h('td', {class: warn(e.seq_lost)}, FH.int(e.seq_lost)),
         h('td', {class: warn(e.rejected + e.records_rejected), title: rejects || null}, FH.int(e.rejected + e.records_rejected)),
+        FH.templatesCell(e),
         h('td', {class: warn(e.dropped + e.kernel_drops)}, FH.int(e.dropped + e.kernel_drops)),
+        FH.clockCell(e),
         h('td', {title: FH.time(e.last_seen_ms) + ' UTC'}, FH.ago(e.last_seen_ms, now)));
 };
 
