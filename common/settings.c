@@ -70,6 +70,8 @@ const struct cfg_key config_keys[] = {
     {"template-changes", CFG_INT, OFF(template_changes), 0, "60", "N",
      "template redefinitions and withdrawals a minute per exporter domain; more are refused "
      "(0 = no limit)"},
+    {"exporter-name", CFG_STRLIST, OFF(exporter_name), OFF(n_exporter_name), NULL, "ADDR NAME",
+     "show the exporter at ADDR as NAME in the web UI and API (repeatable)"},
     {"allow-exporter", CFG_STRLIST, OFF(allow_exporter), OFF(n_allow_exporter), NULL, "PREFIX",
      "accept datagrams only from these exporters (repeatable; default: any)"},
     {"clock-skew", CFG_DURATION, OFF(clock_skew_ms), 0, "10m", "DURATION",

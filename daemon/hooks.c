@@ -31,6 +31,8 @@ static void web_options_from(const struct fh_config *cfg, struct web_options *o)
     o->login_failures = cfg->web_login_failures;
     o->login_window_ms = cfg->web_login_window_ms;
     o->clock_skew_ms = cfg->clock_skew_ms;
+    o->exporter_names = (const char *const *)cfg->exporter_name;
+    o->n_exporter_names = cfg->n_exporter_name;
 }
 
 int hooks_validate(const struct fh_config *cfg, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include "common/addr.h"
+#include "common/exporter_names.h"
 #include "web/web.h"
 
 struct MHD_Connection;
@@ -43,8 +44,9 @@ struct web_server {
     int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */
     struct query *pool[WEB_POOL_MAX];
     size_t n_pool;
-    struct web_conns *conns;   /* every open connection (conns.c) */
-    struct web_logins *logins; /* failed logins per client (logins.c) */
+    struct web_conns *conns;     /* every open connection (conns.c) */
+    struct web_logins *logins;   /* failed logins per client (logins.c) */
+    struct exporter_names names; /* exporter-name */
 };
 
 /* ---- conns.c: connection limits per client and in all, and request deadlines ---- */
@@ -82,6 +84,12 @@ enum web_login web_logins_check(struct web_logins *l, const struct fh_addr *clie
                                 int64_t *retry_ms);
 /* {"failed", "refused", "lockouts", "locked_out", "max_failures", "window_ms"} */
 json_t *web_logins_stats(struct web_logins *l);
+
+/* ---- names.c: exporters' names beside their addresses ---- */
+
+/* Adds "exporter_name" (the configured name, or null) to every object of the answer that has
+ * an "exporter" string. */
+void web_names_add(const struct exporter_names *names, json_t *answer);
 
 /* Longest value of any query parameter (a filter is the longest thing anyone sends). */
 #define WEB_PARAM_MAX 4096

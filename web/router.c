@@ -231,6 +231,8 @@ static enum MHD_Result serve_api(struct web_server *s, struct MHD_Connection *co
             .conn = conn, .srv = s, .path = url + (rt->prefix ? n : 0), .status = MHD_HTTP_OK};
         json_t *answer = rt->handler(&r);
         web_db_release(&r);
+        if (r.status == MHD_HTTP_OK)
+            web_names_add(&s->names, answer);
         return send_json(conn, (unsigned)r.status, answer);
     }
     return send_error(conn, MHD_HTTP_NOT_FOUND, "no such API endpoint (see doc/api.md)");

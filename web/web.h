@@ -40,6 +40,9 @@ struct web_options {
     int64_t login_window_ms;
     int64_t clock_skew_ms;    /* as the analyzer's, for connections rebuilt on request */
     const struct web_probes *probes; /* NULL: /metrics and /healthz answer 404 */
+    /* "ADDR NAME" values of exporter-name: every answer naming an exporter carries its name */
+    const char *const *exporter_names;
+    size_t n_exporter_names;
 };
 
 struct web_server;
