@@ -20,6 +20,7 @@
 #include "common/xmalloc.h"
 #include "common/settings.h"
 #include "daemon/hooks.h"
+#include "daemon/privdrop.h"
 #include "storage/store.h"
 #include "storage/writer.h"
 
@@ -126,6 +127,11 @@ static int validate(const struct fh_config *cfg)
         fprintf(stderr, "flowhoundd: queue-batches: 2..65536\n");
         return -1;
     }
+    struct privdrop_user u;
+    if (cfg->user && privdrop_lookup(cfg->user, &u, err, sizeof(err))) {
+        fprintf(stderr, "flowhoundd: %s\n", err);
+        return -1;
+    }
     return hooks_validate(cfg, err, sizeof(err)) ? (fprintf(stderr, "flowhoundd: %s\n", err), -1)
                                                  : 0;
 }
@@ -224,6 +230,9 @@ static int run(struct fh_config *cfg)
     block_signals_for_threads(&old);
     struct hooks hooks;
     int rc = hooks_start(&hooks, cfg, writer, &exporters, err, sizeof(err));
+    /* Every socket is bound and the store open: nothing after this needs root. */
+    if (rc == 0 && cfg->user && privdrop_apply(cfg->user, cfg->db, err, sizeof(err)))
+        rc = -1;
     if (rc == 0 && writer_start(writer) != 0) {
         snprintf(err, sizeof(err), "cannot start the writer thread");
         rc = -1;
@@ -310,6 +319,7 @@ int main(int argc, char **argv)
     }
     bool ok;
     log_init("flowhoundd", cfg.daemonize, parse_level(cfg.log_level, &ok));
+    privdrop_start(cfg.user);
     if (cfg.daemonize && daemon(1, 0) < 0) {
         fprintf(stderr, "flowhoundd: cannot detach: %s\n", strerror(errno));
         config_free(&cfg);

@@ -251,7 +251,8 @@ void th_daemon_start_db(struct th_daemon *d, const char *db, const char *const *
 
 void th_daemon_start(struct th_daemon *d, const char *const *extra)
 {
-    d->dir = th_tmpdir();
+    if (!d->dir)
+        d->dir = th_tmpdir();
     char db[600];
     snprintf(db, sizeof(db), "%s/flows.db", d->dir);
     th_daemon_start_db(d, db, extra);
