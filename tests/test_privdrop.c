@@ -131,17 +131,26 @@ Test(privdrop, unknown_user_and_root_are_refused_by_check_config)
     free(dir);
 }
 
+/* flowhoundd with its store in dir, started through `prefix` with --user `user`, stops at
+ * start (exit 1) and says `why`. */
+static void expect_refused_at_start(const char *dir, const char *prefix, const char *user,
+                                    const char *why)
+{
+    char args[1024], out[600];
+    snprintf(args, sizeof(args), "--db '%s/flows.db' --listen 127.0.0.1:0 --web off --user %s", dir,
+             user);
+    snprintf(out, sizeof(out), "%s/out", dir);
+    cr_expect_eq(run_daemon(dir, prefix, args), 1);
+    cr_expect(file_has(out, why), "the log says: %s", why);
+}
+
 Test(privdrop, a_store_the_user_cannot_write_stops_the_start, .timeout = 60)
 {
     need_root_and_nobody();
-    char *dir = th_tmpdir(), args[1024], out[600];
     /* The store in root's 0700 directory: the user could not open it again (the web UI's
      * connections), so the start fails and says why instead of failing later. */
-    snprintf(args, sizeof(args), "--db '%s/flows.db' --listen 127.0.0.1:0 --web off --user nobody",
-             dir);
-    snprintf(out, sizeof(out), "%s/out", dir);
-    cr_expect_eq(run_daemon(dir, "", args), 1);
-    cr_expect(file_has(out, "flows.db is not readable and writable"));
+    char *dir = th_tmpdir();
+    expect_refused_at_start(dir, "", "nobody", "flows.db is not readable and writable");
     th_rmtree(dir);
     free(dir);
 }
@@ -149,13 +158,10 @@ Test(privdrop, a_store_the_user_cannot_write_stops_the_start, .timeout = 60)
 Test(privdrop, only_root_can_switch_users, .timeout = 60)
 {
     const struct passwd *pw = need_root_and_nobody();
-    char *dir = th_tmpdir(), args[1024], out[600];
+    char *dir = th_tmpdir();
     cr_assert_eq(chown(dir, pw->pw_uid, pw->pw_gid), 0);
-    snprintf(args, sizeof(args), "--db '%s/flows.db' --listen 127.0.0.1:0 --web off --user daemon",
-             dir);
-    snprintf(out, sizeof(out), "%s/out", dir);
-    cr_expect_eq(run_daemon(dir, "setpriv --reuid=nobody --regid=nogroup --clear-groups", args), 1);
-    cr_expect(file_has(out, "only root can switch to"));
+    expect_refused_at_start(dir, "setpriv --reuid=nobody --regid=nogroup --clear-groups", "daemon",
+                            "only root can switch to");
     th_rmtree(dir);
     free(dir);
 }
