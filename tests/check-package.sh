@@ -68,10 +68,11 @@ fail() {
 
 # wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds, or fail.
 wait_for() {
-    end=$(($(date +%s) + $1)) what=$2
+    secs=$1 what=$2
+    end=$(($(date +%s) + secs))
     shift 2
     until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$end" ] || fail "$what (waited $((end - $(date +%s) + 1))s)"
+        [ "$(date +%s)" -lt "$end" ] || fail "$what (waited ${secs}s)"
         sleep 0.2
     done
 }
