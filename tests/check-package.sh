@@ -110,19 +110,29 @@ build_package() {
 
 # apt installs the package with its dependencies as on a real system; adduser is hidden
 # meanwhile, so the user can only come from systemd-sysusers.
+mmdebstrap_root() {
+    rm -rf "$root"
+    # shellcheck disable=SC2086 # $mirror: empty means mmdebstrap's default mirror
+    timeout 600 mmdebstrap --variant=minbase --include=systemd,adduser,man-db \
+        --customize-hook="copy-in $deb /tmp" \
+        --customize-hook='chroot "$1" mv /usr/sbin/adduser /usr/sbin/adduser.hidden' \
+        --customize-hook="chroot \"\$1\" apt-get install -y /tmp/$(basename "$deb")" \
+        --customize-hook='chroot "$1" mv /usr/sbin/adduser.hidden /usr/sbin/adduser' \
+        bookworm "$root" $mirror >"$work/root.log" 2>&1
+}
+
 make_root() {
     mirror=${FH_DEBIAN_MIRROR:-}
     [ -n "$mirror" ] || [ ! -s /etc/apt/sources.list.d/debian.sources ] ||
         mirror=/etc/apt/sources.list.d/debian.sources
     t0=$(date +%s)
-    # shellcheck disable=SC2086 # $mirror: empty means mmdebstrap's default mirror
-    timeout 900 mmdebstrap --variant=minbase --include=systemd,adduser,man-db \
-        --customize-hook="copy-in $deb /tmp" \
-        --customize-hook='chroot "$1" mv /usr/sbin/adduser /usr/sbin/adduser.hidden' \
-        --customize-hook="chroot \"\$1\" apt-get install -y /tmp/$(basename "$deb")" \
-        --customize-hook='chroot "$1" mv /usr/sbin/adduser.hidden /usr/sbin/adduser' \
-        bookworm "$root" $mirror >"$work/root.log" 2>&1 ||
-        { tail -n 40 "$work/root.log"; fail "mmdebstrap and the package's installation"; }
+    # A mirror's hiccup should not fail the test: one more try, said in the log.
+    if ! mmdebstrap_root; then
+        tail -n 5 "$work/root.log"
+        log "mmdebstrap failed, trying again"
+        mmdebstrap_root ||
+            { tail -n 40 "$work/root.log"; fail "mmdebstrap and the package's installation"; }
+    fi
     log "Debian 12 root with the package installed in $(($(date +%s) - t0))s"
     sed -n '/Setting up flowhound/,/^Processing/p' "$work/root.log"
 }
