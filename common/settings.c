@@ -118,6 +118,8 @@ const struct cfg_key config_keys[] = {
     {"vantage-inner", CFG_STRLIST, OFF(vantage_inner), OFF(n_vantage_inner), NULL,
      "ADDR[/DOMAIN]|*/DOMAIN", "exporter on the server side of a middlebox (repeatable)"},
     {"log-level", CFG_STR, OFF(log_level), 0, "info", "LEVEL", "error, warning, info or debug"},
+    {"user", CFG_STR, OFF(user), 0, NULL, "NAME",
+     "started as root: run as this user and its group once the sockets are bound"},
     {"daemon", CFG_BOOL, OFF(daemonize), 0, "no", NULL, "detach and log to syslog"},
     {"pidfile", CFG_STR, OFF(pidfile), 0, NULL, "PATH", "write the process id here"},
     {"ready-file", CFG_STR, OFF(ready_file), 0, NULL, "PATH",

@@ -63,6 +63,7 @@ struct fh_config {
     bool analyzer_connections;
     char **vantage_inner;
     size_t n_vantage_inner;
+    char *user; /* run as this user once the sockets are bound (started as root) */
     bool daemonize;
     char *pidfile;
     char *ready_file;

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
+#include "daemon/privdrop.h"
 #include "daemon/runtime.h"
 
 /* How long the receiver runs before the main loop looks at its flags: the latency of a
@@ -226,6 +227,9 @@ static int start_threads(struct runtime *rt)
     sigset_t old;
     block_signals_for_threads(&old);
     int rc = hooks_start(&rt->hooks, cfg, rt->writer, &rt->exporters, &probes, err, sizeof(err));
+    /* Every socket is bound and the store open: nothing after this needs root. */
+    if (rc == 0 && cfg->user && privdrop_apply(cfg->user, cfg->db, err, sizeof(err)))
+        rc = -1;
     if (rc == 0 && writer_start(rt->writer) != 0) {
         snprintf(err, sizeof(err), "cannot start the writer thread");
         rc = -1;
@@ -389,6 +393,7 @@ int main(int argc, char **argv)
     enum log_level lvl;
     log_level_from_name(rt.cfg.log_level, &lvl);
     log_init("flowhoundd", rt.cfg.daemonize, lvl);
+    privdrop_start(rt.cfg.user);
     if (rt.cfg.daemonize && daemon(1, 0) < 0) {
         fprintf(stderr, "flowhoundd: cannot detach: %s\n", strerror(errno));
         config_free(&rt.cfg);

@@ -7,6 +7,7 @@
 #include "collector/listener.h"
 #include "common/log.h"
 #include "common/prefix.h"
+#include "daemon/privdrop.h"
 #include "daemon/runtime.h"
 #include "storage/store.h"
 
@@ -71,5 +72,8 @@ int runtime_validate(const struct fh_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "template-changes: at most 1000000 (0: no limit)");
         return -1;
     }
+    struct privdrop_user u;
+    if (cfg->user && privdrop_lookup(cfg->user, &u, err, errlen))
+        return -1;
     return hooks_validate(cfg, err, errlen);
 }

@@ -12,7 +12,8 @@ RUN="sqlite3"
 # to download, 96 MB installed, about 10 s, measured on Debian 12).
 DEMO="softflowd"
 TEST="libcriterion-dev libcurl4-gnutls-dev python3 softflowd tshark rsyslog rsyslog-gnutls
-gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump prometheus"
+gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump prometheus groff-base
+build-essential dpkg-dev debhelper dh-autoreconf mmdebstrap systemd systemd-container curl"
 
 pkgs="$BUILD $RUN"
 [ "${1:-}" = "--demo" ] && pkgs="$pkgs $DEMO"

@@ -267,7 +267,8 @@ pid_t th_spawn(const char *log, char *const argv[])
 
 void th_daemon_start(struct th_daemon *d, const char *const *extra)
 {
-    d->dir = th_tmpdir();
+    if (!d->dir)
+        d->dir = th_tmpdir();
     char db[600];
     snprintf(db, sizeof(db), "%s/flows.db", d->dir);
     th_daemon_start_db(d, db, extra);

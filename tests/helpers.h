@@ -41,7 +41,8 @@ struct th_daemon {
     char log[512];
     uint16_t port; /* first UDP listener's bound port */
 };
-/* Starts flowhoundd with extra arguments (NULL-terminated). Fails the test if it won't start. */
+/* Starts flowhoundd with extra arguments (NULL-terminated), its store in d->dir (a new temporary
+ * directory unless the caller made one). Fails the test if it won't start. */
 void th_daemon_start(struct th_daemon *d, const char *const *extra);
 /* Same, reusing an existing store path (for restart tests). */
 void th_daemon_start_db(struct th_daemon *d, const char *db, const char *const *extra);
