@@ -213,6 +213,11 @@ boot() {
         fail "systemd-analyze verify flowhound.service"
 }
 
+reloaded() {
+    [ "$(ct systemctl show -p ActiveState --value flowhound.service)" = active ] &&
+        ct systemctl show -p StatusText --value flowhound.service | grep -q 'reloaded'
+}
+
 journal_has() { ct journalctl -o cat -u flowhound.service | grep -q -- "$1"; }
 
 # stored VERSION N: the store holds at least N flows of that export version.
@@ -262,6 +267,14 @@ check_service() {
         fail "the API does not read the store"
     no_errors
     log "a replayed pcap is stored, queried by the CLI, served by the web UI"
+
+    # ExecReload= through the unit: systemctl waits for RELOADING=1 and READY=1 (Type=notify).
+    ct timeout 30 systemctl reload flowhound.service || fail "systemctl reload flowhound"
+    wait_for 10 "the reload was not logged" journal_has 'reload: reading'
+    # kill(1) returns at once; the unit is "reloading" from RELOADING=1 to READY=1.
+    wait_for 15 "flowhound.service did not come back from reloading" reloaded
+    no_errors
+    log "systemctl reload: re-read, still running"
 }
 
 # An operator's changes, each of which the sandbox must allow: a port below 1024 with the
