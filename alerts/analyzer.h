@@ -4,7 +4,8 @@
  *
  * The same code runs in flowhoundd (a consumer of the storage writer) and in
  * `flowhound analyze` (over stored flows in arrival order). Windows and lifecycle use flow
- * time (each exporter's clock = the largest last_ms it reported); the only receive-time
+ * time (each exporter's clock = the largest last_ms it reported, flows dated in the future
+ * left out); the only receive-time
  * rule is the short hold before an alert is opened (so the other vantage point's records
  * can arrive), measured on the flows' received_ms, so a replay of stored flows makes the
  * same decisions as the live run did.
@@ -40,6 +41,10 @@ struct analyzer_opts {
     const char *const *vantage_inner; /* exporters on the server side: ADDR[/DOM] or * /DOM */
     size_t n_vantage_inner;
     bool store_connections; /* write the connections table */
+    /* Flows ending more than this after their received_ms are not analysed: 10 min
+     * (common/flowlimits.h). A clock ahead of ours would move its exporter's flow clock, and
+     * with it the end of every open episode, forward. */
+    int64_t clock_skew_ms;
 };
 
 void analyzer_opts_default(struct analyzer_opts *o);
@@ -48,11 +53,19 @@ bool analyzer_vantage_spec_ok(const char *spec);
 
 struct analyzer;
 
-/* store may be NULL (nothing written; sinks still called). */
+/* store may be NULL (nothing written; sinks still called). The vantage specs are copied. */
 struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, char *err,
                               size_t errlen);
 void analyzer_free(struct analyzer *a);
 int analyzer_add_sink(struct analyzer *a, struct alert_sink sink);
+/* After a restart on the same store: the open alerts of the earlier run go on. The stored
+ * flows of their client ports (and of the ports their evidence names) are replayed through
+ * the analyzer in the order they were received; the episodes this rebuilds carry on under the
+ * stored ids, so that further failed attempts update the same alert and a connection or a
+ * quiet period resolves it. Call once, after analyzer_new and before the first
+ * analyzer_consume, without a transaction open. *resumed = the alerts carried on, *open = the
+ * open alerts found (the others stay as stored). 0, or -1 with a message in err. */
+int analyzer_resume(struct analyzer *a, size_t *resumed, size_t *open, char *err, size_t errlen);
 void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n);
 /* now_ms: receive clock (wall clock live, the last received_ms in a replay); final: flush. */
 void analyzer_tick(struct analyzer *a, int64_t now_ms, bool final);
@@ -66,14 +79,24 @@ struct writer_consumer analyzer_consumer(struct analyzer *a);
 struct analyzer_stats {
     uint64_t records, tcp_records;
     uint64_t sampled_skipped; /* TCP records of sampled flows: not analysed */
+    uint64_t future_skipped;  /* TCP records dated beyond clock_skew_ms: not analysed */
     size_t conns_tracked, conn_cap;
     uint64_t conn_evictions, conn_expired;
     uint64_t episodes_evicted;
     uint64_t alerts_opened, alerts_updated, alerts_resolved;
     uint64_t store_errors;
     size_t bytes_per_conn;
+    int64_t stale_window_ms, quiet_ms, hold_ms; /* the thresholds in force */
 };
-void analyzer_get_stats(const struct analyzer *a, struct analyzer_stats *st);
+/* As of the end of the last analyzer_consume or analyzer_tick (or analyzer_set_opts): any
+ * thread may ask while another feeds the analyzer. */
+void analyzer_get_stats(struct analyzer *a, struct analyzer_stats *st);
+/* Changes the thresholds of a running analyzer, keeping its state (connections, episodes,
+ * open alerts): stale_window_ms, quiet_ms, hold_ms, store_connections and the vantage specs
+ * (copied) are taken from o; max_conns and the rest stay as analyzer_new set them. Call in
+ * the thread that feeds it (flowhoundd: through the writer's mailbox). A new stale window
+ * applies to connections as they are next updated; a new hold to episodes started after. */
+void analyzer_set_opts(struct analyzer *a, const struct analyzer_opts *o);
 /* The last store error, "" if none. */
 const char *analyzer_last_error(const struct analyzer *a);
 

@@ -6,6 +6,7 @@
 
 #include "alerts/conn.h"
 #include "common/addr.h"
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 
 struct conn_key {
@@ -83,7 +84,8 @@ size_t conn_entry_size(void)
 }
 
 /* The pool holds at most this many entries (indices are 32-bit, NIL excluded). */
-#define CAP_MAX ((size_t)1 << 30)
+#define CAP_MAX           ((size_t)1 << 30)
+#define DEFAULT_WINDOW_MS (24 * 3600 * 1000LL)
 
 struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o,
                                       const struct conn_events *ev)
@@ -96,8 +98,7 @@ struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o,
         t->o.cap = CAP_MAX;
     if (t->o.linger_ms <= 0)
         t->o.linger_ms = 120 * 1000;
-    if (t->o.window_ms <= 0)
-        t->o.window_ms = 24 * 3600 * 1000LL;
+    conn_tracker_set_window(t, t->o.window_ms);
     if (t->o.pair_tol_ms <= 0)
         t->o.pair_tol_ms = 2000;
     t->ev = *ev;
@@ -302,8 +303,8 @@ static void dir_merge(struct conn_dir *d, const struct conn_dir *r)
     }
     if (r->last_ms >= d->last_ms)
         d->end_reason = r->end_reason;
-    d->packets += r->packets;
-    d->bytes += r->bytes;
+    d->packets = sat_addu(d->packets, r->packets);
+    d->bytes = sat_addu(d->bytes, r->bytes);
     d->first_ms = r->first_ms < d->first_ms ? r->first_ms : d->first_ms;
     d->last_ms = r->last_ms > d->last_ms ? r->last_ms : d->last_ms;
     d->flags |= r->flags;
@@ -422,8 +423,9 @@ static bool steal_reply(const struct conn_tracker *t, struct conn_cur *c, int k,
     if (u->records == 0) {
         memset(d, 0, sizeof(*d)); /* a direction without records is all zero */
     } else {
-        d->packets -= l->packets; /* sums: exact */
-        d->bytes -= l->bytes;
+        /* sums: exact, unless they saturated (then they stay at the limit: "at least") */
+        d->packets -= d->packets == UINT64_MAX ? 0 : l->packets;
+        d->bytes -= d->bytes == UINT64_MAX ? 0 : l->bytes;
         d->first_ms = u->first_ms, d->last_ms = u->last_ms;
         d->flags = u->flags, d->records = u->records;
         d->initial = u->initial, d->has_initial = u->has_initial, d->end_reason = u->end_reason;
@@ -618,6 +620,11 @@ void conn_tracker_free(struct conn_tracker *t)
     free(t->pool);
     free(t->slots);
     free(t);
+}
+
+void conn_tracker_set_window(struct conn_tracker *t, int64_t window_ms)
+{
+    t->o.window_ms = window_ms > 0 ? window_ms : DEFAULT_WINDOW_MS;
 }
 
 size_t conn_tracker_count(const struct conn_tracker *t)

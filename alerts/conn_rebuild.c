@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "alerts/conn_rebuild.h"
+#include "alerts/port_flows.h"
 #include "common/addr.h"
+#include "common/flowlimits.h"
+#include "common/satmath.h"
 #include "common/xmalloc.h"
-#include "storage/store.h"
 
 /* As the analyzer: the tracker is swept every second of receive time. */
 #define SWEEP_MS      1000
@@ -72,21 +74,11 @@ static void on_done(void *ctx, struct conn_entry *e, const struct conn_info *ci)
              x->domain);
 }
 
-/* Is this flow between the client endpoint and the requested server (if any)? */
-static bool wanted(const struct conn_rebuild_req *q, uint16_t cport, const struct flow *f)
-{
-    if (!q->has_server)
-        return true;
-    bool from = f->src_port == cport && addr_equal(&f->src_addr, &q->client);
-    const struct fh_addr *peer = from ? &f->dst_addr : &f->src_addr;
-    int pport = from ? f->dst_port : f->src_port;
-    return addr_equal(peer, &q->server) && (q->sport < 0 || pport == q->sport);
-}
-
 /* Feeds one stored record as analyzer_consume() does. */
 static void feed(struct rebuild *b, const struct flow *f, int64_t *last_sweep)
 {
-    if (!conn_flow_tracked(f) || !wanted(b->req, b->cport, f))
+    int64_t skew = b->req->clock_skew_ms > 0 ? b->req->clock_skew_ms : FLOW_CLOCK_SKEW_MS;
+    if (!conn_flow_tracked(f) || flow_from_future(f, skew))
         return;
     uint32_t x = exporter_index(b, f);
     if (x >= MAX_EXPORTERS)
@@ -104,10 +96,22 @@ static void feed(struct rebuild *b, const struct flow *f, int64_t *last_sweep)
     conn_tracker_add_record(b->ct, x, f);
 }
 
-static int fail(sqlite3 *db, char *err, size_t errlen, const char *what)
+struct reader {
+    struct rebuild *b;
+    uint64_t *flows;
+    int64_t last_sweep;
+};
+
+static int read_one(void *ctx, const struct flow *f)
 {
-    snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(db));
-    return -1;
+    struct reader *r = ctx;
+    if (*r->flows == CONN_REBUILD_MAX_FLOWS) {
+        r->b->truncated = true;
+        return 1;
+    }
+    ++*r->flows;
+    feed(r->b, f, &r->last_sweep);
+    return 0;
 }
 
 static int read_flows(sqlite3 *db, struct rebuild *b, uint64_t *flows, char *err, size_t errlen)
@@ -115,42 +119,15 @@ static int read_flows(sqlite3 *db, struct rebuild *b, uint64_t *flows, char *err
     const struct conn_rebuild_req *q = b->req;
     int64_t margin = q->margin_ms > 0 ? q->margin_ms : 0;
     int64_t from = q->from_ms < INT64_MIN + margin ? INT64_MIN : q->from_ms - margin;
-    sqlite3_stmt *st = NULL;
-    int rc = SQLITE_ERROR;
-    /* The SQL names partitions: if retention dropped one meanwhile, build it again (once). */
-    for (int attempt = 0; attempt < 2 && rc != SQLITE_OK; attempt++) {
-        char *hunt =
-            store_client_port_sql_db(db, &q->client, b->cport, from, q->to_ms, err, errlen);
-        if (!hunt)
-            return -1;
-        char *sql = xasprintf("SELECT %s FROM (%s) WHERE proto = 6 ORDER BY received_ms, "
-                              "first_ms, last_ms",
-                              store_flow_read_columns, hunt);
-        free(hunt);
-        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-        free(sql);
-    }
-    if (rc != SQLITE_OK)
-        return fail(db, err, errlen, "reading the client port's flows");
-    store_bind_hunt(st, &q->client, b->cport, from, q->to_ms);
-    int64_t last_sweep = INT64_MIN / 2;
-    struct flow f;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*flows == CONN_REBUILD_MAX_FLOWS) {
-            b->truncated = true;
-            break;
-        }
-        store_row_to_flow(st, &f);
-        ++*flows;
-        feed(b, &f, &last_sweep);
-    }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        fail(db, err, errlen, "reading the client port's flows");
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    return 0;
+    struct port_flows_req pq = {.client = q->client,
+                                .cport = b->cport,
+                                .has_server = q->has_server,
+                                .server = q->server,
+                                .sport = q->sport,
+                                .from_ms = from,
+                                .to_ms = q->to_ms};
+    struct reader r = {b, flows, INT64_MIN / 2};
+    return port_flows_read(db, &pq, read_one, &r, err, errlen);
 }
 
 static int row_cmp(const void *x, const void *y)
@@ -213,9 +190,9 @@ static void dir_json(json_t *o, const char *prefix, const struct conn_dir *d)
 {
     char k[16];
     snprintf(k, sizeof(k), "%s_packets", prefix);
-    json_object_set_new(o, k, d->records ? json_integer((json_int_t)d->packets) : json_null());
+    json_object_set_new(o, k, d->records ? json_integer(clamp_i64(d->packets)) : json_null());
     snprintf(k, sizeof(k), "%s_bytes", prefix);
-    json_object_set_new(o, k, d->records ? json_integer((json_int_t)d->bytes) : json_null());
+    json_object_set_new(o, k, d->records ? json_integer(clamp_i64(d->bytes)) : json_null());
     snprintf(k, sizeof(k), "%s_flags", prefix);
     json_object_set_new(o, k, d->records ? json_integer(d->flags) : json_null());
 }

@@ -33,6 +33,7 @@ enum {
     OPT_QUIET,
     OPT_HOLD,
     OPT_CONNS,
+    OPT_SKEW,
     OPT_INNER
 };
 
@@ -47,6 +48,9 @@ static const struct arg_opt options[] = {
     {"alert-quiet", 0, ARG_VALUE, OPT_QUIET, "D", "as flowhoundd's alert-quiet", NULL},
     {"alert-hold", 0, ARG_VALUE, OPT_HOLD, "D", "as flowhoundd's alert-hold", NULL},
     {"max-conns", 0, ARG_VALUE, OPT_CONNS, "N", "as flowhoundd's analyzer-max-conns", NULL},
+    {"clock-skew", 0, ARG_VALUE, OPT_SKEW, "D",
+     "as flowhoundd's clock-skew: flows ending this long\nafter their receipt are not analysed",
+     NULL},
     {"vantage-inner", 0, ARG_VALUE, OPT_INNER, "ADDR[/DOMAIN]|*/DOMAIN",
      "as flowhoundd's vantage-inner (repeatable)", NULL},
     {"help", 0, ARG_FLAG, 'h', NULL, "this help", NULL},
@@ -57,7 +61,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "Usage: flowhound analyze --db PATH [--from T] [--to T] [--out PATH]\n"
                "         [--stale-window D] [--alert-quiet D] [--alert-hold D]\n"
-               "         [--max-conns N] [--vantage-inner ADDR[/DOMAIN]|*/DOMAIN]...\n"
+               "         [--max-conns N] [--clock-skew D]\n"
+               "         [--vantage-inner ADDR[/DOMAIN]|*/DOMAIN]...\n"
                "Rebuilds connections and raises stale-state alerts over stored flows, as\n"
                "flowhoundd does live. Prints one JSON object per alert.\n\n");
     args_help(options, f);
@@ -86,7 +91,9 @@ static void consume_chunk(struct store *out, struct analyzer *a, const struct fl
 static const char flow_sql[] = "SELECT %s FROM \"%w\" WHERE proto = 6 AND last_ms >= %lld AND "
                                "first_ms <= %lld ORDER BY rowid";
 
-/* Feeds one partition's flows; returns the number fed or -1. */
+/* Feeds one partition's flows; returns the number fed or -1. Its statement is its own read
+ * transaction: a snapshot held for one partition, not for the whole store (flowhoundd's WAL
+ * cannot be emptied while one is held: storage/wal.c). */
 static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int64_t to,
                                 struct store *out, struct analyzer *a, int64_t *last_recv)
 {
@@ -119,27 +126,60 @@ static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int
     return rc == SQLITE_DONE ? total : -1;
 }
 
+/* The partitions' names, oldest first, read and let go before any is fed. */
+static char **partition_names(sqlite3 *db, size_t *n)
+{
+    sqlite3_stmt *st;
+    char **names = NULL;
+    size_t cap = 0;
+    *n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT name FROM partitions ORDER BY span_start, rowid", -1, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            names = xreallocarray(names, cap, sizeof(*names));
+        }
+        names[(*n)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return names;
+}
+
+/* Was the partition dropped (by flowhoundd's retention) since its name was read? */
+static bool partition_gone(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st;
+    bool gone = false;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) = 0 FROM sqlite_master WHERE name = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        gone = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return gone;
+}
+
 static long long feed_all(struct store *in, int64_t from, int64_t to, struct store *out,
                           struct analyzer *a)
 {
     sqlite3 *db = store_sqlite(in);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT name FROM partitions ORDER BY span_start", -1, &st, NULL) !=
-        SQLITE_OK)
-        return -1;
+    size_t n;
+    char **names = partition_names(db, &n);
     long long total = 0;
     int64_t last_recv = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char *name = xstrdup((const char *)sqlite3_column_text(st, 0));
-        long long n = feed_partition(db, name, from, to, out, a, &last_recv);
-        free(name);
-        if (n < 0) {
-            total = -1;
-            break;
-        }
-        total += n;
+    for (size_t i = 0; i < n && total >= 0; i++) {
+        long long fed = feed_partition(db, names[i], from, to, out, a, &last_recv);
+        if (fed < 0 && partition_gone(db, names[i]))
+            fprintf(stderr, "flowhound analyze: %s was dropped by retention meanwhile: skipped\n",
+                    names[i]);
+        else
+            total = fed < 0 ? -1 : total + fed;
     }
-    sqlite3_finalize(st);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     consume_chunk(out, a, NULL, 0, true, last_recv);
     return total;
 }
@@ -205,6 +245,8 @@ static bool take_value(int id, const char *v, struct analyze_args *g)
         return parse_duration_ms(v, &g->o.quiet_ms);
     case OPT_HOLD:
         return parse_duration_ms(v, &g->o.hold_ms);
+    case OPT_SKEW:
+        return parse_duration_ms(v, &g->o.clock_skew_ms);
     case OPT_CONNS: {
         int64_t n;
         if (!args_count(v, &n) || n < 1)

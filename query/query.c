@@ -310,6 +310,24 @@ int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, cha
     return result;
 }
 
+int query_emit(struct query *q, const char *sql, size_t n,
+               void (*bind)(void *arg, size_t i, sqlite3_stmt *st), void *arg, query_row_fn fn,
+               void *ctx, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = query_prepare(q, sql, &st, err, errlen);
+    for (size_t i = 0; i < n && !rc; i++) {
+        bind(arg, i, st);
+        bool stop = sqlite3_step(st) == SQLITE_ROW && fn && fn(ctx, st);
+        sqlite3_reset(st);
+        if (stop)
+            break;
+    }
+    if (!rc)
+        sqlite3_finalize(st);
+    return rc;
+}
+
 /* ---- flows ---- */
 
 struct query_flows query_flows_all(void)

@@ -122,4 +122,10 @@ int query_step_error(const struct query *q, sqlite3 *db, int rc, char *err, size
  * st. Returns 0 or QUERY_E*. */
 int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, char *err,
               size_t errlen);
+/* Hands n rows made here (top-N groups, aggregated records) to fn as rows of `sql`, a
+ * constant SELECT of parameters with the documented column names: bind(arg, i, st) binds row
+ * i's values. Stops early when fn returns nonzero. Returns 0 or QUERY_E*. */
+int query_emit(struct query *q, const char *sql, size_t n,
+               void (*bind)(void *arg, size_t i, sqlite3_stmt *st), void *arg, query_row_fn fn,
+               void *ctx, char *err, size_t errlen);
 #endif

@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 
+#include "common/flowlimits.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/query.h"
@@ -24,14 +25,15 @@ struct where {
     struct filter *filter; /* NULL: every flow */
 };
 
-/* Compiles a filter text (nfdump syntax). Returns 0, or -1 with a message and the 1-based
- * column where the text went wrong. */
-static int compile_filter(const char *text, struct where *w, char *err, size_t errlen, int *column)
+/* Compiles a filter text of len bytes (nfdump syntax). Returns 0, or -1 with a message and
+ * the 1-based column where the text went wrong. */
+static int compile_filter(const char *text, size_t len, struct where *w, char *err, size_t errlen,
+                          int *column)
 {
     memset(w, 0, sizeof(*w));
     *column = 0;
-    if (text && text[strspn(text, " \t\r\n")]) {
-        w->filter = filter_compile(text, err, errlen, column);
+    if (text && (strlen(text) < len || text[strspn(text, " \t\r\n")])) {
+        w->filter = filter_compile_n(text, len, err, errlen, column);
         if (!w->filter)
             return -1;
     }
@@ -62,7 +64,9 @@ static bool parse_query(struct web_req *r, struct flows_query *q, json_t **err)
     }
     char msg[512];
     int column = 0;
-    if (compile_filter(web_param(r, "filter"), &q->where, msg, sizeof(msg), &column)) {
+    size_t len;
+    const char *text = web_param_n(r, "filter", &len);
+    if (compile_filter(text, len, &q->where, msg, sizeof(msg), &column)) {
         *err = web_error(r, MHD_HTTP_BAD_REQUEST, column > 0 ? column : 1, "%s", msg);
         return false;
     }
@@ -172,6 +176,20 @@ static json_t *split_totals(json_t *rows)
     return total;
 }
 
+/* Top-N by exporter: each row's key is an exporter's address; its name goes beside it, as
+ * everywhere else an exporter is named (names.c). */
+static void name_keys(const struct exporter_names *names, json_t *rows)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *key = json_string_value(json_object_get(row, "key"));
+        const char *name = key ? exporter_names_find(names, key) : NULL;
+        json_object_set_new(row, "exporter_name", name ? json_string(name) : json_null());
+    }
+}
+
 json_t *api_top(struct web_req *r)
 {
     static const char *const known[] = {"by", "order", "n", "filter", "from", "to", NULL};
@@ -211,16 +229,26 @@ json_t *api_top(struct web_req *r)
     if (!rows)
         return query_error(r, code, msg);
     json_t *total = split_totals(rows);
+    if (top_keys[k].stat == QS_EXPORTER)
+        name_keys(&r->srv->names, rows);
     return json_pack("{s:s, s:s, s:o, s:o}", "by", top_keys[k].label, "order",
                      query_order_name(order), "top", rows, "total", total);
 }
 
 /* ---- timeline: flows, packets and bytes per time bucket ---- */
 
-/* The store's span of flow times, from the partitions table (cheap: no flow is read). */
+/* The store's span of flow times for the default ranges, from the partitions table (cheap:
+ * no flow is read): the smallest first_ms, and the newest flow end with each flow's end
+ * taken no later than its receipt (newest_ms; in partitions older than that column, max_last
+ * no later than the end of their receive span). One flow dated in the year 9999 must not
+ * move the pages there (doc/storage.md "Exporters' clocks"); max_last stays exact for
+ * pruning. */
+#define SPAN_FIRST "min(min_first)"
+#define SPAN_LAST  "max(COALESCE(newest_ms, min(max_last, span_end)))"
+
 static bool data_span(struct web_req *r, int64_t *first, int64_t *last, json_t **err)
 {
-    sqlite3_stmt *st = web_prepare(r, "SELECT min(min_first), max(max_last) FROM partitions", err);
+    sqlite3_stmt *st = web_prepare(r, "SELECT " SPAN_FIRST ", " SPAN_LAST " FROM partitions", err);
     if (!st)
         return false;
     bool ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
@@ -279,6 +307,10 @@ json_t *api_timeline(struct web_req *r)
             return err;
         return json_pack("{s:[], s:n, s:n, s:n}", "points", "from", "to", "step_ms");
     }
+    /* Flow times lie in this range (the decoders clamp them): so do the buckets, and the
+     * span, the step and every bucket's time fit in 64 bits whatever was asked. */
+    q.from = flow_time_clamp(q.from);
+    q.to = flow_time_clamp(q.to);
     int64_t span = q.to - q.from + 1;
     int64_t step = span / buckets + (span % buckets != 0);
     if (step < 1000)
@@ -301,8 +333,9 @@ json_t *api_summary(struct web_req *r)
     if (!web_params_known(r, known, &err))
         return err;
     sqlite3_stmt *st = web_prepare(r,
-                                   "SELECT COALESCE(sum(rows), 0) AS flows, min(min_first) AS "
-                                   "first_ms, max(max_last) AS last_ms, count(*) AS partitions, "
+                                   "SELECT COALESCE(sum(rows), 0) AS flows, " SPAN_FIRST
+                                   " AS first_ms, " SPAN_LAST " AS last_ms, count(*) AS "
+                                   "partitions, "
                                    "(SELECT count(*) FROM exporters) AS exporters, "
                                    "(SELECT count(*) FROM alerts WHERE state = 'open') AS "
                                    "alerts_open FROM partitions",

@@ -47,22 +47,51 @@ void wt_sql(const char *db, const char *sql)
     sqlite3_close(h);
 }
 
-int64_t wt_store_story(struct th_daemon *d)
+void wt_sql_file(const char *db, const char *name)
 {
-    cr_assert_gt(th_replay(th_shared_path("scenarios/story/merged.v5.pcap"), d->port, 2000, 1), 0);
-    int64_t n = th_db_wait(d->db, "SELECT count(*) FROM flows", 26, 10000);
-    cr_assert_eq(n, 26, "the story's 26 flows are stored");
     char path[1024];
     const char *src = getenv("FH_SRCDIR");
-    snprintf(path, sizeof(path), "%s/tests/web/story_fixture.sql", src ? src : "..");
+    snprintf(path, sizeof(path), "%s/tests/web/%s", src ? src : "..", name);
     FILE *f = fopen(path, "r");
     cr_assert(f, "%s", path);
     static char sql[65536];
     size_t len = fread(sql, 1, sizeof(sql) - 1, f);
     fclose(f);
+    cr_assert_lt(len, sizeof(sql) - 1, "%s: larger than the buffer", path);
     sql[len] = '\0';
-    wt_sql(d->db, sql);
+    wt_sql(db, sql);
+}
+
+int64_t wt_store_story(struct th_daemon *d)
+{
+    cr_assert_gt(th_replay(th_shared_path("scenarios/story/merged.v5.pcap"), d->port, 2000, 1), 0);
+    int64_t n = th_db_wait(d->db, "SELECT count(*) FROM flows", 26, 10000);
+    cr_assert_eq(n, 26, "the story's 26 flows are stored");
+    wt_sql_file(d->db, "story_fixture.sql");
     return n;
+}
+
+void wt_add_rows(const char *db, int n)
+{
+    char *part = NULL;
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_prepare_v2(h, "SELECT name FROM partitions LIMIT 1", -1, &st, NULL);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    part = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+             "INSERT INTO \"%s\" (exporter, domain, version, src_addr, dst_addr, src_port, "
+             "dst_port, proto, packets, bytes, first_ms, last_ms, received_ms, src_key, "
+             "dst_key) SELECT '127.0.1.9', 0, 5, '10.0.0.1', '10.0.0.2', i %% 65536, 80, 6, 1, "
+             "40, 1795455000000 + i, 1795455000000 + i, 1795455000000 + i, 0, 0 FROM n",
+             n, part);
+    free(part);
+    wt_sql(db, sql);
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
