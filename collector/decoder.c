@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collector/decode.h"
@@ -9,12 +10,16 @@
 #include "common/addr.h"
 #include "common/counter.h"
 #include "common/timeutil.h"
+#include "common/xmalloc.h"
 
 /* A partial batch is handed over this long after its first flow: soon enough for the
  * analyzer (it holds alerts 2 s for other vantage points anyway), and not one writer wake-up
  * per datagram at paced rates. */
 #define FLUSH_MS 20
 #define IDLE_MS  200
+/* How often templates not refreshed are looked for (the timeout is minutes by default; a
+ * second is also the finest a test may set). */
+#define EXPIRY_EVERY_MS 1000
 
 void decoder_init(struct decoder *d, struct journal *j, struct exporter_table *t,
                   struct flow_queue *q)
@@ -25,6 +30,8 @@ void decoder_init(struct decoder *d, struct journal *j, struct exporter_table *t
     d->queue = q;
     struct log_limit lim = LOG_LIMIT_INIT(1.0, 10.0);
     d->reject_log = lim;
+    d->expiry_log = lim;
+    COUNTER_SET(d->beat_ms, mono_ms());
 }
 
 static void push(struct decoder *d)
@@ -33,14 +40,13 @@ static void push(struct decoder *d)
     d->cur = NULL;
 }
 
-/* A free batch, waiting for the writer when it has none: the journal holds what arrives. */
-static struct flow_batch *take_batch(struct decoder *d, const struct journal_pos *at)
+/* A free batch stamped with the position its flows start after, or NULL when the writer has
+ * none free. */
+static struct flow_batch *new_batch(struct decoder *d, const struct journal_pos *at)
 {
-    struct flow_batch *b;
-    while (!(b = flowq_get_free(d->queue))) {
-        COUNTER_ADD(d->waits, 1);
-        poll(NULL, 0, 1);
-    }
+    struct flow_batch *b = flowq_get_free(d->queue);
+    if (!b)
+        return NULL;
     b->src_seg = at->seg;
     b->src_off = at->off;
     b->src_whole = true;
@@ -48,23 +54,52 @@ static struct flow_batch *take_batch(struct decoder *d, const struct journal_pos
     return b;
 }
 
+/* Adds f to the current batch; false when there is no room (never waits). */
+static bool put(struct decoder *d, const struct journal_pos *at, const struct flow *f)
+{
+    if (d->cur && d->cur->n == FLOW_BATCH_CAP)
+        push(d); /* ends inside this datagram: not whole (see decoder.h) */
+    if (!d->cur && !(d->cur = new_batch(d, at)))
+        return false;
+    d->cur->flows[d->cur->n++] = *f;
+    d->cur->src_whole = false;
+    COUNTER_ADD(d->flows_queued, 1);
+    return true;
+}
+
 struct emit_ctx {
     struct decoder *d;
     const struct journal_pos *before; /* the end of the previous datagram */
 };
 
+/* Called by the decoders with the exporter table locked, which the writer needs for its
+ * commit: so it never waits for the writer. A flow that finds no room, and every later one
+ * of the datagram (order is kept), is set aside and queued once the lock is released. */
 static bool emit_to_batch(void *arg, const struct flow *f)
 {
     struct emit_ctx *c = arg;
     struct decoder *d = c->d;
-    if (d->cur && d->cur->n == FLOW_BATCH_CAP)
-        push(d); /* ends inside this datagram: not whole (see decoder.h) */
-    if (!d->cur)
-        d->cur = take_batch(d, c->before);
-    d->cur->flows[d->cur->n++] = *f;
-    d->cur->src_whole = false;
-    COUNTER_ADD(d->flows_queued, 1);
+    if (d->n_aside || !put(d, c->before, f)) {
+        if (d->n_aside == d->cap_aside) {
+            d->cap_aside = d->cap_aside ? 2 * d->cap_aside : FLOW_BATCH_CAP;
+            d->aside = xreallocarray(d->aside, d->cap_aside, sizeof(*d->aside));
+        }
+        d->aside[d->n_aside++] = *f;
+    }
     return true;
+}
+
+/* The flows set aside, waiting for the writer to free batches: the datagrams wait in the
+ * journal meanwhile, on disk, and none is dropped for want of room. */
+static void queue_aside(struct decoder *d, const struct journal_pos *before)
+{
+    for (size_t i = 0; i < d->n_aside; i++)
+        while (!put(d, before, &d->aside[i])) {
+            COUNTER_ADD(d->waits, 1);
+            COUNTER_SET(d->beat_ms, mono_ms()); /* waiting for the writer, whose beat says more */
+            poll(NULL, 0, 1);
+        }
+    d->n_aside = 0;
 }
 
 /* A datagram longer than the receive buffer was cut by the kernel: rejected, never decoded. */
@@ -89,6 +124,7 @@ static void decode_one(struct decoder *d, const struct journal_rec *r, const uin
     enum reject_reason why =
         r->truncated ? reject_truncated(d, r)
                      : decode_packet(d->exporters, &r->from, data, r->len, r->received_ms, &out);
+    queue_aside(d, before);
     COUNTER_ADD(d->datagrams, 1);
     if (why != REJ_NONE) {
         char a[FH_ADDR_STRLEN];
@@ -111,6 +147,29 @@ static int flush_due_in(const struct decoder *d)
     return left < 0 ? 0 : (int)left;
 }
 
+static void log_expiry(void *ctx, const struct exporter *e, const struct exporter_domain *dom,
+                       unsigned n)
+{
+    struct decoder *d = ctx;
+    char a[FH_ADDR_STRLEN];
+    log_ratelimited(&d->expiry_log, LOG_LVL_INFO,
+                    "expired %u v9/IPFIX templates of %s domain %u (not refreshed for %lld s)", n,
+                    addr_to_str(&e->addr, a, sizeof(a)), dom->domain,
+                    (long long)(d->exporters->templates.timeout_ms / 1000));
+}
+
+/* Templates are received on the wall clock (as flows are); the sweep is timed on the
+ * monotonic one, so that a clock step does not stop it. It runs in the thread that decodes,
+ * the only one that changes templates. */
+static void expire_if_due(struct decoder *d)
+{
+    int64_t mono = mono_ms();
+    if (mono < d->next_expiry)
+        return;
+    d->next_expiry = mono + EXPIRY_EVERY_MS;
+    decode_expire_templates(d->exporters, now_ms(), log_expiry, d);
+}
+
 static bool done(struct decoder *d)
 {
     if (!atomic_load(&d->stop))
@@ -127,6 +186,8 @@ void decoder_run(struct decoder *d)
     struct journal_pos before = journal_read_pos(d->journal); /* a new batch starts there */
     char err[256];
     while (!done(d)) {
+        COUNTER_SET(d->beat_ms, mono_ms());
+        expire_if_due(d);
         struct journal_rec r;
         const uint8_t *data;
         struct journal_pos after;
@@ -146,6 +207,9 @@ void decoder_run(struct decoder *d)
     else if (d->cur)
         flowq_release(d->queue, d->cur);
     d->cur = NULL;
+    free(d->aside);
+    d->aside = NULL;
+    d->cap_aside = 0;
 }
 
 static void *decoder_main(void *arg)

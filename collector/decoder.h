@@ -29,6 +29,8 @@ struct decoder {
     struct exporter_table *exporters;
     struct flow_queue *queue;
     struct flow_batch *cur;
+    struct flow *aside; /* flows of the datagram being decoded that found no room */
+    size_t n_aside, cap_aside;
     int64_t cur_since; /* monotonic ms when cur got its first flow */
     pthread_t thread;
     atomic_bool stop;          /* decoder_stop: drain what the journal holds, then end */
@@ -36,7 +38,10 @@ struct decoder {
     /* Changed by the decoder's thread only (common/counter.h), readable while it runs. */
     _Atomic uint64_t datagrams, rejected, flows_queued, waits;
     _Atomic bool drained; /* at stop: everything in the journal was decoded */
+    _Atomic int64_t beat_ms; /* mono_ms() of the loop's last turn: the decoder is alive */
     struct log_limit reject_log;
+    struct log_limit expiry_log;
+    int64_t next_expiry; /* monotonic ms of the next sweep of templates not refreshed */
 };
 
 void decoder_init(struct decoder *d, struct journal *j, struct exporter_table *t,

@@ -279,6 +279,16 @@ static void set_error(struct journal *j, const char *what, int e)
 /* Writes the buffer to the current segment. On failure the segment is cut back to its last
  * whole record (so no torn record sits before later ones) and the buffered records count as
  * lost. */
+static void report_unwritten(struct journal *j)
+{
+    for (size_t off = 0; j->o.on_lost && off + REC_HDR <= j->wlen;) {
+        struct journal_rec r;
+        decode_rec(j->wbuf + off, &r);
+        j->o.on_lost(j->o.ctx, &r);
+        off += REC_HDR + r.len;
+    }
+}
+
 static int write_out(struct journal *j)
 {
     size_t done = 0;
@@ -296,6 +306,7 @@ static int write_out(struct journal *j)
             j->st.lost_bytes += j->wlen;
             set_error(j, "write", e);
             pthread_mutex_unlock(&j->lock);
+            report_unwritten(j);
             j->wlen = 0;
             j->wrecs = 0;
             return -1;
@@ -426,6 +437,8 @@ int journal_append(struct journal *j, const struct journal_rec *r, const uint8_t
         j->st.lost++;
         j->st.lost_bytes += need;
         pthread_mutex_unlock(&j->lock);
+        if (j->o.on_lost)
+            j->o.on_lost(j->o.ctx, r);
         return -1;
     }
     if (j->wlen + need > WRITE_BUF && write_out(j))

@@ -58,7 +58,8 @@ struct journal_opts {
     uint64_t max_bytes;      /* all segments; default 4 GiB */
     uint64_t min_free_bytes; /* leave on the filesystem; default 512 MiB */
     bool no_sync;            /* reader skips fdatasync (power loss may then lose the tail) */
-    /* A record deleted unread when over a bound (called in the appender's thread). */
+    /* A record deleted unread when over a bound, or that could not be written (disk full):
+     * called in the appender's thread, for each. */
     void (*on_lost)(void *ctx, const struct journal_rec *r);
     void *ctx;
 };
