@@ -59,7 +59,7 @@ const struct cfg_key config_keys[] = {
      "batches of 512 flows between receiver and writer"},
     {"journal", CFG_STR, OFF(journal_dir), 0, NULL, "DIR",
      "receive journal: every datagram on disk until its flows are stored [DB.received]"},
-    {"journal-size", CFG_SIZE, OFF(journal_size), 0, "4G", "BYTES",
+    {"journal-size", CFG_SIZE, OFF(journal_size), 0, "8G", "BYTES",
      "most disk the receive journal takes; beyond, the oldest datagrams not yet stored are "
      "dropped and counted (journal_lost)"},
     {"journal-min-free", CFG_SIZE, OFF(journal_min_free), 0, "512M", "BYTES",

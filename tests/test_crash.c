@@ -71,6 +71,11 @@ Test(crash, kill_9_with_a_backlog_then_restart_stores_each_flow_once, .timeout =
     cr_expect_eq(duplicates(&d), 0, "no flow stored twice");
     cr_expect_eq(th_system("test \"$(sqlite3 '%s' 'PRAGMA integrity_check')\" = ok", d.db), 0,
                  "integrity_check");
+    th_system("sqlite3 -header '%s' 'SELECT packets, flows, seq_lost, seq_duplicates, seq_resets "
+              "FROM exporter_domains' >&2",
+              d.db);
+    cr_expect_eq(th_db_int(d.db, "SELECT sum(seq_lost) FROM exporter_domains"), 0,
+                 "the replay is no sequence gap");
     th_daemon_cleanup(&d);
 }
 

@@ -666,7 +666,7 @@ Test(metrics, flowhound_status_prints_the_same_for_a_terminal, .timeout = 90)
         "^receiving   14 datagrams, 1 rejected, 0 from exporters not allowed$",
         "^  UDP 127\\.0\\.0\\.1:[0-9]* *14 datagrams *0 dropped by the kernel$",
         "^storing     26 rows stored, 0 failed; 0 datagrams lost in the journal$",
-        "^  journal [0-9.]* KiB of 4\\.0 GiB, 0 B not yet decoded; queue 0/64 batches$",
+        "^  journal [0-9.]* KiB of 8\\.0 GiB, 0 B not yet decoded; queue 0/64 batches$",
         "^127\\.0\\.1\\.1 *7 *14 *0 *0/0/0/0 ",
         "^127\\.0\\.2\\.1 *1 *0 *1 *0/0/0/0 ",
         "^  alerts 1 opened, .*stale-window 12h, alert-quiet 1h, alert-hold 2s$",
