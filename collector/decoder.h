@@ -37,7 +37,7 @@ struct decoder {
     int64_t drain_deadline_ms; /* monotonic; at stop, what is left stays for the next start */
     /* Changed by the decoder's thread only (common/counter.h), readable while it runs. */
     _Atomic uint64_t datagrams, rejected, flows_queued, waits;
-    _Atomic bool drained; /* at stop: everything in the journal was decoded */
+    _Atomic bool drained;    /* at stop: everything in the journal was decoded */
     _Atomic int64_t beat_ms; /* mono_ms() of the loop's last turn: the decoder is alive */
     struct log_limit reject_log;
     struct log_limit expiry_log;

@@ -20,8 +20,8 @@ struct receiver {
     unsigned n_listeners;
     struct exporter_table *exporters; /* the kernel's drops are counted per exporter */
     struct journal *journal;
-    bool unflushed;           /* records appended since the last journal_flush */
-    int64_t unflushed_since;  /* monotonic ms of the first of them */
+    bool unflushed;          /* records appended since the last journal_flush */
+    int64_t unflushed_since; /* monotonic ms of the first of them */
     /* Changed by the receiver's thread only (common/counter.h), readable while it runs. */
     _Atomic uint64_t datagrams;
     _Atomic uint64_t journal_lost; /* datagrams the journal lost (bound, disk error) */

@@ -18,9 +18,7 @@ enum reject_reason {
     REJ_BAD_RECORD,          /* a record whose fields make no sense (e.g. bad address) */
     REJ_TEMPLATE_BUDGET,     /* a template over its exporter's or the global template budget */
     REJ_TEMPLATE_CHURN,      /* a template redefined or withdrawn too often (rate limit) */
-    REJ_JOURNAL_LOST,        /* received, but deleted from the receive journal over its bound
-                              * (journal-size, free disk) or not written to it (disk error)
-                              * before it was decoded */
+    REJ_JOURNAL_LOST,        /* received, lost from the receive journal before decoding */
     REJ__COUNT
 };
 

@@ -38,7 +38,7 @@ struct fh_config {
     int64_t template_budget, template_budget_exporter; /* bytes */
     int64_t template_timeout_ms;
     int64_t template_changes; /* a minute, per exporter domain */
-    char **exporter_name; /* "ADDR NAME" (common/exporter_names.h) */
+    char **exporter_name;     /* "ADDR NAME" (common/exporter_names.h) */
     size_t n_exporter_name;
     char **allow_exporter;
     size_t n_allow_exporter;

@@ -45,8 +45,8 @@ struct runtime {
     struct writer *writer;
     struct journal *journal; /* every datagram received, until the store has its flows */
     char *journal_dir;
-    struct receiver recv;    /* sockets -> journal */
-    struct decoder decoder;  /* journal -> queue */
+    struct receiver recv;   /* sockets -> journal */
+    struct decoder decoder; /* journal -> queue */
     struct hooks hooks;
     struct sd_notifier notify;
 

@@ -64,8 +64,8 @@ Test(crash, kill_9_with_a_backlog_then_restart_stores_each_flow_once, .timeout =
     cr_assert_eq(th_daemon_stop(&d), 0);
     got = stored(&d);
     int64_t drops = kernel_drops(&d);
-    fprintf(stderr, "after the restart: stored %lld, kernel drops %lld datagrams\n",
-            (long long)got, (long long)drops);
+    fprintf(stderr, "after the restart: stored %lld, kernel drops %lld datagrams\n", (long long)got,
+            (long long)drops);
     cr_expect_eq(got + 30 * drops, sent, "stored %lld + dropped by the kernel %lld = sent %lld",
                  (long long)got, (long long)(30 * drops), (long long)sent);
     cr_expect_eq(duplicates(&d), 0, "no flow stored twice");
