@@ -240,6 +240,7 @@ static int open_journal(struct runtime *rt, char *err, size_t errlen)
         return -1;
     }
     rt->recv.journal = rt->journal;
+    rt->journal_limit = cfg->journal_size;
     writer_set_journal(rt->writer, rt->journal);
     decoder_init(&rt->decoder, rt->journal, &rt->exporters, &rt->queue);
     struct journal_stats st;

@@ -250,7 +250,7 @@ static void journal(FILE *f, struct runtime *rt)
     gauge(f, "flowhound_journal_segments", "Segment files of the receive journal.",
           (double)st.segments);
     gauge(f, "flowhound_journal_limit_bytes", "journal-size: the most disk it takes.",
-          (double)rt->cfg.journal_size);
+          (double)rt->journal_limit);
     gauge(f, "flowhound_journal_backlog_bytes",
           "Bytes received and not yet decoded: what the store has to catch up.",
           (double)st.backlog_bytes);

@@ -45,6 +45,7 @@ struct runtime {
     struct writer *writer;
     struct journal *journal; /* every datagram received, until the store has its flows */
     char *journal_dir;
+    int64_t journal_limit; /* journal-size as started (never reloaded; cfg is replaced) */
     struct receiver recv;   /* sockets -> journal */
     struct decoder decoder; /* journal -> queue */
     struct hooks hooks;
