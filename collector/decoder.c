@@ -9,6 +9,7 @@
 #include "collector/decoder.h"
 #include "common/addr.h"
 #include "common/counter.h"
+#include "common/thread_nice.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -214,6 +215,7 @@ void decoder_run(struct decoder *d)
 
 static void *decoder_main(void *arg)
 {
+    thread_nice("decoder", DECODER_NICE);
     decoder_run(arg);
     return NULL;
 }
