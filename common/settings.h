@@ -30,12 +30,15 @@ struct fh_config {
     int64_t max_size;
     int64_t commit_interval_ms;
     int64_t queue_batches;
-    int64_t receive_backlog;
+    char *journal_dir; /* config_finish: DB.received unless set */
+    int64_t journal_size, journal_min_free;
+    bool journal_sync;
+    int64_t receive_backlog; /* obsolete, warned about */
     int64_t max_exporters;
     int64_t template_budget, template_budget_exporter; /* bytes */
     int64_t template_timeout_ms;
     int64_t template_changes; /* a minute, per exporter domain */
-    char **exporter_name; /* "ADDR NAME" (common/exporter_names.h) */
+    char **exporter_name;     /* "ADDR NAME" (common/exporter_names.h) */
     size_t n_exporter_name;
     char **allow_exporter;
     size_t n_allow_exporter;
