@@ -106,14 +106,7 @@ static void queue_aside(struct decoder *d, const struct journal_pos *before)
 /* A datagram longer than the receive buffer was cut by the kernel: rejected, never decoded. */
 static enum reject_reason reject_truncated(struct decoder *d, const struct journal_rec *r)
 {
-    exporters_lock(d->exporters);
-    struct exporter *e = exporters_get(d->exporters, &r->from, r->received_ms);
-    if (e) {
-        e->packets++;
-        e->rejects[REJ_BAD_LENGTH]++;
-        e->dirty = true;
-    }
-    exporters_unlock(d->exporters);
+    exporters_count_rejected(d->exporters, &r->from, r->received_ms, REJ_BAD_LENGTH);
     return REJ_BAD_LENGTH;
 }
 
