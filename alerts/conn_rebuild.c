@@ -9,7 +9,6 @@
 #include "alerts/conn_rebuild.h"
 #include "common/addr.h"
 #include "common/xmalloc.h"
-#include "storage/store.h"
 
 /* As the analyzer: the tracker is swept every second of receive time. */
 #define SWEEP_MS      1000
@@ -32,6 +31,8 @@ struct rebuild {
     struct conn_row *rows;
     size_t n, cap;
     bool truncated;
+    uint64_t flows_read;
+    int64_t last_sweep;
 };
 
 static uint32_t exporter_index(struct rebuild *b, const struct flow *f)
@@ -104,53 +105,31 @@ static void feed(struct rebuild *b, const struct flow *f, int64_t *last_sweep)
     conn_tracker_add_record(b->ct, x, f);
 }
 
-static int fail(sqlite3 *db, char *err, size_t errlen, const char *what)
+/* One flow of the hunt (query_hunt: TCP, in receive order). */
+static int take_flow(void *arg, const struct flow *f)
 {
-    snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(db));
-    return -1;
+    struct rebuild *b = arg;
+    if (b->flows_read == CONN_REBUILD_MAX_FLOWS) {
+        b->truncated = true;
+        return 1;
+    }
+    b->flows_read++;
+    feed(b, f, &b->last_sweep);
+    return 0;
 }
 
-static int read_flows(sqlite3 *db, struct rebuild *b, uint64_t *flows, char *err, size_t errlen)
+static int read_flows(struct query *q, struct rebuild *b, char *err, size_t errlen)
 {
-    const struct conn_rebuild_req *q = b->req;
-    int64_t margin = q->margin_ms > 0 ? q->margin_ms : 0;
-    int64_t from = q->from_ms < INT64_MIN + margin ? INT64_MIN : q->from_ms - margin;
-    sqlite3_stmt *st = NULL;
-    int rc = SQLITE_ERROR;
-    /* The SQL names partitions: if retention dropped one meanwhile, build it again (once). */
-    for (int attempt = 0; attempt < 2 && rc != SQLITE_OK; attempt++) {
-        char *hunt =
-            store_client_port_sql_db(db, &q->client, b->cport, from, q->to_ms, err, errlen);
-        if (!hunt)
-            return -1;
-        char *sql = xasprintf("SELECT %s FROM (%s) WHERE proto = 6 ORDER BY received_ms, "
-                              "first_ms, last_ms",
-                              store_flow_read_columns, hunt);
-        free(hunt);
-        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-        free(sql);
-    }
-    if (rc != SQLITE_OK)
-        return fail(db, err, errlen, "reading the client port's flows");
-    store_bind_hunt(st, &q->client, b->cport, from, q->to_ms);
-    int64_t last_sweep = INT64_MIN / 2;
-    struct flow f;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*flows == CONN_REBUILD_MAX_FLOWS) {
-            b->truncated = true;
-            break;
-        }
-        store_row_to_flow(st, &f);
-        ++*flows;
-        feed(b, &f, &last_sweep);
-    }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        fail(db, err, errlen, "reading the client port's flows");
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    return 0;
+    const struct conn_rebuild_req *r = b->req;
+    int64_t margin = r->margin_ms > 0 ? r->margin_ms : 0;
+    struct query_hunt h = {.addr = r->client,
+                           .port = b->cport,
+                           .from_ms = r->from_ms < INT64_MIN + margin ? INT64_MIN
+                                                                      : r->from_ms - margin,
+                           .to_ms = r->to_ms,
+                           .proto = 6};
+    b->last_sweep = INT64_MIN / 2;
+    return query_hunt(q, &h, take_flow, b, err, errlen);
 }
 
 static int row_cmp(const void *x, const void *y)
@@ -167,8 +146,8 @@ static int row_cmp(const void *x, const void *y)
     return c ? c : (int)a->ci.sport - (int)b->ci.sport;
 }
 
-int conn_rebuild(sqlite3 *db, const struct conn_rebuild_req *req, struct conn_rebuild_result *out,
-                 char *err, size_t errlen)
+int conn_rebuild(struct query *q, const struct conn_rebuild_req *req,
+                 struct conn_rebuild_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     struct rebuild b = {.req = req};
@@ -183,16 +162,17 @@ int conn_rebuild(sqlite3 *db, const struct conn_rebuild_req *req, struct conn_re
         for (size_t x = 0; x < b.n_ex; x++)
             b.clocks[x] = INT64_MIN;
         b.ct = conn_tracker_new(&o, &ev);
-        rc = read_flows(db, &b, &out->flows, err, errlen);
+        rc = read_flows(q, &b, err, errlen);
         if (rc == 0)
             conn_tracker_flush(b.ct); /* the connections still open are reported too */
         conn_tracker_free(b.ct);
     }
     free(b.ex);
     free(b.clocks);
+    out->flows = b.flows_read;
     if (rc) {
         free(b.rows);
-        return -1;
+        return rc;
     }
     if (b.n > 1)
         qsort(b.rows, b.n, sizeof(*b.rows), row_cmp);

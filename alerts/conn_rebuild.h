@@ -11,8 +11,8 @@
  * have stored for that port, as long as the analyzer's table did not evict the entry.
  *
  * Bounded: at most CONN_REBUILD_MAX_FLOWS flows are read, at most CONN_REBUILD_MAX_CONNS
- * connections kept (both flagged in the result); SQL runs on the caller's connection, so its
- * progress handler (the web's query time limit) applies. */
+ * connections kept (both flagged in the result); the flows are read through the query layer
+ * (query_hunt), so the caller's time limit applies, on SQLite and ClickHouse alike. */
 #ifndef FLOWHOUND_CONN_REBUILD_H
 #define FLOWHOUND_CONN_REBUILD_H
 
@@ -21,9 +21,9 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "alerts/conn.h"
+#include "query/query.h"
 
 #define CONN_REBUILD_MAX_FLOWS 1000000
 #define CONN_REBUILD_MAX_CONNS 100000
@@ -58,11 +58,11 @@ struct conn_rebuild_result {
     bool truncated; /* a bound was reached: rows may be missing */
 };
 
-/* Rebuilds the connections of req->client:req->cports[...] on db (any connection to a flowhound
- * store). Returns 0, or -1 with a message in err (the SQLite error code is then
- * sqlite3_errcode(db): SQLITE_INTERRUPT when a progress handler stopped it). */
-int conn_rebuild(sqlite3 *db, const struct conn_rebuild_req *req, struct conn_rebuild_result *out,
-                 char *err, size_t errlen);
+/* Rebuilds the connections of req->client:req->cports[...] from the flows q reads (either
+ * backend, through query_hunt, under q's time limit). Returns 0, or a QUERY_E* code with a
+ * message in err (QUERY_ETIMEOUT: the time limit). */
+int conn_rebuild(struct query *q, const struct conn_rebuild_req *req,
+                 struct conn_rebuild_result *out, char *err, size_t errlen);
 void conn_rebuild_free(struct conn_rebuild_result *r);
 
 /* The same row as the connections table would hold it, as a JSON object with the table's

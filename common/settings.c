@@ -17,7 +17,14 @@
 
 /* Every key, its default and its help. --help, --check-config and the man page follow this. */
 const struct cfg_key config_keys[] = {
-    {"db", CFG_STR, OFF(db), 0, "flowhound.db", "PATH", "SQLite store (created if missing)"},
+    {"db", CFG_STR, OFF(db), 0, "flowhound.db", "PATH",
+     "SQLite store (created if missing); with a ClickHouse store, this collector's state"},
+    {"store", CFG_STR, OFF(store), 0, NULL, "URL",
+     "where flows go: sqlite:PATH (as db) or clickhouse://HOST:8123/DATABASE[?cluster=NAME]"},
+    {"instance", CFG_STR, OFF(instance), 0, NULL, "NAME",
+     "this collector's name in a shared ClickHouse [the host name]"},
+    {"clickhouse-buffer", CFG_SIZE, OFF(clickhouse_buffer), 0, "256M", "BYTES",
+     "flows held in memory while ClickHouse is slow or away (more are dropped, counted)"},
     {"listen", CFG_STRLIST, OFF(listen), OFF(n_listen), "0.0.0.0:2055 0.0.0.0:4739",
      "[ADDR]:PORT", "UDP socket for exporters, any version (repeatable)"},
     {"web", CFG_STR, OFF(web), 0, "127.0.0.1:8080", "ADDR:PORT|off", "web UI and JSON API"},
@@ -306,6 +313,19 @@ int config_load_file(struct fh_config *c, const char *path, char *err, size_t er
     return rc;
 }
 
+/* A URL's password (scheme://user:PASSWORD@host) is a secret too. */
+static void dump_url(FILE *f, const char *key, const char *v)
+{
+    const char *auth = strstr(v, "://");
+    const char *at = auth ? strchr(auth + 3, '@') : NULL;
+    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
+    const char *colon = auth && at ? memchr(auth + 3, ':', (size_t)(at - auth - 3)) : NULL;
+    if (!colon || (slash && slash < at))
+        fprintf(f, "%s = %s\n", key, v);
+    else
+        fprintf(f, "%s = %.*s:(set)%s\n", key, (int)(colon - v), v, at);
+}
+
 void config_dump(const struct fh_config *c, void *file)
 {
     FILE *f = file;
@@ -315,7 +335,9 @@ void config_dump(const struct fh_config *c, void *file)
         case CFG_STR: {
             const char *v = *(char *const *)(base + k->offset);
             /* Secrets are not printed: --check-config output ends up in tickets. */
-            if (v)
+            if (v && k->arg && !strcmp(k->arg, "URL"))
+                dump_url(f, k->key, v);
+            else if (v)
                 fprintf(f, "%s = %s\n", k->key,
                         k->arg && !strcmp(k->arg, "SECRET") ? "(set)" : v);
             break;

@@ -20,7 +20,9 @@
 #include "common/xmalloc.h"
 #include "common/settings.h"
 #include "daemon/hooks.h"
+#include "storage/ch_sink.h"
 #include "storage/store.h"
+#include "storage/store_url.h"
 #include "storage/writer.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -41,6 +43,8 @@ static void usage(FILE *f, const struct arg_opt *opts)
                "  flowhoundd                                  # defaults: ./flowhound.db, UDP 2055 "
                "and 4739, web 127.0.0.1:8080\n"
                "  flowhoundd --db /var/lib/flowhound/flows.db --listen [::]:2055 --web off\n"
+               "  flowhoundd --store clickhouse://127.0.0.1:8123/flowhound   # flows to "
+               "ClickHouse\n"
                "See flowhoundd(8) and flowhound.conf(5).\n");
 }
 
@@ -87,11 +91,58 @@ static enum log_level parse_level(const char *s, bool *ok)
     return LOG_LVL_INFO;
 }
 
+/* The instance name goes into ClickHouse's rows and, as a literal, into the sender's SQL:
+ * letters, digits, '_', '-', '.' only. */
+static bool instance_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n < STORE_URL_NAME_MAX &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+}
+
+/* `store` against `db`: sqlite:PATH is db = PATH (both naming different files is refused);
+ * with ClickHouse, db is the local state and instance defaults to the host name. */
+static int resolve_store(struct fh_config *cfg, struct store_url *u)
+{
+    char err[256];
+    if (!cfg->store) {
+        cfg->store = xasprintf("sqlite:%s", cfg->db);
+    } else if (store_url_parse(cfg->store, u, err, sizeof(err)) == 0 && u->kind == STORE_SQLITE &&
+               strcmp(cfg->db, "flowhound.db") && strcmp(cfg->db, u->path)) {
+        fprintf(stderr, "flowhoundd: store = %s and db = %s name different files: give one\n",
+                cfg->store, cfg->db);
+        return -1;
+    }
+    if (store_url_parse(cfg->store, u, err, sizeof(err))) {
+        fprintf(stderr, "flowhoundd: store: %s\n", err);
+        return -1;
+    }
+    if (u->kind == STORE_SQLITE) {
+        free(cfg->db);
+        cfg->db = xstrdup(u->path);
+    }
+    if (!cfg->instance) {
+        char host[256] = "flowhound";
+        gethostname(host, sizeof(host) - 1);
+        host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")] =
+            '\0';
+        cfg->instance = xstrdup(host[0] ? host : "flowhound");
+    }
+    if (!instance_ok(cfg->instance)) {
+        fprintf(stderr, "flowhoundd: instance: '%s': letters, digits, '_', '-' and '.' only\n",
+                cfg->instance);
+        return -1;
+    }
+    return 0;
+}
+
 /* Checks what can be checked without side effects. */
-static int validate(const struct fh_config *cfg)
+static int validate(struct fh_config *cfg, struct store_url *u)
 {
     char err[256];
     bool ok;
+    if (resolve_store(cfg, u))
+        return -1;
     parse_level(cfg->log_level, &ok);
     if (!ok) {
         fprintf(stderr, "flowhoundd: log-level: '%s' is not error, warning, info or debug\n",
@@ -175,7 +226,38 @@ static void block_signals_for_threads(sigset_t *old)
     pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-static int run(struct fh_config *cfg)
+/* Flows to ClickHouse: the writer's sink becomes the sender's queue (storage/ch_sink.h). */
+static struct ch_sink *start_clickhouse(const struct fh_config *cfg, const struct store_url *u,
+                                        struct exporter_table *t, struct writer *w)
+{
+    char err[512], warning[600], shown[800];
+    struct ch_sink_options o = {
+        .url = *u, .instance = cfg->instance, .buffer_bytes = cfg->clickhouse_buffer};
+    store_url_display(u, shown, sizeof(shown));
+    struct ch_sink *s = ch_sink_start(&o, t, warning, sizeof(warning), err, sizeof(err));
+    if (!s) {
+        log_err("cannot use ClickHouse %s: %s", shown, err);
+        return NULL;
+    }
+    if (warning[0])
+        log_warn("ClickHouse %s: %s", shown, warning);
+    struct flow_sink fs = ch_sink_flow_sink(s);
+    writer_set_sink(w, &fs);
+    log_info("storing flows in ClickHouse %s as instance %s; this collector's state in %s", shown,
+             cfg->instance, cfg->db);
+    return s;
+}
+
+static void log_clickhouse_stats(struct ch_sink *s)
+{
+    struct ch_sink_stats st;
+    ch_sink_get_stats(s, &st);
+    log_info("ClickHouse: %llu flows inserted in %llu inserts (%llu retried), %llu dropped",
+             (unsigned long long)st.rows_inserted, (unsigned long long)st.inserts,
+             (unsigned long long)st.retries, (unsigned long long)st.rows_dropped);
+}
+
+static int run(struct fh_config *cfg, const struct store_url *url)
 {
     char err[512];
     struct store_options so = {.partition_ms = cfg->partition_ms,
@@ -219,6 +301,18 @@ static int run(struct fh_config *cfg)
     flowq_init(&queue, (size_t)cfg->queue_batches);
     struct writer *writer = writer_new(store, &queue, &exporters, cfg->commit_interval_ms);
     writer_set_retention(writer, cfg->retention_ms, cfg->max_size);
+    struct ch_sink *ch = NULL;
+    if (url->kind == STORE_CLICKHOUSE && !(ch = start_clickhouse(cfg, url, &exporters, writer))) {
+        writer_free(writer);
+        for (size_t i = 0; i < cfg->n_listen; i++)
+            listener_close(&ls[i]);
+        free(ls);
+        flowq_destroy(&queue);
+        exporters_free(&exporters);
+        free(allow);
+        store_close(store);
+        return 1;
+    }
 
     sigset_t old;
     block_signals_for_threads(&old);
@@ -233,6 +327,7 @@ static int run(struct fh_config *cfg)
         log_err("%s", err);
         hooks_stop(&hooks);
         writer_free(writer);
+        ch_sink_free(ch);
         for (size_t i = 0; i < cfg->n_listen; i++)
             listener_close(&ls[i]);
         free(ls);
@@ -245,7 +340,8 @@ static int run(struct fh_config *cfg)
     if (cfg->ready_file &&
         write_ready_file(cfg->ready_file, ls, (unsigned)cfg->n_listen, hooks.web_address))
         log_warn("cannot write %s: %s", cfg->ready_file, strerror(errno));
-    log_info("storing flows in %s", cfg->db);
+    if (!ch)
+        log_info("storing flows in %s", cfg->db);
 
     struct receiver recv;
     receiver_init(&recv, ls, (unsigned)cfg->n_listen, &exporters, &queue,
@@ -259,6 +355,10 @@ static int run(struct fh_config *cfg)
     struct writer_stats ws;
     writer_get_stats(writer, &ws);
     writer_free(writer);
+    if (ch) {
+        log_clickhouse_stats(ch);
+        ch_sink_free(ch);
+    }
     log_info("stopped: %llu datagrams (%llu rejected), %llu flows stored, %llu dropped "
              "(queue %llu, store %llu)",
              (unsigned long long)recv.datagrams, (unsigned long long)recv.rejected,
@@ -298,7 +398,8 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     }
     config_finish(&cfg);
-    if (validate(&cfg)) {
+    struct store_url url;
+    if (validate(&cfg, &url)) {
         config_free(&cfg);
         return 2;
     }
@@ -318,7 +419,7 @@ int main(int argc, char **argv)
     if (cfg.pidfile && write_pidfile(cfg.pidfile))
         log_warn("cannot write %s: %s", cfg.pidfile, strerror(errno));
     install_signals();
-    rc = run(&cfg);
+    rc = run(&cfg, &url);
     if (cfg.pidfile)
         unlink(cfg.pidfile);
     config_free(&cfg);

@@ -17,6 +17,7 @@ static void web_options_from(const struct fh_config *cfg, struct web_options *o)
     memset(o, 0, sizeof(*o));
     o->listen = cfg->web;
     o->db = cfg->db;
+    o->store = cfg->store;
     o->user = cfg->web_user;
     o->password = cfg->web_password;
     o->token = cfg->web_token;

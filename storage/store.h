@@ -144,6 +144,17 @@ extern const char store_flow_columns[];
 /* The embedded schema text (storage/schema.sql). */
 extern const char flowhound_schema_sql[];
 
+/* Text forms of one row's addresses: bound SQLITE_STATIC, alive until the row is stepped
+ * (inet_ntop and a copy per address were a visible share of the insert cost). */
+struct store_row_texts {
+    char exp[FH_ADDR_STRLEN], src[FH_ADDR_STRLEN], dst[FH_ADDR_STRLEN], hop[FH_ADDR_STRLEN];
+    char nat_src[FH_ADDR_STRLEN], nat_dst[FH_ADDR_STRLEN];
+};
+/* Binds a flow's values as the store keeps them (text addresses, NULL for what the exporter
+ * did not send, counters clamped) to parameters first .. first + 36 of st, in the order of
+ * store_flow_columns: a flow read from elsewhere (ClickHouse) becomes a row of the view. */
+void store_bind_flow(sqlite3_stmt *st, int first, const struct flow *f, struct store_row_texts *t);
+
 /* ---- flows read back (storage/flow_row.c) ---- */
 
 /* The columns store_row_to_flow() reads, in its order: the fields the analyzer uses (its

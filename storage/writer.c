@@ -35,6 +35,7 @@ struct writer {
     struct flow_queue *queue;
     struct exporter_table *exporters;
     int64_t commit_interval_ms;
+    struct flow_sink sink;
     struct writer_consumer consumers[WRITER_MAX_CONSUMERS];
     unsigned n_consumers;
     pthread_t thread;
@@ -51,10 +52,23 @@ struct writer {
     uint64_t failing_dropped;
 };
 
+/* The default sink: the store's own partitions. */
+static int sqlite_add(void *ctx, const struct flow *f, char *err, size_t errlen)
+{
+    return store_add_flow(ctx, f, err, errlen);
+}
+
+static int sqlite_expire(void *ctx, int64_t now, int64_t retention_ms, int64_t max_bytes, char *err,
+                         size_t errlen)
+{
+    return store_expire(ctx, now, retention_ms, max_bytes, 1, err, errlen);
+}
+
 struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter_table *t,
                           int64_t commit_interval_ms)
 {
     struct writer *w = xcalloc(1, sizeof(*w));
+    w->sink = (struct flow_sink){.add = sqlite_add, .expire = sqlite_expire, .ctx = s};
     w->store = s;
     w->queue = q;
     w->exporters = t;
@@ -70,6 +84,11 @@ void writer_free(struct writer *w)
         return;
     free(w->txn);
     free(w);
+}
+
+void writer_set_sink(struct writer *w, const struct flow_sink *sink)
+{
+    w->sink = *sink;
 }
 
 int writer_add_consumer(struct writer *w, const struct writer_consumer *c)
@@ -119,24 +138,32 @@ static struct txn_count *txn_slot(struct writer *w, const struct flow *f)
     return c;
 }
 
-/* Records we dropped because the store failed: counted per exporter domain. */
-static void count_store_drops(struct writer *w, const struct fh_addr *a, uint32_t domain,
-                              uint8_t version, uint64_t n)
+void writer_count_dropped(struct exporter_table *t, const struct fh_addr *a, uint32_t domain,
+                          uint8_t version, uint64_t n)
 {
-    exporters_lock(w->exporters);
-    struct exporter *e = exporters_get(w->exporters, a, now_ms());
-    struct exporter_domain *d = e ? exporter_domain_get(w->exporters, e, domain, version) : NULL;
+    exporters_lock(t);
+    struct exporter *e = exporters_get(t, a, now_ms());
+    struct exporter_domain *d = e ? exporter_domain_get(t, e, domain, version) : NULL;
     if (d) {
         d->dropped_store += n;
         d->dirty = true;
     }
-    exporters_unlock(w->exporters);
+    exporters_unlock(t);
+}
+
+/* Records we dropped because the store failed: counted per exporter domain. */
+static void count_store_drops(struct writer *w, const struct fh_addr *a, uint32_t domain,
+                              uint8_t version, uint64_t n)
+{
+    writer_count_dropped(w->exporters, a, domain, version, n);
     atomic_fetch_add(&w->rows_failed, n);
 }
 
 /* Consumers learn the fate of the transaction they wrote in. */
 static void notify_committed(struct writer *w)
 {
+    if (w->sink.committed)
+        w->sink.committed(w->sink.ctx);
     for (unsigned i = 0; i < w->n_consumers; i++)
         if (w->consumers[i].committed)
             w->consumers[i].committed(w->consumers[i].ctx);
@@ -144,6 +171,8 @@ static void notify_committed(struct writer *w)
 
 static void notify_rolled_back(struct writer *w)
 {
+    if (w->sink.rolled_back)
+        w->sink.rolled_back(w->sink.ctx);
     for (unsigned i = 0; i < w->n_consumers; i++)
         if (w->consumers[i].rolled_back)
             w->consumers[i].rolled_back(w->consumers[i].ctx);
@@ -236,7 +265,7 @@ static void store_batch(struct writer *w, const struct flow_batch *b)
     }
     for (size_t i = 0; i < b->n; i++) {
         const struct flow *f = &b->flows[i];
-        if (store_add_flow(w->store, f, err, sizeof(err)) != 0) {
+        if (w->sink.add(w->sink.ctx, f, err, sizeof(err)) != 0) {
             /* One failed insert may have rolled the transaction back (SQLITE_FULL does):
              * abandon it whole rather than guess what survived. */
             fail_txn(w, "insert", err);
@@ -254,7 +283,7 @@ static void expire(struct writer *w)
     char err[512];
     if ((!w->retention_ms && !w->max_bytes) || store_in_transaction(w->store))
         return;
-    int n = store_expire(w->store, now_ms(), w->retention_ms, w->max_bytes, 1, err, sizeof(err));
+    int n = w->sink.expire(w->sink.ctx, now_ms(), w->retention_ms, w->max_bytes, err, sizeof(err));
     if (n < 0)
         log_ratelimited(&w->err_log, LOG_LVL_ERR, "retention: %s", err);
     else if (n > 0)
@@ -303,6 +332,12 @@ void writer_run(struct writer *w)
     }
     tick(w, true);
     commit(w);
+    if (w->sink.finish) {
+        /* what the sink could not deliver is counted per exporter: saved by one more commit */
+        w->sink.finish(w->sink.ctx);
+        open_txn(w);
+        commit(w);
+    }
 }
 
 static void *writer_main(void *arg)

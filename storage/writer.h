@@ -35,12 +35,38 @@ struct writer_consumer {
 
 #define WRITER_MAX_CONSUMERS 4
 
+/* Where the writer puts flows: the store's SQLite partitions (store_add_flow; the default),
+ * or ClickHouse (storage/ch_sink.h), whose flows leave through its own queue while the
+ * store keeps the rest (exporters, templates, alerts). Called in the writer thread. */
+struct flow_sink {
+    /* One flow of the open transaction. 0, or -1 with a message: the transaction is then
+     * abandoned (rolled back, its flows counted as dropped). */
+    int (*add)(void *ctx, const struct flow *f, char *err, size_t errlen);
+    /* The transaction committed / was rolled back: the flows added since the last of these
+     * calls are the sink's to keep / are gone. Either may be NULL. */
+    void (*committed)(void *ctx);
+    void (*rolled_back)(void *ctx);
+    /* Retention between transactions, as store_expire: returns partitions dropped, or -1. */
+    int (*expire)(void *ctx, int64_t now_ms, int64_t retention_ms, int64_t max_bytes, char *err,
+                  size_t errlen);
+    /* The writer is stopping, after its last commit: deliver what is held (bounded in time)
+     * and count what cannot be. NULL: nothing is held. */
+    void (*finish)(void *ctx);
+    void *ctx;
+};
+
 struct writer;
 
 struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter_table *t,
                           int64_t commit_interval_ms);
 /* After writer_join (or writer_run): frees the writer, not the store, queue or table. */
 void writer_free(struct writer *w);
+/* Flows go to `sink` instead of the store's partitions (call before the writer starts). */
+void writer_set_sink(struct writer *w, const struct flow_sink *sink);
+/* Counts n records of one exporter domain that the store could not keep (dropped_store), as
+ * the writer does for a failed transaction; for sinks that drop flows after the commit. */
+void writer_count_dropped(struct exporter_table *t, const struct fh_addr *a, uint32_t domain,
+                          uint8_t version, uint64_t n);
 /* Returns 0, or -1 when WRITER_MAX_CONSUMERS are registered already. */
 int writer_add_consumer(struct writer *w, const struct writer_consumer *c);
 /* The store the writer writes, for consumers that write in its transactions. */

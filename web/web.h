@@ -12,7 +12,8 @@
 
 struct web_options {
     const char *listen; /* "ADDR:PORT", "[V6]:PORT"; port 0 = ephemeral */
-    const char *db;     /* the store's path */
+    const char *db;     /* the store's path (with a ClickHouse store: the collector's state) */
+    const char *store;  /* where the flows are (storage/store_url.h); NULL: db */
     const char *user;   /* HTTP basic credentials (both or neither) */
     const char *password;
     const char *token; /* "Authorization: Bearer TOKEN" */

@@ -1,0 +1,627 @@
+/* ch_sink.c - flows to ClickHouse through a bounded queue and a sender thread (ch_sink.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+#include "storage/ch_http.h"
+#include "storage/ch_rowbinary.h"
+#include "storage/ch_schema.h"
+#include "storage/ch_sink.h"
+
+#define BACKOFF_MIN_MS   100
+#define BACKOFF_MAX_MS   5000
+#define EXPIRE_EVERY_MS  60000
+#define INSERT_TIMEOUT_MS 60000
+#define STOP_WAIT_MS     5000
+#define DAY_MS           86400000LL
+
+/* Rows of one exporter domain in a block: counted as dropped_store if the block is. */
+struct exp_count {
+    struct fh_addr addr;
+    uint32_t domain;
+    uint8_t version;
+    uint64_t rows;
+};
+
+/* The flows of one receive hour in a block: its flow_spans row. */
+struct span {
+    uint32_t rhour;
+    int64_t min_first, max_last;
+    uint64_t rows;
+};
+
+struct block {
+    struct block *next;
+    struct rb_out data;
+    uint64_t rows, first_seq, last_seq;
+    uint32_t day; /* rhour / 24: one partition */
+    struct span spans[24];
+    unsigned n_spans;
+    struct exp_count *exp;
+    unsigned n_exp, cap_exp, last_exp;
+    bool spans_sent;
+};
+
+struct ch_sink {
+    struct ch_sink_options opt;
+    char instance[STORE_URL_NAME_MAX];
+    struct exporter_table *exporters;
+    /* the writer thread's: blocks of the open transaction */
+    struct block *open_head, *open_tail;
+    uint64_t next_seq;
+    struct log_limit drop_log;
+    /* shared, under lock */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct block *head, *tail;
+    bool stop;
+    int64_t stop_deadline; /* mono_ms */
+    int64_t retention_ms, max_bytes;
+    /* the sender thread's */
+    pthread_t thread;
+    bool started, joined;
+    struct ch_client *client;
+    bool ready; /* the schema is there */
+    int64_t backoff_ms, next_expire;
+    struct log_limit err_log;
+    _Atomic uint64_t rows_inserted, rows_dropped, rows_queued, bytes_queued;
+    _Atomic uint64_t inserts, retries, checks, partitions_dropped;
+};
+
+/* ---- blocks ---- */
+
+static void block_free(struct block *b)
+{
+    rb_free(&b->data);
+    free(b->exp);
+    free(b);
+}
+
+static struct exp_count *exp_slot(struct block *b, const struct flow *f)
+{
+    if (b->last_exp < b->n_exp) {
+        struct exp_count *c = &b->exp[b->last_exp];
+        if (c->domain == f->domain && c->version == f->version &&
+            addr_equal(&c->addr, &f->exporter))
+            return c;
+    }
+    for (unsigned i = 0; i < b->n_exp; i++)
+        if (b->exp[i].domain == f->domain && b->exp[i].version == f->version &&
+            addr_equal(&b->exp[i].addr, &f->exporter)) {
+            b->last_exp = i;
+            return &b->exp[i];
+        }
+    if (b->n_exp == b->cap_exp) {
+        b->cap_exp = b->cap_exp ? b->cap_exp * 2 : 8;
+        b->exp = xreallocarray(b->exp, b->cap_exp, sizeof(*b->exp));
+    }
+    b->last_exp = b->n_exp;
+    b->exp[b->n_exp] = (struct exp_count){f->exporter, f->domain, f->version, 0};
+    return &b->exp[b->n_exp++];
+}
+
+static void note_span(struct block *b, const struct flow *f, uint32_t rhour)
+{
+    unsigned i = 0;
+    while (i < b->n_spans && b->spans[i].rhour != rhour)
+        i++;
+    if (i == b->n_spans) {
+        /* a block holds one day: at most 24 hours */
+        b->spans[b->n_spans++] = (struct span){rhour, f->first_ms, f->last_ms, 0};
+    }
+    struct span *s = &b->spans[i];
+    if (f->first_ms < s->min_first)
+        s->min_first = f->first_ms;
+    if (f->last_ms > s->max_last)
+        s->max_last = f->last_ms;
+    s->rows++;
+}
+
+/* Counts a block's flows as dropped_store, per exporter. */
+static void count_dropped(struct ch_sink *s, const struct block *b)
+{
+    for (unsigned i = 0; i < b->n_exp; i++)
+        writer_count_dropped(s->exporters, &b->exp[i].addr, b->exp[i].domain, b->exp[i].version,
+                             b->exp[i].rows);
+    atomic_fetch_add(&s->rows_dropped, b->rows);
+}
+
+/* ---- the writer's side ---- */
+
+static struct block *open_block(struct ch_sink *s, uint32_t day)
+{
+    struct block *b = xcalloc(1, sizeof(*b));
+    b->day = day;
+    b->first_seq = s->next_seq;
+    if (s->open_tail)
+        s->open_tail->next = b;
+    else
+        s->open_head = b;
+    s->open_tail = b;
+    return b;
+}
+
+static int sink_add(void *ctx, const struct flow *f, char *err, size_t errlen)
+{
+    struct ch_sink *s = ctx;
+    (void)err;
+    (void)errlen;
+    uint32_t rhour = ch_rhour(f->received_ms);
+    struct block *b = s->open_tail;
+    if (!b || b->day != rhour / 24 || b->rows >= CH_BLOCK_ROWS)
+        b = open_block(s, rhour / 24);
+    b->last_seq = s->next_seq;
+    ch_put_flow(&b->data, f, s->instance, s->next_seq++);
+    note_span(b, f, rhour);
+    exp_slot(b, f)->rows++;
+    b->rows++;
+    return 0;
+}
+
+/* The transaction's blocks join the queue, or are dropped (and counted) if it is full. */
+static void sink_committed(void *ctx)
+{
+    struct ch_sink *s = ctx;
+    struct block *b = s->open_head;
+    s->open_head = s->open_tail = NULL;
+    while (b) {
+        struct block *next = b->next;
+        b->next = NULL;
+        uint64_t queued = atomic_load(&s->bytes_queued);
+        if (queued + b->data.cap > (uint64_t)s->opt.buffer_bytes) {
+            count_dropped(s, b);
+            log_ratelimited(&s->drop_log, LOG_LVL_WARN,
+                            "ClickHouse is behind: %llu MiB of flows wait for it; dropped %llu "
+                            "flows (counted as dropped_store)",
+                            (unsigned long long)(queued >> 20), (unsigned long long)b->rows);
+            block_free(b);
+        } else {
+            pthread_mutex_lock(&s->lock);
+            if (s->tail)
+                s->tail->next = b;
+            else
+                s->head = b;
+            s->tail = b;
+            atomic_fetch_add(&s->bytes_queued, b->data.cap);
+            atomic_fetch_add(&s->rows_queued, b->rows);
+            pthread_cond_signal(&s->wake);
+            pthread_mutex_unlock(&s->lock);
+        }
+        b = next;
+    }
+}
+
+static void sink_rolled_back(void *ctx)
+{
+    struct ch_sink *s = ctx;
+    while (s->open_head) {
+        struct block *next = s->open_head->next;
+        block_free(s->open_head);
+        s->open_head = next;
+    }
+    s->open_tail = NULL;
+}
+
+/* Retention runs in the sender thread (an ALTER over HTTP must not hold the writer up). */
+static int sink_expire(void *ctx, int64_t now, int64_t retention_ms, int64_t max_bytes, char *err,
+                       size_t errlen)
+{
+    struct ch_sink *s = ctx;
+    (void)now;
+    (void)err;
+    (void)errlen;
+    pthread_mutex_lock(&s->lock);
+    s->retention_ms = retention_ms;
+    s->max_bytes = max_bytes;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+static void stop_sender(struct ch_sink *s)
+{
+    if (!s->started || s->joined)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    s->stop_deadline = mono_ms() + (s->opt.stop_wait_ms > 0 ? s->opt.stop_wait_ms : STOP_WAIT_MS);
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    s->joined = true;
+}
+
+static void sink_finish(void *ctx)
+{
+    stop_sender(ctx);
+}
+
+struct flow_sink ch_sink_flow_sink(struct ch_sink *s)
+{
+    return (struct flow_sink){.add = sink_add,
+                              .committed = sink_committed,
+                              .rolled_back = sink_rolled_back,
+                              .expire = sink_expire,
+                              .finish = sink_finish,
+                              .ctx = s};
+}
+
+/* ---- the sender ---- */
+
+static bool ensure_ready(struct ch_sink *s)
+{
+    char err[512];
+    if (s->ready)
+        return true;
+    int rc = ch_client_hello(s->client, err, sizeof(err));
+    if (rc == 0)
+        rc = ch_schema_ensure(s->client, err, sizeof(err));
+    if (rc) {
+        log_ratelimited(&s->err_log, LOG_LVL_ERR, "ClickHouse %s: %s; flows wait in the queue",
+                        s->opt.url.base, err);
+        return false;
+    }
+    s->ready = true;
+    log_info("ClickHouse %s ready (database %s)", s->opt.url.base, s->opt.url.database);
+    return true;
+}
+
+static int insert_spans(struct ch_sink *s, const struct block *b, char *err, size_t errlen)
+{
+    char *sql = xasprintf("INSERT INTO %s.%s (instance, rhour, min_first, max_last, rows) VALUES",
+                          s->opt.url.database, ch_spans_table(&s->opt.url));
+    for (unsigned i = 0; i < b->n_spans; i++) {
+        const struct span *p = &b->spans[i];
+        char *more = xasprintf("%s%s ('%s', %u, %lld, %lld, %llu)", sql, i ? "," : "", s->instance,
+                               p->rhour, (long long)p->min_first, (long long)p->max_last,
+                               (unsigned long long)p->rows);
+        free(sql);
+        sql = more;
+    }
+    int rc = ch_exec(s->client, sql, err, errlen);
+    free(sql);
+    return rc;
+}
+
+static long read_count(void *ctx, const uint8_t *p, size_t n)
+{
+    struct rb_in in = {.p = p, .end = p + n};
+    *(uint64_t *)ctx = rb_get_u64(&in);
+    return in.short_ ? 0 : 8;
+}
+
+/* How many of the block's rows the server has (after an insert whose outcome is unknown);
+ * -1 when it cannot tell. */
+static int64_t rows_there(struct ch_sink *s, const struct block *b)
+{
+    char err[512];
+    uint32_t lo = b->spans[0].rhour, hi = lo;
+    for (unsigned i = 1; i < b->n_spans; i++) {
+        lo = b->spans[i].rhour < lo ? b->spans[i].rhour : lo;
+        hi = b->spans[i].rhour > hi ? b->spans[i].rhour : hi;
+    }
+    char *sql = xasprintf("SELECT count() FROM %s.%s WHERE rhour BETWEEN %u AND %u AND "
+                          "instance = '%s' AND seq BETWEEN %llu AND %llu FORMAT RowBinary",
+                          s->opt.url.database, ch_flows_table(&s->opt.url), lo, hi, s->instance,
+                          (unsigned long long)b->first_seq, (unsigned long long)b->last_seq);
+    struct ch_call k = {.sql = sql, .timeout_ms = 30000};
+    uint64_t count = 0;
+    int rc = ch_select(s->client, &k, read_count, &count, NULL, err, sizeof(err));
+    free(sql);
+    atomic_fetch_add(&s->checks, 1);
+    return rc ? -1 : (int64_t)count;
+}
+
+/* Inserts a block; true when its rows are in ClickHouse. */
+static bool deliver(struct ch_sink *s, struct block *b)
+{
+    char err[512];
+    int code = 0, rc = 0;
+    if (!b->spans_sent && (rc = insert_spans(s, b, err, sizeof(err))) == 0)
+        b->spans_sent = true;
+    if (rc == 0) {
+        char *sql = xasprintf("INSERT INTO %s.%s (%s) FORMAT RowBinary", s->opt.url.database,
+                              ch_flows_table(&s->opt.url), ch_flow_insert_columns);
+        struct ch_call k = {.sql = sql,
+                            .data = b->data.p,
+                            .data_len = b->data.len,
+                            .timeout_ms = INSERT_TIMEOUT_MS};
+        rc = ch_call(s->client, &k, &code, err, sizeof(err));
+        free(sql);
+        atomic_fetch_add(&s->inserts, 1);
+        if (rc == 0)
+            return true;
+    }
+    log_ratelimited(&s->err_log, LOG_LVL_ERR,
+                    "ClickHouse insert of %llu flows failed (retrying): %s",
+                    (unsigned long long)b->rows, err);
+    atomic_fetch_add(&s->retries, 1);
+    if (code == CH_CODE_UNKNOWN_TABLE || code == CH_CODE_UNKNOWN_DATABASE)
+        s->ready = false; /* someone dropped them: set the schema up again */
+    if (rc == CH_EUNREACHABLE || !b->spans_sent)
+        return false;
+    /* Sent, but the answer is missing or an error: maybe stored all the same. */
+    int64_t there = rows_there(s, b);
+    if (there > 0 && (uint64_t)there != b->rows)
+        log_ratelimited(&s->err_log, LOG_LVL_ERR,
+                        "ClickHouse holds %lld of the %llu flows of a failed insert",
+                        (long long)there, (unsigned long long)b->rows);
+    return there > 0;
+}
+
+/* The block at the head of the queue is in ClickHouse: off the queue. */
+static void delivered(struct ch_sink *s, struct block *b)
+{
+    pthread_mutex_lock(&s->lock);
+    s->head = b->next;
+    if (!s->head)
+        s->tail = NULL;
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_sub(&s->bytes_queued, b->data.cap);
+    atomic_fetch_sub(&s->rows_queued, b->rows);
+    atomic_fetch_add(&s->rows_inserted, b->rows);
+    block_free(b);
+}
+
+/* Waits up to ms, or until woken (a new block, the stop). */
+static void wait_ms(struct ch_sink *s, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&s->lock);
+    pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void backoff(struct ch_sink *s)
+{
+    s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (s->backoff_ms > BACKOFF_MAX_MS)
+        s->backoff_ms = BACKOFF_MAX_MS;
+    wait_ms(s, s->backoff_ms);
+}
+
+/* ---- retention: whole receive days ---- */
+
+struct part {
+    char name[16];
+    uint64_t bytes;
+};
+
+struct parts {
+    struct part *p;
+    size_t n, cap;
+};
+
+static long read_part(void *ctx, const uint8_t *p, size_t n)
+{
+    struct parts *ps = ctx;
+    struct rb_in in = {.p = p, .end = p + n};
+    struct part one;
+    if (!rb_get_str(&in, one.name, sizeof(one.name)))
+        return CH_ROW_BAD;
+    one.bytes = rb_get_u64(&in);
+    if (in.short_)
+        return 0;
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 32;
+        ps->p = xreallocarray(ps->p, ps->cap, sizeof(*ps->p));
+    }
+    ps->p[ps->n++] = one;
+    return (long)(in.p - p);
+}
+
+/* End of the receive day a partition (YYYYMMDD) holds, Unix ms; 0 if the name is not one. */
+static int64_t day_end(const char *name)
+{
+    struct tm tm = {0};
+    if (strlen(name) != 8 || strspn(name, "0123456789") != 8)
+        return 0;
+    long v = atol(name);
+    tm.tm_year = (int)(v / 10000) - 1900;
+    tm.tm_mon = (int)(v / 100 % 100) - 1;
+    tm.tm_mday = (int)(v % 100);
+    return ((int64_t)timegm(&tm) + 86400) * 1000;
+}
+
+static bool drop_partition(struct ch_sink *s, const char *name)
+{
+    char err[512];
+    const char *tables[] = {ch_flows_table(&s->opt.url), ch_spans_table(&s->opt.url)};
+    for (int i = 0; i < 2; i++) {
+        char *sql = xasprintf("ALTER TABLE %s.%s DROP PARTITION %s", s->opt.url.database,
+                              tables[i], name);
+        int rc = ch_exec(s->client, sql, err, sizeof(err));
+        free(sql);
+        if (rc) {
+            log_ratelimited(&s->err_log, LOG_LVL_ERR, "ClickHouse retention: %s", err);
+            return false;
+        }
+    }
+    log_info("ClickHouse retention: dropped the flows received on %s", name);
+    atomic_fetch_add(&s->partitions_dropped, 1);
+    return true;
+}
+
+static void expire(struct ch_sink *s, int64_t retention_ms, int64_t max_bytes)
+{
+    char err[512];
+    char *sql = xasprintf("SELECT partition, toUInt64(sum(bytes_on_disk)) FROM system.parts WHERE "
+                          "active AND database = '%s' AND table IN ('%s', '%s') GROUP BY "
+                          "partition ORDER BY partition FORMAT RowBinary",
+                          s->opt.url.database, ch_flows_table(&s->opt.url),
+                          ch_spans_table(&s->opt.url));
+    struct ch_call k = {.sql = sql, .timeout_ms = 30000};
+    struct parts ps = {0};
+    int rc = ch_select(s->client, &k, read_part, &ps, NULL, err, sizeof(err));
+    free(sql);
+    if (rc) {
+        log_ratelimited(&s->err_log, LOG_LVL_ERR, "ClickHouse retention: %s", err);
+        free(ps.p);
+        return;
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < ps.n; i++)
+        total += ps.p[i].bytes;
+    int64_t now = now_ms();
+    /* oldest first; never the day being written (the last one) */
+    for (size_t i = 0; i + 1 < ps.n; i++) {
+        int64_t end = day_end(ps.p[i].name);
+        bool old = retention_ms && end && now - retention_ms >= end;
+        bool big = max_bytes && total > (uint64_t)max_bytes;
+        if (!end || (!old && !big))
+            break;
+        if (!drop_partition(s, ps.p[i].name))
+            break;
+        total -= ps.p[i].bytes;
+    }
+    free(ps.p);
+}
+
+static void maybe_expire(struct ch_sink *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int64_t retention = s->retention_ms, max_bytes = s->max_bytes;
+    pthread_mutex_unlock(&s->lock);
+    if ((!retention && !max_bytes) || mono_ms() < s->next_expire)
+        return;
+    s->next_expire = mono_ms() + EXPIRE_EVERY_MS;
+    expire(s, retention, max_bytes);
+}
+
+/* At stop, what the deadline left in the queue: counted, never silently gone. */
+static void drop_rest(struct ch_sink *s)
+{
+    uint64_t lost = 0;
+    pthread_mutex_lock(&s->lock);
+    struct block *b = s->head;
+    s->head = s->tail = NULL;
+    pthread_mutex_unlock(&s->lock);
+    while (b) {
+        struct block *next = b->next;
+        count_dropped(s, b);
+        lost += b->rows;
+        atomic_fetch_sub(&s->bytes_queued, b->data.cap);
+        atomic_fetch_sub(&s->rows_queued, b->rows);
+        block_free(b);
+        b = next;
+    }
+    if (lost)
+        log_err("ClickHouse: %llu flows could not be inserted before the stop deadline: counted as "
+                "dropped_store",
+                (unsigned long long)lost);
+}
+
+static void *sender_main(void *arg)
+{
+    struct ch_sink *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        if (!s->head && !s->stop) {
+            pthread_mutex_unlock(&s->lock);
+            wait_ms(s, 1000);
+            pthread_mutex_lock(&s->lock);
+        }
+        struct block *b = s->head;
+        bool stopping = s->stop;
+        int64_t deadline = s->stop_deadline;
+        pthread_mutex_unlock(&s->lock);
+        if (stopping && (!b || mono_ms() >= deadline))
+            break;
+        if (!ensure_ready(s)) {
+            backoff(s);
+            continue;
+        }
+        maybe_expire(s);
+        if (!b)
+            continue;
+        if (deliver(s, b)) {
+            delivered(s, b);
+            s->backoff_ms = 0;
+        } else {
+            backoff(s);
+        }
+    }
+    drop_rest(s);
+    return NULL;
+}
+
+/* ---- start and stop ---- */
+
+struct ch_sink *ch_sink_start(const struct ch_sink_options *o, struct exporter_table *t,
+                              char *warning, size_t wlen, char *err, size_t errlen)
+{
+    struct ch_sink *s = xcalloc(1, sizeof(*s));
+    s->opt = *o;
+    snprintf(s->instance, sizeof(s->instance), "%s", o->instance);
+    s->exporters = t;
+    /* receive order across restarts without asking anyone: the start time leaves room for
+     * 2^20 flows a millisecond of the previous run */
+    s->next_seq = (uint64_t)now_ms() << 20;
+    struct log_limit lim = LOG_LIMIT_INIT(0.2, 5.0);
+    s->drop_log = lim;
+    s->err_log = lim;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    s->client = ch_client_new(&o->url);
+    warning[0] = '\0';
+    int rc = ch_client_hello(s->client, err, errlen);
+    if (rc == 0)
+        rc = ch_schema_ensure(s->client, err, errlen);
+    if (rc == 0) {
+        s->ready = true;
+    } else if (rc == CH_EUNREACHABLE || rc == CH_ETIMEOUT || rc == CH_EBROKEN) {
+        snprintf(warning, wlen, "%s; flows wait in memory (%lld MiB at most) until it answers", err,
+                 (long long)(o->buffer_bytes >> 20));
+    } else {
+        ch_sink_free(s);
+        return NULL;
+    }
+    if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the ClickHouse sender thread");
+        ch_sink_free(s);
+        return NULL;
+    }
+    s->started = true;
+    return s;
+}
+
+void ch_sink_free(struct ch_sink *s)
+{
+    if (!s)
+        return;
+    stop_sender(s);
+    sink_rolled_back(s);
+    drop_rest(s);
+    ch_client_free(s->client);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    free(s);
+}
+
+void ch_sink_get_stats(struct ch_sink *s, struct ch_sink_stats *st)
+{
+    st->rows_inserted = atomic_load(&s->rows_inserted);
+    st->rows_dropped = atomic_load(&s->rows_dropped);
+    st->rows_queued = atomic_load(&s->rows_queued);
+    st->bytes_queued = atomic_load(&s->bytes_queued);
+    st->inserts = atomic_load(&s->inserts);
+    st->retries = atomic_load(&s->retries);
+    st->checks = atomic_load(&s->checks);
+    st->partitions_dropped = atomic_load(&s->partitions_dropped);
+}
