@@ -144,18 +144,19 @@ static void emit_rate(struct chbuf *b, const char *amount, int64_t scale, const 
     put(b, amount);
     put(b, " <= ");
     emit_int(b, INT64_MAX / scale);
+    /* multiIf evaluates every branch on every row: the divisor must never be 0 */
     put(b, ", intDiv(");
     put(b, amount);
     put(b, " * ");
     emit_int(b, scale);
-    put(b, ", last_ms - first_ms)");
+    put(b, ", greatest(last_ms - first_ms, 1))");
     put(b, cmp_op);
     emit_int(b, v);
     put(b, ", (");
     put(b, amount);
     put(b, " * ");
     emit_int(b, scale);
-    put(b, ". / (last_ms - first_ms))");
+    put(b, ". / greatest(last_ms - first_ms, 1))");
     put(b, cmp_op);
     emit_int(b, v);
     put(b, ")");
