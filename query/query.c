@@ -178,6 +178,8 @@ int query_partitions(struct query *q, int64_t from, int64_t to, const struct fil
         snprintf(err, errlen, "the time range ends before it starts");
         return QUERY_EINVALID;
     }
+    if (q->ch)
+        return 0; /* ClickHouse has no partition tables: a scan is one share (query_fanout) */
     /* Same pruning as store_partitions_for, plus whether the partition lies wholly inside. A
      * partition whose stats are not written yet (min_first NULL) may hold anything. */
     if (sqlite3_prepare_v2(q->db,
@@ -337,6 +339,24 @@ int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, cha
     int result = rc == SQLITE_DONE ? 0 : query_step_error(q, q->db, rc, err, errlen);
     sqlite3_finalize(st);
     return result;
+}
+
+int query_emit(struct query *q, const char *sql, size_t n,
+               void (*bind)(void *arg, size_t i, sqlite3_stmt *st), void *arg, query_row_fn fn,
+               void *ctx, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = query_prepare(q, sql, &st, err, errlen);
+    for (size_t i = 0; i < n && !rc; i++) {
+        bind(arg, i, st);
+        bool stop = sqlite3_step(st) == SQLITE_ROW && fn && fn(ctx, st);
+        sqlite3_reset(st);
+        if (stop)
+            break;
+    }
+    if (!rc)
+        sqlite3_finalize(st);
+    return rc;
 }
 
 /* ---- flows ---- */

@@ -10,9 +10,10 @@
  *
  * Flow rows have exactly the columns of the `flows` view, in its order (storage/schema.sql).
  * Top-N rows have the columns
- *     key, flows, packets, bytes, total_flows, total_packets, total_bytes
+ *     key, flows, packets, bytes, first_ms, last_ms, total_flows, total_packets, total_bytes
  * where key is the grouped value (address TEXT or INTEGER; NULL for flows that do not carry
- * the field, e.g. no AS) and total_* are the sums over every flow the request selected
+ * the field, e.g. no AS), first_ms and last_ms the span of the group's flows (the earliest
+ * first seen, the latest last seen), and total_* are the sums over every flow the request selected
  * (all groups, before the limit), for percentages; with the combined statistics (ip, port,
  * as, if) a flow counts once per side, in its groups and in the totals alike.
  *
@@ -111,9 +112,14 @@ enum query_stat {
     QS_IF,
     QS_EXPORTER,
 };
-enum query_order { QO_FLOWS, QO_PACKETS, QO_BYTES };
+/* How groups (top-N entries, aggregated records) are ordered, as nfdump's -s .../ORDER and
+ * -O: flows, packets, bytes and the rates largest first; tstart and tend oldest first; ties
+ * by key. pps and bps are over the group's span (last seen - first seen, 0 when it has none),
+ * bpp is bytes / packets, all as nfdump computes them. */
+enum query_order { QO_FLOWS, QO_PACKETS, QO_BYTES, QO_PPS, QO_BPS, QO_BPP, QO_TSTART, QO_TEND };
 
-/* "srcip", "dstport", "exporter", ...; "flows", "packets", "bytes". */
+/* "srcip", "dstport", "exporter", ...; "flows", "packets", "bytes", "pps", "bps", "bpp",
+ * "tstart", "tend". */
 bool query_stat_parse(const char *name, enum query_stat *out);
 bool query_order_parse(const char *name, enum query_order *out);
 const char *query_stat_name(enum query_stat s);
@@ -131,6 +137,60 @@ int query_top(struct query *q, const struct query_top *req, query_row_fn fn, voi
               size_t errlen);
 json_t *query_top_json(struct query *q, const struct query_top *req, int *code, char *err,
                        size_t errlen);
+
+/* What aggregated records (nfdump's -A, -a, -b, -s record) are keyed by: columns of the
+ * flows view. */
+enum query_field {
+    QF_PROTO,
+    QF_SRCIP,
+    QF_DSTIP,
+    QF_SRCPORT,
+    QF_DSTPORT,
+    QF_SRCAS,
+    QF_DSTAS,
+    QF_INIF,
+    QF_OUTIF,
+    QF_SRCMASK,
+    QF_DSTMASK,
+    QF_TOS,
+    QF_NEXTHOP,
+    QF_ROUTER,
+    QF_ODID,
+    QF_COUNT
+};
+/* nfdump's default aggregation (-a): the 5-tuple. */
+#define QUERY_FIELDS_5TUPLE                                                                        \
+    (1u << QF_PROTO | 1u << QF_SRCIP | 1u << QF_DSTIP | 1u << QF_SRCPORT | 1u << QF_DSTPORT)
+
+/* One -A element: "proto", "srcip", "dstport", "router", ...; "srcip4/24", "dstip6/64" also
+ * set a prefix length that the addresses are cut to (into *v4len or *v6len, else left as
+ * they are). */
+bool query_field_parse(const char *name, enum query_field *out, unsigned *v4len, unsigned *v6len);
+/* The flows view's column a field reads ("src_addr" for QF_SRCIP). */
+const char *query_field_column(enum query_field f);
+
+struct query_aggregate {
+    const struct filter *filter;
+    int64_t from_ms, to_ms;
+    unsigned fields; /* bits 1u << QF_*: the key; 0: one record of every selected flow */
+    /* addresses of QF_SRCIP / QF_DSTIP cut to these prefix lengths (0 = whole address) */
+    unsigned src_v4len, src_v6len, dst_v4len, dst_v6len;
+    /* nfdump's -b: TCP and UDP flows of both directions of a 5-tuple make one record, whose
+     * direction is that of its earliest flow; needs fields == QUERY_FIELDS_5TUPLE */
+    bool bidir;
+    enum query_order order;
+    int64_t limit; /* 0: every record */
+};
+
+/* Groups the selected flows by the fields (nfdump -A) and hands each record to fn, in order.
+ * A record's row has the key's columns under the flows view's names (addresses cut to their
+ * prefix), then first_ms, last_ms (the span of its flows), packets, bytes, tcp_flags (the OR
+ * of its flows' flags; NULL when none carried any), flows, and with bidir rev_packets,
+ * rev_bytes and rev_tcp_flags (the reverse direction; packets and bytes are the forward
+ * one). With fields == 0: one record (the totals of a request, nfdump's summary line) when
+ * any flow is selected. QUERY_EINVALID for bidir with other fields. */
+int query_aggregate(struct query *q, const struct query_aggregate *req, query_row_fn fn, void *ctx,
+                    char *err, size_t errlen);
 
 /* Flows, packets and bytes of the flows whose first_ms lies in [from_ms, to_ms], counted in
  * n buckets of step ms from from_ms (bucket i: from_ms + i * step onwards; the last one

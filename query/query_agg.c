@@ -1,4 +1,5 @@
-/* query_agg.c - open-addressing hash table of top-N groups (see query_agg.h). */
+/* query_agg.c - open-addressing hash table of top-N groups and aggregated records (see
+ * query_agg.h). */
 #include "config.h"
 
 #include <stdbool.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "query/query.h"
 #include "query/query_agg.h"
 
 void agg_init(struct agg *a)
@@ -45,6 +47,11 @@ static uint64_t hash_key(int type, int64_t i, const char *s, size_t len)
 static const char *text(const struct agg_group *g)
 {
     return g->slen < AGG_INLINE ? g->inl : g->s;
+}
+
+const char *agg_key(const struct agg_group *g)
+{
+    return text(g);
 }
 
 static bool same(const struct agg_group *g, uint64_t h, int type, int64_t i, const char *s,
@@ -92,7 +99,10 @@ static struct agg_group *find(struct agg *a, int type, int64_t i, const char *s,
     g->hash = h;
     g->type = type;
     g->i = i;
-    if (type == SQLITE_TEXT) {
+    g->first = INT64_MAX;
+    g->last = INT64_MIN;
+    g->flags = -1;
+    if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
         char *to = len < AGG_INLINE ? g->inl : (g->s = xmalloc(len + 1));
         memcpy(to, s, len);
         to[len] = '\0';
@@ -121,6 +131,46 @@ static void count(struct agg *a, struct agg_group *g, int64_t flows, int64_t pac
     a->total_bytes = add(a->total_bytes, bytes);
 }
 
+/* Widens the group's span and ORs its flags (flags < 0: none). */
+static void span(struct agg_group *g, int64_t first, int64_t last, int32_t flags)
+{
+    if (first < g->first)
+        g->first = first;
+    if (last > g->last)
+        g->last = last;
+    if (flags >= 0)
+        g->flags = (g->flags < 0 ? 0 : g->flags) | flags;
+}
+
+/* One flow of the row, its AGG_COUNTERS from column c on, into g. */
+static void tally(struct agg *a, struct agg_group *g, sqlite3_stmt *row, int c)
+{
+    count(a, g, 1, sqlite3_column_int64(row, c), sqlite3_column_int64(row, c + 1));
+    bool flags = sqlite3_column_type(row, c + 4) != SQLITE_NULL;
+    span(g, sqlite3_column_int64(row, c + 2), sqlite3_column_int64(row, c + 3),
+         flags ? (int32_t)(sqlite3_column_int64(row, c + 4) & 0xffff) : -1);
+}
+
+int agg_add_key(struct agg *a, const void *key, size_t len, sqlite3_stmt *row, int col)
+{
+    struct agg_group *g = find(a, SQLITE_BLOB, 0, key, len);
+    if (!g)
+        return -1;
+    tally(a, g, row, col);
+    return 0;
+}
+
+const struct agg_group *agg_find_key(const struct agg *a, const void *key, size_t len)
+{
+    if (!a->cap)
+        return NULL;
+    uint64_t h = hash_key(SQLITE_BLOB, 0, key, len);
+    for (size_t j = h & (a->cap - 1); a->slots[j].type; j = (j + 1) & (a->cap - 1))
+        if (same(&a->slots[j], h, SQLITE_BLOB, 0, key, len))
+            return &a->slots[j];
+    return NULL;
+}
+
 int agg_add(struct agg *a, sqlite3_stmt *row)
 {
     int type = sqlite3_column_type(row, 0);
@@ -133,7 +183,7 @@ int agg_add(struct agg *a, sqlite3_stmt *row)
     }
     if (!g)
         return -1;
-    count(a, g, 1, sqlite3_column_int64(row, 1), sqlite3_column_int64(row, 2));
+    tally(a, g, row, 1);
     return 0;
 }
 
@@ -147,27 +197,68 @@ int agg_merge(struct agg *into, const struct agg *from)
         if (!g)
             return -1;
         count(into, g, f->flows, f->packets, f->bytes);
+        span(g, f->first, f->last, f->flags);
     }
     return 0;
 }
 
-static int64_t value(const struct agg_group *g, int order)
+struct agg_row agg_row_of(const struct agg_group *g, const struct agg_group *rev)
 {
-    return order == 0 ? g->flows : order == 1 ? g->packets : g->bytes;
+    struct agg_row r = {.g = g,
+                        .rev = rev,
+                        .flows = g->flows,
+                        .packets = g->packets,
+                        .bytes = g->bytes,
+                        .first = g->first,
+                        .last = g->last};
+    if (rev) {
+        r.flows = add(r.flows, rev->flows);
+        r.packets = add(r.packets, rev->packets);
+        r.bytes = add(r.bytes, rev->bytes);
+        r.first = rev->first < r.first ? rev->first : r.first;
+        r.last = rev->last > r.last ? rev->last : r.last;
+    }
+    return r;
+}
+
+/* A per-second rate over the row's span, as nfdump orders by it (1000 * n / ms); in double,
+ * where 1000 * n could overflow. */
+static double rate(const struct agg_row *r, int64_t n)
+{
+    double ms = (double)r->last - (double)r->first;
+    return ms > 0 ? 1000.0 * (double)n / ms : 0;
+}
+
+/* The row's value for the order, larger first (times negated: oldest first). */
+static double value(const struct agg_row *r, int order)
+{
+    switch (order) {
+    case QO_PACKETS:
+        return (double)r->packets;
+    case QO_BYTES:
+        return (double)r->bytes;
+    case QO_PPS:
+        return rate(r, r->packets);
+    case QO_BPS:
+        return 8 * rate(r, r->bytes);
+    case QO_BPP:
+        return r->packets ? (double)(r->bytes / r->packets) : 0;
+    case QO_TSTART:
+        return -(double)r->first;
+    case QO_TEND:
+        return -(double)r->last;
+    default:
+        return (double)r->flows;
+    }
 }
 
 static int key_rank(int type)
 {
-    return type == SQLITE_NULL ? 0 : type == SQLITE_INTEGER ? 1 : 2;
+    return type == SQLITE_NULL ? 0 : type == SQLITE_INTEGER ? 1 : type == SQLITE_TEXT ? 2 : 3;
 }
 
-static int cmp_groups(const void *pa, const void *pb, void *order)
+static int cmp_keys(const struct agg_group *a, const struct agg_group *b)
 {
-    const struct agg_group *a = *(const struct agg_group *const *)pa;
-    const struct agg_group *b = *(const struct agg_group *const *)pb;
-    int64_t va = value(a, *(int *)order), vb = value(b, *(int *)order);
-    if (va != vb)
-        return va > vb ? -1 : 1;
     if (a->type != b->type)
         return key_rank(a->type) - key_rank(b->type);
     if (a->type == SQLITE_INTEGER)
@@ -178,14 +269,29 @@ static int cmp_groups(const void *pa, const void *pb, void *order)
     return r ? r : (a->slen > b->slen) - (a->slen < b->slen);
 }
 
-struct agg_group **agg_top(struct agg *a, int order, int64_t limit, size_t *n)
+/* Exact for counters and times up to 2^53; beyond, ties may be broken by key. */
+static int cmp_rows(const void *pa, const void *pb, void *order)
 {
-    struct agg_group **all = xcalloc(a->used ? a->used : 1, sizeof(*all));
+    const struct agg_row *a = pa, *b = pb;
+    double va = value(a, *(int *)order), vb = value(b, *(int *)order);
+    if (va != vb)
+        return va > vb ? -1 : 1;
+    return cmp_keys(a->g, b->g);
+}
+
+void agg_sort(struct agg_row *rows, size_t n, int order)
+{
+    qsort_r(rows, n, sizeof(*rows), cmp_rows, &order);
+}
+
+struct agg_row *agg_top(struct agg *a, int order, int64_t limit, size_t *n)
+{
+    struct agg_row *all = xcalloc(a->used ? a->used : 1, sizeof(*all));
     size_t k = 0;
     for (size_t i = 0; i < a->cap; i++)
         if (a->slots[i].type)
-            all[k++] = &a->slots[i];
-    qsort_r(all, k, sizeof(*all), cmp_groups, &order);
+            all[k++] = agg_row_of(&a->slots[i], NULL);
+    agg_sort(all, k, order);
     *n = limit > 0 && (size_t)limit < k ? (size_t)limit : k;
     return all;
 }

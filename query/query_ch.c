@@ -40,11 +40,9 @@ const char *query_ch_db(const struct query *q)
 
 /* ---- running a SELECT ---- */
 
-int query_ch_select(struct query *q, const char *sql, long (*row)(void *, const uint8_t *, size_t),
-                    void *ctx, char *err, size_t errlen)
+/* A client's error as QUERY_E*, with the time limit's message in SQLite's words. */
+static int query_error(struct query *q, int rc, char *err, size_t errlen)
 {
-    struct ch_call k = {.sql = sql, .timeout_ms = q->limit_ms};
-    int rc = ch_select(q->ch->client, &k, row, ctx, NULL, err, errlen);
     if (rc == CH_ETIMEOUT) {
         snprintf(err, errlen,
                  "query took too long (more than %" PRId64 " ms): narrow the time range or make "
@@ -53,6 +51,18 @@ int query_ch_select(struct query *q, const char *sql, long (*row)(void *, const 
         return QUERY_ETIMEOUT;
     }
     return rc ? QUERY_EFAIL : 0;
+}
+
+int query_ch_select(struct query *q, const char *sql, long (*row)(void *, const uint8_t *, size_t),
+                    void *ctx, char *err, size_t errlen)
+{
+    struct ch_call k = {.sql = sql, .timeout_ms = q->limit_ms};
+    return query_error(q, ch_select(q->ch->client, &k, row, ctx, NULL, err, errlen), err, errlen);
+}
+
+int query_ch_call(struct query *q, const struct ch_call *k, char *err, size_t errlen)
+{
+    return query_error(q, ch_call(q->ch->client, k, NULL, err, errlen), err, errlen);
 }
 
 sqlite3_stmt *query_ch_row_stmt(struct query *q, const char *sql, char *err, size_t errlen)

@@ -17,7 +17,8 @@
 #include "storage/ch_rowbinary.h"
 
 #define SAT_SUM(col)                                                                               \
-    "if(sum(toFloat64(" col ")) >= 9223372036854775807., toInt64(9223372036854775807), sum(" col "))"
+    "if(sum(toFloat64(" col ")) >= 9223372036854775807., toInt64(9223372036854775807), sum(" col   \
+    "))"
 
 /* ---- top-N ---- */
 
@@ -25,13 +26,20 @@ static const struct {
     bool text;           /* addresses: String keys */
     const char *keys[2]; /* one column, or both sides of a combined statistic */
 } top_keys[] = {
-    [QS_SRCIP] = {true, {"src_addr"}},         [QS_DSTIP] = {true, {"dst_addr"}},
-    [QS_IP] = {true, {"src_addr", "dst_addr"}}, [QS_SRCPORT] = {false, {"src_port"}},
-    [QS_DSTPORT] = {false, {"dst_port"}},      [QS_PORT] = {false, {"src_port", "dst_port"}},
-    [QS_PROTO] = {false, {"proto"}},           [QS_SRCAS] = {false, {"src_as"}},
-    [QS_DSTAS] = {false, {"dst_as"}},          [QS_AS] = {false, {"src_as", "dst_as"}},
-    [QS_INIF] = {false, {"in_if"}},            [QS_OUTIF] = {false, {"out_if"}},
-    [QS_IF] = {false, {"in_if", "out_if"}},    [QS_EXPORTER] = {true, {"exporter"}},
+    [QS_SRCIP] = {true, {"src_addr"}},
+    [QS_DSTIP] = {true, {"dst_addr"}},
+    [QS_IP] = {true, {"src_addr", "dst_addr"}},
+    [QS_SRCPORT] = {false, {"src_port"}},
+    [QS_DSTPORT] = {false, {"dst_port"}},
+    [QS_PORT] = {false, {"src_port", "dst_port"}},
+    [QS_PROTO] = {false, {"proto"}},
+    [QS_SRCAS] = {false, {"src_as"}},
+    [QS_DSTAS] = {false, {"dst_as"}},
+    [QS_AS] = {false, {"src_as", "dst_as"}},
+    [QS_INIF] = {false, {"in_if"}},
+    [QS_OUTIF] = {false, {"out_if"}},
+    [QS_IF] = {false, {"in_if", "out_if"}},
+    [QS_EXPORTER] = {true, {"exporter"}},
 };
 
 /* The key expression: a column, or arrayJoin of both sides (a flow counts once per side);
@@ -42,8 +50,8 @@ static char *key_sql(enum query_stat st)
     if (top_keys[st].text)
         return b ? xasprintf("arrayJoin([%s, %s])", a, b) : xstrdup(a);
     if (b)
-        return xasprintf("arrayJoin([CAST(%s AS Nullable(Int64)), CAST(%s AS Nullable(Int64))])",
-                         a, b);
+        return xasprintf("arrayJoin([CAST(%s AS Nullable(Int64)), CAST(%s AS Nullable(Int64))])", a,
+                         b);
     return xasprintf("CAST(%s AS Nullable(Int64))", a);
 }
 
@@ -84,6 +92,7 @@ static long hand_out_group(void *arg, const uint8_t *p, size_t n)
         key = rb_get_i64(&in);
     }
     int64_t flows = (int64_t)rb_get_u64(&in), packets = rb_get_i64(&in), bytes = rb_get_i64(&in);
+    int64_t first = rb_get_i64(&in), last = rb_get_i64(&in);
     if (in.short_)
         return 0;
     if (r->text)
@@ -92,8 +101,9 @@ static long hand_out_group(void *arg, const uint8_t *p, size_t n)
         sqlite3_bind_null(r->st, 1);
     else
         sqlite3_bind_int64(r->st, 1, key);
-    int64_t vals[] = {flows, packets, bytes, (int64_t)r->t.flows, r->t.packets, r->t.bytes};
-    for (int i = 0; i < 6; i++)
+    int64_t vals[] = {flows,        packets,   bytes, first, last, (int64_t)r->t.flows,
+                      r->t.packets, r->t.bytes};
+    for (int i = 0; i < 8; i++)
         sqlite3_bind_int64(r->st, i + 2, vals[i]);
     bool stop = sqlite3_step(r->st) == SQLITE_ROW && r->fn && r->fn(r->ctx, r->st);
     sqlite3_reset(r->st);
@@ -103,8 +113,8 @@ static long hand_out_group(void *arg, const uint8_t *p, size_t n)
 static int top_totals(struct query *q, const struct query_top *req, const char *where,
                       struct totals *t, char *err, size_t errlen)
 {
-    char *sql = xasprintf("SELECT count(), " SAT_SUM("packets") ", " SAT_SUM("bytes")
-                          " FROM %s.flows WHERE %s FORMAT RowBinary",
+    char *sql = xasprintf("SELECT count(), " SAT_SUM("packets") ", " SAT_SUM(
+                              "bytes") " FROM %s.flows WHERE %s FORMAT RowBinary",
                           query_ch_db(q), where);
     int rc = query_ch_select(q, sql, read_totals, t, err, errlen);
     free(sql);
@@ -120,7 +130,19 @@ static int top_totals(struct query *q, const struct query_top *req, const char *
 int query_ch_top(struct query *q, const struct query_top *req, query_row_fn fn, void *ctx,
                  char *err, size_t errlen)
 {
-    static const char *const metric[] = {"flows", "packets", "bytes"};
+    /* larger first, as query_agg.c orders (its doubles, computed alike) */
+    static const char *const metric[] = {
+        [QO_FLOWS] = "g_flows DESC",
+        [QO_PACKETS] = "g_packets DESC",
+        [QO_BYTES] = "g_bytes DESC",
+        [QO_PPS] = "if(g_last > g_first, 1000. * toFloat64(g_packets) / (toFloat64(g_last) - "
+                   "toFloat64(g_first)), 0.) DESC",
+        [QO_BPS] = "8. * if(g_last > g_first, 1000. * toFloat64(g_bytes) / (toFloat64(g_last) - "
+                   "toFloat64(g_first)), 0.) DESC",
+        [QO_BPP] =
+            "if(g_packets != 0, toFloat64(intDiv(g_bytes, greatest(g_packets, 1))), 0.) DESC",
+        [QO_TSTART] = "g_first",
+        [QO_TEND] = "g_last"};
     int rc;
     char *where = query_ch_where(q, req->from_ms, req->to_ms, req->filter, &rc, err, errlen);
     if (!where)
@@ -130,7 +152,8 @@ int query_ch_top(struct query *q, const struct query_top *req, query_row_fn fn, 
     r.st = rc ? NULL
               : query_ch_row_stmt(q,
                                   "SELECT ?1 AS key, ?2 AS flows, ?3 AS packets, ?4 AS bytes, "
-                                  "?5 AS total_flows, ?6 AS total_packets, ?7 AS total_bytes",
+                                  "?5 AS first_ms, ?6 AS last_ms, ?7 AS total_flows, "
+                                  "?8 AS total_packets, ?9 AS total_bytes",
                                   err, errlen);
     if (!rc && !r.st)
         rc = QUERY_EFAIL;
@@ -138,9 +161,11 @@ int query_ch_top(struct query *q, const struct query_top *req, query_row_fn fn, 
         /* descending; ties by key in SQLite's order: NULL, then numbers or text ascending */
         char *key = key_sql(req->stat);
         char *sql = xasprintf(
-            "SELECT %s AS key, count() AS flows, " SAT_SUM("packets") " AS packets, " SAT_SUM(
-                "bytes") " AS bytes FROM %s.flows WHERE %s GROUP BY key ORDER BY %s DESC, "
-                         "isNotNull(key), key LIMIT %" PRId64 " FORMAT RowBinary",
+            /* aliases of their own: the WHERE reads the columns of the same names */
+            "SELECT %s AS g_key, count() AS g_flows, " SAT_SUM("packets") " AS g_packets, " SAT_SUM(
+                "bytes") " AS g_bytes, min(first_ms) AS g_first, max(last_ms) AS g_last FROM "
+                         "%s.flows WHERE %s GROUP BY g_key ORDER BY %s, isNotNull(g_key), g_key "
+                         "LIMIT %" PRId64 " FORMAT RowBinary",
             key, query_ch_db(q), where, metric[req->order], req->limit > 0 ? req->limit : 10);
         rc = query_ch_select(q, sql, hand_out_group, &r, err, errlen);
         free(sql);
@@ -185,9 +210,9 @@ int query_ch_timeline(struct query *q, const struct filter *f, int64_t from, int
     /* flows overlapping the range, counted in the bucket of their first_ms when it lies in
      * the range (query_timeline.c) */
     char *sql = xasprintf("SELECT least(intDiv(toUInt64(first_ms - %" PRId64 "), %" PRId64
-                          "), %zu) AS i, count(), " SAT_SUM("packets") ", " SAT_SUM("bytes")
-                          " FROM %s.flows WHERE %s AND first_ms >= %" PRId64
-                          " AND first_ms <= %" PRId64 " GROUP BY i FORMAT RowBinary",
+                          "), %zu) AS i, count(), " SAT_SUM("packets") ", " SAT_SUM(
+                              "bytes") " FROM %s.flows WHERE %s AND first_ms >= %" PRId64
+                                       " AND first_ms <= %" PRId64 " GROUP BY i FORMAT RowBinary",
                           from, step, n - 1, query_ch_db(q), where, from, to);
     free(where);
     struct tl_rows t = {buckets, n};

@@ -140,6 +140,12 @@ char *query_ch_where(struct query *q, int64_t from, int64_t to, const struct fil
 int query_ch_select(struct query *q, const char *sql, long (*row)(void *, const uint8_t *, size_t),
                     void *ctx, char *err, size_t errlen);
 sqlite3_stmt *query_ch_row_stmt(struct query *q, const char *sql, char *err, size_t errlen);
+struct ch_call;
+int query_ch_call(struct query *q, const struct ch_call *k, char *err, size_t errlen);
+/* A fan-out's one share on ClickHouse: its rows fetched into a temporary table that s->st
+ * reads (query_ch_scan.c). */
+struct qshare;
+int query_ch_prepare_share(struct qshare *s, char *err, size_t errlen);
 const char *query_ch_db(const struct query *q);
 
 int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
@@ -151,4 +157,10 @@ int query_step_error(const struct query *q, sqlite3 *db, int rc, char *err, size
  * st. Returns 0 or QUERY_E*. */
 int query_run(struct query *q, sqlite3_stmt *st, query_row_fn fn, void *ctx, char *err,
               size_t errlen);
+/* Hands n rows made here (top-N groups, aggregated records) to fn as rows of `sql`, a
+ * constant SELECT of parameters with the documented column names: bind(arg, i, st) binds row
+ * i's values. Stops early when fn returns nonzero. Returns 0 or QUERY_E*. */
+int query_emit(struct query *q, const char *sql, size_t n,
+               void (*bind)(void *arg, size_t i, sqlite3_stmt *st), void *arg, query_row_fn fn,
+               void *ctx, char *err, size_t errlen);
 #endif

@@ -1,5 +1,6 @@
 /* query_top.c - top-N statistics (nfdump -s STAT/ORDER): group the selected flows by one
- * field, sum flows, packets and bytes, keep the N largest, with the totals over all groups.
+ * field, sum flows, packets and bytes, keep the span of each group (for its rates), keep the
+ * N largest, with the totals over all groups.
  *
  * SQLite streams (key, packets, bytes) of the selected flows; the grouping is a hash table
  * here (query_agg.c), one per share of the partitions (query_fanout.c), merged at the
@@ -37,10 +38,13 @@ static const struct {
 };
 
 static const char *const orders[] = {
-    [QO_FLOWS] = "flows", [QO_PACKETS] = "packets", [QO_BYTES] = "bytes"};
+    [QO_FLOWS] = "flows", [QO_PACKETS] = "packets", [QO_BYTES] = "bytes",   [QO_PPS] = "pps",
+    [QO_BPS] = "bps",     [QO_BPP] = "bpp",         [QO_TSTART] = "tstart", [QO_TEND] = "tend"};
 
 bool query_stat_parse(const char *name, enum query_stat *out)
 {
+    if (!strcmp(name, "router")) /* nfdump's name of the exporter */
+        name = "exporter";
     for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
         if (!strcmp(name, stats[i].name)) {
             *out = (enum query_stat)i;
@@ -98,33 +102,39 @@ static int merge_groups(struct agg *a, size_t k, char *err, size_t errlen)
     return 0;
 }
 
+struct emitting {
+    const struct agg *a;
+    const struct agg_row *top;
+};
+
+static void bind_group(void *arg, size_t i, sqlite3_stmt *st)
+{
+    const struct emitting *e = arg;
+    const struct agg_row *r = &e->top[i];
+    agg_bind_key(r->g, st, 1);
+    sqlite3_bind_int64(st, 2, r->flows);
+    sqlite3_bind_int64(st, 3, r->packets);
+    sqlite3_bind_int64(st, 4, r->bytes);
+    sqlite3_bind_int64(st, 5, r->first);
+    sqlite3_bind_int64(st, 6, r->last);
+    sqlite3_bind_int64(st, 7, e->a->total_flows);
+    sqlite3_bind_int64(st, 8, e->a->total_packets);
+    sqlite3_bind_int64(st, 9, e->a->total_bytes);
+}
+
 /* Hands each of the top groups to fn as a row of a constant SELECT with the documented
  * column names. */
 static int emit_rows(struct query *q, struct agg *a, const struct query_top *req, query_row_fn fn,
                      void *ctx, char *err, size_t errlen)
 {
     size_t n;
-    struct agg_group **top = agg_top(a, (int)req->order, req->limit > 0 ? req->limit : 10, &n);
-    sqlite3_stmt *st;
-    int rc = query_prepare(q,
-                           "SELECT ?1 AS key, ?2 AS flows, ?3 AS packets, ?4 AS bytes, "
-                           "?5 AS total_flows, ?6 AS total_packets, ?7 AS total_bytes",
-                           &st, err, errlen);
-    for (size_t i = 0; i < n && !rc; i++) {
-        agg_bind_key(top[i], st, 1);
-        sqlite3_bind_int64(st, 2, top[i]->flows);
-        sqlite3_bind_int64(st, 3, top[i]->packets);
-        sqlite3_bind_int64(st, 4, top[i]->bytes);
-        sqlite3_bind_int64(st, 5, a->total_flows);
-        sqlite3_bind_int64(st, 6, a->total_packets);
-        sqlite3_bind_int64(st, 7, a->total_bytes);
-        bool stop = sqlite3_step(st) == SQLITE_ROW && fn && fn(ctx, st);
-        sqlite3_reset(st);
-        if (stop)
-            break;
-    }
-    if (!rc)
-        sqlite3_finalize(st);
+    struct agg_row *top = agg_top(a, (int)req->order, req->limit > 0 ? req->limit : 10, &n);
+    struct emitting e = {.a = a, .top = top};
+    int rc = query_emit(q,
+                        "SELECT ?1 AS key, ?2 AS flows, ?3 AS packets, ?4 AS bytes, "
+                        "?5 AS first_ms, ?6 AS last_ms, ?7 AS total_flows, "
+                        "?8 AS total_packets, ?9 AS total_bytes",
+                        n, bind_group, &e, fn, ctx, err, errlen);
     free(top);
     return rc;
 }
@@ -146,7 +156,7 @@ int query_top(struct query *q, const struct query_top *req, query_row_fn fn, voi
         return rc;
     char *selects[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 2 && stats[req->stat].keys[i]; i++)
-        selects[i] = xasprintf("%s AS key, packets, bytes", stats[req->stat].keys[i]);
+        selects[i] = xasprintf("%s AS key, " AGG_COUNTERS, stats[req->stat].keys[i]);
     size_t k = query_fanout_shares(q, n);
     struct agg *aggs = xcalloc(k, sizeof(*aggs));
     for (size_t i = 0; i < k; i++)

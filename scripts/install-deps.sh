@@ -8,7 +8,7 @@ BUILD="gcc make autoconf automake pkg-config libc6-dev
 libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev"
 RUN="sqlite3"
 TEST="libcriterion-dev libcurl4-gnutls-dev python3 softflowd tshark rsyslog rsyslog-gnutls
-gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl"
+gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump"
 
 pkgs="$BUILD $RUN"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs $TEST"

@@ -249,6 +249,22 @@ void th_daemon_start_db(struct th_daemon *d, const char *db, const char *const *
     cr_assert_fail("flowhoundd did not become ready");
 }
 
+pid_t th_spawn(const char *log, char *const argv[])
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 void th_daemon_start(struct th_daemon *d, const char *const *extra)
 {
     d->dir = th_tmpdir();

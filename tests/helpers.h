@@ -61,6 +61,9 @@ int64_t th_db_int(const char *db, const char *sql);
 /* Waits until the query's value reaches `want` or timeout_ms passes; returns the last value. */
 int64_t th_db_wait(const char *db, const char *sql, int64_t want, int timeout_ms);
 
+/* Starts argv[0] (looked up on PATH) with its output appended to the file log; returns its
+ * pid. Fails the test when it cannot fork. */
+pid_t th_spawn(const char *log, char *const argv[]);
 /* Runs a shell command, returns its exit status; output goes to the test's stderr. */
 int th_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Is a program on PATH? */

@@ -184,17 +184,8 @@ static void launch(struct rs *r)
     snprintf(pidfile, sizeof(pidfile), "%s/rsyslog.pid", r->dir);
     snprintf(log, sizeof(log), "%s/rsyslog.log", r->dir);
     write_conf(r, conf);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("rsyslogd", "rsyslogd", "-n", "-f", conf, "-i", pidfile, (char *)NULL);
-        _exit(127);
-    }
+    char *argv[] = {"rsyslogd", "-n", "-f", conf, "-i", pidfile, NULL};
+    pid_t pid = th_spawn(log, argv);
     r->pid = pid;
     for (int i = 0; i < 200; i++) { /* 10 s */
         if (!r->tcp_port)

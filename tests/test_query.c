@@ -324,7 +324,197 @@ Test(query, top_n_matches_brute_force_with_totals)
     cr_expect(query_stat_parse("exporter", &s) && s == QS_EXPORTER);
     cr_expect(!query_stat_parse("nonsense", &s));
     cr_expect(query_order_parse("packets", &o) && o == QO_PACKETS);
-    cr_expect(!query_order_parse("bps", &o));
+    cr_expect(query_order_parse("bps", &o) && o == QO_BPS);
+    cr_expect(query_order_parse("tstart", &o) && o == QO_TSTART);
+    cr_expect(!query_order_parse("nonsense", &o));
+}
+
+/* Each top-N group's span is that of its flows, and pps orders as nfdump: 1000 * packets /
+ * span in ms. */
+Test(query, top_n_has_spans_and_orders_by_rates)
+{
+    char err[256];
+    int64_t first[65536], last[65536], packets[65536] = {0};
+    for (int p = 0; p < 65536; p++) {
+        first[p] = INT64_MAX;
+        last[p] = INT64_MIN;
+    }
+    for (int i = 0; i < NF; i++) {
+        int p = fl[i].src_port;
+        first[p] = fl[i].first_ms < first[p] ? fl[i].first_ms : first[p];
+        last[p] = fl[i].last_ms > last[p] ? fl[i].last_ms : last[p];
+        packets[p] += (int64_t)fl[i].packets;
+    }
+    struct query_top req = {
+        .from_ms = INT64_MIN, .to_ms = INT64_MAX, .stat = QS_SRCPORT, .order = QO_PPS, .limit = 40};
+    int code;
+    json_t *a = query_top_json(q, &req, &code, err, sizeof(err));
+    cr_assert(a, "%s", err);
+    cr_assert_eq(json_array_size(a), 40);
+    double prev = 1e300;
+    size_t i;
+    json_t *row;
+    json_array_foreach(a, i, row)
+    {
+        int64_t p = json_integer_value(json_object_get(row, "key"));
+        cr_expect_eq(json_integer_value(json_object_get(row, "first_ms")), first[p]);
+        cr_expect_eq(json_integer_value(json_object_get(row, "last_ms")), last[p]);
+        double pps = 1000.0 * (double)packets[p] / (double)(last[p] - first[p]);
+        cr_expect_leq(pps, prev, "port %" PRId64, p);
+        prev = pps;
+    }
+    json_decref(a);
+}
+
+struct agg_want {
+    int64_t flows, packets, bytes, first, last;
+};
+
+static int collect_json(void *ctx, sqlite3_stmt *row)
+{
+    json_array_append_new(ctx, query_row_json(row));
+    return 0;
+}
+
+static json_t *aggregate_json(const struct query_aggregate *req)
+{
+    char err[256];
+    json_t *a = json_array();
+    cr_assert_eq(query_aggregate(q, req, collect_json, a, err, sizeof(err)), 0, "%s", err);
+    return a;
+}
+
+/* -A srcip4/16,dstport: every record against brute force, in bytes order, with the prefix
+ * cut applied to IPv4 only. */
+Test(query, aggregate_matches_brute_force)
+{
+    struct agg_want want[2][2][2] = {0}; /* [v6][0..1 of 10.0.x.y is all 10.0/16][port] */
+    for (int i = 0; i < NF; i++) {
+        struct agg_want *w = &want[fl[i].src_addr.family == 6][0][fl[i].dst_port == 515];
+        w->flows++;
+        w->packets += (int64_t)fl[i].packets;
+        w->bytes += (int64_t)fl[i].bytes;
+    }
+    struct query_aggregate req = {.from_ms = INT64_MIN,
+                                  .to_ms = INT64_MAX,
+                                  .fields = 1u << QF_SRCIP | 1u << QF_DSTPORT,
+                                  .src_v4len = 16,
+                                  .order = QO_BYTES};
+    json_t *a = aggregate_json(&req);
+    size_t i, v4 = 0;
+    json_t *row;
+    int64_t prev = INT64_MAX, flows = 0;
+    json_array_foreach(a, i, row)
+    {
+        const char *src = json_string_value(json_object_get(row, "src_addr"));
+        int64_t port = json_integer_value(json_object_get(row, "dst_port"));
+        int64_t bytes = json_integer_value(json_object_get(row, "bytes"));
+        cr_assert(src);
+        cr_expect_null(json_object_get(row, "dst_addr"));
+        cr_expect_leq(bytes, prev);
+        prev = bytes;
+        flows += json_integer_value(json_object_get(row, "flows"));
+        if (strchr(src, ':'))
+            continue; /* IPv6: whole addresses, many records */
+        cr_expect_str_eq(src, "10.0.0.0");
+        struct agg_want *w = &want[0][0][port == 515];
+        cr_expect_eq(json_integer_value(json_object_get(row, "flows")), w->flows);
+        cr_expect_eq(json_integer_value(json_object_get(row, "packets")), w->packets);
+        cr_expect_eq(bytes, w->bytes);
+        v4++;
+    }
+    cr_expect_eq(v4, 2);
+    cr_expect_eq(flows, NF);
+    json_decref(a);
+
+    /* no fields: one record of everything, nfdump's summary */
+    req = (struct query_aggregate){.from_ms = INT64_MIN, .to_ms = INT64_MAX};
+    a = aggregate_json(&req);
+    cr_assert_eq(json_array_size(a), 1);
+    int64_t first = INT64_MAX, last = INT64_MIN, bytes = 0;
+    for (int k = 0; k < NF; k++) {
+        first = fl[k].first_ms < first ? fl[k].first_ms : first;
+        last = fl[k].last_ms > last ? fl[k].last_ms : last;
+        bytes += (int64_t)fl[k].bytes;
+    }
+    row = json_array_get(a, 0);
+    cr_expect_eq(json_integer_value(json_object_get(row, "flows")), NF);
+    cr_expect_eq(json_integer_value(json_object_get(row, "bytes")), bytes);
+    cr_expect_eq(json_integer_value(json_object_get(row, "first_ms")), first);
+    cr_expect_eq(json_integer_value(json_object_get(row, "last_ms")), last);
+    json_decref(a);
+
+    /* bidir needs the 5-tuple */
+    char err[256];
+    req.bidir = true;
+    cr_expect_eq(query_aggregate(q, &req, NULL, NULL, err, sizeof(err)), QUERY_EINVALID);
+    enum query_field f;
+    unsigned l4 = 0, l6 = 0;
+    cr_expect(query_field_parse("dstip6/64", &f, &l4, &l6) && f == QF_DSTIP && l6 == 64);
+    cr_expect(!query_field_parse("srcip4/33", &f, &l4, &l6));
+    cr_expect(!query_field_parse("srcmac", &f, &l4, &l6));
+}
+
+static void bidir_flow(struct flow *f, const char *src, int sport, const char *dst, int dport,
+                       int proto, int64_t first, uint64_t bytes)
+{
+    memset(f, 0, sizeof(*f));
+    addr_from_str("192.0.2.1", &f->exporter);
+    addr_from_str(src, &f->src_addr);
+    addr_from_str(dst, &f->dst_addr);
+    f->version = 10;
+    f->src_port = (uint16_t)sport;
+    f->dst_port = (uint16_t)dport;
+    f->proto = (uint8_t)proto;
+    f->packets = bytes / 100;
+    f->bytes = bytes;
+    f->first_ms = first;
+    f->last_ms = first + 1000;
+    f->received_ms = first + 2000;
+}
+
+/* -b: the two directions of a TCP or UDP 5-tuple are one record, forward = the earlier flow;
+ * ICMP is never paired (as nfdump). */
+Test(query, bidirectional_records_pair_the_directions)
+{
+    struct flow f[6];
+    bidir_flow(&f[0], "10.9.0.2", 515, "10.9.0.1", 722, 6, T0 + 5, 800); /* reply, later */
+    bidir_flow(&f[1], "10.9.0.1", 722, "10.9.0.2", 515, 6, T0, 2000);    /* request */
+    bidir_flow(&f[2], "10.9.0.1", 722, "10.9.0.2", 515, 6, T0 + 9000, 500);
+    bidir_flow(&f[3], "10.9.0.1", 0, "10.9.0.2", 2048, 1, T0, 300);
+    bidir_flow(&f[4], "10.9.0.2", 0, "10.9.0.1", 0, 1, T0 + 1, 300);
+    bidir_flow(&f[5], "10.9.0.3", 53, "10.9.0.1", 4000, 17, T0 + 3, 100); /* alone */
+    char err[256], path[600];
+    snprintf(path, sizeof(path), "%s/bidir.db", dir);
+    struct store *s = store_open(path, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    th_store_flows(s, f, 6);
+    store_close(s);
+    struct query *bq = query_open(path, err, sizeof(err));
+    cr_assert(bq, "%s", err);
+    struct query_aggregate req = {.from_ms = INT64_MIN,
+                                  .to_ms = INT64_MAX,
+                                  .fields = QUERY_FIELDS_5TUPLE,
+                                  .bidir = true,
+                                  .order = QO_BYTES};
+    json_t *a = json_array();
+    cr_assert_eq(query_aggregate(bq, &req, collect_json, a, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(json_array_size(a), 4, "%s", json_dumps(a, 0));
+    json_t *tcp = json_array_get(a, 0);
+    cr_expect_str_eq(json_string_value(json_object_get(tcp, "src_addr")), "10.9.0.1");
+    cr_expect_eq(json_integer_value(json_object_get(tcp, "src_port")), 722);
+    cr_expect_eq(json_integer_value(json_object_get(tcp, "bytes")), 2500);
+    cr_expect_eq(json_integer_value(json_object_get(tcp, "rev_bytes")), 800);
+    cr_expect_eq(json_integer_value(json_object_get(tcp, "flows")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(tcp, "first_ms")), T0);
+    cr_expect_eq(json_integer_value(json_object_get(tcp, "last_ms")), T0 + 10000);
+    for (size_t i = 1; i < 4; i++) {
+        json_t *r = json_array_get(a, i);
+        cr_expect_eq(json_integer_value(json_object_get(r, "rev_bytes")), 0);
+        cr_expect_eq(json_integer_value(json_object_get(r, "flows")), 1);
+    }
+    json_decref(a);
+    query_close(bq);
 }
 
 Test(query, filter_and_range_apply_to_top_n)

@@ -196,8 +196,92 @@ Test(query_cli, top_n_like_nfdump_s)
     done(&r);
     r = fq("-r '%s' -s srcip 'dst port 515'", db);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    cr_expect(strstr(r.out, "Flows"), "%s", r.out);
-    cr_expect(strstr(r.out, "10 entries\n"), "%s", r.out);
+    cr_expect(strstr(r.out, "Top 10 Src IP Addr ordered by flows:\n"), "%s", r.out);
+    cr_expect(strstr(r.out, "Flows(%)"), "%s", r.out);
+    cr_expect(strstr(r.out, "Summary: total flows: "), "%s", r.out);
+    /* 10 rows, a title, column titles, a blank line, the summary and the time window */
+    cr_expect_eq(lines(r.out), 15, "%s", r.out);
+    done(&r);
+}
+
+/* Several -s, several orders, -s record: a table each, one summary; -q drops the titles and
+ * the footer. */
+Test(query_cli, several_stat_tables_and_records)
+{
+    struct result r = fq("-r '%s' -s srcip -s dstport/bytes/pps -s record/bytes -n 2", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *titles[] = {
+        "Top 2 Src IP Addr ordered by flows:", "Top 2 Dst Port ordered by bytes:",
+        "Top 2 Dst Port ordered by pps:", "Top 2 flows ordered by bytes:"};
+    const char *at = r.out;
+    for (size_t i = 0; i < 4; i++) {
+        const char *t = strstr(at, titles[i]);
+        cr_expect(t, "%s missing or out of order in\n%s", titles[i], r.out);
+        at = t ? t : at;
+    }
+    cr_expect_eq(lines(r.out), 4 * 5 + 2, "%s", r.out);
+    done(&r);
+    r = fq("-r '%s' -q -N -s dstport/bytes -n 1", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_eq(lines(r.out), 2, "%s", r.out); /* the row and the blank line */
+    int64_t port = th_db_int(db, "SELECT dst_port FROM flows GROUP BY 1 ORDER BY sum(bytes) DESC "
+                                 "LIMIT 1");
+    int64_t bytes = th_db_int(db, "SELECT sum(bytes) FROM flows GROUP BY dst_port ORDER BY 1 DESC "
+                                  "LIMIT 1");
+    char want[64];
+    snprintf(want, sizeof(want), " %" PRId64 " ", port);
+    cr_expect(strstr(r.out, want), "%s", r.out);
+    snprintf(want, sizeof(want), " %" PRId64 "(", bytes);
+    cr_expect(strstr(r.out, want), "%s", r.out);
+    done(&r);
+}
+
+/* -A and -o fmt: against SQL's GROUP BY on the same store. */
+Test(query_cli, aggregate_and_fmt_agree_with_group_by)
+{
+    struct result r =
+        fq("-r '%s' -q -N -A srcip,dstport -O bytes -n 1 -o 'fmt:%%sa|%%dp|%%pkt|%%byt|%%fl'", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *group = "FROM (SELECT src_addr, dst_port, sum(packets) p, sum(bytes) b, "
+                        "count(*) n FROM flows GROUP BY 1, 2 ORDER BY b DESC LIMIT 1)";
+    char q1[600], want[256];
+    snprintf(q1, sizeof(q1), "SELECT p %s", group);
+    int64_t p = th_db_int(db, q1);
+    snprintf(q1, sizeof(q1), "SELECT b %s", group);
+    int64_t b = th_db_int(db, q1);
+    snprintf(q1, sizeof(q1), "SELECT n %s", group);
+    int64_t n = th_db_int(db, q1);
+    snprintf(want, sizeof(want), "|%8" PRId64 "|%8" PRId64 "|%5" PRId64 "\n", p, b, n);
+    cr_expect(strstr(r.out, want), "want '%s' in '%s'", want, r.out);
+    cr_expect_eq(lines(r.out), 1, "%s", r.out);
+    done(&r);
+    /* the number of records is the number of groups */
+    r = fq("-r '%s' -q -A proto,dstport -o csv", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_eq(
+        (int64_t)lines(r.out) - 1,
+        th_db_int(db, "SELECT count(*) FROM (SELECT 1 FROM flows GROUP BY proto, dst_port)"));
+    cr_expect(
+        !strncmp(r.out, "proto,dst_port,first_ms,last_ms,packets,bytes,tcp_flags,flows\n", 60),
+        "%s", r.out);
+    done(&r);
+}
+
+/* -t -DURATION counts back from now: the generated flows are of 2026-11-23, so a range from
+ * 1000 weeks ago holds them all, one that ends 999 weeks ago none; "now" ends a range. */
+Test(query_cli, relative_time_ranges)
+{
+    int64_t all = th_db_int(db, "SELECT count(*) FROM flows");
+    struct result r = fq("-r '%s' -q -o csv -t -1000w", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_eq((int64_t)lines(r.out) - 1, all);
+    done(&r);
+    r = fq("-r '%s' -q -o csv -t -1000w--999w", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_eq(lines(r.out), 1, "%s", r.out); /* the header: nothing from 19 years ago */
+    done(&r);
+    r = fq("-r '%s' -q -o csv -t -3600-now", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
     done(&r);
 }
 
@@ -209,7 +293,8 @@ Test(query_cli, line_and_long_output)
     cr_expect(strstr(r.out, ":515 "), "%s", r.out);
     cr_expect(strstr(r.out, "......S."), "%s", r.out);
     cr_expect(strstr(r.out, "3 flows\n"), "%s", r.out);
-    cr_expect_eq(lines(r.out), 5);
+    cr_expect(strstr(r.out, "Summary: total flows: 3, "), "%s", r.out);
+    cr_expect_eq(lines(r.out), 7);
     done(&r);
     r = fq("-r '%s' -n 2 -o long -O bytes/desc", db);
     cr_assert_eq(r.status, 0, "%s", r.err);
@@ -246,7 +331,12 @@ Test(query_cli, usage_errors_exit_2_and_failures_exit_1)
         "-r '%s' -t yesterday any",                   /* bad range */
         "-r '%s' -t 1795399200000-1795395600000 any", /* reversed */
         "-r '%s' -s nonsense",                        /* unknown statistic */
-        "-r '%s' -s srcip/bps",                       /* unknown order */
+        "-r '%s' -s srcip/fastest",                   /* unknown order */
+        "-r '%s' -A srcip,srcmac",                    /* unknown -A field */
+        "-r '%s' -A srcip -b",                        /* -b is the 5-tuple's */
+        "-r '%s' -a -O first_ms",                     /* records take nfdump's orders */
+        "-r '%s' -o 'fmt:%%ts %%nope'",               /* unknown fmt token */
+        "-r '%s' -t +1h any",                         /* nfdump's +N: not supported */
         "-r '%s' -n -3",                              /* bad count */
         "-r '%s' -O no_such_column",                  /* unknown order column */
         "-r '%s' -O bytes/sideways",                  /* bad direction */
