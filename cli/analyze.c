@@ -1,12 +1,12 @@
 /* analyze.c - `flowhound analyze`: the daemon's analyzer over stored flows.
  *
- * Flows are read in the order flowhoundd received them (partition by partition, rowid
- * order), so the analyzer makes the same decisions as it did live: its only receive-time
- * rule (the hold before an alert opens) is measured on the stored received_ms. --from/--to
- * select flows by flow time. Alerts are written to --out (a new flowhound store; default:
- * memory only) and printed, one JSON object per alert; with --out the rebuilt connections are
- * written there too (the `connections` table: an offline export for SQL, which the daemon
- * no longer writes by default). The input store is only read. */
+ * Flows are read in the order flowhoundd received them (query_replay: SQLite partition by
+ * partition in rowid order, ClickHouse by received_ms and seq), so the analyzer makes the same
+ * decisions as it did live: its only receive-time rule (the hold before an alert opens) is measured
+ * on the stored received_ms. --from/--to select flows by flow time. Alerts are written to --out (a
+ * new flowhound store; default: memory only) and printed, one JSON object per alert; with --out the
+ * rebuilt connections are written there too (the `connections` table: an offline export for SQL,
+ * which the daemon no longer writes by default). The input store is only read. */
 #include "config.h"
 
 #include <jansson.h>
@@ -20,6 +20,7 @@
 #include "common/args.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
+#include "query/query.h"
 #include "storage/store.h"
 
 #define CHUNK 512
@@ -39,6 +40,8 @@ enum {
 /* --help without -h: analyze never took one, and none of its options has a letter. */
 static const struct arg_opt options[] = {
     {"db", 0, ARG_VALUE, OPT_DB, "PATH", "the store to analyze (only read)", NULL},
+    {"store", 0, ARG_VALUE, OPT_DB, "URL",
+     "the same as flowhoundd's store: sqlite:PATH or\nclickhouse://HOST:8123/DATABASE", NULL},
     {"from", 0, ARG_VALUE, OPT_FROM, "T", "flows ending at or after T (Unix ms or RFC 3339)", NULL},
     {"to", 0, ARG_VALUE, OPT_TO, "T", "flows starting at or before T", NULL},
     {"out", 0, ARG_VALUE, OPT_OUT, "PATH",
@@ -55,7 +58,7 @@ static const struct arg_opt options[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: flowhound analyze --db PATH [--from T] [--to T] [--out PATH]\n"
+    fprintf(f, "Usage: flowhound analyze --db PATH|--store URL [--from T] [--to T] [--out PATH]\n"
                "         [--stale-window D] [--alert-quiet D] [--alert-hold D]\n"
                "         [--max-conns N] [--vantage-inner ADDR[/DOMAIN]|*/DOMAIN]...\n"
                "Rebuilds connections and raises stale-state alerts over stored flows, as\n"
@@ -83,65 +86,47 @@ static void consume_chunk(struct store *out, struct analyzer *a, const struct fl
     }
 }
 
-static const char flow_sql[] = "SELECT %s FROM \"%w\" WHERE proto = 6 AND last_ms >= %lld AND "
-                               "first_ms <= %lld ORDER BY rowid";
+/* Flows arrive through the query layer in receive order (query_replay: either store) and are
+ * fed a chunk at a time. */
+struct feeding {
+    struct store *out;
+    struct analyzer *a;
+    struct flow chunk[CHUNK];
+    size_t n;
+    long long total;
+    int64_t last_recv;
+};
 
-/* Feeds one partition's flows; returns the number fed or -1. */
-static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int64_t to,
-                                struct store *out, struct analyzer *a, int64_t *last_recv)
+static int feed_flow(void *ctx, const struct flow *f)
 {
-    char *sql =
-        sqlite3_mprintf(flow_sql, store_flow_read_columns, name, (long long)from, (long long)to);
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    sqlite3_free(sql);
-    if (rc != SQLITE_OK) {
-        fprintf(stderr, "flowhound analyze: %s: %s\n", name, sqlite3_errmsg(db));
-        return -1;
+    struct feeding *fd = ctx;
+    fd->chunk[fd->n] = *f;
+    if (f->received_ms > fd->last_recv)
+        fd->last_recv = f->received_ms;
+    if (++fd->n == CHUNK) {
+        consume_chunk(fd->out, fd->a, fd->chunk, fd->n, false, 0);
+        fd->total += (long long)fd->n;
+        fd->n = 0;
     }
-    static struct flow chunk[CHUNK];
-    size_t n = 0;
-    long long total = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_row_to_flow(st, &chunk[n]);
-        if (chunk[n].received_ms > *last_recv)
-            *last_recv = chunk[n].received_ms;
-        if (++n == CHUNK) {
-            consume_chunk(out, a, chunk, n, false, 0);
-            total += (long long)n;
-            n = 0;
-        }
-    }
-    if (n)
-        consume_chunk(out, a, chunk, n, false, 0);
-    total += (long long)n;
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? total : -1;
+    return 0;
 }
 
-static long long feed_all(struct store *in, int64_t from, int64_t to, struct store *out,
+static long long feed_all(struct query *in, int64_t from, int64_t to, struct store *out,
                           struct analyzer *a)
 {
-    sqlite3 *db = store_sqlite(in);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT name FROM partitions ORDER BY span_start", -1, &st, NULL) !=
-        SQLITE_OK)
+    char err[512];
+    static struct feeding fd;
+    fd = (struct feeding){.out = out, .a = a};
+    int rc = query_replay(in, from, to, 6, feed_flow, &fd, err, sizeof(err));
+    if (fd.n)
+        consume_chunk(out, a, fd.chunk, fd.n, false, 0);
+    fd.total += (long long)fd.n;
+    consume_chunk(out, a, NULL, 0, true, fd.last_recv);
+    if (rc) {
+        fprintf(stderr, "flowhound analyze: %s\n", err);
         return -1;
-    long long total = 0;
-    int64_t last_recv = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char *name = xstrdup((const char *)sqlite3_column_text(st, 0));
-        long long n = feed_partition(db, name, from, to, out, a, &last_recv);
-        free(name);
-        if (n < 0) {
-            total = -1;
-            break;
-        }
-        total += n;
     }
-    sqlite3_finalize(st);
-    consume_chunk(out, a, NULL, 0, true, last_recv);
-    return total;
+    return fd.total;
 }
 
 static int print_alerts(struct store *out)
@@ -238,7 +223,7 @@ static int parse_args(int argc, char **argv, struct analyze_args *g)
     }
     g->o.vantage_inner = g->inner;
     if (rc < 0 && !g->db) {
-        args_usage_error(&a, "--db PATH is required");
+        args_usage_error(&a, "--db PATH or --store URL is required");
         rc = 2;
     }
     return rc;
@@ -255,7 +240,9 @@ int cmd_analyze(int argc, char **argv)
         return rc;
     }
     char err[512];
-    struct store *in = store_open(g.db, STORE_RO, NULL, err, sizeof(err));
+    struct query *in = query_open_store(g.db, NULL, err, sizeof(err));
+    if (in)
+        query_set_time_limit(in, 0); /* a replay of the whole store takes what it takes */
     struct store *out =
         in ? store_open(g.out ? g.out : ":memory:", STORE_RW, NULL, err, sizeof(err)) : NULL;
     struct analyzer *a = out ? analyzer_new(&g.o, out, err, sizeof(err)) : NULL;
@@ -275,7 +262,7 @@ int cmd_analyze(int argc, char **argv)
     }
     analyzer_free(a);
     store_close(out);
-    store_close(in);
+    query_close(in);
     free(g.inner);
     return rc;
 }

@@ -203,8 +203,8 @@ static void hex16(const uint8_t *bytes, char *out)
 
 static uint32_t v4(const struct fh_addr *a)
 {
-    return (uint32_t)a->bytes[0] << 24 | (uint32_t)a->bytes[1] << 16 |
-           (uint32_t)a->bytes[2] << 8 | a->bytes[3];
+    return (uint32_t)a->bytes[0] << 24 | (uint32_t)a->bytes[1] << 16 | (uint32_t)a->bytes[2] << 8 |
+           a->bytes[3];
 }
 
 /* An IPv4 src host or net of a /24 or longer: its endpoint keys, one range (storage/hunt.c). */

@@ -224,6 +224,12 @@ typedef int (*query_flow_fn)(void *ctx, const struct flow *f);
 int query_hunt(struct query *q, const struct query_hunt *req, query_flow_fn fn, void *ctx,
                char *err, size_t errlen);
 
+/* Every flow of one protocol (-1: any) overlapping [from_ms, to_ms] by flow time, in the
+ * order the collector received them, as the struct flow that was stored: what `flowhound
+ * analyze` feeds the analyzer, so that it decides as it did live. */
+int query_replay(struct query *q, int64_t from_ms, int64_t to_ms, int proto, query_flow_fn fn,
+                 void *ctx, char *err, size_t errlen);
+
 /* One row as a JSON object: column name -> integer, real, string or null. */
 json_t *query_row_json(sqlite3_stmt *row);
 

@@ -28,8 +28,8 @@
 
 struct query_ch {
     struct ch_client *client;
-    sqlite3 *mem;     /* where rows are handed out */
-    bool state;       /* q->db is the collector's state file, not mem */
+    sqlite3 *mem; /* where rows are handed out */
+    bool state;   /* q->db is the collector's state file, not mem */
     sqlite3_stmt *flow_row;
 };
 
@@ -97,8 +97,7 @@ static long read_hour(void *ctx, const uint8_t *p, size_t n)
 
 /* "(rhour BETWEEN a AND b OR ...)" over the hours that can hold flows overlapping
  * [from, to]; "0" when none can. */
-static char *hours_sql(struct query *q, int64_t from, int64_t to, int *rc, char *err,
-                       size_t errlen)
+static char *hours_sql(struct query *q, int64_t from, int64_t to, int *rc, char *err, size_t errlen)
 {
     char *sql = xasprintf("SELECT rhour FROM %s.flow_spans GROUP BY rhour HAVING "
                           "min(min_first) <= %" PRId64 " AND max(max_last) >= %" PRId64
@@ -116,8 +115,8 @@ static char *hours_sql(struct query *q, int64_t from, int64_t to, int *rc, char 
         size_t j = i;
         while (j + 1 < hs.n && hs.h[j + 1] == hs.h[j] + 1)
             j++;
-        char *more = xasprintf("%s%srhour BETWEEN %u AND %u", out, i ? " OR " : "", hs.h[i],
-                               hs.h[j]);
+        char *more =
+            xasprintf("%s%srhour BETWEEN %u AND %u", out, i ? " OR " : "", hs.h[i], hs.h[j]);
         free(out);
         out = more;
         i = j + 1;
@@ -218,8 +217,8 @@ int query_ch_count(struct query *q, const struct query_flows *req, int64_t *coun
     char *where = query_ch_where(q, req->from_ms, req->to_ms, req->filter, &rc, err, errlen);
     if (!where)
         return rc;
-    char *sql = xasprintf("SELECT count() FROM %s.flows WHERE %s FORMAT RowBinary",
-                          query_ch_db(q), where);
+    char *sql =
+        xasprintf("SELECT count() FROM %s.flows WHERE %s FORMAT RowBinary", query_ch_db(q), where);
     free(where);
     uint64_t n = 0;
     rc = query_ch_select(q, sql, read_u64, &n, err, errlen);

@@ -70,8 +70,8 @@ static void create_table(struct tsv *t)
         free(cols);
         cols = more;
     }
-    char *sql = xasprintf("DROP TABLE IF EXISTS temp.ch_rows; CREATE TEMP TABLE ch_rows (%s);",
-                          cols);
+    char *sql =
+        xasprintf("DROP TABLE IF EXISTS temp.ch_rows; CREATE TEMP TABLE ch_rows (%s);", cols);
     if (sqlite3_exec(t->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         t->bad = true;
     free(sql);

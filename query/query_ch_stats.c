@@ -337,3 +337,24 @@ int query_ch_hunt(struct query *q, const struct query_hunt *h, query_flow_fn fn,
     free(where);
     return rc;
 }
+
+int query_ch_replay(struct query *q, int64_t from, int64_t to, int proto, query_flow_fn fn,
+                    void *ctx, char *err, size_t errlen)
+{
+    int rc;
+    char *where = query_ch_where(q, from, to, NULL, &rc, err, errlen);
+    if (!where)
+        return rc;
+    char p[32] = "";
+    if (proto >= 0)
+        snprintf(p, sizeof(p), " AND proto = %d", proto);
+    /* receive order: each collector's seq; collectors of a cluster side by side by time */
+    char *sql = xasprintf("SELECT %s FROM %s.flows WHERE %s%s ORDER BY received_ms, instance, seq "
+                          "FORMAT RowBinary",
+                          store_flow_columns, query_ch_db(q), where, p);
+    free(where);
+    struct hunt_rows r = {fn, ctx};
+    rc = query_ch_select(q, sql, hand_out_hunted, &r, err, errlen);
+    free(sql);
+    return rc;
+}

@@ -133,6 +133,8 @@ int query_ch_timeline(struct query *q, const struct filter *f, int64_t from, int
 int query_ch_summary(struct query *q, struct query_summary *out, char *err, size_t errlen);
 int query_ch_hunt(struct query *q, const struct query_hunt *req, query_flow_fn fn, void *ctx,
                   char *err, size_t errlen);
+int query_ch_replay(struct query *q, int64_t from, int64_t to, int proto, query_flow_fn fn,
+                    void *ctx, char *err, size_t errlen);
 /* ... and what its files share: the WHERE of a request (time range through flow_spans, and
  * the filter), a SELECT's RowBinary rows read under the time limit, rows handed out. */
 char *query_ch_where(struct query *q, int64_t from, int64_t to, const struct filter *f, int *rc,

@@ -5,10 +5,11 @@
 set -eu
 
 BUILD="gcc make autoconf automake pkg-config libc6-dev
-libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev"
+libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev libcurl4-gnutls-dev"
 RUN="sqlite3"
-TEST="libcriterion-dev libcurl4-gnutls-dev python3 softflowd tshark rsyslog rsyslog-gnutls
-gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump"
+# clickhouse-server: tests/test_clickhouse.c starts its own servers (the ClickHouse store)
+TEST="libcriterion-dev clickhouse-server clickhouse-client python3 softflowd tshark rsyslog
+rsyslog-gnutls gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump"
 
 pkgs="$BUILD $RUN"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs $TEST"

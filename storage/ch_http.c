@@ -61,7 +61,7 @@ const struct store_url *ch_client_url(const struct ch_client *c)
 struct answer {
     CURL *curl;
     const struct ch_call *k;
-    long status; /* HTTP status, once known */
+    long status;  /* HTTP status, once known */
     bool stopped; /* the body callback asked to stop */
     char text[ERR_TEXT_MAX];
     size_t text_len;
@@ -213,8 +213,8 @@ static int take_version(void *ctx, const uint8_t *p, size_t n)
 
 int ch_client_hello(struct ch_client *c, char *err, size_t errlen)
 {
-    struct ch_call k = {.sql = "SELECT version()", .timeout_ms = 10000, .body = take_version,
-                        .ctx = c};
+    struct ch_call k = {
+        .sql = "SELECT version()", .timeout_ms = 10000, .body = take_version, .ctx = c};
     c->major = c->minor = 0;
     int rc = ch_call(c, &k, NULL, err, errlen);
     if (rc == 0 && c->major == 0) {

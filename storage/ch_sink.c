@@ -18,12 +18,12 @@
 #include "storage/ch_schema.h"
 #include "storage/ch_sink.h"
 
-#define BACKOFF_MIN_MS   100
-#define BACKOFF_MAX_MS   5000
-#define EXPIRE_EVERY_MS  60000
+#define BACKOFF_MIN_MS    100
+#define BACKOFF_MAX_MS    5000
+#define EXPIRE_EVERY_MS   60000
 #define INSERT_TIMEOUT_MS 60000
-#define STOP_WAIT_MS     5000
-#define DAY_MS           86400000LL
+#define STOP_WAIT_MS      5000
+#define DAY_MS            86400000LL
 
 /* Rows of one exporter domain in a block: counted as dropped_store if the block is. */
 struct exp_count {
@@ -281,9 +281,9 @@ static int insert_spans(struct ch_sink *s, const struct block *b, char *err, siz
                           s->opt.url.database, ch_spans_table(&s->opt.url));
     for (unsigned i = 0; i < b->n_spans; i++) {
         const struct span *p = &b->spans[i];
-        char *more = xasprintf("%s%s ('%s', %u, %lld, %lld, %llu)", sql, i ? "," : "", s->instance,
-                               p->rhour, (long long)p->min_first, (long long)p->max_last,
-                               (unsigned long long)p->rows);
+        char *more =
+            xasprintf("%s%s ('%s', %u, %lld, %lld, %llu)", sql, i ? "," : "", s->instance, p->rhour,
+                      (long long)p->min_first, (long long)p->max_last, (unsigned long long)p->rows);
         free(sql);
         sql = more;
     }
@@ -444,8 +444,8 @@ static bool drop_partition(struct ch_sink *s, const char *name)
     char err[512];
     const char *tables[] = {ch_flows_table(&s->opt.url), ch_spans_table(&s->opt.url)};
     for (int i = 0; i < 2; i++) {
-        char *sql = xasprintf("ALTER TABLE %s.%s DROP PARTITION %s", s->opt.url.database,
-                              tables[i], name);
+        char *sql =
+            xasprintf("ALTER TABLE %s.%s DROP PARTITION %s", s->opt.url.database, tables[i], name);
         int rc = ch_exec(s->client, sql, err, sizeof(err));
         free(sql);
         if (rc) {
@@ -461,11 +461,11 @@ static bool drop_partition(struct ch_sink *s, const char *name)
 static void expire(struct ch_sink *s, int64_t retention_ms, int64_t max_bytes)
 {
     char err[512];
-    char *sql = xasprintf("SELECT partition, toUInt64(sum(bytes_on_disk)) FROM system.parts WHERE "
-                          "active AND database = '%s' AND table IN ('%s', '%s') GROUP BY "
-                          "partition ORDER BY partition FORMAT RowBinary",
-                          s->opt.url.database, ch_flows_table(&s->opt.url),
-                          ch_spans_table(&s->opt.url));
+    char *sql =
+        xasprintf("SELECT partition, toUInt64(sum(bytes_on_disk)) FROM system.parts WHERE "
+                  "active AND database = '%s' AND table IN ('%s', '%s') GROUP BY "
+                  "partition ORDER BY partition FORMAT RowBinary",
+                  s->opt.url.database, ch_flows_table(&s->opt.url), ch_spans_table(&s->opt.url));
     struct ch_call k = {.sql = sql, .timeout_ms = 30000};
     struct parts ps = {0};
     int rc = ch_select(s->client, &k, read_part, &ps, NULL, err, sizeof(err));

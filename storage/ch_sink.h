@@ -29,9 +29,9 @@
 
 struct ch_sink_options {
     struct store_url url;
-    const char *instance;     /* this collector's name in the cluster */
-    int64_t buffer_bytes;     /* encoded flows waiting for ClickHouse, at most */
-    int64_t stop_wait_ms;     /* how long the last blocks are tried at stop; 0 = 5 s */
+    const char *instance; /* this collector's name in the cluster */
+    int64_t buffer_bytes; /* encoded flows waiting for ClickHouse, at most */
+    int64_t stop_wait_ms; /* how long the last blocks are tried at stop; 0 = 5 s */
 };
 
 struct ch_sink;
@@ -49,9 +49,9 @@ void ch_sink_free(struct ch_sink *s);
 
 /* Counters, readable from any thread. */
 struct ch_sink_stats {
-    uint64_t rows_inserted;  /* in ClickHouse */
-    uint64_t rows_dropped;   /* counted as dropped_store: queue full, or not sent at stop */
-    uint64_t rows_queued;    /* committed, waiting to be inserted */
+    uint64_t rows_inserted; /* in ClickHouse */
+    uint64_t rows_dropped;  /* counted as dropped_store: queue full, or not sent at stop */
+    uint64_t rows_queued;   /* committed, waiting to be inserted */
     uint64_t bytes_queued;
     uint64_t inserts, retries, checks; /* checks: outcome asked after a broken insert */
     uint64_t partitions_dropped;       /* by retention */

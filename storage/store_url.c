@@ -20,7 +20,7 @@ static bool name_ok(const char *s, const char *extra)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0'
+    return c >= '0' && c <= '9'   ? c - '0'
            : c >= 'a' && c <= 'f' ? c - 'a' + 10
            : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                   : -1;
@@ -114,10 +114,10 @@ static int parse_params(const char *q, struct store_url *u, char *err, size_t er
 {
     if (!q)
         return 0;
-    if (strncmp(q, "cluster=", 8) || strlen(q + 8) >= sizeof(u->cluster) ||
-        !name_ok(q + 8, "-.")) {
-        snprintf(err, errlen, "clickhouse: the only parameter is cluster=NAME (letters, digits, "
-                              "'_', '-', '.')");
+    if (strncmp(q, "cluster=", 8) || strlen(q + 8) >= sizeof(u->cluster) || !name_ok(q + 8, "-.")) {
+        snprintf(err, errlen,
+                 "clickhouse: the only parameter is cluster=NAME (letters, digits, "
+                 "'_', '-', '.')");
         return -1;
     }
     snprintf(u->cluster, sizeof(u->cluster), "%s", q + 8);
@@ -136,8 +136,9 @@ static int parse_clickhouse(const char *rest, bool tls, struct store_url *u, cha
     bool ok;
     const char *host = parse_userinfo(rest, hend, u, &ok);
     if (!ok || !parse_hostport(host, hend, u)) {
-        snprintf(err, errlen, "clickhouse: expected clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/"
-                              "DATABASE");
+        snprintf(err, errlen,
+                 "clickhouse: expected clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/"
+                 "DATABASE");
         return -1;
     }
     if (slash) {
@@ -153,8 +154,9 @@ static int parse_clickhouse(const char *rest, bool tls, struct store_url *u, cha
         }
     }
     if (!name_ok(u->database, NULL)) {
-        snprintf(err, errlen, "clickhouse: the database name may only hold letters, digits and "
-                              "'_'");
+        snprintf(err, errlen,
+                 "clickhouse: the database name may only hold letters, digits and "
+                 "'_'");
         return -1;
     }
     bool v6 = strchr(u->host, ':') != NULL;

@@ -17,10 +17,10 @@ enum store_kind { STORE_SQLITE, STORE_CLICKHOUSE };
 
 struct store_url {
     enum store_kind kind;
-    char path[4096];      /* STORE_SQLITE: the file */
-    char base[600];       /* STORE_CLICKHOUSE: "http://HOST:PORT/" for libcurl */
-    char host[256];       /* as given, without brackets */
-    int port;             /* default 8123 (8443 with clickhouses://) */
+    char path[4096];                   /* STORE_SQLITE: the file */
+    char base[600];                    /* STORE_CLICKHOUSE: "http://HOST:PORT/" for libcurl */
+    char host[256];                    /* as given, without brackets */
+    int port;                          /* default 8123 (8443 with clickhouses://) */
     char database[STORE_URL_NAME_MAX]; /* default "flowhound" */
     char cluster[STORE_URL_NAME_MAX];  /* "": one server (or replicas behind one address) */
     char user[STORE_URL_NAME_MAX];     /* "": ClickHouse's default user */

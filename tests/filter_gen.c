@@ -107,7 +107,6 @@ void fg_random_flow(struct flow *f, int i)
 
 /* ---- random filters ---- */
 
-
 static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void emit(struct out *o, const char *fmt, ...)

@@ -127,8 +127,7 @@ Test(clickhouse, random_filters_select_the_same_flows_as_in_c, .timeout = 300)
             for (int f = 0; f < NFLOWS; f++) {
                 bool want = filter_match(fs[i], &flows[f]);
                 cr_assert_eq(sel[i][f], want, "'%s': flow %d is %s in C, %s on ClickHouse\n%s",
-                             texts[i], f, want ? "in" : "out", sel[i][f] ? "in" : "out",
-                             where[i]);
+                             texts[i], f, want ? "in" : "out", sel[i][f] ? "in" : "out", where[i]);
                 n += want;
             }
             nonempty += n > 0;
@@ -144,9 +143,14 @@ Test(clickhouse, filter_values_never_become_sql_text)
 {
     /* What a user may type where a value goes: the parser refuses all of it, so nothing of it
      * can reach either dialect. */
-    static const char *const hostile[] = {
-        "src host 10.0.0.1'",  "src host '10.0.0.1'", "port 80' OR 1=1 --", "src net 10.0.0.0/8'",
-        "proto tcp'; DROP TABLE flows", "src host 10.0.0.1\\' OR 1", "as 1) OR (1", "bytes > 1e3'"};
+    static const char *const hostile[] = {"src host 10.0.0.1'",
+                                          "src host '10.0.0.1'",
+                                          "port 80' OR 1=1 --",
+                                          "src net 10.0.0.0/8'",
+                                          "proto tcp'; DROP TABLE flows",
+                                          "src host 10.0.0.1\\' OR 1",
+                                          "as 1) OR (1",
+                                          "bytes > 1e3'"};
     for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
         char err[256];
         int col;
@@ -173,9 +177,9 @@ Test(clickhouse, filter_values_never_become_sql_text)
 /* ---- the corpus and the scenarios through two real daemons ---- */
 
 static const char *const pcaps[] = {
-    "corpus/ipfix_akvorado_mpls.pcap", "corpus/ipfix_barracuda.pcap",
-    "corpus/ipfix_ipfixprobe_biflow.pcap", "corpus/ipfix_ixia.pcap",
-    "scenarios/story/outside.v5.pcap", "scenarios/story/outside.ipfix.pcap",
+    "corpus/ipfix_akvorado_mpls.pcap",      "corpus/ipfix_barracuda.pcap",
+    "corpus/ipfix_ipfixprobe_biflow.pcap",  "corpus/ipfix_ixia.pcap",
+    "scenarios/story/outside.v5.pcap",      "scenarios/story/outside.ipfix.pcap",
     "scenarios/busy_server/inside.v9.pcap", "scenarios/reuse_after_fin/outside.v9.pcap",
 };
 #define NPCAPS (sizeof(pcaps) / sizeof(pcaps[0]))
@@ -239,8 +243,8 @@ static void list(struct query *q, const char *filter, struct rows *out)
 static void top(struct query *q, enum query_stat s, enum query_order o, struct rows *out)
 {
     char err[512];
-    struct query_top req = {.from_ms = INT64_MIN, .to_ms = INT64_MAX, .stat = s, .order = o,
-                            .limit = 20};
+    struct query_top req = {
+        .from_ms = INT64_MIN, .to_ms = INT64_MAX, .stat = s, .order = o, .limit = 20};
     memset(out, 0, sizeof(*out));
     cr_assert_eq(query_top(q, &req, row_text, out, err, sizeof(err)), 0, "%s", err);
 }
@@ -294,9 +298,12 @@ Test(clickhouse, corpus_and_scenarios_read_back_as_from_sqlite, .timeout = 300)
     struct query *ql = query_open(lite.db, err, sizeof(err));
     struct query *qc = query_open_store(c.url, NULL, err, sizeof(err));
     cr_assert(ql && qc, "%s", err);
-    static const char *const filters[] = {
-        NULL, "proto tcp and flags S and not flags A", "src net 10.0.0.0/8 or dst port 515",
-        "not in if 3 and bytes > 1000", "src host 10.0.0.1 or ip 2001:db8::/32", "bps > 8000"};
+    static const char *const filters[] = {NULL,
+                                          "proto tcp and flags S and not flags A",
+                                          "src net 10.0.0.0/8 or dst port 515",
+                                          "not in if 3 and bytes > 1000",
+                                          "src host 10.0.0.1 or ip 2001:db8::/32",
+                                          "bps > 8000"};
     for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
         struct rows a, b;
         list(ql, filters[i], &a);
@@ -347,6 +354,17 @@ Test(clickhouse, corpus_and_scenarios_read_back_as_from_sqlite, .timeout = 300)
     rows_free(&b);
     query_close(ql);
     query_close(qc);
+    /* flowhound analyze over either store raises the same alerts (the story's among them) */
+    cr_assert_eq(th_system("'%s/flowhound' analyze --db '%s' > '%s/lite.alerts' 2>/dev/null",
+                           th_builddir(), lite.db, lite.dir),
+                 0);
+    cr_assert_eq(th_system("'%s/flowhound' analyze --store '%s' > '%s/ch.alerts' 2>/dev/null",
+                           th_builddir(), c.url, lite.dir),
+                 0);
+    cr_expect_eq(th_system("grep -q stale_state '%s/lite.alerts'", lite.dir), 0,
+                 "the story raises its alert");
+    cr_expect_eq(th_system("cmp '%s/lite.alerts' '%s/ch.alerts'", lite.dir, lite.dir), 0,
+                 "analyze: the same alerts from SQLite and ClickHouse");
     th_daemon_cleanup(&lite);
     th_daemon_cleanup(&ch);
     chs_cleanup(&c);
@@ -391,8 +409,8 @@ Test(clickhouse, stopped_server_buffered_within_the_buffer_and_counted_beyond, .
     struct chs c = {0};
     chs_start(&c, NULL);
     struct th_daemon d = {0};
-    const char *args[] = {"--store", c.url, "--clickhouse-buffer", "2M", "--commit-interval", "0.2s",
-                          NULL};
+    const char *args[] = {"--store", c.url, "--clickhouse-buffer", "2M", "--commit-interval",
+                          "0.2s",    NULL};
     th_daemon_start(&d, args);
     /* within the buffer: everything arrives once the server is back */
     chs_stop(&c);
