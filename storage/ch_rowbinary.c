@@ -323,9 +323,10 @@ long ch_get_flow(const uint8_t *p, size_t n, struct flow *f)
     f->last_ms = rb_get_i64(&r.in);
     get_optional_fields(&r);
     f->received_ms = rb_get_i64(&r.in);
-    if (r.in.short_)
-        return 0;
+    /* bad is only ever set on bytes that were all there: known before the row is whole */
     if (r.bad)
         return CH_ROW_BAD;
+    if (r.in.short_)
+        return 0;
     return (long)(r.in.p - p);
 }
