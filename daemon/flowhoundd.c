@@ -301,30 +301,24 @@ static int run(struct fh_config *cfg, const struct store_url *url)
     flowq_init(&queue, (size_t)cfg->queue_batches);
     struct writer *writer = writer_new(store, &queue, &exporters, cfg->commit_interval_ms);
     writer_set_retention(writer, cfg->retention_ms, cfg->max_size);
-    struct ch_sink *ch = NULL;
-    if (url->kind == STORE_CLICKHOUSE && !(ch = start_clickhouse(cfg, url, &exporters, writer))) {
-        writer_free(writer);
-        for (size_t i = 0; i < cfg->n_listen; i++)
-            listener_close(&ls[i]);
-        free(ls);
-        flowq_destroy(&queue);
-        exporters_free(&exporters);
-        free(allow);
-        store_close(store);
-        return 1;
-    }
-
     sigset_t old;
     block_signals_for_threads(&old);
-    struct hooks hooks;
-    int rc = hooks_start(&hooks, cfg, writer, &exporters, err, sizeof(err));
+    struct hooks hooks = {0};
+    struct ch_sink *ch = NULL;
+    int rc = 0;
+    err[0] = '\0';
+    if (url->kind == STORE_CLICKHOUSE && !(ch = start_clickhouse(cfg, url, &exporters, writer)))
+        rc = -1; /* start_clickhouse said why */
+    if (rc == 0)
+        rc = hooks_start(&hooks, cfg, writer, &exporters, err, sizeof(err));
     if (rc == 0 && writer_start(writer) != 0) {
         snprintf(err, sizeof(err), "cannot start the writer thread");
         rc = -1;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
-        log_err("%s", err);
+        if (err[0])
+            log_err("%s", err);
         hooks_stop(&hooks);
         writer_free(writer);
         ch_sink_free(ch);

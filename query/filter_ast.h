@@ -65,6 +65,11 @@ struct filter {
     int nparams;
 };
 
+/* filter_sql.c, for both SQL dialects (filter_ch.c): the column a field reads (NULL for the
+ * computed ones: bps, pps, duration), whether it may be NULL, a comparison's operator. */
+const char *filter_field_column(enum ffield fld);
+bool filter_field_nullable(enum ffield fld);
+const char *filter_cmp_op(enum fcmp c);
 /* filter_sql.c: fills f->sql and f->params from f->root. */
 void filter_build_sql(struct filter *f);
 /* filter_parse.c */

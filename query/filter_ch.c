@@ -65,61 +65,19 @@ static void emit_text(struct chbuf *b, const char *s)
     put(b, "'");
 }
 
+/* The field as ClickHouse reads it (the rates are emit_rate's). */
 static const char *column(enum ffield fld)
 {
-    switch (fld) {
-    case FLD_SRC_ADDR:
-        return "src_addr";
-    case FLD_DST_ADDR:
-        return "dst_addr";
-    case FLD_EXPORTER:
-        return "exporter";
-    case FLD_SRC_PORT:
-        return "src_port";
-    case FLD_DST_PORT:
-        return "dst_port";
-    case FLD_PROTO:
-        return "proto";
-    case FLD_TCP_FLAGS:
-        return "tcp_flags";
-    case FLD_PACKETS:
-        return "packets";
-    case FLD_BYTES:
-        return "bytes";
-    case FLD_DURATION:
+    if (fld == FLD_DURATION)
         return "(last_ms - first_ms)";
-    case FLD_SRC_AS:
-        return "src_as";
-    case FLD_DST_AS:
-        return "dst_as";
-    case FLD_IN_IF:
-        return "in_if";
-    case FLD_OUT_IF:
-        return "out_if";
-    case FLD_BPS:
-    case FLD_PPS:
-        break; /* rate(): not one column */
-    }
-    return "NULL";
-}
-
-static bool nullable(enum ffield fld)
-{
-    return fld == FLD_TCP_FLAGS || fld == FLD_SRC_AS || fld == FLD_DST_AS || fld == FLD_IN_IF ||
-           fld == FLD_OUT_IF;
-}
-
-static const char *op_text(enum fcmp c)
-{
-    static const char *ops[] = {
-        [CMP_EQ] = " = ", [CMP_LT] = " < ", [CMP_GT] = " > ", [CMP_LE] = " <= ", [CMP_GE] = " >= "};
-    return ops[c];
+    const char *c = filter_field_column(fld);
+    return c ? c : "NULL";
 }
 
 /* The field as a value: a nullable column behind its guard (see the top of the file). */
 static void operand_open(struct chbuf *b, enum ffield fld)
 {
-    if (nullable(fld)) {
+    if (filter_field_nullable(fld)) {
         put(b, "(isNotNull(");
         put(b, column(fld));
         put(b, ") AND ifNull(");
@@ -166,11 +124,11 @@ static void emit_num(struct chbuf *b, const struct fnode *n)
 {
     if (n->field == FLD_BPS || n->field == FLD_PPS) {
         bool bps = n->field == FLD_BPS;
-        emit_rate(b, bps ? "bytes" : "packets", bps ? 8000 : 1000, op_text(n->cmp), n->value);
+        emit_rate(b, bps ? "bytes" : "packets", bps ? 8000 : 1000, filter_cmp_op(n->cmp), n->value);
         return;
     }
     operand_open(b, n->field);
-    put(b, op_text(n->cmp));
+    put(b, filter_cmp_op(n->cmp));
     emit_int(b, n->value);
     put(b, ")");
 }

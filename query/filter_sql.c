@@ -93,7 +93,7 @@ static void param_text(struct emitter *e, const char *s)
     f->params[f->nparams++] = (struct fparam){.type = FP_TEXT, .s = xstrdup(s)};
 }
 
-static const char *column(enum ffield fld)
+const char *filter_field_column(enum ffield fld)
 {
     switch (fld) {
     case FLD_SRC_ADDR:
@@ -114,15 +114,6 @@ static const char *column(enum ffield fld)
         return "packets";
     case FLD_BYTES:
         return "bytes";
-    /* nfdump's definitions: duration in ms, rates 0 for flows of no duration. */
-    case FLD_BPS:
-        return "(CASE WHEN last_ms > first_ms THEN bytes * 8000 / (last_ms - first_ms) ELSE 0 "
-               "END)";
-    case FLD_PPS:
-        return "(CASE WHEN last_ms > first_ms THEN packets * 1000 / (last_ms - first_ms) ELSE 0 "
-               "END)";
-    case FLD_DURATION:
-        return "(last_ms - first_ms)";
     case FLD_SRC_AS:
         return "src_as";
     case FLD_DST_AS:
@@ -131,17 +122,39 @@ static const char *column(enum ffield fld)
         return "in_if";
     case FLD_OUT_IF:
         return "out_if";
+    case FLD_BPS:
+    case FLD_PPS:
+    case FLD_DURATION:
+        break;
     }
-    return "NULL";
+    return NULL;
 }
 
-static bool nullable(enum ffield fld)
+/* The field as SQLite reads it: a column, or nfdump's definitions of the computed ones
+ * (duration in ms, rates 0 for flows of no duration). */
+static const char *column(enum ffield fld)
+{
+    switch (fld) {
+    case FLD_BPS:
+        return "(CASE WHEN last_ms > first_ms THEN bytes * 8000 / (last_ms - first_ms) ELSE 0 "
+               "END)";
+    case FLD_PPS:
+        return "(CASE WHEN last_ms > first_ms THEN packets * 1000 / (last_ms - first_ms) ELSE 0 "
+               "END)";
+    case FLD_DURATION:
+        return "(last_ms - first_ms)";
+    default:
+        return filter_field_column(fld);
+    }
+}
+
+bool filter_field_nullable(enum ffield fld)
 {
     return fld == FLD_TCP_FLAGS || fld == FLD_SRC_AS || fld == FLD_DST_AS || fld == FLD_IN_IF ||
            fld == FLD_OUT_IF;
 }
 
-static const char *op_text(enum fcmp c)
+const char *filter_cmp_op(enum fcmp c)
 {
     static const char *ops[] = {
         [CMP_EQ] = " = ", [CMP_LT] = " < ", [CMP_GT] = " > ", [CMP_LE] = " <= ", [CMP_GE] = " >= "};
@@ -151,7 +164,7 @@ static const char *op_text(enum fcmp c)
 /* "(col IS NOT NULL AND " for columns that may be NULL, so that the result is never NULL. */
 static void guard_open(struct sbuf *b, enum ffield fld)
 {
-    if (nullable(fld)) {
+    if (filter_field_nullable(fld)) {
         put(b, "(");
         put(b, column(fld));
         put(b, " IS NOT NULL AND ");
@@ -160,7 +173,7 @@ static void guard_open(struct sbuf *b, enum ffield fld)
 
 static void guard_close(struct sbuf *b, enum ffield fld)
 {
-    if (nullable(fld))
+    if (filter_field_nullable(fld))
         put(b, ")");
 }
 
@@ -177,7 +190,7 @@ static void emit_num(struct emitter *e, const struct fnode *n)
 {
     guard_open(&e->b, n->field);
     operand(e, n->field);
-    put(&e->b, op_text(n->cmp));
+    put(&e->b, filter_cmp_op(n->cmp));
     param_int(e, n->value);
     guard_close(&e->b, n->field);
 }

@@ -75,26 +75,6 @@ sqlite3_stmt *query_ch_row_stmt(struct query *q, const char *sql, char *err, siz
 
 /* ---- the WHERE of a request ---- */
 
-struct hours {
-    uint32_t *h;
-    size_t n, cap;
-};
-
-static long read_hour(void *ctx, const uint8_t *p, size_t n)
-{
-    struct hours *hs = ctx;
-    struct rb_in in = {.p = p, .end = p + n};
-    uint32_t h = rb_get_u32(&in);
-    if (in.short_)
-        return 0;
-    if (hs->n == hs->cap) {
-        hs->cap = hs->cap ? hs->cap * 2 : 64;
-        hs->h = xreallocarray(hs->h, hs->cap, sizeof(*hs->h));
-    }
-    hs->h[hs->n++] = h;
-    return 4;
-}
-
 /* "(rhour BETWEEN a AND b OR ...)" over the hours that can hold flows overlapping
  * [from, to]; "0" when none can. */
 static char *hours_sql(struct query *q, int64_t from, int64_t to, int *rc, char *err, size_t errlen)
@@ -103,11 +83,11 @@ static char *hours_sql(struct query *q, int64_t from, int64_t to, int *rc, char 
                           "min(min_first) <= %" PRId64 " AND max(max_last) >= %" PRId64
                           " ORDER BY rhour FORMAT RowBinary",
                           query_ch_db(q), to, from);
-    struct hours hs = {0};
-    *rc = query_ch_select(q, sql, read_hour, &hs, err, errlen);
+    struct rb_ints hs = {.width = 4};
+    *rc = query_ch_select(q, sql, rb_int_row, &hs, err, errlen);
     free(sql);
     if (*rc) {
-        free(hs.h);
+        free(hs.v);
         return NULL;
     }
     char *out = xstrdup(hs.n ? "(" : "0");
@@ -126,7 +106,7 @@ static char *hours_sql(struct query *q, int64_t from, int64_t to, int *rc, char 
         free(out);
         out = more;
     }
-    free(hs.h);
+    free(hs.v);
     return out;
 }
 

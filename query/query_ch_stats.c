@@ -251,26 +251,6 @@ int query_ch_summary(struct query *q, struct query_summary *out, char *err, size
 
 /* ---- the hunt ---- */
 
-struct peers {
-    int64_t *k;
-    size_t n, cap;
-};
-
-static long read_peer(void *ctx, const uint8_t *p, size_t n)
-{
-    struct peers *ps = ctx;
-    struct rb_in in = {.p = p, .end = p + n};
-    int64_t k = rb_get_i64(&in);
-    if (in.short_)
-        return 0;
-    if (ps->n == ps->cap) {
-        ps->cap = ps->cap ? ps->cap * 2 : 64;
-        ps->k = xreallocarray(ps->k, ps->cap, sizeof(*ps->k));
-    }
-    ps->k[ps->n++] = k;
-    return 8;
-}
-
 struct hunt_rows {
     query_flow_fn fn;
     void *ctx;
@@ -311,16 +291,16 @@ int query_ch_hunt(struct query *q, const struct query_hunt *h, query_flow_fn fn,
     char *sql = xasprintf("SELECT DISTINCT dst_key FROM %s.flows WHERE %s AND %s LIMIT 10000 "
                           "FORMAT RowBinary",
                           query_ch_db(q), where, from_ep);
-    struct peers ps = {0};
-    rc = query_ch_select(q, sql, read_peer, &ps, err, errlen);
+    struct rb_ints ps = {.width = 8};
+    rc = query_ch_select(q, sql, rb_int_row, &ps, err, errlen);
     free(sql);
     char *in = xstrdup("");
     for (size_t i = 0; i < ps.n && !rc; i++) {
-        char *more = xasprintf("%s%s%" PRId64, in, i ? ", " : "", ps.k[i]);
+        char *more = xasprintf("%s%s%" PRId64, in, i ? ", " : "", ps.v[i]);
         free(in);
         in = more;
     }
-    free(ps.k);
+    free(ps.v);
     if (!rc) {
         char *replies = ps.n ? xasprintf(" OR (src_key IN (%s) AND %s)", in, to_ep) : xstrdup("");
         sql = xasprintf("SELECT %s FROM %s.flows WHERE %s%s AND ((%s)%s) ORDER BY received_ms, "

@@ -138,6 +138,21 @@ bool rb_get_null(struct rb_in *r)
     return rb_get_u8(r) != 0;
 }
 
+long rb_int_row(void *ctx, const uint8_t *p, size_t n)
+{
+    struct rb_ints *a = ctx;
+    struct rb_in in = {.p = p, .end = p + n};
+    int64_t v = a->width == 4 ? (int64_t)rb_get_u32(&in) : rb_get_i64(&in);
+    if (in.short_)
+        return 0;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 64;
+        a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+    }
+    a->v[a->n++] = v;
+    return a->width;
+}
+
 /* ---- a flow ---- */
 
 const char ch_flow_insert_columns[] =

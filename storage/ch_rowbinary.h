@@ -43,6 +43,15 @@ bool rb_get_str(struct rb_in *r, char *buf, size_t len);
 /* A Nullable's flag: true when the value is NULL (nothing follows). */
 bool rb_get_null(struct rb_in *r);
 
+/* Answers of one integer column (rows of `width` bytes, 4 or 8), collected into an array:
+ * ch_select's row function is rb_int_row with a struct rb_ints as its context. */
+struct rb_ints {
+    int width;
+    int64_t *v;
+    size_t n, cap;
+};
+long rb_int_row(void *ctx, const uint8_t *p, size_t n);
+
 /* The columns a flow is inserted with, in the order ch_put_flow writes them: the hidden ones
  * (instance, seq, rhour, src_key, dst_key), then the `flows` view's (store_flow_columns). */
 extern const char ch_flow_insert_columns[];
