@@ -6,6 +6,7 @@
 
 #include "alerts/alert_store.h"
 #include "common/addr.h"
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 
 struct alert_store {
@@ -84,8 +85,8 @@ static void bind_dir(sqlite3_stmt *st, int i, const struct conn_dir *d)
 {
     if (!d->records)
         return; /* NULLs: that direction was not seen */
-    sqlite3_bind_int64(st, i, (int64_t)d->packets);
-    sqlite3_bind_int64(st, i + 1, (int64_t)d->bytes);
+    sqlite3_bind_int64(st, i, clamp_i64(d->packets));
+    sqlite3_bind_int64(st, i + 1, clamp_i64(d->bytes));
     sqlite3_bind_int(st, i + 2, d->flags);
 }
 

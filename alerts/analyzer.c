@@ -17,6 +17,8 @@
 #include "alerts/alert_store.h"
 #include "alerts/analyzer_int.h"
 #include "common/addr.h"
+#include "common/flowlimits.h"
+#include "common/satmath.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -95,6 +97,7 @@ void analyzer_opts_default(struct analyzer_opts *o)
     o->exhaustion_min_ports = 3;
     o->exhaustion_max_span = 16;
     o->store_connections = false; /* derived data: alerts/conn_rebuild.h rebuilds them */
+    o->clock_skew_ms = FLOW_CLOCK_SKEW_MS;
 }
 
 /* ---- exporters and vantage specs ---- */
@@ -1055,7 +1058,7 @@ static void run_lifecycle(struct analyzer *a)
     struct an_episode *ep;
     FOR_ACTIVE(a, ep)
     {
-        if (ep_clock(a, ep) - ep->last_ms > a->o.quiet_ms)
+        if (sat_sub(ep_clock(a, ep), ep->last_ms) > a->o.quiet_ms)
             ep_resolve(a, ep, ep->last_ms + a->o.quiet_ms, "quiet: no more failed attempts");
         else
             ep_flush(a, ep);
@@ -1085,6 +1088,11 @@ void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n)
         advance_recv(a, f->received_ms);
         if (f->proto != 6)
             continue;
+        if (flow_from_future(f, a->o.clock_skew_ms)) {
+            /* stored and counted by the collector; here it would move its exporter's clock */
+            a->st.future_skipped++;
+            continue;
+        }
         uint32_t x = exporter_index(a, f);
         if (x >= MAX_EXPORTERS)
             continue;

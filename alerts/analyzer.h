@@ -4,7 +4,8 @@
  *
  * The same code runs in flowhoundd (a consumer of the storage writer) and in
  * `flowhound analyze` (over stored flows in arrival order). Windows and lifecycle use flow
- * time (each exporter's clock = the largest last_ms it reported); the only receive-time
+ * time (each exporter's clock = the largest last_ms it reported, flows dated in the future
+ * left out); the only receive-time
  * rule is the short hold before an alert is opened (so the other vantage point's records
  * can arrive), measured on the flows' received_ms, so a replay of stored flows makes the
  * same decisions as the live run did.
@@ -40,6 +41,10 @@ struct analyzer_opts {
     const char *const *vantage_inner; /* exporters on the server side: ADDR[/DOM] or * /DOM */
     size_t n_vantage_inner;
     bool store_connections; /* write the connections table */
+    /* Flows ending more than this after their received_ms are not analysed: 10 min
+     * (common/flowlimits.h). A clock ahead of ours would move its exporter's flow clock, and
+     * with it the end of every open episode, forward. */
+    int64_t clock_skew_ms;
 };
 
 void analyzer_opts_default(struct analyzer_opts *o);
@@ -66,6 +71,7 @@ struct writer_consumer analyzer_consumer(struct analyzer *a);
 struct analyzer_stats {
     uint64_t records, tcp_records;
     uint64_t sampled_skipped; /* TCP records of sampled flows: not analysed */
+    uint64_t future_skipped;  /* TCP records dated beyond clock_skew_ms: not analysed */
     size_t conns_tracked, conn_cap;
     uint64_t conn_evictions, conn_expired;
     uint64_t episodes_evicted;

@@ -10,6 +10,7 @@
 
 #include "alerts/analyzer_int.h"
 #include "common/addr.h"
+#include "common/satmath.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -47,8 +48,8 @@ static json_t *dir_json(const struct conn_dir *d)
         return json_null();
     char f[12];
     flags_str(d->flags, f);
-    return json_pack("{s:I,s:I,s:s,s:i}", "packets", (json_int_t)d->packets, "bytes",
-                     (json_int_t)d->bytes, "flags", f, "records", (int)d->records);
+    return json_pack("{s:I,s:I,s:s,s:i}", "packets", (json_int_t)clamp_i64(d->packets), "bytes",
+                     (json_int_t)clamp_i64(d->bytes), "flags", f, "records", (int)d->records);
 }
 
 static const char *end_reason_name(uint8_t r)
@@ -104,9 +105,9 @@ static json_t *attempts_json(const struct an_episode *ep, const struct an_export
         const struct an_obs *ob = &ep->obs[i];
         json_t *e = json_object();
         json_object_set_new(e, "exporter", json_string(ex[ob->exporter].name));
-        json_object_set_new(e, "syn_packets", json_integer((json_int_t)an_obs_syn(ob)));
+        json_object_set_new(e, "syn_packets", json_integer(clamp_i64(an_obs_syn(ob))));
         json_object_set_new(e, "answer", json_string(answer_name(an_obs_answers(ob))));
-        json_object_set_new(e, "answer_packets", json_integer((json_int_t)an_obs_reply(ob)));
+        json_object_set_new(e, "answer_packets", json_integer(clamp_i64(an_obs_reply(ob))));
         json_object_set_new(e, "connections", json_integer(ob->conns));
         if (!addr_equal(&ob->client, &ep->client) || ob->cport != ep->cport) {
             char buf[FH_ADDR_STRLEN];

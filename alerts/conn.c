@@ -6,6 +6,7 @@
 
 #include "alerts/conn.h"
 #include "common/addr.h"
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 
 struct conn_key {
@@ -302,8 +303,8 @@ static void dir_merge(struct conn_dir *d, const struct conn_dir *r)
     }
     if (r->last_ms >= d->last_ms)
         d->end_reason = r->end_reason;
-    d->packets += r->packets;
-    d->bytes += r->bytes;
+    d->packets = sat_addu(d->packets, r->packets);
+    d->bytes = sat_addu(d->bytes, r->bytes);
     d->first_ms = r->first_ms < d->first_ms ? r->first_ms : d->first_ms;
     d->last_ms = r->last_ms > d->last_ms ? r->last_ms : d->last_ms;
     d->flags |= r->flags;
@@ -422,8 +423,9 @@ static bool steal_reply(const struct conn_tracker *t, struct conn_cur *c, int k,
     if (u->records == 0) {
         memset(d, 0, sizeof(*d)); /* a direction without records is all zero */
     } else {
-        d->packets -= l->packets; /* sums: exact */
-        d->bytes -= l->bytes;
+        /* sums: exact, unless they saturated (then they stay at the limit: "at least") */
+        d->packets -= d->packets == UINT64_MAX ? 0 : l->packets;
+        d->bytes -= d->bytes == UINT64_MAX ? 0 : l->bytes;
         d->first_ms = u->first_ms, d->last_ms = u->last_ms;
         d->flags = u->flags, d->records = u->records;
         d->initial = u->initial, d->has_initial = u->has_initial, d->end_reason = u->end_reason;

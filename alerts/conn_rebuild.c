@@ -8,6 +8,8 @@
 
 #include "alerts/conn_rebuild.h"
 #include "common/addr.h"
+#include "common/flowlimits.h"
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 
 /* As the analyzer: the tracker is swept every second of receive time. */
@@ -87,7 +89,8 @@ static bool wanted(const struct conn_rebuild_req *q, uint16_t cport, const struc
 /* Feeds one stored record as analyzer_consume() does. */
 static void feed(struct rebuild *b, const struct flow *f, int64_t *last_sweep)
 {
-    if (!conn_flow_tracked(f) || !wanted(b->req, b->cport, f))
+    int64_t skew = b->req->clock_skew_ms > 0 ? b->req->clock_skew_ms : FLOW_CLOCK_SKEW_MS;
+    if (!conn_flow_tracked(f) || flow_from_future(f, skew) || !wanted(b->req, b->cport, f))
         return;
     uint32_t x = exporter_index(b, f);
     if (x >= MAX_EXPORTERS)
@@ -193,9 +196,9 @@ static void dir_json(json_t *o, const char *prefix, const struct conn_dir *d)
 {
     char k[16];
     snprintf(k, sizeof(k), "%s_packets", prefix);
-    json_object_set_new(o, k, d->records ? json_integer((json_int_t)d->packets) : json_null());
+    json_object_set_new(o, k, d->records ? json_integer(clamp_i64(d->packets)) : json_null());
     snprintf(k, sizeof(k), "%s_bytes", prefix);
-    json_object_set_new(o, k, d->records ? json_integer((json_int_t)d->bytes) : json_null());
+    json_object_set_new(o, k, d->records ? json_integer(clamp_i64(d->bytes)) : json_null());
     snprintf(k, sizeof(k), "%s_flags", prefix);
     json_object_set_new(o, k, d->records ? json_integer(d->flags) : json_null());
 }

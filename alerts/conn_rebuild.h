@@ -6,9 +6,10 @@
  * replies to it are found through the endpoint-key index (store_client_port_sql(), the
  * story's hunt), read in the order they were received (received_ms, then first_ms), and fed
  * to a fresh tracker keyed per exporter (address/domain) as the analyzer keys them: TCP only,
- * sampled flows skipped, an RFC 5103 biflow as its two directions, the tracker swept by each
- * exporter's flow clock every second of receive time. The result is what the analyzer would
- * have stored for that port, as long as the analyzer's table did not evict the entry.
+ * sampled flows and flows dated in the future skipped, an RFC 5103 biflow as its two
+ * directions, the tracker swept by each exporter's flow clock every second of receive time.
+ * The result is what the analyzer would have stored for that port, as long as the
+ * analyzer's table did not evict the entry.
  *
  * Bounded: at most CONN_REBUILD_MAX_FLOWS flows are read, at most CONN_REBUILD_MAX_CONNS
  * connections kept (both flagged in the result); the flows are read through the query layer
@@ -42,6 +43,9 @@ struct conn_rebuild_req {
     /* Flows are read from margin_ms before from_ms (a connection starting at from_ms can be
      * preceded by the records that decide how it is split and oriented). */
     int64_t margin_ms;
+    /* Flows ending more than this after their receipt are skipped, as the analyzer skips
+     * them (its clock_skew_ms); 0: FLOW_CLOCK_SKEW_MS. */
+    int64_t clock_skew_ms;
 };
 
 /* One rebuilt connection, and the exporter that saw it as "ADDRESS/DOMAIN" (the name the

@@ -39,23 +39,13 @@ static bool over_rate(struct deliver_limit *l, const struct alert *a, int64_t t)
     if (!l->rate_per_min)
         return false;
     struct limit_bucket *b = &l->buckets[addr_hash(&a->client_addr, 0x5eed) % LIMIT_SLOTS];
-    double burst = (double)l->rate_per_min;
     if (!b->used || !addr_equal(&b->client, &a->client_addr)) {
         b->used = true;
         b->client = a->client_addr;
-        b->tokens = burst;
-        b->last_ms = t;
+        memset(&b->rate, 0, sizeof(b->rate)); /* a new client's bucket starts full */
     }
-    if (t > b->last_ms) {
-        b->tokens += (double)(t - b->last_ms) * burst / 60000.0;
-        if (b->tokens > burst)
-            b->tokens = burst;
-        b->last_ms = t;
-    }
-    if (b->tokens < 1.0)
-        return true;
-    b->tokens -= 1.0;
-    return false;
+    double burst = (double)l->rate_per_min;
+    return !rate_take(&b->rate, burst, burst, t);
 }
 
 bool limit_pass(struct deliver_limit *l, const struct alert *a, enum alert_event ev,

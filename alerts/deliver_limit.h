@@ -10,14 +10,14 @@
 #include <stdint.h>
 
 #include "alerts/alert.h"
+#include "common/ratelimit.h"
 
 #define LIMIT_SLOTS 1024
 
 struct limit_bucket {
     struct fh_addr client;
     bool used;
-    double tokens;
-    int64_t last_ms;
+    struct rate_bucket rate;
 };
 
 struct limit_seen {

@@ -1,12 +1,12 @@
 /* analyze.c - `flowhound analyze`: the daemon's analyzer over stored flows.
  *
- * Flows are read in the order flowhoundd received them (query_replay: SQLite partition by
- * partition in rowid order, ClickHouse by received_ms and seq), so the analyzer makes the same
- * decisions as it did live: its only receive-time rule (the hold before an alert opens) is measured
- * on the stored received_ms. --from/--to select flows by flow time. Alerts are written to --out (a
- * new flowhound store; default: memory only) and printed, one JSON object per alert; with --out the
- * rebuilt connections are written there too (the `connections` table: an offline export for SQL,
- * which the daemon no longer writes by default). The input store is only read. */
+ * Flows are read in the order flowhoundd received them (partition by partition, rowid
+ * order), so the analyzer makes the same decisions as it did live: its only receive-time
+ * rule (the hold before an alert opens) is measured on the stored received_ms. --from/--to
+ * select flows by flow time. Alerts are written to --out (a new flowhound store; default:
+ * memory only) and printed, one JSON object per alert; with --out the rebuilt connections are
+ * written there too (the `connections` table: an offline export for SQL, which the daemon
+ * no longer writes by default). The input store is only read. */
 #include "config.h"
 
 #include <jansson.h>
@@ -22,6 +22,7 @@
 #include "common/xmalloc.h"
 #include "query/query.h"
 #include "storage/store.h"
+#include "storage/store_url.h"
 
 #define CHUNK 512
 
@@ -34,6 +35,7 @@ enum {
     OPT_QUIET,
     OPT_HOLD,
     OPT_CONNS,
+    OPT_SKEW,
     OPT_INNER
 };
 
@@ -50,6 +52,9 @@ static const struct arg_opt options[] = {
     {"alert-quiet", 0, ARG_VALUE, OPT_QUIET, "D", "as flowhoundd's alert-quiet", NULL},
     {"alert-hold", 0, ARG_VALUE, OPT_HOLD, "D", "as flowhoundd's alert-hold", NULL},
     {"max-conns", 0, ARG_VALUE, OPT_CONNS, "N", "as flowhoundd's analyzer-max-conns", NULL},
+    {"clock-skew", 0, ARG_VALUE, OPT_SKEW, "D",
+     "as flowhoundd's clock-skew: flows ending this long\nafter their receipt are not analysed",
+     NULL},
     {"vantage-inner", 0, ARG_VALUE, OPT_INNER, "ADDR[/DOMAIN]|*/DOMAIN",
      "as flowhoundd's vantage-inner (repeatable)", NULL},
     {"help", 0, ARG_FLAG, 'h', NULL, "this help", NULL},
@@ -60,7 +65,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "Usage: flowhound analyze --db PATH|--store URL [--from T] [--to T] [--out PATH]\n"
                "         [--stale-window D] [--alert-quiet D] [--alert-hold D]\n"
-               "         [--max-conns N] [--vantage-inner ADDR[/DOMAIN]|*/DOMAIN]...\n"
+               "         [--max-conns N] [--clock-skew D]\n"
+               "         [--vantage-inner ADDR[/DOMAIN]|*/DOMAIN]...\n"
                "Rebuilds connections and raises stale-state alerts over stored flows, as\n"
                "flowhoundd does live. Prints one JSON object per alert.\n\n");
     args_help(options, f);
@@ -86,8 +92,104 @@ static void consume_chunk(struct store *out, struct analyzer *a, const struct fl
     }
 }
 
-/* Flows arrive through the query layer in receive order (query_replay: either store) and are
- * fed a chunk at a time. */
+static const char flow_sql[] = "SELECT %s FROM \"%w\" WHERE proto = 6 AND last_ms >= %lld AND "
+                               "first_ms <= %lld ORDER BY rowid";
+
+/* Feeds one partition's flows; returns the number fed or -1. Its statement is its own read
+ * transaction: a snapshot held for one partition, not for the whole store (flowhoundd's WAL
+ * cannot be emptied while one is held: storage/wal.c). */
+static long long feed_partition(sqlite3 *db, const char *name, int64_t from, int64_t to,
+                                struct store *out, struct analyzer *a, int64_t *last_recv)
+{
+    char *sql =
+        sqlite3_mprintf(flow_sql, store_flow_read_columns, name, (long long)from, (long long)to);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
+        fprintf(stderr, "flowhound analyze: %s: %s\n", name, sqlite3_errmsg(db));
+        return -1;
+    }
+    static struct flow chunk[CHUNK];
+    size_t n = 0;
+    long long total = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_row_to_flow(st, &chunk[n]);
+        if (chunk[n].received_ms > *last_recv)
+            *last_recv = chunk[n].received_ms;
+        if (++n == CHUNK) {
+            consume_chunk(out, a, chunk, n, false, 0);
+            total += (long long)n;
+            n = 0;
+        }
+    }
+    if (n)
+        consume_chunk(out, a, chunk, n, false, 0);
+    total += (long long)n;
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? total : -1;
+}
+
+/* The partitions' names, oldest first, read and let go before any is fed. */
+static char **partition_names(sqlite3 *db, size_t *n)
+{
+    sqlite3_stmt *st;
+    char **names = NULL;
+    size_t cap = 0;
+    *n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT name FROM partitions ORDER BY span_start, rowid", -1, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            names = xreallocarray(names, cap, sizeof(*names));
+        }
+        names[(*n)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return names;
+}
+
+/* Was the partition dropped (by flowhoundd's retention) since its name was read? */
+static bool partition_gone(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st;
+    bool gone = false;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) = 0 FROM sqlite_master WHERE name = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        gone = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return gone;
+}
+
+static long long feed_all(struct store *in, int64_t from, int64_t to, struct store *out,
+                          struct analyzer *a)
+{
+    sqlite3 *db = store_sqlite(in);
+    size_t n;
+    char **names = partition_names(db, &n);
+    long long total = 0;
+    int64_t last_recv = 0;
+    for (size_t i = 0; i < n && total >= 0; i++) {
+        long long fed = feed_partition(db, names[i], from, to, out, a, &last_recv);
+        if (fed < 0 && partition_gone(db, names[i]))
+            fprintf(stderr, "flowhound analyze: %s was dropped by retention meanwhile: skipped\n",
+                    names[i]);
+        else
+            total = fed < 0 ? -1 : total + fed;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    consume_chunk(out, a, NULL, 0, true, last_recv);
+    return total;
+}
+
+/* A ClickHouse store's flows come through the query layer in receive order (query_replay),
+ * a chunk at a time. */
 struct feeding {
     struct store *out;
     struct analyzer *a;
@@ -111,8 +213,8 @@ static int feed_flow(void *ctx, const struct flow *f)
     return 0;
 }
 
-static long long feed_all(struct query *in, int64_t from, int64_t to, struct store *out,
-                          struct analyzer *a)
+static long long feed_clickhouse(struct query *in, int64_t from, int64_t to, struct store *out,
+                                 struct analyzer *a)
 {
     char err[512];
     static struct feeding fd;
@@ -190,6 +292,8 @@ static bool take_value(int id, const char *v, struct analyze_args *g)
         return parse_duration_ms(v, &g->o.quiet_ms);
     case OPT_HOLD:
         return parse_duration_ms(v, &g->o.hold_ms);
+    case OPT_SKEW:
+        return parse_duration_ms(v, &g->o.clock_skew_ms);
     case OPT_CONNS: {
         int64_t n;
         if (!args_count(v, &n) || n < 1)
@@ -240,17 +344,23 @@ int cmd_analyze(int argc, char **argv)
         return rc;
     }
     char err[512];
-    struct query *in = query_open_store(g.db, NULL, err, sizeof(err));
-    if (in)
-        query_set_time_limit(in, 0); /* a replay of the whole store takes what it takes */
+    struct store_url u;
+    bool ch = store_url_parse(g.db, &u, err, sizeof(err)) == 0 && u.kind == STORE_CLICKHOUSE;
+    const char *path = !ch && u.kind == STORE_SQLITE && u.path[0] ? u.path : g.db;
+    struct query *chin = ch ? query_open_store(g.db, NULL, err, sizeof(err)) : NULL;
+    struct store *in = ch ? NULL : store_open(path, STORE_RO, NULL, err, sizeof(err));
+    if (chin)
+        query_set_time_limit(chin, 0); /* a replay of the whole store takes what it takes */
     struct store *out =
-        in ? store_open(g.out ? g.out : ":memory:", STORE_RW, NULL, err, sizeof(err)) : NULL;
+        in || chin ? store_open(g.out ? g.out : ":memory:", STORE_RW, NULL, err, sizeof(err))
+                   : NULL;
     struct analyzer *a = out ? analyzer_new(&g.o, out, err, sizeof(err)) : NULL;
     rc = 1;
     if (!a) {
         fprintf(stderr, "flowhound analyze: %s\n", err);
     } else {
-        long long n = feed_all(in, g.from, g.to, out, a);
+        long long n =
+            ch ? feed_clickhouse(chin, g.from, g.to, out, a) : feed_all(in, g.from, g.to, out, a);
         struct analyzer_stats st;
         analyzer_get_stats(a, &st);
         if (n < 0 || st.store_errors)
@@ -262,7 +372,8 @@ int cmd_analyze(int argc, char **argv)
     }
     analyzer_free(a);
     store_close(out);
-    query_close(in);
+    store_close(in);
+    query_close(chin);
     free(g.inner);
     return rc;
 }

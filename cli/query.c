@@ -102,7 +102,9 @@ static void usage(FILE *f)
                "\n"
                "Lists the flows of a flowhound store that match an nfdump-style filter, the\n"
                "top-N statistics of them (like nfdump -s) or records aggregated from them (like\n"
-               "nfdump -A, -a, -b), then nfdump's summary.\n"
+               "nfdump -A, -a, -b), then nfdump's summary. Output to a pipe or a terminal waits\n"
+               "in a temporary file ($TMPDIR) until read, so that the store is let go of when\n"
+               "the query ends, even with | less open.\n"
                "\n");
     args_help(options, f);
     fprintf(f, "\n"

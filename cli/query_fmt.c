@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/query_fmt.h"
+#include "common/satmath.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -99,7 +100,7 @@ static const char *sval(const struct ctx *c, enum col k)
 
 static int64_t span_ms(const struct ctx *c)
 {
-    return fmt_span(ival(c, C_FIRST), ival(c, C_LAST));
+    return sat_sub(ival(c, C_LAST), ival(c, C_FIRST));
 }
 
 /* ---- nfdump's conventions ---- */
@@ -170,12 +171,6 @@ const char *fmt_proto(int64_t p, char *buf, size_t len)
             return names[i].name;
     snprintf(buf, len, "%" PRId64, p);
     return buf;
-}
-
-int64_t fmt_span(int64_t first, int64_t last)
-{
-    int64_t d;
-    return __builtin_sub_overflow(last, first, &d) ? (last > first ? INT64_MAX : INT64_MIN) : d;
 }
 
 uint64_t fmt_per_second(double n, int64_t span)

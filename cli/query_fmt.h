@@ -42,8 +42,6 @@ const char *fmt_when(int64_t ms, char *buf, size_t len);
 const char *fmt_flags(int64_t flags, char *buf);
 /* "TCP", "UDP", ... or the number. */
 const char *fmt_proto(int64_t p, char *buf, size_t len);
-/* last - first, saturated (times come from exporters). */
-int64_t fmt_span(int64_t first, int64_t last);
 /* Rates as nfdump prints them: over the span in seconds (0 for none), truncated. */
 uint64_t fmt_per_second(double n, int64_t span_ms);
 

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli/query_out.h"
+#include "common/satmath.h"
 #include "common/timeutil.h"
 
 struct summary summary_empty(void)
@@ -65,7 +66,7 @@ static void print_flow_line(struct out *o, sqlite3_stmt *row)
         fmt_flags(num(row, "tcp_flags"), flags);
     printf("%-23s %9.3f %-5s %24s -> %-24s %-8s %10" PRId64 " %12" PRId64 "\n",
            fmt_when(num(row, "first_ms"), when, sizeof(when)),
-           (double)fmt_span(num(row, "first_ms"), num(row, "last_ms")) / 1000.0,
+           (double)sat_sub(num(row, "last_ms"), num(row, "first_ms")) / 1000.0,
            fmt_proto(num(row, "proto"), pbuf, sizeof(pbuf)), src, dst, flags, num(row, "packets"),
            num(row, "bytes"));
 }
@@ -167,7 +168,7 @@ static double pct(int64_t part, int64_t total)
 static void print_top_line(struct out *o, sqlite3_stmt *row)
 {
     int64_t f = num(row, "flows"), p = num(row, "packets"), b = num(row, "bytes");
-    int64_t span = fmt_span(num(row, "first_ms"), num(row, "last_ms"));
+    int64_t span = sat_sub(num(row, "last_ms"), num(row, "first_ms"));
     char when[40], dur[40], fs[32], ps[32], bs[32], pps[32], bps[32], proto[16];
     const char *key = text(row, "key"), *pr = "any";
     if (o->stat == QS_PROTO && !is_null(row, "key") && o->plain)
@@ -266,7 +267,7 @@ static void when_s(int64_t ms, char *buf, size_t len)
 
 void out_summary(const struct summary *s, int64_t from, int64_t to, bool plain)
 {
-    double secs = s->flows ? (double)fmt_span(s->first, s->last) / 1000.0 : 0;
+    double secs = s->flows ? (double)sat_sub(s->last, s->first) / 1000.0 : 0;
     uint64_t bps = 0, pps = 0, bpp = s->packets > 0 ? (uint64_t)(s->bytes / s->packets) : 0;
     if (secs > 0) {
         bps = (uint64_t)((double)s->bytes * 8 / secs);

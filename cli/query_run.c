@@ -6,11 +6,13 @@
  * the -s tables (each flow counted once, as nfdump, also for -s ip). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/query_run.h"
+#include "cli/spool.h"
 #include "common/xmalloc.h"
 
 struct ctx {
@@ -297,12 +299,18 @@ int query_cli_run(const struct query_opts *o, const struct filter *f, int64_t fr
     if (o->threads > 0)
         query_set_threads(c.q, (int)o->threads);
     struct summary sum = summary_empty();
+    struct spool sp;
+    spool_start(&sp); /* the store's snapshot is let go when the query ends, read or not */
     int rc = run_mode(&c, &sum);
     if (rc == 0 && text_output(o) && !o->quiet)
         out_summary(&sum, from, to, o->plain);
     else if (rc && c.err[0])
         fprintf(stderr, "flowhound query: %s\n", c.err);
     query_close(c.q);
+    if (spool_finish(&sp) && rc == 0) {
+        fprintf(stderr, "flowhound query: writing the output: %s\n", strerror(errno));
+        rc = 1;
+    }
     if (rc == 0 && (fflush(stdout) || ferror(stdout)))
         rc = 1;
     return rc;

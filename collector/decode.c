@@ -6,6 +6,28 @@
 #include "collector/fixbuf_decode.h"
 #include "collector/v5.h"
 
+void decode_emit(const struct exporter_table *t, struct exporter_domain *d,
+                 const struct flow_emitter *out, struct flow *f)
+{
+    flow_clamp(f);
+    enum flow_clock_verdict v = flow_clock_judge(f, &t->clock);
+    if (!out->emit(out->ctx, f)) {
+        d->dropped_queue++;
+        return;
+    }
+    d->flows++;
+    if (v == FLOW_CLOCK_FUTURE)
+        d->clock_future++;
+    else if (v == FLOW_CLOCK_PAST)
+        d->clock_past++;
+}
+
+void decode_note_clock(struct exporter_domain *d, int64_t export_ms, int64_t received_ms)
+{
+    d->clock_offset_ms = export_ms - received_ms;
+    d->clock_measured = true;
+}
+
 static enum reject_reason decode_v5(struct exporter_table *t, struct exporter *e,
                                     const uint8_t *buf, size_t len, int64_t now,
                                     const struct flow_emitter *out)
@@ -21,14 +43,11 @@ static enum reject_reason decode_v5(struct exporter_table *t, struct exporter *e
     d->packets++;
     d->dirty = true;
     seq_update(&d->seq, hdr.flow_sequence, hdr.count);
+    decode_note_clock(d, v5_export_ms(&hdr), now);
     struct flow flows[V5_MAX_RECORDS];
     v5_decode_records(buf, &hdr, &e->addr, now, flows);
-    for (unsigned i = 0; i < hdr.count; i++) {
-        if (out->emit(out->ctx, &flows[i]))
-            d->flows++;
-        else
-            d->dropped_queue++;
-    }
+    for (unsigned i = 0; i < hdr.count; i++)
+        decode_emit(t, d, out, &flows[i]);
     return REJ_NONE;
 }
 
@@ -78,4 +97,33 @@ enum reject_reason decode_packet(struct exporter_table *t, const struct fh_addr 
         e->rejects[why]++;
     exporters_unlock(t);
     return why;
+}
+
+struct expiry {
+    int64_t now_ms;
+    expire_fn fn;
+    void *ctx;
+    unsigned total;
+};
+
+static void expire_exporter(struct exporter *e, void *arg)
+{
+    struct expiry *x = arg;
+    for (unsigned i = 0; i < e->n_domains; i++) {
+        unsigned n = fixbuf_expire(&e->domains[i], x->now_ms);
+        if (n && x->fn)
+            x->fn(x->ctx, e, &e->domains[i], n);
+        x->total += n;
+    }
+}
+
+unsigned decode_expire_templates(struct exporter_table *t, int64_t now_ms, expire_fn fn, void *ctx)
+{
+    struct expiry x = {now_ms, fn, ctx, 0};
+    if (t->templates.timeout_ms <= 0)
+        return 0;
+    exporters_lock(t);
+    exporters_foreach(t, expire_exporter, &x);
+    exporters_unlock(t);
+    return x.total;
 }

@@ -20,6 +20,11 @@ void exporters_init(struct exporter_table *t, unsigned max_exporters, unsigned m
     while (t->cap < t->max_exporters * 2 && t->cap < 64 * 1024)
         t->cap *= 2;
     t->slots = xcalloc(t->cap, sizeof(*t->slots));
+    flow_clock_default(&t->clock);
+    t->templates.budget_all = EXPORTERS_TEMPLATE_BUDGET;
+    t->templates.budget_exporter = EXPORTERS_TEMPLATE_BUDGET_EXPORTER;
+    t->templates.timeout_ms = EXPORTERS_TEMPLATE_TIMEOUT_MS;
+    t->templates.changes_per_min = EXPORTERS_TEMPLATE_CHANGES;
 }
 
 void exporters_free(struct exporter_table *t)

@@ -24,9 +24,11 @@
 #include <stdint.h>
 
 #include "common/flow.h"
+#include "common/flowlimits.h"
 #include "common/prefix.h"
 #include "collector/reject.h"
 #include "collector/sequence.h"
+#include "collector/templates.h"
 
 struct exporter_domain {
     uint32_t domain;
@@ -35,6 +37,15 @@ struct exporter_domain {
     struct seq_state seq;
     uint64_t dropped_queue, dropped_store;
     uint64_t records_rejected; /* data records we could not decode (e.g. no template) */
+    /* Its clock against ours (common/flowlimits.h): flows stored though dated beyond the
+     * table's clock bounds, and the export time in its last datagram's header minus the
+     * moment we received it (valid once clock_measured). */
+    uint64_t clock_future, clock_past;
+    int64_t clock_offset_ms;
+    bool clock_measured;
+    /* v9/IPFIX templates refused (budget, rate of changes, too many) and expired (not
+     * refreshed within the template timeout). */
+    uint64_t templates_refused, templates_expired;
     /* v9/IPFIX template state, owned by the protocol decoder (NULL for v5). */
     void *proto_state;
     bool dirty; /* changed since last persisted */
@@ -46,6 +57,7 @@ struct exporter {
     uint64_t packets, bytes;
     uint64_t rejects[REJ__COUNT];
     uint64_t kernel_drops;
+    uint64_t template_bytes; /* v9/IPFIX template state held, all domains (tmpl_cost) */
     struct exporter_domain *domains;
     unsigned n_domains, cap_domains;
     bool dirty;
@@ -62,8 +74,20 @@ struct exporter_table {
     const struct fh_prefix *allow;
     size_t n_allow;
     uint64_t not_allowed_packets;
+    /* Flows dated beyond these are counted in their domain's clock_future / clock_past
+     * (settings clock-skew, clock-max-age; exporters_init sets the defaults). */
+    struct flow_clock clock;
     void (*free_proto_state)(void *);
+    /* Template budget, expiry and rate of changes (defaults: EXPORTERS_TEMPLATE_*). */
+    struct tmpl_limits templates;
 };
+
+/* The defaults of the template settings (common/settings.c has the same text). Real exporters
+ * hold tens of KiB of templates (Cisco ASA NSEL: 13 templates, 80 KiB); 64 MiB is 500 such. */
+#define EXPORTERS_TEMPLATE_BUDGET          (64ull << 20)
+#define EXPORTERS_TEMPLATE_BUDGET_EXPORTER (4ull << 20)
+#define EXPORTERS_TEMPLATE_TIMEOUT_MS      (30 * 60 * 1000)
+#define EXPORTERS_TEMPLATE_CHANGES         60
 
 void exporters_init(struct exporter_table *t, unsigned max_exporters, unsigned max_domains);
 void exporters_free(struct exporter_table *t);

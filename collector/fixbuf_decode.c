@@ -54,10 +54,12 @@ struct fb_state {
     struct seq_state base; /* the domain's counters when this process first saw it */
     bool have_base;
     struct fbx *fb; /* libfixbuf session + collection buffer, created at first data set */
+    uint64_t msgs;  /* messages decoded, numbering them for tmpl.refused_in (first: 1) */
 };
 
 /* One message being decoded. */
 struct msg {
+    const struct exporter_table *t;
     uint8_t version;
     struct exporter *e;
     struct exporter_domain *d;
@@ -77,21 +79,49 @@ static void note(struct msg *m, enum reject_reason why)
         m->why = why;
 }
 
-static struct fb_state *state_of(struct exporter_domain *d)
+static struct fb_state *state_of(struct exporter_table *t, struct exporter *e,
+                                 struct exporter_domain *d)
 {
-    if (!d->proto_state)
-        d->proto_state = xcalloc(1, sizeof(struct fb_state));
+    if (!d->proto_state) {
+        struct fb_state *st = xcalloc(1, sizeof(*st));
+        tmpl_table_init(&st->templates, &t->templates, &e->template_bytes);
+        d->proto_state = st;
+    }
     return d->proto_state;
+}
+
+void fixbuf_attach(struct exporter_table *t, struct exporter *e, struct exporter_domain *d)
+{
+    state_of(t, e, d);
 }
 
 struct tmpl_table *fixbuf_templates(struct exporter_domain *d)
 {
-    return &state_of(d)->templates;
+    struct fb_state *st = d->proto_state;
+    return st ? &st->templates : NULL;
 }
 
 struct fb_options *fixbuf_options(struct exporter_domain *d)
 {
-    return &state_of(d)->opt;
+    struct fb_state *st = d->proto_state;
+    return st ? &st->opt : NULL;
+}
+
+unsigned fixbuf_expire(struct exporter_domain *d, int64_t now_ms)
+{
+    struct fb_state *st = d->proto_state;
+    if (!st)
+        return 0;
+    struct tmpl_table *tt = &st->templates;
+    for (unsigned i = 0; st->fb && i < tt->n; i++)
+        if (tmpl_expired(tt, tt->items[i], now_ms))
+            fbx_forget(st->fb, tt->items[i]);
+    unsigned n = tmpl_expire(tt, now_ms);
+    if (n) {
+        d->templates_expired += n;
+        d->dirty = true;
+    }
+    return n;
 }
 
 void fixbuf_free_state(void *state)
@@ -184,14 +214,6 @@ static size_t record_len(const struct tmpl *t, const uint8_t *p, size_t avail)
     return off;
 }
 
-static void emit_flow(struct msg *m, struct flow *f)
-{
-    if (m->out->emit(m->out->ctx, f))
-        m->d->flows++;
-    else
-        m->d->dropped_queue++;
-}
-
 /* One record as libfixbuf decoded it (fbx_read's callback). */
 static void on_record(void *ctx, const struct tmpl *t, const uint8_t *rec)
 {
@@ -218,7 +240,7 @@ static void on_record(void *ctx, const struct tmpl *t, const uint8_t *rec)
         f.sampling_interval = interval;
         f.present |= FF_SAMPLING;
     }
-    emit_flow(m, &f);
+    decode_emit(m->t, m->d, m->out, &f);
 }
 
 /* Hands `n` whole records (len bytes) to libfixbuf. Anything it does not return (it should
@@ -250,12 +272,15 @@ static void fb_records(struct msg *m, struct tmpl *t, const uint8_t *p, size_t l
 static void decode_data_set(struct msg *m, uint16_t set_id, const uint8_t *p, size_t len)
 {
     struct tmpl *t = (struct tmpl *)tmpl_find(&m->st->templates, set_id);
-    if (!t) {
+    if (!t || t->refused_in == m->st->msgs) {
         /* Data before its template (or a template we never got): dropped and counted, never
-         * guessed at. We cannot know how many records the set holds: count the set. */
+         * guessed at. We cannot know how many records the set holds: count the set. Data of
+         * a message whose new layout for this id we refused (decode_template_set, which
+         * noted why) follows that layout, not the one held: the same. */
         m->d->records_rejected++;
         m->uncounted = true;
-        note(m, REJ_TEMPLATE_MISSING);
+        if (!t)
+            note(m, REJ_TEMPLATE_MISSING);
         return;
     }
     size_t off = 0;
@@ -294,16 +319,39 @@ static bool rest_is_zero(const uint8_t *p, size_t len)
     return true;
 }
 
+/* Is t withdrawn by a withdrawal of `id` in a set `set_id` (id = set id: all of its kind)? */
+static bool withdrawn_by(const struct tmpl *t, uint16_t id, uint16_t set_id)
+{
+    return id == set_id ? t->options == (set_id == 3) : t->id == id;
+}
+
+/* A template change refused: counted in the domain, and noted for the datagram. */
+static void refuse(struct msg *m, enum reject_reason why)
+{
+    note(m, why);
+    m->d->templates_refused++;
+}
+
 /* IPFIX withdrawal of one template, or of all (template id = set id): from our table and
- * from libfixbuf's session. */
+ * from libfixbuf's session. A change like a redefinition (withdrawing then defining again
+ * would otherwise get round the rate of changes), so it waits for its turn the same way;
+ * refused, the templates stay held until they expire. */
 static void withdraw(struct msg *m, uint16_t id, uint16_t set_id)
 {
     struct tmpl_table *tt = &m->st->templates;
-    bool all = id == set_id;
+    unsigned hit = 0;
+    for (unsigned i = 0; i < tt->n; i++)
+        hit += withdrawn_by(tt->items[i], id, set_id);
+    if (!hit)
+        return;
+    if (!tmpl_may_change(tt, m->now_ms)) {
+        refuse(m, REJ_TEMPLATE_CHURN);
+        return;
+    }
     for (unsigned i = 0; m->st->fb && i < tt->n; i++)
-        if (all ? tt->items[i]->options == (set_id == 3) : tt->items[i]->id == id)
+        if (withdrawn_by(tt->items[i], id, set_id))
             fbx_forget(m->st->fb, tt->items[i]);
-    if (all)
+    if (id == set_id)
         tmpl_withdraw_all(tt, set_id == 3);
     else
         tmpl_withdraw(tt, id);
@@ -334,10 +382,15 @@ static void decode_template_set(struct msg *m, uint16_t set_id, const uint8_t *p
         }
         struct tmpl *h = xmalloc(sizeof(*h));
         *h = t;
-        h->received_ms = m->now_ms;
+        h->received_ms = h->seen_ms = m->now_ms;
         why = tmpl_put(&m->st->templates, h);
-        if (why != REJ_NONE)
-            note(m, why);
+        if (why == REJ_NONE)
+            continue;
+        refuse(m, why);
+        /* The rest of this message is written in the layout we refused. */
+        struct tmpl *held = (struct tmpl *)tmpl_find(&m->st->templates, t.id);
+        if (held)
+            held->refused_in = m->st->msgs;
     }
 }
 
@@ -414,7 +467,7 @@ enum reject_reason fixbuf_decode(struct exporter_table *t, struct exporter *e, u
                                  const uint8_t *buf, size_t len, int64_t now_ms,
                                  const struct flow_emitter *out)
 {
-    struct msg m = {.version = version, .e = e, .out = out, .now_ms = now_ms};
+    struct msg m = {.t = t, .version = version, .e = e, .out = out, .now_ms = now_ms};
     size_t hlen = version == 9 ? V9_HEADER_LEN : IPFIX_HEADER_LEN;
     if (len < hlen)
         return REJ_TRUNCATED;
@@ -440,7 +493,9 @@ enum reject_reason fixbuf_decode(struct exporter_table *t, struct exporter *e, u
         return REJ_EXPORTER_LIMIT;
     m.d->packets++;
     m.d->dirty = true;
-    m.st = state_of(m.d);
+    decode_note_clock(m.d, m.clock.export_ms, now_ms);
+    m.st = state_of(t, e, m.d);
+    m.st->msgs++;
     decode_sets(&m, buf + hlen, mlen - hlen);
     /* v9 numbers export packets (RFC 3954 5.1), IPFIX data records (RFC 7011 3.1). */
     if (version == 9)

@@ -26,11 +26,17 @@ struct fb_options {
     unsigned n_samplers;
 };
 
-/* The template table of a v9/IPFIX domain (created empty if the domain has no state yet).
+/* Gives a v9/IPFIX domain its template state (empty) if it has none yet, charged to t's
+ * template limits and to e's template bytes. Call with the exporter-table lock held. */
+void fixbuf_attach(struct exporter_table *t, struct exporter *e, struct exporter_domain *d);
+/* The template table of a v9/IPFIX domain; NULL when it has no state (v5, or never seen).
  * For template persistence; call with the exporter-table lock held. */
 struct tmpl_table *fixbuf_templates(struct exporter_domain *d);
 /* Its options state (same rules). Changes to it set fixbuf_templates(d)->dirty. */
 struct fb_options *fixbuf_options(struct exporter_domain *d);
+/* Withdraws the domain's templates not refreshed within the template timeout (from libfixbuf
+ * too), counts them in d->templates_expired; returns how many. Lock held. */
+unsigned fixbuf_expire(struct exporter_domain *d, int64_t now_ms);
 
 /* Frees an exporter_domain.proto_state (installed as exporter_table.free_proto_state). */
 void fixbuf_free_state(void *state);

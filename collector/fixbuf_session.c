@@ -40,6 +40,7 @@
 
 #include <fixbuf/public.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +48,14 @@
 #include "collector/fixbuf_session.h"
 #include "common/xmalloc.h"
 
-#define OPAQUE_IE     313u /* ipHeaderPacketSection: an octetArray of any length */
+/* Fields we do not store are opaque octetArrays of their own length. Each field position has
+ * its own element, (OPAQUE_PEN, position + 1), registered once in our model: libfixbuf
+ * numbers repeated occurrences of one element by searching the template for each earlier
+ * one, through a hash that ignores the occurrence, so 500 fields of one element cost it
+ * O(n^3) per template (3.5 ms of CPU for a 512-field template, every time a hostile source
+ * redefines one). Distinct elements cost O(n). 32473 is the enterprise number reserved for
+ * documentation (RFC 5612): no exporter sends it, and we never read these fields. */
+#define OPAQUE_PEN    32473u
 #define IPFIX_HDR_LEN 16u
 
 enum kind { K_UINT, K_V4, K_V6, K_NTP };
@@ -167,6 +175,19 @@ static void quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *ms
     (void)domain, (void)level, (void)msg, (void)data;
 }
 
+/* The opaque elements: (OPAQUE_PEN, 1..TMPL_MAX_FIELDS), variable-length octetArrays. The
+ * model copies each element and its name. */
+static void add_opaque_elements(void)
+{
+    for (unsigned i = 1; i <= TMPL_MAX_FIELDS; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "flowhoundOpaque%u", i);
+        fbInfoElement_t ie = FB_IE_INIT_FULL(name, OPAQUE_PEN, (uint16_t)i, FB_IE_VARLEN,
+                                             FB_IE_F_NONE, 0, 0, FB_OCTET_ARRAY, NULL);
+        fbInfoModelAddElement(model, &ie);
+    }
+}
+
 static void model_init(void)
 {
     g_log_set_handler(
@@ -174,6 +195,7 @@ static void model_init(void)
         quiet_log, NULL);
     model = fbInfoModelAlloc();
     fbInfoModelAddElementArray(model, cert_elements);
+    add_opaque_elements();
 }
 
 static int slot_find(uint32_t ent, uint16_t num)
@@ -294,8 +316,8 @@ static fbTemplate_t *external_template(uint8_t version, struct tmpl *t)
             s = -1; /* the internal template holds the first occurrence only */
         fbInfoElement_t ie;
         memset(&ie, 0, sizeof(ie));
-        ie.ent = s >= 0 ? slot_defs[s].ent : 0;
-        ie.num = s >= 0 ? slot_defs[s].num : OPAQUE_IE;
+        ie.ent = s >= 0 ? slot_defs[s].ent : OPAQUE_PEN;
+        ie.num = s >= 0 ? slot_defs[s].num : (uint16_t)(i + 1);
         ie.len = t->fields[i].len;
         GError *err = NULL;
         bool ok = fbTemplateAppend(ft, &ie, &err);

@@ -10,21 +10,21 @@
 #include "collector/ipfix_record.h"
 #include "collector/v5.h"
 #include "common/addr.h"
+#include "common/flowlimits.h"
 
 /* NTP-format timestamps (RFC 7011 6.1.9/10): seconds since 1900 and a 2^-32 fraction. */
 #define NTP_UNIX_OFFSET 2208988800LL
-/* Absolute times beyond this (year ~33600) are hostile or garbage: clamp, so that arithmetic
- * on them can never overflow. */
-#define MAX_MS 1000000000000000LL
-
+/* 64-bit absolute times beyond the year 9999 are hostile or garbage: clamped as they are
+ * read, so that the arithmetic on them here cannot overflow (decode_emit clamps the result
+ * into the range of flow times, common/flowlimits.h). */
 static int64_t clamp_ms(uint64_t v)
 {
-    return v > (uint64_t)MAX_MS ? MAX_MS : (int64_t)v;
+    return v > (uint64_t)FLOW_TIME_MAX ? FLOW_TIME_MAX : (int64_t)v;
 }
 
 static int64_t secs_to_ms(uint64_t v)
 {
-    return v > (uint64_t)MAX_MS / 1000 ? MAX_MS : (int64_t)v * 1000;
+    return v > (uint64_t)FLOW_TIME_MAX / 1000 ? FLOW_TIME_MAX : (int64_t)v * 1000;
 }
 
 static bool all_zero(const uint8_t *p, uint16_t len)

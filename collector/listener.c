@@ -1,6 +1,11 @@
 /* listener.c - UDP sockets. IPv6 sockets are IPV6_V6ONLY so that 0.0.0.0:P and [::]:P can both
  * be configured. SO_RXQ_OVFL makes the kernel report, with each datagram, how many it dropped
- * on this socket: the one loss we could not see otherwise. */
+ * on this socket: the one loss we could not see otherwise.
+ *
+ * No SO_REUSEADDR (nor SO_REUSEPORT): on a UDP socket it lets any local user bind the same
+ * port with the option too and receive the exports in our place (issue 13: the daemon stored 0
+ * of 3000). UDP has no TIME_WAIT, so a restart does not need it; a port already taken is an
+ * error that says who holds it. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -12,6 +17,7 @@
 #include <unistd.h>
 
 #include "collector/listener.h"
+#include "collector/port_holder.h"
 
 bool listener_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char *err,
                     size_t errlen)
@@ -72,6 +78,27 @@ bool listener_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *le
     return true;
 }
 
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* Why bind failed; for a port in use, who holds it when we can see it. */
+static void bind_error(const struct sockaddr_storage *ss, const char *spec, int e, char *err,
+                       size_t errlen)
+{
+    if (e != EADDRINUSE) {
+        snprintf(err, errlen, "%s: bind: %s", spec, strerror(e));
+        return;
+    }
+    char who[128];
+    bool known = port_holder(ss, who, sizeof(who));
+    snprintf(err, errlen, "%s: address in use: another process listens on UDP %u%s%s%s", spec,
+             port_of(ss), known ? " (" : "", who, known ? ")" : "");
+}
+
 int listener_open(struct listener *l, const char *spec, int rcvbuf, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -87,7 +114,6 @@ int listener_open(struct listener *l, const char *spec, int rcvbuf, char *err, s
         return -1;
     }
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0) {
@@ -105,7 +131,7 @@ int listener_open(struct listener *l, const char *spec, int rcvbuf, char *err, s
     /* The kernel doubles the value for bookkeeping and reports the doubled one. */
     l->rcvbuf_granted /= 2;
     if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-        snprintf(err, errlen, "%s: bind: %s", spec, strerror(errno));
+        bind_error(&ss, spec, errno, err, errlen);
         close(fd);
         return -1;
     }
@@ -124,7 +150,5 @@ void listener_close(struct listener *l)
 
 uint16_t listener_port(const struct listener *l)
 {
-    if (l->bound.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)&l->bound)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)&l->bound)->sin_port);
+    return port_of(&l->bound);
 }

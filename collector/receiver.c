@@ -30,6 +30,9 @@
 /* At stop: how long to go on decoding parked datagrams (a full 256 MiB backlog of v5 is about
  * 5.4M records: 20-40 s at the store's sustained rate). */
 #define BACKLOG_STOP_MS 120000
+/* How often templates not refreshed are looked for (the timeout is minutes by default; a
+ * second is also the finest a test may set). */
+#define EXPIRY_EVERY_MS 1000
 
 void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct exporter_table *t,
                    struct flow_queue *q, size_t backlog_bytes)
@@ -41,6 +44,7 @@ void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct e
     r->queue = q;
     struct log_limit lim = LOG_LIMIT_INIT(1.0, 10.0);
     r->reject_log = lim;
+    r->expiry_log = lim;
     backlog_init(&r->backlog, backlog_bytes);
 }
 
@@ -271,6 +275,28 @@ static void flush_if_due(struct receiver *r)
         flush_batch(r);
 }
 
+static void log_expiry(void *ctx, const struct exporter *e, const struct exporter_domain *d,
+                       unsigned n)
+{
+    struct receiver *r = ctx;
+    char a[FH_ADDR_STRLEN];
+    log_ratelimited(&r->expiry_log, LOG_LVL_INFO,
+                    "expired %u v9/IPFIX templates of %s domain %u (not refreshed for %lld s)", n,
+                    addr_to_str(&e->addr, a, sizeof(a)), d->domain,
+                    (long long)(r->exporters->templates.timeout_ms / 1000));
+}
+
+/* Templates are received on the wall clock (as flows are); the sweep is timed on the
+ * monotonic one, so that a clock step does not stop it. */
+static void expire_if_due(struct receiver *r)
+{
+    int64_t mono = mono_ms();
+    if (mono < r->next_expiry)
+        return;
+    r->next_expiry = mono + EXPIRY_EVERY_MS;
+    decode_expire_templates(r->exporters, now_ms(), log_expiry, r);
+}
+
 void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
 {
     static uint8_t bufs[RECV_BATCH][RECV_BUFSZ];
@@ -286,6 +312,7 @@ void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
         pfd[i].events = POLLIN;
     }
     while (!*stop) {
+        expire_if_due(r);
         pump_backlog(r, RECV_BATCH);
         bool pending = !backlog_empty(&r->backlog);
         bool room = queue_has_room(r);

@@ -25,6 +25,8 @@ struct receiver {
     uint64_t backlog_lost;  /* parked datagrams not decoded by the stop deadline */
     struct backlog backlog; /* datagrams read while the queue had no room */
     struct log_limit reject_log;
+    struct log_limit expiry_log;
+    int64_t next_expiry; /* monotonic ms of the next sweep of templates not refreshed */
 };
 
 /* backlog_bytes: memory for datagrams read while the queue is full (0: leave them in the

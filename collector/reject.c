@@ -18,6 +18,8 @@ const char *reject_reason_name(enum reject_reason r)
         [REJ_EXPORTER_LIMIT] = "exporter_limit",
         [REJ_NOT_ALLOWED] = "not_allowed",
         [REJ_BAD_RECORD] = "bad_record",
+        [REJ_TEMPLATE_BUDGET] = "template_budget",
+        [REJ_TEMPLATE_CHURN] = "template_churn",
     };
     return (unsigned)r < REJ__COUNT && names[r] ? names[r] : "unknown";
 }

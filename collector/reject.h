@@ -12,10 +12,12 @@ enum reject_reason {
     REJ_UNKNOWN_VERSION,     /* not 5, 9 or 10 */
     REJ_MALFORMED_SET,       /* v9/IPFIX set or template that breaks the rules */
     REJ_TEMPLATE_MISSING,    /* v9/IPFIX data set whose template we do not know (records) */
-    REJ_TEMPLATE_LIMIT,      /* too many templates from one exporter */
+    REJ_TEMPLATE_LIMIT,      /* too many templates in one domain (TMPL_MAX_PER_DOMAIN) */
     REJ_EXPORTER_LIMIT,      /* too many exporters: new ones are not tracked */
     REJ_NOT_ALLOWED,         /* exporter not in the allow-list */
     REJ_BAD_RECORD,          /* a record whose fields make no sense (e.g. bad address) */
+    REJ_TEMPLATE_BUDGET,     /* a template over its exporter's or the global template budget */
+    REJ_TEMPLATE_CHURN,      /* a template redefined or withdrawn too often (rate limit) */
     REJ__COUNT
 };
 

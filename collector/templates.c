@@ -146,6 +146,19 @@ void tmpl_free(struct tmpl *t)
     free(t);
 }
 
+size_t tmpl_cost(const struct tmpl *t)
+{
+    size_t per_field = sizeof(*t->fields) + sizeof(*t->fb_slot) + TMPL_FB_COST_FIELD;
+    return sizeof(*t) + t->raw_len + t->n_fields * per_field + TMPL_FB_COST_BASE;
+}
+
+void tmpl_table_init(struct tmpl_table *tt, struct tmpl_limits *lim, uint64_t *exporter_bytes)
+{
+    memset(tt, 0, sizeof(*tt));
+    tt->lim = lim;
+    tt->exporter_bytes = lim ? exporter_bytes : NULL;
+}
+
 /* Index of the first item with id >= `id`. */
 static unsigned lower_bound(const struct tmpl_table *tt, uint16_t id)
 {
@@ -172,25 +185,84 @@ static bool same_definition(const struct tmpl *a, const struct tmpl *b)
            memcmp(a->raw, b->raw, a->raw_len) == 0;
 }
 
+/* Would `more` bytes (replacing `less`) take the exporter or everyone over budget? */
+static bool over_budget(const struct tmpl_table *tt, size_t more, size_t less)
+{
+    const struct tmpl_limits *lim = tt->lim;
+    if (!lim || more <= less)
+        return false;
+    uint64_t grow = more - less;
+    if (lim->budget_all && lim->used_all + grow > lim->budget_all)
+        return true;
+    return lim->budget_exporter && tt->exporter_bytes &&
+           *tt->exporter_bytes + grow > lim->budget_exporter;
+}
+
+/* Moves the table's charge from `less` to `more` bytes. */
+static void charge(struct tmpl_table *tt, size_t more, size_t less)
+{
+    tt->bytes = tt->bytes + more - less;
+    if (!tt->lim)
+        return;
+    tt->lim->used_all = tt->lim->used_all + more - less;
+    if (tt->exporter_bytes)
+        *tt->exporter_bytes = *tt->exporter_bytes + more - less;
+}
+
+bool tmpl_may_change(struct tmpl_table *tt, int64_t now_ms)
+{
+    if (!tt->lim || !tt->lim->changes_per_min)
+        return true;
+    double rate = tt->lim->changes_per_min;
+    return rate_take(&tt->changes, rate, rate, now_ms);
+}
+
+static void release(struct tmpl_table *tt, struct tmpl *t)
+{
+    charge(tt, 0, t->cost);
+    tmpl_free(t);
+}
+
+/* A new layout for an id held: within budget and rate, or refused keeping the old one. */
+static enum reject_reason redefine(struct tmpl_table *tt, unsigned i, struct tmpl *t)
+{
+    struct tmpl *old = tt->items[i];
+    enum reject_reason why = REJ_NONE;
+    if (over_budget(tt, t->cost, old->cost))
+        why = REJ_TEMPLATE_BUDGET;
+    else if (!tmpl_may_change(tt, t->received_ms))
+        why = REJ_TEMPLATE_CHURN;
+    if (why != REJ_NONE) {
+        tmpl_free(t);
+        return why;
+    }
+    charge(tt, t->cost, old->cost);
+    tt->dirty = true;
+    tt->items[i] = t;
+    tmpl_free(old);
+    return REJ_NONE;
+}
+
 enum reject_reason tmpl_put(struct tmpl_table *tt, struct tmpl *t)
 {
+    t->cost = tmpl_cost(t);
     unsigned i = lower_bound(tt, t->id);
     if (i < tt->n && tt->items[i]->id == t->id) {
         struct tmpl *old = tt->items[i];
-        if (same_definition(old, t)) {
-            /* A refresh: keep the held copy, which libfixbuf already knows. */
-            old->received_ms = t->received_ms;
-            tmpl_free(t);
-            return REJ_NONE;
-        }
-        tt->dirty = true;
-        tt->items[i] = t;
-        tmpl_free(old);
+        if (!same_definition(old, t))
+            return redefine(tt, i, t);
+        /* A refresh: keep the held copy, which libfixbuf already knows. */
+        old->received_ms = t->received_ms;
+        old->seen_ms = t->seen_ms;
+        tmpl_free(t);
         return REJ_NONE;
     }
-    if (tt->n >= TMPL_MAX_PER_DOMAIN) {
+    enum reject_reason why = tt->n >= TMPL_MAX_PER_DOMAIN  ? REJ_TEMPLATE_LIMIT
+                             : over_budget(tt, t->cost, 0) ? REJ_TEMPLATE_BUDGET
+                                                           : REJ_NONE;
+    if (why != REJ_NONE) {
         tmpl_free(t);
-        return REJ_TEMPLATE_LIMIT;
+        return why;
     }
     if (tt->n == tt->cap) {
         tt->cap = tt->cap ? tt->cap * 2 : 16;
@@ -200,6 +272,7 @@ enum reject_reason tmpl_put(struct tmpl_table *tt, struct tmpl *t)
     tt->items[i] = t;
     tt->n++;
     tt->dirty = true;
+    charge(tt, t->cost, 0);
     return REJ_NONE;
 }
 
@@ -208,31 +281,62 @@ bool tmpl_withdraw(struct tmpl_table *tt, uint16_t id)
     unsigned i = lower_bound(tt, id);
     if (i >= tt->n || tt->items[i]->id != id)
         return false;
-    tmpl_free(tt->items[i]);
+    release(tt, tt->items[i]);
     memmove(tt->items + i, tt->items + i + 1, (tt->n - i - 1) * sizeof(*tt->items));
     tt->n--;
     tt->dirty = true;
     return true;
 }
 
-void tmpl_withdraw_all(struct tmpl_table *tt, bool options)
+/* Withdraws every template `gone` says (arg: its argument); returns how many. */
+static unsigned withdraw_if(struct tmpl_table *tt,
+                            bool (*gone)(const struct tmpl_table *, const struct tmpl *,
+                                         const void *),
+                            const void *arg)
 {
-    unsigned k = 0;
-    for (unsigned i = 0; i < tt->n; i++) {
-        if (tt->items[i]->options == options)
-            tmpl_free(tt->items[i]);
+    unsigned k = 0, n = tt->n;
+    for (unsigned i = 0; i < n; i++) {
+        if (gone(tt, tt->items[i], arg))
+            release(tt, tt->items[i]);
         else
             tt->items[k++] = tt->items[i];
     }
-    if (k != tt->n)
-        tt->dirty = true;
     tt->n = k;
+    if (k != n)
+        tt->dirty = true;
+    return n - k;
+}
+
+static bool of_kind(const struct tmpl_table *tt, const struct tmpl *t, const void *options)
+{
+    (void)tt;
+    return t->options == *(const bool *)options;
+}
+
+void tmpl_withdraw_all(struct tmpl_table *tt, bool options)
+{
+    withdraw_if(tt, of_kind, &options);
+}
+
+bool tmpl_expired(const struct tmpl_table *tt, const struct tmpl *t, int64_t now_ms)
+{
+    return tt->lim && tt->lim->timeout_ms > 0 && now_ms - t->seen_ms >= tt->lim->timeout_ms;
+}
+
+static bool expired(const struct tmpl_table *tt, const struct tmpl *t, const void *now_ms)
+{
+    return tmpl_expired(tt, t, *(const int64_t *)now_ms);
+}
+
+unsigned tmpl_expire(struct tmpl_table *tt, int64_t now_ms)
+{
+    return withdraw_if(tt, expired, &now_ms);
 }
 
 void tmpl_table_free(struct tmpl_table *tt)
 {
     for (unsigned i = 0; i < tt->n; i++)
-        tmpl_free(tt->items[i]);
+        release(tt, tt->items[i]);
     free(tt->items);
     memset(tt, 0, sizeof(*tt));
 }

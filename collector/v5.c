@@ -67,10 +67,15 @@ static void v5_decode_one(const uint8_t *r, const struct v5_header *hdr, int64_t
     f->present = FF_TCP_FLAGS | FF_IF | FF_NEXT_HOP | FF_AS | FF_MASK | FF_TOS | FF_SAMPLING;
 }
 
+int64_t v5_export_ms(const struct v5_header *hdr)
+{
+    return (int64_t)hdr->unix_secs * 1000 + hdr->unix_nsecs / 1000000;
+}
+
 void v5_decode_records(const uint8_t *buf, const struct v5_header *hdr,
                        const struct fh_addr *exporter, int64_t received_ms, struct flow *out)
 {
-    int64_t export_ms = (int64_t)hdr->unix_secs * 1000 + hdr->unix_nsecs / 1000000;
+    int64_t export_ms = v5_export_ms(hdr);
     for (unsigned i = 0; i < hdr->count; i++) {
         struct flow *f = &out[i];
         memset(f, 0, sizeof(*f));

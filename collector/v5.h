@@ -25,6 +25,9 @@ struct v5_header {
 /* Validates the header: version 5, count 1..30, length exactly 24 + 48 * count. */
 enum reject_reason v5_parse_header(const uint8_t *buf, size_t len, struct v5_header *hdr);
 
+/* The header's export time (unix_secs, unix_nsecs) in Unix ms: the exporter's clock. */
+int64_t v5_export_ms(const struct v5_header *hdr);
+
 /* Decodes a datagram whose header v5_parse_header accepted into out[0..count-1], filling
  * every field including exporter (from `exporter`), domain and received_ms. */
 void v5_decode_records(const uint8_t *buf, const struct v5_header *hdr,

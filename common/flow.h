@@ -7,11 +7,13 @@
  *
  * Conventions:
  *   - Times are absolute Unix milliseconds (int64), already converted from whatever the
- *     exporter sent (sysUpTime offsets, seconds, NTP, ...).
+ *     exporter sent (sysUpTime offsets, seconds, NTP, ...), and within [FLOW_TIME_MIN,
+ *     FLOW_TIME_MAX] (common/flowlimits.h): the decoders clamp them.
  *   - Optional fields have a bit in `present`; a field whose bit is clear is stored NULL.
  *     The always-present core (addresses, ports, proto, packets, bytes, times) has no bit.
  *   - Counters are as exported: NOT multiplied by the sampling interval; the interval is
- *     stored beside them so a reader can scale.
+ *     stored beside them so a reader can scale. Above INT64_MAX (what SQLite holds) they are
+ *     clamped to it by the decoders, so the analyzer sees what the store keeps.
  */
 #ifndef FLOWHOUND_FLOW_H
 #define FLOWHOUND_FLOW_H

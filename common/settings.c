@@ -25,8 +25,8 @@ const struct cfg_key config_keys[] = {
      "this collector's name in a shared ClickHouse [the host name]"},
     {"clickhouse-buffer", CFG_SIZE, OFF(clickhouse_buffer), 0, "256M", "BYTES",
      "flows held in memory while ClickHouse is slow or away (more are dropped, counted)"},
-    {"listen", CFG_STRLIST, OFF(listen), OFF(n_listen), "0.0.0.0:2055 0.0.0.0:4739",
-     "[ADDR]:PORT", "UDP socket for exporters, any version (repeatable)"},
+    {"listen", CFG_STRLIST, OFF(listen), OFF(n_listen), "0.0.0.0:2055 0.0.0.0:4739", "[ADDR]:PORT",
+     "UDP socket for exporters, any version (repeatable)"},
     {"web", CFG_STR, OFF(web), 0, "127.0.0.1:8080", "ADDR:PORT|off", "web UI and JSON API"},
     {"web-user", CFG_STR, OFF(web_user), 0, NULL, "NAME",
      "web: HTTP basic user (with web-password)"},
@@ -39,6 +39,18 @@ const struct cfg_key config_keys[] = {
      "web: longest query of one request"},
     {"web-max-rows", CFG_INT, OFF(web_max_rows), 0, "10000", "N",
      "web: largest page of rows one request may ask for"},
+    {"web-max-connections", CFG_INT, OFF(web_max_connections), 0, "256", "N",
+     "web: open connections at most, of all clients"},
+    {"web-client-connections", CFG_INT, OFF(web_client_connections), 0, "16", "N",
+     "web: open connections of one client (IPv6: a /64) at most"},
+    {"web-header-timeout", CFG_DURATION, OFF(web_header_timeout_ms), 0, "5s", "DURATION",
+     "web: a new connection's time to send a whole request"},
+    {"web-idle-timeout", CFG_DURATION, OFF(web_idle_timeout_ms), 0, "30s", "DURATION",
+     "web: a kept-alive connection's time for its next request"},
+    {"web-login-failures", CFG_INT, OFF(web_login_failures), 0, "5", "N",
+     "web: failed logins of a client per window, then 429"},
+    {"web-login-window", CFG_DURATION, OFF(web_login_window_ms), 0, "1m", "DURATION",
+     "web: the window of web-login-failures"},
     {"rcvbuf", CFG_SIZE, OFF(rcvbuf), 0, "32M", "BYTES", "socket receive buffer to ask for"},
     {"partition", CFG_DURATION, OFF(partition_ms), 0, "1h", "DURATION",
      "receive-time span of one flows_* table"},
@@ -56,8 +68,22 @@ const struct cfg_key config_keys[] = {
      "memory for datagrams received while the writer is behind (bursts; 0 = none)"},
     {"max-exporters", CFG_INT, OFF(max_exporters), 0, "4096", "N",
      "exporters tracked; datagrams from more are rejected"},
+    {"template-budget", CFG_SIZE, OFF(template_budget), 0, "64M", "BYTES",
+     "memory for v9/IPFIX templates of all exporters; more are refused (0 = no limit)"},
+    {"template-budget-exporter", CFG_SIZE, OFF(template_budget_exporter), 0, "4M", "BYTES",
+     "memory for one exporter's v9/IPFIX templates; more are refused (0 = no limit)"},
+    {"template-timeout", CFG_DURATION, OFF(template_timeout_ms), 0, "30m", "DURATION",
+     "v9/IPFIX templates not refreshed for this long expire (0 = never)"},
+    {"template-changes", CFG_INT, OFF(template_changes), 0, "60", "N",
+     "template redefinitions and withdrawals a minute per exporter domain; more are refused "
+     "(0 = no limit)"},
     {"allow-exporter", CFG_STRLIST, OFF(allow_exporter), OFF(n_allow_exporter), NULL, "PREFIX",
      "accept datagrams only from these exporters (repeatable; default: any)"},
+    {"clock-skew", CFG_DURATION, OFF(clock_skew_ms), 0, "10m", "DURATION",
+     "flows ending this long after we receive them are dated in the future: stored, counted, "
+     "not analysed"},
+    {"clock-max-age", CFG_DURATION, OFF(clock_max_age_ms), 0, "1d", "DURATION",
+     "flows ending this long before we receive them are dated in the past: stored, counted"},
     {"alert-syslog", CFG_STRLIST, OFF(alert_syslog), OFF(n_alert_syslog), NULL,
      "local|udp://H:P|tcp://H:P|tls://H:P", "send alerts to syslog (repeatable)"},
     {"alert-syslog-facility", CFG_STR, OFF(alert_syslog_facility), 0, "daemon", "NAME",
@@ -338,8 +364,7 @@ void config_dump(const struct fh_config *c, void *file)
             if (v && k->arg && !strcmp(k->arg, "URL"))
                 dump_url(f, k->key, v);
             else if (v)
-                fprintf(f, "%s = %s\n", k->key,
-                        k->arg && !strcmp(k->arg, "SECRET") ? "(set)" : v);
+                fprintf(f, "%s = %s\n", k->key, k->arg && !strcmp(k->arg, "SECRET") ? "(set)" : v);
             break;
         }
         case CFG_STRLIST: {

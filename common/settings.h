@@ -23,6 +23,9 @@ struct fh_config {
     char *web_cert, *web_key;                  /* PEM files: HTTPS */
     int64_t web_query_timeout_ms;
     int64_t web_max_rows;
+    int64_t web_max_connections, web_client_connections; /* slow clients cannot hold them all */
+    int64_t web_header_timeout_ms, web_idle_timeout_ms;
+    int64_t web_login_failures, web_login_window_ms; /* failed logins per client address */
     int64_t rcvbuf;
     int64_t partition_ms;
     int64_t partition_rows;
@@ -32,8 +35,12 @@ struct fh_config {
     int64_t queue_batches;
     int64_t receive_backlog;
     int64_t max_exporters;
+    int64_t template_budget, template_budget_exporter; /* bytes */
+    int64_t template_timeout_ms;
+    int64_t template_changes; /* a minute, per exporter domain */
     char **allow_exporter;
     size_t n_allow_exporter;
+    int64_t clock_skew_ms, clock_max_age_ms; /* common/flowlimits.h */
     char **alert_syslog;
     size_t n_alert_syslog;
     char *alert_syslog_facility;

@@ -143,6 +143,10 @@ static int validate(struct fh_config *cfg, struct store_url *u)
     bool ok;
     if (resolve_store(cfg, u))
         return -1;
+    if (store_check_path(cfg->db, err, sizeof(err))) {
+        fprintf(stderr, "flowhoundd: db: %s\n", err);
+        return -1;
+    }
     parse_level(cfg->log_level, &ok);
     if (!ok) {
         fprintf(stderr, "flowhoundd: log-level: '%s' is not error, warning, info or debug\n",
@@ -175,6 +179,14 @@ static int validate(struct fh_config *cfg, struct store_url *u)
     }
     if (cfg->queue_batches < 2 || cfg->queue_batches > 65536) {
         fprintf(stderr, "flowhoundd: queue-batches: 2..65536\n");
+        return -1;
+    }
+    if (cfg->template_timeout_ms > 0 && cfg->template_timeout_ms < 1000) {
+        fprintf(stderr, "flowhoundd: template-timeout: at least 1s (or 0: never)\n");
+        return -1;
+    }
+    if (cfg->template_changes > 1000000) {
+        fprintf(stderr, "flowhoundd: template-changes: at most 1000000 (0: no limit)\n");
         return -1;
     }
     return hooks_validate(cfg, err, sizeof(err)) ? (fprintf(stderr, "flowhoundd: %s\n", err), -1)
@@ -270,11 +282,16 @@ static int run(struct fh_config *cfg, const struct store_url *url)
     struct exporter_table exporters;
     exporters_init(&exporters, (unsigned)cfg->max_exporters, 64);
     exporters.free_proto_state = fixbuf_free_state;
+    exporters.templates.budget_all = (uint64_t)cfg->template_budget;
+    exporters.templates.budget_exporter = (uint64_t)cfg->template_budget_exporter;
+    exporters.templates.timeout_ms = cfg->template_timeout_ms;
+    exporters.templates.changes_per_min = (unsigned)cfg->template_changes;
     struct fh_prefix *allow = xcalloc(cfg->n_allow_exporter, sizeof(*allow));
     for (size_t i = 0; i < cfg->n_allow_exporter; i++)
         prefix_parse(cfg->allow_exporter[i], &allow[i]);
     exporters.allow = allow;
     exporters.n_allow = cfg->n_allow_exporter;
+    exporters.clock = (struct flow_clock){cfg->clock_skew_ms, cfg->clock_max_age_ms};
     if (store_load_exporters(store, &exporters, err, sizeof(err)))
         log_warn("exporter counters not restored: %s", err);
 

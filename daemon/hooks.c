@@ -25,6 +25,13 @@ static void web_options_from(const struct fh_config *cfg, struct web_options *o)
     o->key = cfg->web_key;
     o->query_timeout_ms = cfg->web_query_timeout_ms;
     o->max_rows = cfg->web_max_rows;
+    o->max_connections = cfg->web_max_connections;
+    o->client_connections = cfg->web_client_connections;
+    o->header_timeout_ms = cfg->web_header_timeout_ms;
+    o->idle_timeout_ms = cfg->web_idle_timeout_ms;
+    o->login_failures = cfg->web_login_failures;
+    o->login_window_ms = cfg->web_login_window_ms;
+    o->clock_skew_ms = cfg->clock_skew_ms;
 }
 
 int hooks_validate(const struct fh_config *cfg, char *err, size_t errlen)
@@ -82,6 +89,7 @@ static int start_analyzer(struct hooks *h, const struct fh_config *cfg, struct w
     o.store_connections = cfg->analyzer_connections;
     o.vantage_inner = (const char *const *)cfg->vantage_inner;
     o.n_vantage_inner = cfg->n_vantage_inner;
+    o.clock_skew_ms = cfg->clock_skew_ms;
     struct analyzer *a = analyzer_new(&o, writer_store(w), err, errlen);
     if (!a)
         return -1;

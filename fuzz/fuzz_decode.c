@@ -4,8 +4,10 @@
  *
  *     [1 byte: exporter 0-3 and flags][2 bytes: big-endian length][length bytes] ...
  *
- * (the last datagram takes whatever is left when the length says more). Each input gets a
- * fresh exporter table, freed at the end, so LeakSanitizer sees every leak of a run. */
+ * (the last datagram takes whatever is left when the length says more). Flag 0x40: a minute
+ * passes before the datagram; 0x80: templates not refreshed expire first. The template limits
+ * are small, so that the budget, the rate of changes and expiry are in play. Each input gets
+ * a fresh exporter table, freed at the end, so LeakSanitizer sees every leak of a run. */
 #include "config.h"
 
 #include <stddef.h>
@@ -36,6 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct exporter_table t;
     exporters_init(&t, 4, 4);
     t.free_proto_state = fixbuf_free_state;
+    t.templates.budget_exporter = 256 << 10;
+    t.templates.budget_all = 512 << 10;
+    t.templates.changes_per_min = 8;
+    t.templates.timeout_ms = 90000;
+    int64_t now = 1700000000000LL;
     unsigned flows = 0;
     struct flow_emitter out = {check_flow, &flows};
     size_t off = 0;
@@ -46,7 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > size - off)
             len = size - off;
         struct fh_addr from = {.family = 4, .bytes = {127, 0, 9, (uint8_t)(sel & 3)}};
-        decode_packet(&t, &from, data + off, len, 1700000000000LL + i, &out);
+        now += sel & 0x40 ? 60000 : 1;
+        if (sel & 0x80)
+            decode_expire_templates(&t, now, NULL, NULL);
+        decode_packet(&t, &from, data + off, len, now, &out);
         off += len;
     }
     exporters_free(&t);

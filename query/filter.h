@@ -38,6 +38,11 @@ struct filter;
  * saying what was expected into err and the 1-based column of the offending token into
  * *err_column (either may be NULL/0-sized). */
 struct filter *filter_compile(const char *text, char *err, size_t errlen, int *err_column);
+/* The same for the `len` bytes at text (text[len] must be '\0'), as a request carried them: a
+ * NUL byte among them, or any other control character but tab, CR and LF, is an error at
+ * its column (a NUL would otherwise end the filter early: `%00port 80` would match all). */
+struct filter *filter_compile_n(const char *text, size_t len, char *err, size_t errlen,
+                                int *err_column);
 void filter_free(struct filter *f);
 
 /* The WHERE fragment, parenthesized, with plain `?` placeholders in order ("1" for `any`). */

@@ -5,12 +5,8 @@
 #include "config.h"
 
 #include "common/prefix.h"
+#include "common/satmath.h"
 #include "query/filter_ast.h"
-
-static __int128 clamp(uint64_t v)
-{
-    return v > INT64_MAX ? INT64_MAX : (__int128)v;
-}
 
 /* nfdump's rate: units per second over the flow's duration in ms, 0 if it has none. */
 static __int128 rate(const struct flow *fl, __int128 amount)
@@ -37,16 +33,16 @@ static bool field_value(const struct flow *fl, enum ffield f, __int128 *v)
         *v = fl->tcp_flags;
         return p & FF_TCP_FLAGS;
     case FLD_PACKETS:
-        *v = clamp(fl->packets);
+        *v = clamp_i64(fl->packets);
         return true;
     case FLD_BYTES:
-        *v = clamp(fl->bytes);
+        *v = clamp_i64(fl->bytes);
         return true;
     case FLD_BPS:
-        *v = rate(fl, clamp(fl->bytes) * 8000);
+        *v = rate(fl, (__int128)clamp_i64(fl->bytes) * 8000);
         return true;
     case FLD_PPS:
-        *v = rate(fl, clamp(fl->packets) * 1000);
+        *v = rate(fl, (__int128)clamp_i64(fl->packets) * 1000);
         return true;
     case FLD_DURATION:
         *v = (__int128)fl->last_ms - fl->first_ms;

@@ -753,18 +753,37 @@ static struct fnode *parse(struct parser *p)
     return n;
 }
 
+/* A filter is text: a control character (a NUL that would end it early, an escape sequence)
+ * is refused where it is, never skipped or taken as the end. Tabs and line ends are spaces. */
+static bool plain_text(struct parser *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p->text[i];
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+            fail_at(p, i, "unexpected byte 0x%02x, a control character: a filter is plain text", c);
+            return false;
+        }
+    }
+    return true;
+}
+
 struct filter *filter_compile(const char *text, char *err, size_t errlen, int *err_column)
+{
+    return filter_compile_n(text, text ? strlen(text) : 0, err, errlen, err_column);
+}
+
+struct filter *filter_compile_n(const char *text, size_t len, char *err, size_t errlen,
+                                int *err_column)
 {
     struct parser p = {.text = text ? text : "", .err = err, .errlen = errlen};
     if (err && errlen)
         err[0] = '\0';
     if (err_column)
         *err_column = 0;
-    size_t len = strlen(p.text);
     struct fnode *root = NULL;
     if (len > FILTER_MAX_TEXT)
         fail_at(&p, FILTER_MAX_TEXT, "filter too long: more than %d characters", FILTER_MAX_TEXT);
-    else
+    else if (plain_text(&p, len))
         root = parse(&p);
     if (!root) {
         if (err_column)

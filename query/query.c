@@ -480,9 +480,12 @@ int query_summary(struct query *q, struct query_summary *out, char *err, size_t 
     if (q->ch)
         return query_ch_summary(q, out, err, errlen);
     sqlite3_stmt *st;
+    /* the newest flow end taken no later than its receipt (newest_ms; in partitions older
+     * than that column, max_last no later than the end of their receive span) */
     if (sqlite3_prepare_v2(q->db,
                            "SELECT COALESCE(sum(rows), 0), COALESCE(min(min_first), 0), "
-                           "COALESCE(max(max_last), 0), count(*) FROM partitions",
+                           "COALESCE(max(COALESCE(newest_ms, min(max_last, span_end))), 0), "
+                           "count(*) FROM partitions",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(q, err, errlen, "summing the partitions");
     if (sqlite3_step(st) == SQLITE_ROW) {

@@ -202,8 +202,9 @@ struct query_bucket {
 int query_timeline(struct query *q, const struct filter *f, int64_t from_ms, int64_t to_ms,
                    int64_t step, struct query_bucket *buckets, size_t n, char *err, size_t errlen);
 
-/* What the store holds: flows, the smallest first_ms and largest last_ms (0 and 0 when it
- * holds none), and its partitions (SQLite tables; ClickHouse receive hours). */
+/* What the store holds: flows, the smallest first_ms and the newest flow end, each flow's end
+ * taken no later than its receipt (0 and 0 when it holds none), and its partitions (SQLite
+ * tables; ClickHouse receive hours). */
 struct query_summary {
     int64_t flows, first_ms, last_ms, partitions;
 };
@@ -224,9 +225,10 @@ typedef int (*query_flow_fn)(void *ctx, const struct flow *f);
 int query_hunt(struct query *q, const struct query_hunt *req, query_flow_fn fn, void *ctx,
                char *err, size_t errlen);
 
-/* Every flow of one protocol (-1: any) overlapping [from_ms, to_ms] by flow time, in the
- * order the collector received them, as the struct flow that was stored: what `flowhound
- * analyze` feeds the analyzer, so that it decides as it did live. */
+/* Every flow of one protocol (-1: any) overlapping [from_ms, to_ms] by flow time of a
+ * ClickHouse store, in the order the collectors received them, as the struct flow that was
+ * stored: what `flowhound analyze` feeds the analyzer, so that it decides as it did live.
+ * QUERY_EINVALID on a SQLite store, whose reader goes through its partitions itself. */
 int query_replay(struct query *q, int64_t from_ms, int64_t to_ms, int proto, query_flow_fn fn,
                  void *ctx, char *err, size_t errlen);
 

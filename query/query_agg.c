@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 #include "query/query.h"
 #include "query/query_agg.h"
@@ -113,22 +114,14 @@ static struct agg_group *find(struct agg *a, int type, int64_t i, const char *s,
 }
 
 /* Sums saturate instead of overflowing (SQLite would fail with "integer overflow"). */
-static int64_t add(int64_t x, int64_t y)
-{
-    int64_t r;
-    if (__builtin_add_overflow(x, y, &r))
-        return y > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
 static void count(struct agg *a, struct agg_group *g, int64_t flows, int64_t packets, int64_t bytes)
 {
-    g->flows = add(g->flows, flows);
-    g->packets = add(g->packets, packets);
-    g->bytes = add(g->bytes, bytes);
-    a->total_flows = add(a->total_flows, flows);
-    a->total_packets = add(a->total_packets, packets);
-    a->total_bytes = add(a->total_bytes, bytes);
+    g->flows = sat_add(g->flows, flows);
+    g->packets = sat_add(g->packets, packets);
+    g->bytes = sat_add(g->bytes, bytes);
+    a->total_flows = sat_add(a->total_flows, flows);
+    a->total_packets = sat_add(a->total_packets, packets);
+    a->total_bytes = sat_add(a->total_bytes, bytes);
 }
 
 /* Widens the group's span and ORs its flags (flags < 0: none). */
@@ -212,9 +205,9 @@ struct agg_row agg_row_of(const struct agg_group *g, const struct agg_group *rev
                         .first = g->first,
                         .last = g->last};
     if (rev) {
-        r.flows = add(r.flows, rev->flows);
-        r.packets = add(r.packets, rev->packets);
-        r.bytes = add(r.bytes, rev->bytes);
+        r.flows = sat_add(r.flows, rev->flows);
+        r.packets = sat_add(r.packets, rev->packets);
+        r.bytes = sat_add(r.bytes, rev->bytes);
         r.first = rev->first < r.first ? rev->first : r.first;
         r.last = rev->last > r.last ? rev->last : r.last;
     }

@@ -93,10 +93,10 @@ static char *hours_sql(struct query *q, int64_t from, int64_t to, int *rc, char 
     char *out = xstrdup(hs.n ? "(" : "0");
     for (size_t i = 0; i < hs.n;) {
         size_t j = i;
-        while (j + 1 < hs.n && hs.h[j + 1] == hs.h[j] + 1)
+        while (j + 1 < hs.n && hs.v[j + 1] == hs.v[j] + 1)
             j++;
-        char *more =
-            xasprintf("%s%srhour BETWEEN %u AND %u", out, i ? " OR " : "", hs.h[i], hs.h[j]);
+        char *more = xasprintf("%s%srhour BETWEEN %" PRId64 " AND %" PRId64, out, i ? " OR " : "",
+                               hs.v[i], hs.v[j]);
         free(out);
         out = more;
         i = j + 1;

@@ -239,7 +239,7 @@ int query_ch_summary(struct query *q, struct query_summary *out, char *err, size
     memset(out, 0, sizeof(*out));
     /* the spans know the times and hours; the flows themselves their count (a span can
      * outlive a block lost in a crash) */
-    char *sql = xasprintf("SELECT (SELECT count() FROM %s.flows), min(min_first), max(max_last), "
+    char *sql = xasprintf("SELECT (SELECT count() FROM %s.flows), min(min_first), max(newest), "
                           "uniqExact(rhour) FROM %s.flow_spans FORMAT RowBinary",
                           query_ch_db(q), query_ch_db(q));
     int rc = query_ch_select(q, sql, read_summary, out, err, errlen);

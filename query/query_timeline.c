@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 #include "query/query_int.h"
 
@@ -20,17 +21,24 @@ struct tl {
     struct query_bucket *b;
 };
 
+/* Sums saturate: one exporter's 2^63 - 1 bytes must not overflow a bucket (common/satmath.h). */
+static void bucket_add(struct query_bucket *b, int64_t flows, int64_t packets, int64_t bytes)
+{
+    b->flows = sat_add(b->flows, flows);
+    b->packets = sat_add(b->packets, packets);
+    b->bytes = sat_add(b->bytes, bytes);
+}
+
 static void add_row(struct tl *t, sqlite3_stmt *row)
 {
     int64_t first = sqlite3_column_int64(row, 0);
     if (first < t->from || first > t->to)
         return; /* overlaps the range, but starts outside it */
-    uint64_t i = (uint64_t)(first - t->from) / (uint64_t)t->step;
+    /* first >= from: their distance fits in 64 unsigned bits, whatever the range */
+    uint64_t i = ((uint64_t)first - (uint64_t)t->from) / (uint64_t)t->step;
     if (i >= t->n)
         i = t->n - 1;
-    t->b[i].flows++;
-    t->b[i].packets += sqlite3_column_int64(row, 1);
-    t->b[i].bytes += sqlite3_column_int64(row, 2);
+    bucket_add(&t->b[i], 1, sqlite3_column_int64(row, 1), sqlite3_column_int64(row, 2));
 }
 
 /* A share's rows into its own buckets (arg: one struct tl per share). */
@@ -62,11 +70,8 @@ static int count_shares(struct query *q, const struct filter *f, const struct qp
     int rc = query_fanout(q, &fo, parts, np, k, &s, err, errlen);
     query_fanout_close(s, k);
     for (size_t i = 0; i < k; i++) {
-        for (size_t b = 0; b < t->n && !rc; b++) {
-            t->b[b].flows += each[i].b[b].flows;
-            t->b[b].packets += each[i].b[b].packets;
-            t->b[b].bytes += each[i].b[b].bytes;
-        }
+        for (size_t b = 0; b < t->n && !rc; b++)
+            bucket_add(&t->b[b], each[i].b[b].flows, each[i].b[b].packets, each[i].b[b].bytes);
         free(each[i].b);
     }
     free(each);

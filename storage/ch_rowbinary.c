@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 #include "storage/ch_http.h"
 #include "storage/ch_rowbinary.h"
@@ -168,12 +169,6 @@ uint32_t ch_rhour(int64_t received_ms)
     return received_ms > 0 ? (uint32_t)(received_ms / 3600000) : 0;
 }
 
-/* As the SQLite store: counters above 2^63 are exporter garbage, clamped. */
-static uint64_t clamp_u64(uint64_t v)
-{
-    return v > INT64_MAX ? INT64_MAX : v;
-}
-
 /* An address as text; "" for none (a String column cannot be NULL). */
 static void put_addr(struct rb_out *b, const struct fh_addr *a)
 {
@@ -219,12 +214,12 @@ static void put_optional_fields(struct rb_out *b, const struct flow *f)
     put_opt(b, p & FF_DIRECTION, f->direction, 1);
     put_opt(b, p & FF_INITIAL_FLAGS, f->initial_flags, 1);
     put_opt(b, p & FF_UNION_FLAGS, f->union_flags, 1);
-    put_opt(b, p & FF_REVERSE, f->rev_packets & INT64_MAX, 8);
-    put_opt(b, p & FF_REVERSE, f->rev_bytes & INT64_MAX, 8);
+    put_opt(b, p & FF_REVERSE, (uint64_t)clamp_i64(f->rev_packets), 8);
+    put_opt(b, p & FF_REVERSE, (uint64_t)clamp_i64(f->rev_bytes), 8);
     put_opt(b, p & FF_REV_FLAGS, f->rev_tcp_flags, 2);
     put_opt(b, p & FF_FW_EVENT, f->fw_event, 1);
-    put_opt(b, p & FF_INIT_RESP_BYTES, f->initiator_bytes & INT64_MAX, 8);
-    put_opt(b, p & FF_INIT_RESP_BYTES, f->responder_bytes & INT64_MAX, 8);
+    put_opt(b, p & FF_INIT_RESP_BYTES, (uint64_t)clamp_i64(f->initiator_bytes), 8);
+    put_opt(b, p & FF_INIT_RESP_BYTES, (uint64_t)clamp_i64(f->responder_bytes), 8);
     put_opt_addr(b, p & FF_POST_NAT, &f->post_nat_src);
     put_opt_addr(b, p & FF_POST_NAT, &f->post_nat_dst);
     put_opt(b, p & FF_POST_NAT, f->post_nat_src_port, 2);
@@ -247,8 +242,8 @@ void ch_put_flow(struct rb_out *b, const struct flow *f, const char *instance, u
     rb_u16(b, f->dst_port);
     rb_u8(b, f->proto);
     put_opt(b, f->present & FF_TCP_FLAGS, f->tcp_flags, 2);
-    rb_u64(b, clamp_u64(f->packets));
-    rb_u64(b, clamp_u64(f->bytes));
+    rb_u64(b, (uint64_t)clamp_i64(f->packets));
+    rb_u64(b, (uint64_t)clamp_i64(f->bytes));
     rb_u64(b, (uint64_t)f->first_ms);
     rb_u64(b, (uint64_t)f->last_ms);
     put_optional_fields(b, f);

@@ -85,12 +85,14 @@ ORDER BY (rhour, src_key, dst_key);
 -- first_ms and largest last_ms of the hour's flows, so that a query over a time range reads
 -- only the hours that can hold flows overlapping it (an exporter's clock can put a flow's
 -- times anywhere; the receive hour is ours). A block lost after its row was written only
--- makes the row claim too much: never too little.
+-- makes the row claim too much: never too little. newest: the newest last_ms taken no later
+-- than the flow's receipt, for the web pages' default ranges (SQLite's partitions.newest_ms).
 CREATE TABLE IF NOT EXISTS {db}.{spans} (
     instance  String,
     rhour     UInt32,
     min_first Int64,
     max_last  Int64,
+    newest    Int64,
     rows      UInt64
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMMDD(toDateTime(rhour * 3600, 'UTC'))

@@ -7,18 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "collector/fixbuf_decode.h"
 #include "common/addr.h"
+#include "common/satmath.h"
 #include "storage/store.h"
 
 struct save_ctx {
     sqlite3_stmt *exp, *dom, *rej;
     int rc;
 };
-
-static int64_t clamp(uint64_t v)
-{
-    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
 
 static int step_reset(sqlite3_stmt *st)
 {
@@ -44,10 +41,10 @@ static void save_one(struct exporter *e, void *arg)
     sqlite3_bind_text(c->exp, 1, addr, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(c->exp, 2, e->first_seen_ms);
     sqlite3_bind_int64(c->exp, 3, e->last_seen_ms);
-    sqlite3_bind_int64(c->exp, 4, clamp(e->packets));
-    sqlite3_bind_int64(c->exp, 5, clamp(e->bytes));
-    sqlite3_bind_int64(c->exp, 6, clamp(rejected));
-    sqlite3_bind_int64(c->exp, 7, clamp(e->kernel_drops));
+    sqlite3_bind_int64(c->exp, 4, clamp_i64(e->packets));
+    sqlite3_bind_int64(c->exp, 5, clamp_i64(e->bytes));
+    sqlite3_bind_int64(c->exp, 6, clamp_i64(rejected));
+    sqlite3_bind_int64(c->exp, 7, clamp_i64(e->kernel_drops));
     if (step_reset(c->exp)) {
         c->rc = -1;
         return;
@@ -57,7 +54,7 @@ static void save_one(struct exporter *e, void *arg)
             continue;
         sqlite3_bind_text(c->rej, 1, addr, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(c->rej, 2, reject_reason_name((enum reject_reason)r), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(c->rej, 3, clamp(e->rejects[r]));
+        sqlite3_bind_int64(c->rej, 3, clamp_i64(e->rejects[r]));
         if (step_reset(c->rej)) {
             c->rc = -1;
             return;
@@ -70,14 +67,26 @@ static void save_one(struct exporter *e, void *arg)
         sqlite3_bind_text(c->dom, 1, addr, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(c->dom, 2, d->domain);
         sqlite3_bind_int(c->dom, 3, d->version);
-        sqlite3_bind_int64(c->dom, 4, clamp(d->packets));
-        sqlite3_bind_int64(c->dom, 5, clamp(d->flows));
-        sqlite3_bind_int64(c->dom, 6, clamp(d->seq.lost));
-        sqlite3_bind_int64(c->dom, 7, clamp(d->seq.duplicates));
-        sqlite3_bind_int64(c->dom, 8, clamp(d->seq.resets));
-        sqlite3_bind_int64(c->dom, 9, clamp(d->dropped_queue));
-        sqlite3_bind_int64(c->dom, 10, clamp(d->dropped_store));
-        sqlite3_bind_int64(c->dom, 11, clamp(d->records_rejected));
+        sqlite3_bind_int64(c->dom, 4, clamp_i64(d->packets));
+        sqlite3_bind_int64(c->dom, 5, clamp_i64(d->flows));
+        sqlite3_bind_int64(c->dom, 6, clamp_i64(d->seq.lost));
+        sqlite3_bind_int64(c->dom, 7, clamp_i64(d->seq.duplicates));
+        sqlite3_bind_int64(c->dom, 8, clamp_i64(d->seq.resets));
+        sqlite3_bind_int64(c->dom, 9, clamp_i64(d->dropped_queue));
+        sqlite3_bind_int64(c->dom, 10, clamp_i64(d->dropped_store));
+        sqlite3_bind_int64(c->dom, 11, clamp_i64(d->records_rejected));
+        sqlite3_bind_int64(c->dom, 12, clamp_i64(d->clock_future));
+        sqlite3_bind_int64(c->dom, 13, clamp_i64(d->clock_past));
+        if (d->clock_measured)
+            sqlite3_bind_int64(c->dom, 14, d->clock_offset_ms);
+        else
+            sqlite3_bind_null(c->dom, 14);
+        /* The templates held now (state, not a counter: rebuilt when they are restored). */
+        const struct tmpl_table *tt = fixbuf_templates(d);
+        sqlite3_bind_int64(c->dom, 15, tt ? tt->n : 0);
+        sqlite3_bind_int64(c->dom, 16, tt ? clamp_i64(tt->bytes) : 0);
+        sqlite3_bind_int64(c->dom, 17, clamp_i64(d->templates_refused));
+        sqlite3_bind_int64(c->dom, 18, clamp_i64(d->templates_expired));
         if (step_reset(c->dom)) {
             c->rc = -1;
             return;
@@ -101,10 +110,15 @@ int store_save_exporters(struct store *s, struct exporter_table *t, char *err, s
         sqlite3_prepare_v2(db,
                            "INSERT INTO exporter_domains (addr, domain, version, packets, flows,"
                            " seq_lost, seq_duplicates, seq_resets, dropped_queue, dropped_store,"
-                           " records_rejected) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-                           " ON CONFLICT (addr, domain, version) DO UPDATE SET packets = ?4,"
+                           " records_rejected, clock_future, clock_past, clock_offset_ms,"
+                           " templates, template_bytes, templates_refused, templates_expired)"
+                           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+                           "?18) ON CONFLICT (addr, domain, version) DO UPDATE SET packets = ?4,"
                            " flows = ?5, seq_lost = ?6, seq_duplicates = ?7, seq_resets = ?8,"
-                           " dropped_queue = ?9, dropped_store = ?10, records_rejected = ?11",
+                           " dropped_queue = ?9, dropped_store = ?10, records_rejected = ?11,"
+                           " clock_future = ?12, clock_past = ?13, clock_offset_ms = ?14,"
+                           " templates = ?15, template_bytes = ?16, templates_refused = ?17,"
+                           " templates_expired = ?18",
                            -1, &c.dom, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "INSERT INTO exporter_rejects (addr, reason, count) VALUES (?1,?2,?3)"
@@ -156,8 +170,9 @@ int store_load_exporters(struct store *s, struct exporter_table *t, char *err, s
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(db,
                            "SELECT addr, domain, version, packets, flows, seq_lost, seq_duplicates,"
-                           " seq_resets, dropped_queue, dropped_store, records_rejected"
-                           " FROM exporter_domains",
+                           " seq_resets, dropped_queue, dropped_store, records_rejected,"
+                           " clock_future, clock_past, clock_offset_ms, templates_refused,"
+                           " templates_expired FROM exporter_domains",
                            -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             struct fh_addr a;
@@ -178,6 +193,12 @@ int store_load_exporters(struct store *s, struct exporter_table *t, char *err, s
             d->dropped_queue = (uint64_t)sqlite3_column_int64(st, 8);
             d->dropped_store = (uint64_t)sqlite3_column_int64(st, 9);
             d->records_rejected = (uint64_t)sqlite3_column_int64(st, 10);
+            d->clock_future = (uint64_t)sqlite3_column_int64(st, 11);
+            d->clock_past = (uint64_t)sqlite3_column_int64(st, 12);
+            d->clock_measured = sqlite3_column_type(st, 13) != SQLITE_NULL;
+            d->clock_offset_ms = sqlite3_column_int64(st, 13);
+            d->templates_refused = (uint64_t)sqlite3_column_int64(st, 14);
+            d->templates_expired = (uint64_t)sqlite3_column_int64(st, 15);
             d->dirty = false;
         }
         sqlite3_finalize(st);

@@ -22,6 +22,10 @@ static int64_t pragma_int(struct store *s, const char *sql)
     return v;
 }
 
+/* The pages in use, and the files beside them: the WAL holds a copy of every page written
+ * since the last checkpoint and, while a reader keeps an old snapshot, it grows on disk as the
+ * pages do (storage/wal.c; left out, the disk filled with max-size still respected); the
+ * reserve is a few MiB kept for the final counters (storage/reserve.c). */
 int64_t store_used_bytes(struct store *s)
 {
     int64_t pages = pragma_int(s, "PRAGMA page_count");
@@ -29,7 +33,7 @@ int64_t store_used_bytes(struct store *s)
     int64_t size = pragma_int(s, "PRAGMA page_size");
     if (pages < 0 || free_pages < 0 || size < 0)
         return -1;
-    return (pages - free_pages) * size;
+    return (pages - free_pages) * size + store_wal_bytes(s) + store_reserve_bytes(s);
 }
 
 /* The oldest partition, if its span ended before `cutoff` (INT64_MAX: any, for max-size);

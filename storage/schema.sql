@@ -198,6 +198,68 @@ SELECT ds.destination, ds.sent, ds.failed, ds.suppressed, ds.filtered, ds.errors
                               AND d.state != 'pending')) AS pending
 FROM alert_destinations ds;
 
+-- @version 2
+-- Exporters' clocks and flows dated out of bounds (doc/storage.md "Exporters' clocks"). A
+-- flow ending more than clock-skew after we received it, or more than clock-max-age before,
+-- is stored as sent and counted here; received_ms beside it in the flows view shows which.
+ALTER TABLE exporter_domains ADD COLUMN clock_future INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE exporter_domains ADD COLUMN clock_past INTEGER NOT NULL DEFAULT 0;
+-- export time in the header of its last datagram minus our receive time; NULL: none yet
+ALTER TABLE exporter_domains ADD COLUMN clock_offset_ms INTEGER;
+-- The newest flow end in a partition, each flow's end taken no later than its receipt: where
+-- the web pages' default ranges end, which a flow dated in the future must not move (max_last
+-- stays exact: it prunes partitions for queries).
+ALTER TABLE partitions ADD COLUMN newest_ms INTEGER;
+DROP VIEW exporter_stats;
+-- Per-exporter totals, as the web UI shows them; clock_offset_ms is its domains' farthest
+-- from ours.
+CREATE VIEW exporter_stats AS
+SELECT e.addr AS exporter, e.first_seen_ms, e.last_seen_ms, e.packets, e.rejected,
+       e.kernel_drops,
+       COALESCE(SUM(d.flows), 0) AS flows,
+       COALESCE(SUM(d.seq_lost), 0) AS seq_lost,
+       COALESCE(SUM(d.dropped_queue), 0) + COALESCE(SUM(d.dropped_store), 0) AS dropped,
+       COALESCE(SUM(d.records_rejected), 0) AS records_rejected,
+       COALESCE(SUM(d.clock_future), 0) AS clock_future,
+       COALESCE(SUM(d.clock_past), 0) AS clock_past,
+       (SELECT o.clock_offset_ms FROM exporter_domains o
+         WHERE o.addr = e.addr AND o.clock_offset_ms IS NOT NULL
+         ORDER BY abs(o.clock_offset_ms) DESC LIMIT 1) AS clock_offset_ms
+FROM exporters e LEFT JOIN exporter_domains d ON d.addr = e.addr
+GROUP BY e.addr;
+
+-- @version 3
+-- v9/IPFIX template state per domain.
+-- Templates are held within a memory budget (template-budget, template-budget-exporter),
+-- expire when not refreshed (template-timeout) and may change only so often
+-- (template-changes); doc/ipfix.md "Template state".
+ALTER TABLE exporter_domains ADD COLUMN templates INTEGER NOT NULL DEFAULT 0;      -- held now
+ALTER TABLE exporter_domains ADD COLUMN template_bytes INTEGER NOT NULL DEFAULT 0; -- their cost
+ALTER TABLE exporter_domains ADD COLUMN templates_refused INTEGER NOT NULL DEFAULT 0;
+    -- over budget, too many, or changed too often (exporter_rejects has the reasons)
+ALTER TABLE exporter_domains ADD COLUMN templates_expired INTEGER NOT NULL DEFAULT 0;
+    -- not refreshed within template-timeout
+DROP VIEW exporter_stats;
+-- Per-exporter totals, as the web UI shows them (version 2's, and the templates).
+CREATE VIEW exporter_stats AS
+SELECT e.addr AS exporter, e.first_seen_ms, e.last_seen_ms, e.packets, e.rejected,
+       e.kernel_drops,
+       COALESCE(SUM(d.flows), 0) AS flows,
+       COALESCE(SUM(d.seq_lost), 0) AS seq_lost,
+       COALESCE(SUM(d.dropped_queue), 0) + COALESCE(SUM(d.dropped_store), 0) AS dropped,
+       COALESCE(SUM(d.records_rejected), 0) AS records_rejected,
+       COALESCE(SUM(d.clock_future), 0) AS clock_future,
+       COALESCE(SUM(d.clock_past), 0) AS clock_past,
+       (SELECT o.clock_offset_ms FROM exporter_domains o
+         WHERE o.addr = e.addr AND o.clock_offset_ms IS NOT NULL
+         ORDER BY abs(o.clock_offset_ms) DESC LIMIT 1) AS clock_offset_ms,
+       COALESCE(SUM(d.templates), 0) AS templates,
+       COALESCE(SUM(d.template_bytes), 0) AS template_bytes,
+       COALESCE(SUM(d.templates_refused), 0) AS templates_refused,
+       COALESCE(SUM(d.templates_expired), 0) AS templates_expired
+FROM exporters e LEFT JOIN exporter_domains d ON d.addr = e.addr
+GROUP BY e.addr;
+
 -- @partition
 -- The columns of every flows_* partition. {P} is replaced by the partition's name. The view
 -- `flows` selects the columns from `exporter` to `received_ms`, in this order; src_key and

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/addr.h"
+#include "common/satmath.h"
 #include "common/xmalloc.h"
 #include "storage/store.h"
 
@@ -55,61 +56,12 @@ static char *schema_block(const char *marker)
     return xstrndup(p, end ? (size_t)(end - p + 1) : strlen(p));
 }
 
-static int user_version(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* Why the file at path, of schema version `have` (not ours), cannot be used. */
-static void version_error(const char *path, int have, char *err, size_t errlen)
-{
-    if (have == 0)
-        snprintf(err, errlen, "%s is not a flowhound store (it has no schema version)", path);
-    else if (have > STORE_SCHEMA_VERSION)
-        snprintf(err, errlen,
-                 "%s has schema version %d, newer than this flowhound (%d): upgrade flowhound "
-                 "or use another --db",
-                 path, have, STORE_SCHEMA_VERSION);
-    else
-        snprintf(err, errlen,
-                 "%s has schema version %d, older than this flowhound (%d): start flowhoundd on "
-                 "it once to migrate it",
-                 path, have, STORE_SCHEMA_VERSION);
-}
-
-/* Every connection but the writer's: only the writer creates or migrates, so a reader or
- * alert delivery pointed at another program's file, or one of another version, stops here
- * with the path instead of failing later on a missing table. */
-static int check_version(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-    int have = user_version(db);
-    if (have == STORE_SCHEMA_VERSION)
-        return 0;
-    if (have < 0)
-        snprintf(err, errlen, "%s: reading the schema version: %s", path, sqlite3_errmsg(db));
-    else
-        version_error(path, have, err, errlen);
-    return -1;
-}
-
 static int flush_partition_stats(struct store *s, char *err, size_t errlen);
 
-static int migrate(struct store *s, char *err, size_t errlen)
+/* Brings the schema from version `have` (0: a new store) to this one, one transaction per
+ * "-- @version N" block. */
+static int migrate(struct store *s, int have, char *err, size_t errlen)
 {
-    int have = user_version(s->db);
-    if (have < 0)
-        return fail(s->db, err, errlen, "reading the schema version");
-    if (have > STORE_SCHEMA_VERSION) {
-        version_error(s->path, have, err, errlen);
-        return -1;
-    }
     for (int v = have + 1; v <= STORE_SCHEMA_VERSION; v++) {
         char marker[32];
         snprintf(marker, sizeof(marker), "-- @version %d\n", v);
@@ -128,6 +80,17 @@ static int migrate(struct store *s, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/* A store made by this flowhound, or one made before the marker existed (then stamped now):
+ * from here on the file says it is ours. */
+static int mark(struct store *s, const struct store_identity *id, char *err, size_t errlen)
+{
+    if (id->app_id == STORE_APPLICATION_ID)
+        return 0;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", (int)STORE_APPLICATION_ID);
+    return store_exec(s, sql, err, errlen);
 }
 
 static int configure_writer(struct store *s, char *err, size_t errlen)
@@ -185,6 +148,12 @@ static sqlite3 *open_db(const char *path, enum store_mode mode, char *err, size_
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, disable_memstatus);
+    /* SQLite takes "" for a private temporary file, deleted when closed: flows stored there
+     * would be lost without a word. */
+    if (!*path) {
+        snprintf(err, errlen, "the store's path is empty");
+        return NULL;
+    }
     int flags = mode == STORE_RO            ? SQLITE_OPEN_READONLY
                 : mode == STORE_RW_EXISTING ? SQLITE_OPEN_READWRITE
                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -195,8 +164,30 @@ static sqlite3 *open_db(const char *path, enum store_mode mode, char *err, size_
         return NULL;
     }
     /* Another connection may hold a lock a while (the writer's batches): wait, do not fail. */
-    sqlite3_busy_timeout(db, 5000);
+    sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
     return db;
+}
+
+int store_check_path(const char *path, char *err, size_t errlen)
+{
+    if (!*path)
+        snprintf(err, errlen,
+                 "the path is empty: SQLite would store in a temporary file, "
+                 "deleted at exit");
+    else if (!strcmp(path, ":memory:"))
+        snprintf(err, errlen, "':memory:' is SQLite's memory database, lost at exit: give a file");
+    else if (!strncmp(path, "file:", 5))
+        snprintf(err, errlen, "'%s' is an SQLite URI: give a plain file path", path);
+    else
+        return 0;
+    return -1;
+}
+
+/* A file refused after a look: the last connection to a WAL database checkpoints it when it
+ * closes, which would write into another application's file (or an unmigrated store). */
+static void leave_untouched(sqlite3 *db)
+{
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 }
 
 sqlite3 *store_connect(const char *path, enum store_mode mode, char *err, size_t errlen)
@@ -208,20 +199,39 @@ sqlite3 *store_connect(const char *path, enum store_mode mode, char *err, size_t
     sqlite3 *db = open_db(path, mode, err, errlen);
     if (!db)
         return NULL;
-    /* Alert delivery (STORE_RW_EXISTING) writes a few rows per event: SQLite's defaults. */
-    if (check_version(db, path, err, errlen) ||
-        (mode == STORE_RO && configure_reader(db, path, err, errlen))) {
+    /* Only the writer creates or migrates: a reader or alert delivery pointed at another
+     * program's file, or one of another version, stops here with the path instead of failing
+     * later on a missing table. Alert delivery (STORE_RW_EXISTING) writes a few rows per
+     * event: SQLite's defaults. */
+    struct store_identity id;
+    if (store_identify(db, path, &id, err, errlen) ||
+        store_check_readable(path, &id, err, errlen)) {
+        leave_untouched(db);
+        sqlite3_close(db);
+        return NULL;
+    }
+    if (mode == STORE_RO && configure_reader(db, path, err, errlen)) {
         sqlite3_close(db);
         return NULL;
     }
     return db;
 }
 
-/* The writer's connection: its settings, the schema brought to this version, the view. */
+/* The writer's connection: the file checked before anything is written to it (even WAL mode
+ * is written in the header), its settings, the schema brought to this version, the view. */
 static int open_writer(struct store *s, char *err, size_t errlen)
 {
+    struct store_identity id;
     s->db = open_db(s->path, STORE_RW, err, errlen);
-    if (!s->db || configure_writer(s, err, errlen) || migrate(s, err, errlen))
+    if (!s->db)
+        return -1;
+    if (store_identify(s->db, s->path, &id, err, errlen) ||
+        store_check_writable(s->path, &id, err, errlen)) {
+        leave_untouched(s->db);
+        return -1;
+    }
+    if (configure_writer(s, err, errlen) || migrate(s, id.version, err, errlen) ||
+        mark(s, &id, err, errlen) || store_wal_configure(s, err, errlen))
         return -1;
     s->partition_ddl = schema_block("-- @partition\n");
     s->index_ddl = schema_block("-- @partition-index\n");
@@ -244,6 +254,8 @@ struct store *store_open(const char *path, enum store_mode mode, const struct st
         s->opt.cache_kib = 16 * 1024;
     if (s->opt.partition_rows <= 0)
         s->opt.partition_rows = STORE_PARTITION_ROWS;
+    if (s->opt.wal_limit <= 0)
+        s->opt.wal_limit = STORE_WAL_LIMIT;
     bool ok = mode == STORE_RW ? open_writer(s, err, errlen) == 0
                                : (s->db = store_connect(path, mode, err, errlen)) != NULL;
     if (!ok) {
@@ -265,6 +277,8 @@ void store_close(struct store *s)
     sqlite3_close(s->db);
     free(s->partition_ddl);
     free(s->index_ddl);
+    free(s->wal_path);
+    free(s->shm_path);
     free(s->path);
     free(s);
 }
@@ -429,20 +443,22 @@ static int flush_partition_stats(struct store *s, char *err, size_t errlen)
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE partitions SET rows = rows + ?1,"
                            " min_first = min(COALESCE(min_first, ?2), ?2),"
-                           " max_last = max(COALESCE(max_last, ?3), ?3) WHERE name = ?4",
+                           " max_last = max(COALESCE(max_last, ?3), ?3),"
+                           " newest_ms = max(COALESCE(newest_ms, ?5), ?5) WHERE name = ?4",
                            -1, &st, NULL) != SQLITE_OK)
         return fail(s->db, err, errlen, "updating partition stats");
     sqlite3_bind_int64(st, 1, p->rows_added);
     sqlite3_bind_int64(st, 2, p->min_first);
     sqlite3_bind_int64(st, 3, p->max_last);
     sqlite3_bind_text(st, 4, p->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, p->newest);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return fail(s->db, err, errlen, "updating partition stats");
     p->rows_added = 0;
     p->min_first = INT64_MAX;
-    p->max_last = INT64_MIN;
+    p->max_last = p->newest = INT64_MIN;
     return 0;
 }
 
@@ -551,7 +567,7 @@ static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen
     p->span_start = start;
     p->span_end = start + span;
     p->min_first = INT64_MAX;
-    p->max_last = INT64_MIN;
+    p->max_last = p->newest = INT64_MIN;
     bool indexed = false;
     if (!latest_of_span(s, p, start, &indexed) || p->rows >= s->opt.partition_rows || indexed) {
         p->nth++;
@@ -621,12 +637,6 @@ static void bind_exporter(struct store *s, struct row_binder *b, int col, const 
     row_bind_text_kept(b, col, s->exp_text, changed);
 }
 
-/* SQLite integers are signed 64-bit: counters above 2^63 are exporter garbage; clamp. */
-static int64_t clamp_u64(uint64_t v)
-{
-    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 /* Column n of store_flow_columns is parameter C(n): they start at `first`. */
 #define C(n) ((n) + first - 1)
 
@@ -647,8 +657,8 @@ static void bind_view(struct store *s, struct row_binder *b, int first, const st
     row_bind_int(b, C(7), f->dst_port);
     row_bind_int(b, C(8), f->proto);
     row_bind_opt(b, C(9), p & FF_TCP_FLAGS, f->tcp_flags);
-    row_bind_int(b, C(10), clamp_u64(f->packets));
-    row_bind_int(b, C(11), clamp_u64(f->bytes));
+    row_bind_int(b, C(10), clamp_i64(f->packets));
+    row_bind_int(b, C(11), clamp_i64(f->bytes));
     row_bind_int(b, C(12), f->first_ms);
     row_bind_int(b, C(13), f->last_ms);
     row_bind_opt(b, C(14), p & FF_IF, f->in_if);
@@ -667,12 +677,12 @@ static void bind_view(struct store *s, struct row_binder *b, int first, const st
     row_bind_opt(b, C(24), p & FF_DIRECTION, f->direction);
     row_bind_opt(b, C(25), p & FF_INITIAL_FLAGS, f->initial_flags);
     row_bind_opt(b, C(26), p & FF_UNION_FLAGS, f->union_flags);
-    row_bind_opt(b, C(27), p & FF_REVERSE, (int64_t)(f->rev_packets & INT64_MAX));
-    row_bind_opt(b, C(28), p & FF_REVERSE, (int64_t)(f->rev_bytes & INT64_MAX));
+    row_bind_opt(b, C(27), p & FF_REVERSE, clamp_i64(f->rev_packets));
+    row_bind_opt(b, C(28), p & FF_REVERSE, clamp_i64(f->rev_bytes));
     row_bind_opt(b, C(29), p & FF_REV_FLAGS, f->rev_tcp_flags);
     row_bind_opt(b, C(30), p & FF_FW_EVENT, f->fw_event);
-    row_bind_opt(b, C(31), p & FF_INIT_RESP_BYTES, (int64_t)(f->initiator_bytes & INT64_MAX));
-    row_bind_opt(b, C(32), p & FF_INIT_RESP_BYTES, (int64_t)(f->responder_bytes & INT64_MAX));
+    row_bind_opt(b, C(31), p & FF_INIT_RESP_BYTES, clamp_i64(f->initiator_bytes));
+    row_bind_opt(b, C(32), p & FF_INIT_RESP_BYTES, clamp_i64(f->responder_bytes));
     if (p & FF_POST_NAT) {
         bind_addr(b, C(33), &f->post_nat_src, t->nat_src);
         bind_addr(b, C(34), &f->post_nat_dst, t->nat_dst);
@@ -720,6 +730,9 @@ int store_add_flow(struct store *s, const struct flow *f, char *err, size_t errl
         p->min_first = f->first_ms;
     if (f->last_ms > p->max_last)
         p->max_last = f->last_ms;
+    int64_t seen = f->last_ms < f->received_ms ? f->last_ms : f->received_ms;
+    if (seen > p->newest)
+        p->newest = seen;
     return 0;
 }
 

@@ -18,7 +18,10 @@
 #include "collector/exporters.h"
 #include "common/flow.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
+/* PRAGMA application_id of a flowhound store ("FHND"): the marker that tells our files from
+ * other applications' SQLite databases (storage/identity.c). */
+#define STORE_APPLICATION_ID 0x46484e44u
 
 enum store_mode {
     STORE_RW,          /* the writer: creates the file, migrates the schema, WAL */
@@ -38,6 +41,7 @@ struct store_options {
     bool synchronous_off;   /* PRAGMA synchronous=OFF (bench only): default NORMAL */
     int64_t partition_rows; /* rows of one partition at most; default STORE_PARTITION_ROWS */
     bool index_at_insert;   /* bench only: index each row as inserted instead of at close */
+    int64_t wal_limit;      /* bytes of WAL kept (store_checkpoint); default STORE_WAL_LIMIT */
 };
 
 struct store;
@@ -52,6 +56,9 @@ struct store *store_open(const char *path, enum store_mode mode, const struct st
  * mode, for a thread of its own (query workers, alert delivery); STORE_RW is refused: the
  * writer is store_open's. The caller closes it with sqlite3_close(). */
 sqlite3 *store_connect(const char *path, enum store_mode mode, char *err, size_t errlen);
+/* A path a daemon can keep its store in: not empty (SQLite's temporary file), not ":memory:",
+ * not a "file:" URI (Debian's SQLite takes URIs, e.g. mode=memory). -1 with why. */
+int store_check_path(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 sqlite3 *store_sqlite(struct store *s);
 const char *store_path(const struct store *s);
@@ -120,16 +127,54 @@ void store_bind_hunt(sqlite3_stmt *st, const struct fh_addr *a, uint16_t port, i
 
 /* ---- retention (storage/retention.c) ---- */
 
-/* Bytes of the store's pages in use (page_count - freelist_count) * page_size. */
+/* Bytes the store takes: its pages in use ((page_count - freelist_count) * page_size), its
+ * -wal and -shm files and its reserve. */
 int64_t store_used_bytes(struct store *s);
 
 /* Drops whole partitions (never the one being written), oldest first: those whose span ended
- * more than retention_ms before now_ms (0 = keep forever), then more while the pages in use
- * exceed max_bytes (0 = no limit). At most max_drops per call, each in its own short
- * transaction, so the writer can call it between batches without stalling ingest for long.
- * Must be called outside a transaction. Returns the number dropped, or -1 with a message. */
+ * more than retention_ms before now_ms (0 = keep forever), then more while the store
+ * (store_used_bytes: pages in use and WAL) exceeds max_bytes (0 = no limit). At most max_drops per
+ * call, each in its own short transaction, so the writer can call it between batches without
+ * stalling ingest for long. Must be called outside a transaction. Returns the number dropped, or -1
+ * with a message. */
 int store_expire(struct store *s, int64_t now_ms, int64_t retention_ms, int64_t max_bytes,
                  int max_drops, char *err, size_t errlen);
+
+/* ---- the write-ahead log (storage/wal.c) ---- */
+
+/* The WAL a writer keeps at most once readers let it: beyond this a checkpoint empties it. */
+#define STORE_WAL_LIMIT (64LL << 20)
+/* SQLite's automatic (PASSIVE) checkpoint runs after a commit once the WAL holds this much. */
+#define STORE_WAL_AUTOCHECKPOINT (16LL << 20)
+
+/* Bytes of the store's -wal and -shm files now (0 for a memory store). */
+int64_t store_wal_bytes(const struct store *s);
+
+enum store_wal_state {
+    STORE_WAL_OK,        /* within wal_limit: nothing to do */
+    STORE_WAL_TRUNCATED, /* was larger: checkpointed and emptied */
+    STORE_WAL_PINNED,    /* larger, and a reader's old snapshot (or another writer) keeps it:
+                          * checkpointed as far as it allows; try again later */
+    STORE_WAL_ERROR,     /* the checkpoint failed (message in err) */
+};
+/* The writer's checkpoint policy, called between transactions (about once a second): a WAL
+ * over wal_limit is checkpointed and truncated now if no reader holds an older snapshot,
+ * never waiting for one. *wal_bytes: the WAL's size after. */
+enum store_wal_state store_checkpoint(struct store *s, int64_t *wal_bytes, char *err,
+                                      size_t errlen);
+
+/* ---- room kept for the final counters (storage/reserve.c) ---- */
+
+#define STORE_RESERVE_BYTES (8LL << 20)
+
+/* Makes (or keeps) DB-reserve beside a writer's store: STORE_RESERVE_BYTES of allocated blocks
+ * that store_reserve_release() gives back to a full disk for the last commit. -1 with a
+ * message when the disk has no room for it (the store works without). */
+int store_reserve_make(struct store *s, char *err, size_t errlen);
+/* Deletes it; true if there was one. */
+bool store_reserve_release(struct store *s);
+/* Its size now (0: none). */
+int64_t store_reserve_bytes(const struct store *s);
 
 /* The SQLite result code of the store's last failure (SQLITE_FULL: disk or max-size full). */
 int store_last_error(const struct store *s);

@@ -10,6 +10,7 @@
 #include "collector/templates.h"
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "storage/template_store.h"
 
@@ -179,7 +180,8 @@ int template_store_save(sqlite3 *db, struct exporter_table *t, char *err, size_t
     return rows;
 }
 
-/* The domain a stored row belongs to (created if needed); NULL if the row is not valid. */
+/* The domain a stored row belongs to (created if needed, with its v9/IPFIX state); NULL if
+ * the row is not valid. */
 static struct exporter_domain *row_domain(struct exporter_table *t, sqlite3_stmt *st,
                                           int64_t seen_ms)
 {
@@ -193,11 +195,17 @@ static struct exporter_domain *row_domain(struct exporter_table *t, sqlite3_stmt
         return NULL;
     if (e->last_seen_ms < seen_ms) /* exporters_get stamped it with 0 */
         e->last_seen_ms = seen_ms;
-    return exporter_domain_get(t, e, (uint32_t)sqlite3_column_int64(st, 1), (uint8_t)version);
+    struct exporter_domain *d =
+        exporter_domain_get(t, e, (uint32_t)sqlite3_column_int64(st, 1), (uint8_t)version);
+    if (d)
+        fixbuf_attach(t, e, d);
+    return d;
 }
 
-/* One stored template row back into its domain's table; false when it is not valid. */
-static bool restore_row(struct exporter_table *t, sqlite3_stmt *st)
+/* One stored template row back into its domain's table; false when it is not valid or over
+ * the template budget. Its expiry clock starts now: the exporter may have refreshed it while
+ * we were not running, and will again within the timeout. */
+static bool restore_row(struct exporter_table *t, sqlite3_stmt *st, int64_t now)
 {
     const uint8_t *raw = sqlite3_column_blob(st, 5);
     int raw_len = sqlite3_column_bytes(st, 5);
@@ -218,6 +226,7 @@ static bool restore_row(struct exporter_table *t, sqlite3_stmt *st)
         return false;
     }
     tmp.received_ms = sqlite3_column_int64(st, 6);
+    tmp.seen_ms = now;
     struct tmpl *h = xmalloc(sizeof(*h));
     *h = tmp;
     return tmpl_put(fixbuf_templates(d), h) == REJ_NONE;
@@ -247,20 +256,23 @@ static void restore_options(struct exporter_table *t, sqlite3_stmt *st)
         o->samplers[o->n_samplers++] = (struct fb_sampler){get_be32(b + i), get_be32(b + i + 4)};
 }
 
+/* Newest first: when the template budget is now smaller than what was saved, the templates
+ * most recently sent are the ones restored. */
 int template_store_load(sqlite3 *db, struct exporter_table *t, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT exporter, domain, version, template_id, is_options, raw,"
-                           " received_ms FROM templates ORDER BY received_ms",
+                           " received_ms FROM templates ORDER BY received_ms DESC",
                            -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "loading templates: %s", sqlite3_errmsg(db));
         return -1;
     }
     int n = 0;
+    int64_t now = now_ms();
     exporters_lock(t);
     while (sqlite3_step(st) == SQLITE_ROW)
-        if (restore_row(t, st))
+        if (restore_row(t, st, now))
             n++;
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(db,

@@ -21,6 +21,10 @@
 #define TICK_MS        1000
 /* After a failed write, how long batches are dropped (and counted) before the next try. */
 #define RETRY_MS 1000
+/* How long a reader may keep the WAL from being emptied before the log says so, and how often
+ * it says so again while it goes on. */
+#define WAL_WARN_AFTER_MS 60000
+#define WAL_WARN_EVERY_MS 300000
 
 /* Rows of one exporter domain in the open transaction: counted as lost if it rolls back. */
 struct txn_count {
@@ -50,6 +54,10 @@ struct writer {
     bool failing;
     int64_t retry_at;
     uint64_t failing_dropped;
+    /* the WAL kept from being emptied by a reader: since when (monotonic ms, 0: it is not),
+     * its largest size since, when to warn next, and whether a warning went out */
+    int64_t wal_pinned_since, wal_peak, wal_warn_at;
+    bool wal_warned;
 };
 
 /* The default sink: the store's own partitions. */
@@ -290,6 +298,54 @@ static void expire(struct writer *w)
         atomic_fetch_add(&w->partitions_dropped, (uint64_t)n);
 }
 
+/* A reader has kept the WAL over its limit: say so after WAL_WARN_AFTER_MS, and again every
+ * WAL_WARN_EVERY_MS while it goes on. */
+static void wal_pinned(struct writer *w, int64_t wal_bytes)
+{
+    int64_t now = mono_ms();
+    if (!w->wal_pinned_since) {
+        w->wal_pinned_since = now;
+        w->wal_warn_at = now + WAL_WARN_AFTER_MS;
+    }
+    if (wal_bytes > w->wal_peak)
+        w->wal_peak = wal_bytes;
+    if (now < w->wal_warn_at)
+        return;
+    log_warn("store: %s-wal has grown to %lld MiB: a reader holding an old snapshot of the "
+             "store (a sqlite3 shell inside a transaction, a backup, a query whose output is not "
+             "read?) has kept it from being emptied for %lld s. It is emptied once that reader "
+             "ends; until then max-size counts it",
+             store_path(w->store), (long long)(wal_bytes >> 20),
+             (long long)((now - w->wal_pinned_since) / 1000));
+    w->wal_warn_at = now + WAL_WARN_EVERY_MS;
+    w->wal_warned = true;
+}
+
+/* The WAL policy (storage/wal.c), between transactions, once a second: a WAL grown past its
+ * limit is emptied as soon as readers allow, never waiting for them. Not while the store
+ * fails: a checkpoint writes to it too, and would fail for the same reason (a full disk). */
+static void checkpoint(struct writer *w)
+{
+    char err[512];
+    int64_t wal;
+    if (w->failing)
+        return;
+    enum store_wal_state st = store_checkpoint(w->store, &wal, err, sizeof(err));
+    if (st == STORE_WAL_PINNED) {
+        wal_pinned(w, wal);
+        return;
+    }
+    if (st == STORE_WAL_ERROR) {
+        log_ratelimited(&w->err_log, LOG_LVL_ERR, "store: %s", err);
+        return;
+    }
+    if (w->wal_warned)
+        log_info("store: the WAL is checkpointed and emptied again (it had reached %lld MiB)",
+                 (long long)(w->wal_peak >> 20));
+    w->wal_pinned_since = w->wal_peak = 0;
+    w->wal_warned = false;
+}
+
 /* Once a second, in a transaction (also without traffic): consumers' timers, and the
  * exporter counters that change without flows (rejects, drops), saved by the commit. */
 static void tick(struct writer *w, bool final)
@@ -308,8 +364,78 @@ static void consume(struct writer *w, const struct flow_batch *b)
             w->consumers[i].consume(w->consumers[i].ctx, b->flows, b->n);
 }
 
+/* Lists every exporter counter in the log: what is left when they cannot reach the store. */
+static void log_exporter(struct exporter *e, void *arg)
+{
+    (void)arg;
+    char addr[FH_ADDR_STRLEN];
+    uint64_t rejected = 0;
+    addr_to_str(&e->addr, addr, sizeof(addr));
+    for (int r = 1; r < REJ__COUNT; r++)
+        rejected += e->rejects[r];
+    log_err("  exporter %s: packets %llu, rejected %llu, kernel_drops %llu", addr,
+            (unsigned long long)e->packets, (unsigned long long)rejected,
+            (unsigned long long)e->kernel_drops);
+    for (unsigned i = 0; i < e->n_domains; i++) {
+        const struct exporter_domain *d = &e->domains[i];
+        log_err("  exporter %s domain %u v%u: flows %llu, seq_lost %llu, dropped_queue %llu, "
+                "dropped_store %llu, records_rejected %llu",
+                addr, d->domain, d->version, (unsigned long long)d->flows,
+                (unsigned long long)d->seq.lost, (unsigned long long)d->dropped_queue,
+                (unsigned long long)d->dropped_store, (unsigned long long)d->records_rejected);
+    }
+}
+
+/* The store failed at the end (a full disk): the last transaction's flows are counted as lost,
+ * and those counts must not go with them. The reserve goes back to the disk to make room for
+ * a transaction of the counters alone; if even that fails, the log gets them. */
+static void save_final_counters(struct writer *w)
+{
+    char err[512];
+    bool freed = store_reserve_release(w->store);
+    if (store_begin(w->store, err, sizeof(err)) == 0 &&
+        store_save_exporters(w->store, w->exporters, err, sizeof(err)) == 0 &&
+        store_commit(w->store, err, sizeof(err)) == 0) {
+        log_warn("store failing at shutdown: the exporter counters were saved alone%s",
+                 freed ? ", in the room of its reserve (made again at the next start)" : "");
+        return;
+    }
+    store_rollback(w->store);
+    log_err("store failing at shutdown: the exporter counters cannot be saved (%s); they are:",
+            err);
+    exporters_lock(w->exporters);
+    exporters_foreach(w->exporters, log_exporter, NULL);
+    exporters_unlock(w->exporters);
+}
+
+/* At shutdown: the consumers' last tick and the counters in one last transaction, tried even
+ * while the store is failing, and if it fails, the counters alone. */
+static void finish(struct writer *w)
+{
+    w->retry_at = 0;
+    tick(w, true);
+    commit(w);
+    if (w->sink.finish) {
+        /* what the sink could not deliver is counted per exporter: saved by one more commit */
+        w->sink.finish(w->sink.ctx);
+        open_txn(w);
+        commit(w);
+    }
+    if (w->failing)
+        save_final_counters(w);
+}
+
+/* Room on the disk for finish() when it is full (storage/reserve.c). */
+static void reserve(struct writer *w)
+{
+    char err[512];
+    if (store_reserve_make(w->store, err, sizeof(err)))
+        log_warn("%s: if the disk fills, the final loss counters may not reach the store", err);
+}
+
 void writer_run(struct writer *w)
 {
+    reserve(w);
     int64_t last_tick = mono_ms();
     for (;;) {
         struct flow_batch *b = flowq_pop(w->queue, POP_TIMEOUT_MS);
@@ -320,8 +446,9 @@ void writer_run(struct writer *w)
         }
         int64_t now = mono_ms();
         if (now - last_tick >= TICK_MS) {
-            commit(w); /* retention drops partitions between transactions */
+            commit(w); /* retention and checkpoints work between transactions */
             expire(w);
+            checkpoint(w);
             tick(w, false);
             last_tick = now;
         }
@@ -330,14 +457,7 @@ void writer_run(struct writer *w)
         if (!b && flowq_closed_and_empty(w->queue))
             break;
     }
-    tick(w, true);
-    commit(w);
-    if (w->sink.finish) {
-        /* what the sink could not deliver is counted per exporter: saved by one more commit */
-        w->sink.finish(w->sink.ctx);
-        open_txn(w);
-        commit(w);
-    }
+    finish(w);
 }
 
 static void *writer_main(void *arg)

@@ -75,7 +75,9 @@ struct store *writer_store(struct writer *w);
  * limit), checked about once a second between transactions (store_expire). */
 void writer_set_retention(struct writer *w, int64_t retention_ms, int64_t max_bytes);
 int writer_start(struct writer *w);
-/* Waits until the queue (closed by the caller) is drained and everything committed. */
+/* Waits until the queue (closed by the caller) is drained and everything committed. With the
+ * store failing at the end (a full disk), the exporter counters are still written, alone and
+ * in the room of the store's reserve, or logged when not even they can be. */
 void writer_join(struct writer *w);
 /* Drains and commits synchronously in the calling thread (for tests and batch tools). */
 void writer_run(struct writer *w);

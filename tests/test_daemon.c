@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "tests/helpers.h"
+#include "tests/traffic.h"
 
 /* Every expected record of a corpus file is in `flows` with the same values, nothing else. */
 static void expect_corpus_in_store(const char *db, const char *name)
@@ -125,30 +127,6 @@ Test(daemon, bad_datagrams_are_counted_while_good_exporter_is_served, .timeout =
     th_daemon_cleanup(&d);
 }
 
-/* v5 header + n records with a given flow_sequence, each record distinct. */
-static size_t make_v5(uint8_t *buf, unsigned n, uint32_t seq, uint32_t id)
-{
-    memset(buf, 0, 24 + 48 * n);
-    buf[1] = 5;
-    buf[3] = (uint8_t)n;
-    buf[4] = 0, buf[5] = 0x10; /* uptime */
-    buf[8] = 0x65;             /* unix_secs ~ 2023 */
-    buf[16] = (uint8_t)(seq >> 24), buf[17] = (uint8_t)(seq >> 16);
-    buf[18] = (uint8_t)(seq >> 8), buf[19] = (uint8_t)seq;
-    for (unsigned r = 0; r < n; r++) {
-        uint8_t *p = buf + 24 + 48 * r;
-        uint32_t k = id * 30 + r;
-        p[0] = 10, p[1] = (uint8_t)(k >> 16), p[2] = (uint8_t)(k >> 8), p[3] = (uint8_t)k;
-        p[4] = 192, p[5] = 0, p[6] = 2, p[7] = 1;
-        p[19] = 1;  /* packets */
-        p[23] = 60; /* bytes */
-        p[32] = 0x03, p[33] = 0x00; /* src port 768 */
-        p[35] = 80;
-        p[38] = 6;
-    }
-    return 24 + 48 * (size_t)n;
-}
-
 Test(daemon, every_record_sent_is_stored_or_counted, .timeout = 180)
 {
     struct th_daemon d = {0};
@@ -157,7 +135,7 @@ Test(daemon, every_record_sent_is_stored_or_counted, .timeout = 180)
     uint8_t buf[24 + 48 * 30] = {0};
     size_t sent = 0;
     for (uint32_t i = 0; i < PACKETS; i++) {
-        size_t len = make_v5(buf, 30, i * 30, i);
+        size_t len = tr_v5(buf, 30, i * 30, i);
         if (th_udp_send(d.port, "127.0.3.1", buf, len))
             sent++;
         if (i % 100 == 99)
@@ -185,7 +163,7 @@ Test(daemon, sequence_gaps_are_counted_as_lost, .timeout = 60)
     /* packets 0, 1, (2 and 3 missing), 4 */
     uint32_t seqs[] = {0, 30, 120};
     for (int i = 0; i < 3; i++)
-        cr_assert(th_udp_send(d.port, "127.0.4.1", buf, make_v5(buf, 30, seqs[i], (uint32_t)i)));
+        cr_assert(th_udp_send(d.port, "127.0.4.1", buf, tr_v5(buf, 30, seqs[i], (uint32_t)i)));
     cr_assert_eq(th_daemon_stop(&d), 0);
     cr_expect_eq(th_db_int(d.db, "SELECT seq_lost FROM exporter_domains"), 60);
     cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 90);
@@ -240,6 +218,47 @@ Test(daemon, help_and_check_config)
     free(dir);
 }
 
+/* A db setting that would store nowhere lasting, or in another program's file, is refused
+ * with a clear message: the empty path, ":memory:" and a URI by --check-config already;
+ * another application's SQLite file when the daemon opens it, leaving it as it was. */
+Test(daemon, a_db_that_keeps_nothing_or_is_not_ours_is_refused, .timeout = 60)
+{
+    static const struct {
+        const char *line, *says;
+    } refused[] = {
+        {"db =", "the path is empty"},
+        {"db = :memory:", "':memory:' is SQLite's memory database"},
+        {"db = file:f.db?mode=memory", "is an SQLite URI"},
+    };
+    char *dir = th_tmpdir();
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        cr_assert_eq(th_system("echo '%s' > %s/db.conf", refused[i].line, dir), 0);
+        cr_expect_eq(th_system("%s/flowhoundd -c %s/db.conf --web off --check-config >/dev/null "
+                               "2>%s/err",
+                               th_builddir(), dir, dir),
+                     2, "'%s' is refused by --check-config", refused[i].line);
+        cr_expect_eq(th_system("grep -q '^flowhoundd: db: ' %s/err && grep -qF \"%s\" %s/err", dir,
+                               refused[i].says, dir),
+                     0, "and says why: %s", refused[i].says);
+    }
+    cr_assert_eq(th_system("sqlite3 %s/app.db \"CREATE TABLE notes (body); INSERT INTO notes "
+                           "VALUES ('x')\" && cp %s/app.db %s/app.orig",
+                           dir, dir, dir),
+                 0);
+    /* timeout: without the check the daemon would start and store into it */
+    cr_expect_eq(th_system("timeout 20 %s/flowhoundd --db %s/app.db --listen 127.0.0.1:0 --web off "
+                           ">/dev/null 2>%s/err",
+                           th_builddir(), dir, dir),
+                 1, "another application's database is refused at start");
+    cr_expect_eq(th_system("grep -q 'app.db is not a flowhound store' %s/err", dir), 0,
+                 "the log names the file and says why");
+    cr_expect_eq(
+        th_system("cmp -s %s/app.db %s/app.orig && test ! -e %s/app.db-wal", dir, dir, dir), 0,
+        "the file is as it was");
+    th_rmtree(dir);
+    free(dir);
+}
+
 /* Sends one v5 datagram over IPv6 loopback. */
 static bool send_v6(uint16_t port, const void *buf, size_t len)
 {
@@ -259,7 +278,7 @@ Test(daemon, ipv6_listener_and_exporter_address, .timeout = 60)
     const char *args[] = {"--listen", "[::1]:0", NULL};
     th_daemon_start(&d, args);
     uint8_t buf[24 + 48 * 30] = {0};
-    size_t len = make_v5(buf, 5, 0, 1);
+    size_t len = tr_v5(buf, 5, 0, 1);
     cr_assert(send_v6(d.port, buf, len), "IPv6 loopback send");
     cr_assert_eq(th_daemon_stop(&d), 0);
     cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows WHERE exporter = '::1'"), 5);
@@ -273,7 +292,7 @@ Test(daemon, a_crash_loses_at_most_the_uncommitted_second, .timeout = 60)
     th_daemon_start(&d, NULL);
     uint8_t buf[24 + 48 * 30] = {0};
     for (uint32_t i = 0; i < 20; i++)
-        cr_assert(th_udp_send(d.port, "127.0.6.1", buf, make_v5(buf, 30, i * 30, i)));
+        cr_assert(th_udp_send(d.port, "127.0.6.1", buf, tr_v5(buf, 30, i * 30, i)));
     /* Wait for the commit (at most commit-interval = 1 s after the flows arrive), then kill. */
     cr_expect_eq(th_db_wait(d.db, "SELECT count(*) FROM flows", 600, 5000), 600,
                  "flows are committed within seconds, before any shutdown");
@@ -283,7 +302,7 @@ Test(daemon, a_crash_loses_at_most_the_uncommitted_second, .timeout = 60)
     cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 600, "committed flows survive");
     /* The store is usable after the crash: a restart on it keeps storing. */
     th_daemon_start_db(&d, d.db, NULL);
-    cr_assert(th_udp_send(d.port, "127.0.6.1", buf, make_v5(buf, 30, 600, 21)));
+    cr_assert(th_udp_send(d.port, "127.0.6.1", buf, tr_v5(buf, 30, 600, 21)));
     cr_assert_eq(th_daemon_stop(&d), 0);
     cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 630);
     cr_expect_eq(th_db_int(d.db, "SELECT packets FROM exporters WHERE addr = '127.0.6.1'"), 21,
@@ -297,7 +316,7 @@ Test(daemon, allow_exporter_rejects_others_without_tracking_them, .timeout = 60)
     const char *args[] = {"--allow-exporter", "127.0.7.0/30", NULL};
     th_daemon_start(&d, args);
     uint8_t buf[24 + 48 * 30] = {0};
-    size_t len = make_v5(buf, 3, 0, 1);
+    size_t len = tr_v5(buf, 3, 0, 1);
     cr_assert(th_udp_send(d.port, "127.0.7.1", buf, len));
     cr_assert(th_udp_send(d.port, "127.0.7.9", buf, len));
     cr_assert_eq(th_daemon_stop(&d), 0);
@@ -348,6 +367,70 @@ Test(daemon, detaches_with_pidfile_and_stops_on_sigterm, .timeout = 60)
     cr_expect(gone, "SIGTERM stops it");
     snprintf(path, sizeof(path), "%s/pid", dir);
     cr_expect_neq(access(path, F_OK), 0, "the pid file is removed");
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* A UDP socket on 127.0.0.1:port with socket option `opt` set (0: none); -1 when bind fails. */
+static int bind_udp(uint16_t port, int opt)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    cr_assert_geq(fd, 0);
+    int one = 1;
+    if (opt)
+        setsockopt(fd, SOL_SOCKET, opt, &one, sizeof(one));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Issue 13: with SO_REUSEADDR on the daemon's socket, any local user binding the port with it
+ * too received the exports (the daemon stored 0 of 3000). */
+Test(daemon, another_process_cannot_take_the_udp_port, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    th_daemon_start(&d, NULL);
+    cr_expect_eq(bind_udp(d.port, SO_REUSEADDR), -1, "SO_REUSEADDR: bound the daemon's port");
+    cr_expect_eq(errno, EADDRINUSE);
+    cr_expect_eq(bind_udp(d.port, SO_REUSEPORT), -1, "SO_REUSEPORT: bound the daemon's port");
+    uint8_t buf[24 + 48 * 30];
+    for (uint32_t i = 0; i < 100; i++)
+        cr_assert(th_udp_send(d.port, "127.0.3.9", buf, tr_v5(buf, 30, i * 30, i)));
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 3000, "every export stored");
+    th_daemon_cleanup(&d);
+}
+
+/* A port already taken: flowhoundd exits 1 and says which port and who has it (here: this
+ * test process). */
+Test(daemon, a_taken_port_is_a_clear_error, .timeout = 60)
+{
+    int fd = bind_udp(0, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    unsigned port = ntohs(sa.sin_port);
+    char *dir = th_tmpdir();
+    int rc = th_system("%s/flowhoundd --db %s/d.db --web off --listen 127.0.0.1:%u 2>%s/err",
+                       th_builddir(), dir, port, dir);
+    cr_expect_eq(rc, 1, "exit status 1");
+    char path[600], err[1024] = "", want[128];
+    snprintf(path, sizeof(path), "%s/err", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    size_t n = fread(err, 1, sizeof(err) - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    snprintf(want, sizeof(want), "address in use: another process listens on UDP %u (", port);
+    cr_expect(strstr(err, want), "the message names the port: %s", err);
+    snprintf(want, sizeof(want), ", pid %d)", (int)getpid());
+    cr_expect(strstr(err, want), "... and who holds it: %s", err);
+    close(fd);
     th_rmtree(dir);
     free(dir);
 }

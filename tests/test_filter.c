@@ -387,6 +387,37 @@ Test(filter, every_error_says_what_was_expected_and_where)
     }
 }
 
+/* A NUL byte ended the filter where C read it: "%00port 80" through the web API matched every
+ * flow. Given with its length, as a request carries it, the filter is refused at the NUL;
+ * and so is any control character but tab, CR and LF. */
+Test(filter, nul_and_control_bytes_are_refused_where_they_are)
+{
+    static const struct {
+        const char *text;
+        size_t len;
+        int column;
+    } cases[] = {
+        {"\0port 80", 8, 1},
+        {"port 80\0 and port 81", 20, 8},
+        {"port\x1b[2J 80", 11, 5},
+        {"port 80 \x7f", 9, 9},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[256] = "";
+        int col = 0;
+        struct filter *f = filter_compile_n(cases[i].text, cases[i].len, err, sizeof(err), &col);
+        cr_expect_null(f, "case %zu parsed", i);
+        filter_free(f);
+        cr_expect_eq(col, cases[i].column, "case %zu: column %d (%s)", i, col, err);
+        cr_expect(strstr(err, "control character"), "case %zu: %s", i, err);
+    }
+    char err[256];
+    int col;
+    struct filter *f = filter_compile_n("port 80\t\r\nand proto 6", 21, err, sizeof(err), &col);
+    cr_expect(f, "tabs and line ends are spaces: %s", err);
+    filter_free(f);
+}
+
 Test(filter, limits_on_length_nesting_and_terms_are_errors_not_crashes)
 {
     char err[256];

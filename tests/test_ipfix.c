@@ -161,10 +161,17 @@ static struct fh_addr exporter(unsigned n)
     return a;
 }
 
-static enum reject_reason feed(unsigned from, const struct mb *m, size_t len)
+#define NOW 1700000000123LL
+
+static enum reject_reason feed_at(unsigned from, const struct mb *m, size_t len, int64_t now)
 {
     struct fh_addr a = exporter(from);
-    return decode_packet(&table, &a, m->b, len, 1700000000123LL, &out);
+    return decode_packet(&table, &a, m->b, len, now, &out);
+}
+
+static enum reject_reason feed(unsigned from, const struct mb *m, size_t len)
+{
+    return feed_at(from, m, len, NOW);
 }
 
 static struct exporter_domain *domain_of(unsigned from, uint32_t domain, uint8_t version)
@@ -517,6 +524,187 @@ Test(ipfix, template_floods_are_bounded_per_domain)
     cr_expect_eq(fixbuf_templates(domain_of(1, 0, 10))->n, 1024);
 }
 
+/* ---- template state: budget, rate of changes, expiry (issue 13) ---- */
+
+/* What the budget holds adds up: each exporter's bytes are its domains', and the total is
+ * the exporters'. */
+static void expect_accounting(void)
+{
+    uint64_t all = 0;
+    for (unsigned i = 0; i < table.cap; i++) {
+        struct exporter *e = table.slots[i];
+        uint64_t mine = 0;
+        for (unsigned d = 0; e && d < e->n_domains; d++) {
+            const struct tmpl_table *tt = fixbuf_templates(&e->domains[d]);
+            uint64_t cost = 0;
+            for (unsigned k = 0; tt && k < tt->n; k++)
+                cost += tmpl_cost(tt->items[k]);
+            cr_expect_eq(tt ? tt->bytes : 0, cost);
+            mine += cost;
+        }
+        cr_expect_eq(e ? e->template_bytes : 0, mine);
+        all += mine;
+    }
+    cr_expect_eq(table.templates.used_all, all, "%llu held, %llu counted",
+                 (unsigned long long)table.templates.used_all, (unsigned long long)all);
+}
+
+/* One IPFIX message from exporter `from` with template `id` of 512 four-byte fields. */
+static enum reject_reason send_big_template(unsigned from, uint16_t id)
+{
+    struct mb m;
+    ipfix_begin(&m, 0, 0);
+    put_template_fields(&m, id, 512, 4);
+    return feed(from, &m, msg_end(&m));
+}
+
+Test(ipfix, template_budget_per_exporter_and_in_all)
+{
+    cr_assert_eq(send_big_template(1, 256), REJ_NONE);
+    uint64_t one = table.templates.used_all;
+    cr_assert_gt(one, 512 * 4, "a template costs more than its fields' bytes");
+    table.templates.budget_exporter = 3 * one;
+    table.templates.budget_all = 5 * one;
+    cr_expect_eq(send_big_template(1, 257), REJ_NONE);
+    cr_expect_eq(send_big_template(1, 258), REJ_NONE);
+    cr_expect_eq(send_big_template(1, 259), REJ_TEMPLATE_BUDGET, "over the exporter's budget");
+    cr_expect_eq(send_big_template(2, 256), REJ_NONE, "another exporter has its own");
+    cr_expect_eq(send_big_template(2, 257), REJ_NONE);
+    cr_expect_eq(send_big_template(2, 258), REJ_TEMPLATE_BUDGET, "over the budget of all");
+    cr_expect_eq(send_big_template(1, 256), REJ_NONE, "a refresh is never refused");
+    cr_expect_eq(domain_of(1, 0, 10)->templates_refused, 1);
+    cr_expect_eq(domain_of(2, 0, 10)->templates_refused, 1);
+    cr_expect_eq(rejects(1, REJ_TEMPLATE_BUDGET), 1);
+    cr_expect_eq(fixbuf_templates(domain_of(1, 0, 10))->n, 3);
+    cr_expect_eq(table.templates.used_all, 5 * one);
+    expect_accounting();
+    /* A refused template is not held: its data is counted as having none. */
+    struct mb m;
+    ipfix_begin(&m, 0, 0);
+    set_begin(&m, 258);
+    put32(&m, 1);
+    set_end(&m);
+    cr_expect_eq(feed(2, &m, msg_end(&m)), REJ_TEMPLATE_MISSING);
+    /* A withdrawal gives its bytes back to the exporter and to everyone. */
+    ipfix_begin(&m, 0, 0);
+    set_begin(&m, 2);
+    put16(&m, 256), put16(&m, 0);
+    set_end(&m);
+    cr_expect_eq(feed(1, &m, msg_end(&m)), REJ_NONE);
+    cr_expect_eq(send_big_template(2, 258), REJ_NONE);
+    expect_accounting();
+    exporters_free(&table);
+    setup();
+    cr_expect_eq(table.templates.used_all, 0);
+}
+
+/* Template 300 as packets (1 byte) then source address: another layout than the basic one. */
+static void put_other_template(struct mb *m)
+{
+    set_begin(m, m->version == 10 ? 2 : 0);
+    put16(m, 300), put16(m, 2), put16(m, 2), put16(m, 1), put16(m, 8), put16(m, 4);
+    set_end(m);
+}
+
+/* One message: template 300 in the basic layout (or the other), and one record in it. */
+static enum reject_reason define_300_at(bool other, uint8_t packets, int64_t now)
+{
+    struct mb m;
+    ipfix_begin(&m, 0, 0);
+    if (other)
+        put_other_template(&m);
+    else
+        put_basic_template(&m, 300);
+    set_begin(&m, 300);
+    if (other)
+        put8(&m, packets), put32(&m, 0x0a000009);
+    else
+        put_basic_record(&m, packets, 1234);
+    set_end(&m);
+    return feed_at(1, &m, msg_end(&m), now);
+}
+
+Test(ipfix, template_changes_beyond_the_rate_are_refused_keeping_the_held_one)
+{
+    table.templates.changes_per_min = 2;
+    cr_expect_eq(define_300_at(false, 1, NOW), REJ_NONE, "a new template is no change");
+    cr_expect_eq(define_300_at(true, 2, NOW), REJ_NONE);
+    cr_expect_eq(define_300_at(false, 3, NOW), REJ_NONE);
+    cr_assert_eq(sink.n, 3, "both changes are used");
+    cr_expect_eq(sink.f[1].packets, 2);
+    /* The third change in a minute: refused, and the record that came with it (written in
+     * the refused layout) is not read with the held one. */
+    cr_expect_eq(define_300_at(true, 4, NOW), REJ_TEMPLATE_CHURN);
+    cr_expect_eq(sink.n, 3);
+    struct exporter_domain *d = domain_of(1, 0, 10);
+    cr_expect_eq(d->templates_refused, 1);
+    cr_expect_eq(d->records_rejected, 1);
+    cr_expect_eq(rejects(1, REJ_TEMPLATE_CHURN), 1);
+    /* The held (basic) layout still decodes what is sent in it. */
+    cr_expect_eq(define_300_at(false, 5, NOW + 1), REJ_NONE, "a refresh is no change");
+    cr_assert_eq(sink.n, 4);
+    cr_expect_eq(sink.f[3].src_addr.bytes[3], 5);
+    cr_expect_eq(sink.f[3].src_port, 1234);
+    /* Withdrawing and defining again is a change too. */
+    struct mb m;
+    ipfix_begin(&m, 0, 0);
+    set_begin(&m, 2);
+    put16(&m, 300), put16(&m, 0);
+    set_end(&m);
+    cr_expect_eq(feed_at(1, &m, msg_end(&m), NOW + 2), REJ_TEMPLATE_CHURN);
+    cr_expect(tmpl_find(fixbuf_templates(d), 300), "the withdrawal was refused");
+    /* 2 a minute: one more change every 30 s. */
+    cr_expect_eq(define_300_at(true, 6, NOW + 29000), REJ_TEMPLATE_CHURN);
+    cr_expect_eq(define_300_at(true, 7, NOW + 31000), REJ_NONE);
+    cr_assert_eq(sink.n, 5);
+    cr_expect_eq(sink.f[4].packets, 7);
+    cr_expect_eq(d->templates_refused, 3);
+    expect_accounting();
+}
+
+static unsigned expired_seen;
+
+static void count_expired(void *ctx, const struct exporter *e, const struct exporter_domain *d,
+                          unsigned n)
+{
+    (void)ctx, (void)e, (void)d;
+    expired_seen += n;
+}
+
+Test(ipfix, templates_not_refreshed_expire)
+{
+    table.templates.timeout_ms = 60000;
+    expired_seen = 0;
+    struct mb m;
+    cr_assert_eq(define_300_at(false, 1, NOW), REJ_NONE);
+    ipfix_begin(&m, 0, 0);
+    put_basic_template(&m, 301);
+    cr_assert_eq(feed_at(1, &m, msg_end(&m), NOW), REJ_NONE);
+    cr_assert_eq(feed_at(1, &m, msg_end(&m), NOW + 30000), REJ_NONE); /* 301 refreshed */
+    cr_expect_eq(decode_expire_templates(&table, NOW + 59999, count_expired, NULL), 0);
+    cr_expect_eq(decode_expire_templates(&table, NOW + 60000, count_expired, NULL), 1);
+    cr_expect_eq(expired_seen, 1);
+    struct exporter_domain *d = domain_of(1, 0, 10);
+    cr_expect_eq(d->templates_expired, 1);
+    cr_expect_null(tmpl_find(fixbuf_templates(d), 300));
+    cr_expect_not_null(tmpl_find(fixbuf_templates(d), 301));
+    expect_accounting();
+    /* Its data is no longer decoded; defined again (in another layout), it is. */
+    ipfix_begin(&m, 0, 0);
+    set_begin(&m, 300);
+    put_basic_record(&m, 2, 1234);
+    set_end(&m);
+    cr_expect_eq(feed_at(1, &m, msg_end(&m), NOW + 60001), REJ_TEMPLATE_MISSING);
+    cr_expect_eq(define_300_at(true, 3, NOW + 60002), REJ_NONE);
+    cr_assert_eq(sink.n, 2);
+    cr_expect_eq(sink.f[1].packets, 3);
+    cr_expect_eq(decode_expire_templates(&table, NOW + 90000, count_expired, NULL), 1, "301");
+    /* A timeout of 0: nothing expires. */
+    table.templates.timeout_ms = 0;
+    cr_expect_eq(decode_expire_templates(&table, NOW + 1000000000, count_expired, NULL), 0);
+    cr_expect_eq(d->templates_expired, 2);
+}
+
 /* ---- templates: scoping, withdrawal, data first ---- */
 
 Test(ipfix, same_template_id_from_two_exporters_does_not_mix)
@@ -788,6 +976,45 @@ Test(ipfix, every_absolute_time_encoding)
         cr_expect_eq(sink.f[k].first_ms, want_first[k], "encoding %d", k);
         cr_expect_eq(sink.f[k].last_ms, want_last[k], "encoding %d", k);
     }
+}
+
+/* Numbers at the limits: packets, bytes and an end time of 2^64 - 1 come out as the store
+ * keeps them (INT64_MAX, the year 9999), an NTP time of 0 (1900) as 1970; the first is
+ * counted as dated in the future, the second in the past, and the header's export time
+ * against our receipt is the exporter's clock offset. */
+Test(ipfix, numbers_at_the_limits_are_clamped_and_counted)
+{
+    struct mb m;
+    ipfix_begin(&m, 0, 7);
+    set_begin(&m, 2);
+    put16(&m, 256), put16(&m, 5);
+    put16(&m, 8), put16(&m, 4), put16(&m, 2), put16(&m, 8), put16(&m, 1), put16(&m, 8);
+    put16(&m, 152), put16(&m, 8), put16(&m, 153), put16(&m, 8);
+    put16(&m, 257), put16(&m, 3);
+    put16(&m, 8), put16(&m, 4), put16(&m, 154), put16(&m, 8), put16(&m, 155), put16(&m, 8);
+    set_end(&m);
+    set_begin(&m, 256);
+    put32(&m, 0x0a000001);
+    put64(&m, UINT64_MAX), put64(&m, UINT64_MAX);
+    put64(&m, (uint64_t)EXPORT_SECS * 1000 - 1000), put64(&m, UINT64_MAX);
+    set_end(&m);
+    set_begin(&m, 257);
+    put32(&m, 0x0a000002);
+    put64(&m, 0), put64(&m, 0);
+    set_end(&m);
+    cr_assert_eq(feed(1, &m, msg_end(&m)), REJ_NONE);
+    cr_assert_eq(sink.n, 2);
+    cr_expect_eq(sink.f[0].packets, (uint64_t)INT64_MAX);
+    cr_expect_eq(sink.f[0].bytes, (uint64_t)INT64_MAX);
+    cr_expect_eq(sink.f[0].first_ms, (int64_t)EXPORT_SECS * 1000 - 1000);
+    cr_expect_eq(sink.f[0].last_ms, 253402300799999LL, "9999-12-31T23:59:59.999Z");
+    cr_expect_eq(sink.f[1].first_ms, 0);
+    cr_expect_eq(sink.f[1].last_ms, 0);
+    struct exporter_domain *d = domain_of(1, 7, 10);
+    cr_expect_eq(d->flows, 2);
+    cr_expect_eq(d->clock_future, 1);
+    cr_expect_eq(d->clock_past, 1);
+    cr_expect_eq(d->clock_offset_ms, (int64_t)EXPORT_SECS * 1000 - 1700000000123LL);
 }
 
 Test(ipfix, v9_uptime_times_icmp_type_code_and_nsel_fields)

@@ -685,3 +685,57 @@ Test(query, top_n_equals_sql_group_by_for_every_stat_order_and_thread_count)
             json_decref(want);
         }
 }
+
+/* ---- numbers at the limits ---- */
+
+/* Flows of 2^64 - 1 packets and bytes (the store keeps INT64_MAX) in two partitions: the
+ * timeline's buckets and the top-N sums and totals stop at INT64_MAX, in one thread or
+ * merged from two, instead of overflowing (the sanitizer build aborted on the timeline's
+ * sum); a timeline over the widest range there is puts them in its last bucket. */
+Test(query_limits, sums_saturate_and_any_range_is_safe, .timeout = 60)
+{
+    char err[256], path[600];
+    char *tmp = th_tmpdir();
+    snprintf(path, sizeof(path), "%s/l.db", tmp);
+    struct store *s = store_open(path, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    struct flow f[5];
+    for (int i = 0; i < 5; i++) {
+        make(&f[i], i);
+        f[i].src_port = 722;
+        f[i].packets = f[i].bytes = i == 4 ? 10 : UINT64_MAX;
+        f[i].received_ms = T0 + (i < 2 ? 0 : HOUR) + i * 1000;
+        f[i].first_ms = f[i].last_ms = f[i].received_ms;
+    }
+    th_store_flows(s, f, 5);
+    store_close(s);
+    struct query *lq = query_open(path, err, sizeof(err));
+    cr_assert(lq, "%s", err);
+    for (int threads = 1; threads <= 2; threads++) {
+        query_set_threads(lq, threads);
+        struct query_bucket b[4];
+        cr_assert_eq(query_timeline(lq, NULL, T0, T0 + 4 * HOUR - 1, HOUR, b, 4, err, sizeof(err)),
+                     0, "%s", err);
+        cr_expect_eq(b[0].flows, 2);
+        cr_expect_eq(b[0].bytes, INT64_MAX);
+        cr_expect_eq(b[1].flows, 3);
+        cr_expect_eq(b[1].packets, INT64_MAX, "%d threads", threads);
+        cr_assert_eq(query_timeline(lq, NULL, INT64_MIN, INT64_MAX, 1, b, 4, err, sizeof(err)), 0,
+                     "%s", err);
+        cr_expect_eq(b[3].flows, 5, "the widest range: everything in the last bucket");
+        cr_expect_eq(b[3].bytes, INT64_MAX);
+        struct query_top req = {
+            .from_ms = INT64_MIN, .to_ms = INT64_MAX, .stat = QS_SRCPORT, .order = QO_BYTES};
+        int code;
+        json_t *top = query_top_json(lq, &req, &code, err, sizeof(err));
+        cr_assert(top, "%s", err);
+        json_t *row = json_array_get(top, 0);
+        cr_expect_eq(json_integer_value(json_object_get(row, "flows")), 5);
+        cr_expect_eq(json_integer_value(json_object_get(row, "bytes")), INT64_MAX);
+        cr_expect_eq(json_integer_value(json_object_get(row, "total_packets")), INT64_MAX);
+        json_decref(top);
+    }
+    query_close(lq);
+    th_rmtree(tmp);
+    free(tmp);
+}

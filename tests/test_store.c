@@ -38,6 +38,7 @@ Test(store, fresh_store_has_schema_and_empty_flows_view)
     cr_assert(s, "%s", err);
     store_close(s);
     cr_expect_eq(th_db_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    cr_expect_eq(th_db_int(db, "PRAGMA application_id"), STORE_APPLICATION_ID, "marked as ours");
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 0);
     cr_expect_eq(th_db_int(db, "SELECT count(*) FROM alerts"), 0);
     th_rmtree(dir);
@@ -179,12 +180,124 @@ Test(store, rejects_a_newer_schema)
 {
     char *dir = th_tmpdir(), db[512], err[256];
     snprintf(db, sizeof(db), "%s/s.db", dir);
-    cr_assert_eq(th_system("sqlite3 '%s' 'PRAGMA user_version = 99'", db), 0);
+    /* A store of a later flowhound: our marker, a schema version above ours. */
+    cr_assert_eq(th_system("sqlite3 '%s' 'PRAGMA application_id = %u; PRAGMA user_version = 99'",
+                           db, STORE_APPLICATION_ID),
+                 0);
     struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
     cr_expect_null(s);
     cr_expect(strstr(err, "newer"), "error says why: %s", err);
     th_rmtree(dir);
     free(dir);
+}
+
+/* The writer opens `db` and must refuse it, leaving every byte as it was, of the file and of
+ * its WAL if it has one (else none is left beside it); the message names the file and says
+ * `why`. */
+static void expect_writer_refuses_untouched(const char *db, bool wal, const char *why)
+{
+    char err[512] = "";
+    cr_assert_eq(th_system("cp '%s' '%s.orig'", db, db), 0);
+    if (wal)
+        cr_assert_eq(th_system("cp '%s-wal' '%s-wal.orig'", db, db), 0);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_expect_null(s, "the writer opened %s", db);
+    store_close(s);
+    cr_expect(strstr(err, db) && strstr(err, why), "names the file and says '%s': %s", why, err);
+    cr_expect_eq(th_system("cmp -s '%s' '%s.orig'", db, db), 0, "%s changed", db);
+    if (wal)
+        cr_expect_eq(th_system("cmp -s '%s-wal' '%s-wal.orig'", db, db), 0, "its WAL changed");
+    else
+        cr_expect_eq(th_system("test ! -e '%s-wal' && test ! -e '%s-shm'", db, db), 0,
+                     "no WAL left beside %s", db);
+}
+
+Test(store, the_writer_refuses_another_applications_database_untouched)
+{
+    char *dir = th_tmpdir(), db[512];
+    /* Any application's: a table and a row, SQLite's defaults (no application_id). */
+    snprintf(db, sizeof(db), "%s/app.db", dir);
+    cr_assert_eq(th_system("sqlite3 '%s' \"CREATE TABLE notes (body TEXT); INSERT INTO notes "
+                           "VALUES ('keep me'); CREATE INDEX notes_body ON notes (body)\"",
+                           db),
+                 0);
+    expect_writer_refuses_untouched(db, false, "not a flowhound store");
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM sqlite_master"), 2, "still its 2 objects");
+    /* One that marks itself with its own application_id, even with no table yet. */
+    snprintf(db, sizeof(db), "%s/marked.db", dir);
+    cr_assert_eq(th_system("sqlite3 '%s' 'PRAGMA application_id = 1598903374'", db), 0);
+    expect_writer_refuses_untouched(db, false, "application_id 0x5f4d544e");
+    /* One that looks like a store of ours at a glance (a version, a table of our names). */
+    snprintf(db, sizeof(db), "%s/lookalike.db", dir);
+    cr_assert_eq(
+        th_system("sqlite3 '%s' 'CREATE TABLE partitions (x); PRAGMA user_version = 1'", db), 0);
+    expect_writer_refuses_untouched(db, false, "not a flowhound store");
+    /* One in WAL mode whose last commits are still in its WAL (its program was stopped
+     * before a checkpoint): closing the last connection would checkpoint them into it. */
+    snprintf(db, sizeof(db), "%s/wal.db", dir);
+    cr_assert_eq(th_system("sqlite3 '%s' '.dbconfig no_ckpt_on_close on' 'PRAGMA journal_mode = "
+                           "WAL' 'CREATE TABLE notes (body)' \"INSERT INTO notes VALUES ('x')\" "
+                           ">/dev/null && test -s '%s-wal'",
+                           db, db),
+                 0);
+    expect_writer_refuses_untouched(db, true, "not a flowhound store");
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(store, a_new_path_or_an_empty_file_becomes_a_marked_store)
+{
+    char *dir = th_tmpdir(), db[512], err[512];
+    snprintf(db, sizeof(db), "%s/empty.db", dir);
+    cr_assert_eq(th_system(": > '%s'", db), 0, "a 0-byte file");
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "PRAGMA application_id"), STORE_APPLICATION_ID);
+    cr_expect_eq(th_db_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    cr_expect_eq(th_db_int(db, "PRAGMA page_size"), 16384, "checked before its page size is set");
+    sqlite3 *ro = store_connect(db, STORE_RO, err, sizeof(err));
+    cr_expect(ro, "a reader takes it: %s", err);
+    sqlite3_close(ro);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* A store made before the marker: flowhound's tables and user_version 1, application_id 0. */
+Test(store, a_store_made_before_the_marker_opens_and_gets_it)
+{
+    char *dir = th_tmpdir(), db[512], err[512];
+    snprintf(db, sizeof(db), "%s/old.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    struct flow f = sample_flow(1795455000000);
+    th_store_flows(s, &f, 1);
+    store_close(s);
+    cr_assert_eq(th_system("sqlite3 '%s' 'PRAGMA application_id = 0'", db), 0);
+    cr_assert_eq(th_db_int(db, "PRAGMA application_id"), 0);
+    sqlite3 *ro = store_connect(db, STORE_RO, err, sizeof(err));
+    cr_expect(ro, "a reader takes it as it is: %s", err);
+    sqlite3_close(ro);
+    s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "the writer takes it: %s", err);
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "PRAGMA application_id"), STORE_APPLICATION_ID, "marked now");
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 1, "its flows kept");
+    th_rmtree(dir);
+    free(dir);
+}
+
+Test(store, a_path_that_keeps_nothing_is_refused)
+{
+    char err[256];
+    cr_expect_null(store_open("", STORE_RW, NULL, err, sizeof(err)));
+    cr_expect(strstr(err, "empty"), "%s", err);
+    cr_expect_null(store_connect("", STORE_RO, err, sizeof(err)));
+    cr_expect_neq(store_check_path("", err, sizeof(err)), 0);
+    cr_expect_neq(store_check_path(":memory:", err, sizeof(err)), 0);
+    cr_expect_neq(store_check_path("file:x.db?mode=memory", err, sizeof(err)), 0);
+    cr_expect_eq(store_check_path("/var/lib/flowhound/flows.db", err, sizeof(err)), 0);
+    cr_expect_eq(store_check_path("flows.db", err, sizeof(err)), 0);
 }
 
 /* The modes that open a store someone else made: a reader, and alert delivery. */
@@ -387,6 +500,10 @@ Test(store, exporter_counters_persist_and_resume)
     struct exporter_domain *d = exporter_domain_get(&t, e, 1, 5);
     d->flows = 270;
     d->seq.lost = 30;
+    d->clock_future = 4;
+    d->clock_past = 5;
+    d->clock_offset_ms = -7200000;
+    d->clock_measured = true;
     store_begin(s, err, sizeof(err));
     cr_assert_eq(store_save_exporters(s, &t, err, sizeof(err)), 0, "%s", err);
     store_commit(s, err, sizeof(err));
@@ -398,11 +515,92 @@ Test(store, exporter_counters_persist_and_resume)
     cr_expect_eq(e->rejects[REJ_TRUNCATED], 3);
     cr_expect_eq(e->domains[0].flows, 270);
     cr_expect_eq(e->domains[0].seq.lost, 30);
+    cr_expect_eq(e->domains[0].clock_future, 4);
+    cr_expect_eq(e->domains[0].clock_past, 5);
+    cr_expect(e->domains[0].clock_measured);
+    cr_expect_eq(e->domains[0].clock_offset_ms, -7200000);
     exporters_free(&t);
     store_close(s);
     cr_expect_eq(th_db_int(db, "SELECT flows FROM exporter_stats WHERE exporter = '192.0.2.9'"),
                  270);
+    cr_expect_eq(th_db_int(db, "SELECT clock_future + clock_past FROM exporter_stats"), 9);
+    cr_expect_eq(th_db_int(db, "SELECT clock_offset_ms FROM exporter_stats"), -7200000);
     cr_expect_eq(th_db_int(db, "SELECT count FROM exporter_rejects WHERE reason = 'truncated'"), 3);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* Counters above what SQLite holds are stored as INT64_MAX, every one of them (the reverse
+ * and NSEL counters were masked: 2^63 + 5 became 5); a flow dated in the future leaves the
+ * partition's newest_ms (the web pages' default range) at its receive time, and max_last
+ * (for pruning) exact. */
+Test(store, counters_clamp_and_future_flows_bound_newest_ms)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    int64_t t0 = 1795455000000;
+    struct flow f[2] = {sample_flow(t0), sample_flow(t0 + 1000)};
+    f[1].packets = f[1].bytes = UINT64_MAX;
+    f[1].rev_packets = f[1].rev_bytes = (1ULL << 63) + 5;
+    f[1].initiator_bytes = f[1].responder_bytes = (1ULL << 63) + 5;
+    f[1].present |= FF_REVERSE | FF_INIT_RESP_BYTES;
+    f[1].last_ms = 253402300799999; /* the year 9999 */
+    th_store_flows(s, f, 2);
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows WHERE packets = 9223372036854775807 "
+                               "AND bytes = packets AND rev_packets = packets AND rev_bytes = "
+                               "packets AND initiator_bytes = packets AND responder_bytes = "
+                               "packets"),
+                 1);
+    cr_expect_eq(th_db_int(db, "SELECT max_last FROM partitions"), 253402300799999);
+    cr_expect_eq(th_db_int(db, "SELECT newest_ms FROM partitions"), t0 + 1000,
+                 "the future-dated flow counts at its receipt");
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* A store of schema version 1 (before exporters' clocks and template state) is migrated at
+ * start through versions 2 and 3: its rows stay, the new columns appear (NULL newest_ms in the partitions it had, filled from then
+ * on). */
+Test(store, a_version_1_store_is_migrated)
+{
+    char *dir = th_tmpdir(), db[512], err[256];
+    snprintf(db, sizeof(db), "%s/s.db", dir);
+    struct store *s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    struct flow f = sample_flow(1795455000000);
+    th_store_flows(s, &f, 1);
+    store_close(s);
+    /* what version 1 had: no clock columns, the old view */
+    cr_assert_eq(th_system("sqlite3 '%s' 'DROP VIEW exporter_stats; "
+                           "ALTER TABLE exporter_domains DROP COLUMN clock_future; "
+                           "ALTER TABLE exporter_domains DROP COLUMN clock_past; "
+                           "ALTER TABLE exporter_domains DROP COLUMN clock_offset_ms; "
+                           "ALTER TABLE partitions DROP COLUMN newest_ms; "
+                           "ALTER TABLE exporter_domains DROP COLUMN templates; "
+                           "ALTER TABLE exporter_domains DROP COLUMN template_bytes; "
+                           "ALTER TABLE exporter_domains DROP COLUMN templates_refused; "
+                           "ALTER TABLE exporter_domains DROP COLUMN templates_expired; "
+                           "CREATE VIEW exporter_stats AS SELECT addr AS exporter FROM exporters; "
+                           "PRAGMA user_version = 1'",
+                           db),
+                 0);
+    s = store_open(db, STORE_RW, NULL, err, sizeof(err));
+    cr_assert(s, "%s", err);
+    f.received_ms += 1000;
+    th_store_flows(s, &f, 1);
+    store_close(s);
+    cr_expect_eq(th_db_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM flows"), 2);
+    cr_expect_eq(th_db_int(db, "SELECT newest_ms FROM partitions"), f.last_ms);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM pragma_table_info('exporter_stats') "
+                               "WHERE name LIKE 'clock_%'"),
+                 3);
+    cr_expect_eq(th_db_int(db, "SELECT count(*) FROM pragma_table_info('exporter_stats') "
+                               "WHERE name LIKE 'template%'"),
+                 4);
     th_rmtree(dir);
     free(dir);
 }

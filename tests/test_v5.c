@@ -188,6 +188,75 @@ Test(v5_time, uptime_wrap_and_future_last)
     cr_expect_eq(uptime_to_unix_ms(export_ms, 100000, 40000), export_ms - 60000);
 }
 
+static void put32_at(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+struct kept {
+    struct flow f[8];
+    int n;
+};
+
+static bool keep_emit(void *ctx, const struct flow *f)
+{
+    struct kept *k = ctx;
+    if (k->n < 8)
+        k->f[k->n++] = *f;
+    return true;
+}
+
+/* One record whose header says unix_secs, sysUptime 100 s, the flow from uptime first to last. */
+static size_t v5_dated(uint8_t *buf, uint32_t unix_secs, uint32_t first, uint32_t last)
+{
+    size_t len = make_v5(buf, 1, 1);
+    put32_at(buf + 4, 100000);
+    put32_at(buf + 8, unix_secs);
+    put32_at(buf + V5_HEADER_LEN + 24, first);
+    put32_at(buf + V5_HEADER_LEN + 28, last);
+    return len;
+}
+
+/* An exporter whose clock is at 1970 (flows dated before it: clamped, counted in the past),
+ * one an hour ahead of ours (counted in the future), one right: the domain's counters and its
+ * clock offset (header export time minus receipt) say which. */
+Test(v5_time, exporter_clocks_are_measured_and_times_clamped)
+{
+    struct exporter_table t;
+    exporters_init(&t, 16, 4);
+    struct fh_addr a;
+    addr_from_str("192.0.2.8", &a);
+    struct kept k = {0};
+    struct flow_emitter out = {keep_emit, &k};
+    uint8_t buf[V5_HEADER_LEN + V5_RECORD_LEN];
+    const int64_t now = 1700000000000;
+    size_t len = v5_dated(buf, 0, 1000, 2000); /* 99 s and 98 s before 1970 */
+    cr_assert_eq(decode_packet(&t, &a, buf, len, now, &out), REJ_NONE);
+    cr_expect_eq(k.f[0].first_ms, 0, "clamped to 1970, not %lld", (long long)k.f[0].first_ms);
+    cr_expect_eq(k.f[0].last_ms, 0);
+    exporters_lock(&t);
+    struct exporter_domain *d = &exporters_get(&t, &a, now)->domains[0];
+    cr_expect_eq(d->clock_past, 1);
+    cr_expect(d->clock_measured);
+    cr_expect_eq(d->clock_offset_ms, -now);
+    exporters_unlock(&t);
+    len = v5_dated(buf, (uint32_t)(now / 1000 + 3600), 90000, 99000);
+    cr_assert_eq(decode_packet(&t, &a, buf, len, now, &out), REJ_NONE);
+    len = v5_dated(buf, (uint32_t)(now / 1000), 90000, 99000);
+    cr_assert_eq(decode_packet(&t, &a, buf, len, now, &out), REJ_NONE);
+    cr_assert_eq(k.n, 3, "every flow is handed on, whatever its date");
+    cr_expect_eq(k.f[1].last_ms, now + 3600000 - 1000);
+    exporters_lock(&t);
+    d = &exporters_get(&t, &a, now)->domains[0];
+    cr_expect_eq(d->clock_future, 1);
+    cr_expect_eq(d->clock_past, 1, "the one in time is neither");
+    cr_expect_eq(d->flows, 3);
+    cr_expect_eq(d->clock_offset_ms, 0, "the last datagram's");
+    exporters_unlock(&t);
+    exporters_free(&t);
+}
+
 /* ---- sequence accounting ---- */
 
 Test(v5_sequence, first_packet_sets_baseline)

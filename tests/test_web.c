@@ -543,27 +543,7 @@ Test(web, query_time_limit_and_row_limit, .timeout = 120)
     wt_start(&d, extra, addr, sizeof(addr));
     wt_store_story(&d);
     /* 600k more rows in the story's partition: a full scan takes far more than 50 ms. */
-    char *part = NULL;
-    {
-        sqlite3 *h;
-        sqlite3_stmt *st;
-        cr_assert_eq(sqlite3_open_v2(d.db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        sqlite3_prepare_v2(h, "SELECT name FROM partitions LIMIT 1", -1, &st, NULL);
-        cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-        part = strdup((const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        sqlite3_close(h);
-    }
-    char sql[1024];
-    snprintf(sql, sizeof(sql),
-             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600000) "
-             "INSERT INTO \"%s\" (exporter, domain, version, src_addr, dst_addr, src_port, "
-             "dst_port, proto, packets, bytes, first_ms, last_ms, received_ms, src_key, "
-             "dst_key) SELECT '127.0.1.9', 0, 5, '10.0.0.1', '10.0.0.2', i %% 65536, 80, 6, 1, "
-             "40, 1795455000000 + i, 1795455000000 + i, 1795455000000 + i, 0, 0 FROM n",
-             part);
-    free(part);
-    wt_sql(d.db, sql);
+    wt_add_rows(d.db, 600000);
     json_t *v = wt_get_json(addr, "/api/v1/stats/top?by=src_port&n=5", 503);
     const char *msg = json_string_value(json_object_get(v, "error"));
     cr_expect(msg && strstr(msg, "took too long"), "a clear message: %s", msg ? msg : "none");

@@ -169,7 +169,8 @@ static int64_t evidence_int(json_t *alert, const char *k1, const char *k2, int64
  * port_exhaustion (no client port) every port its evidence lists. Rebuilt from the flows. */
 static json_t *alert_connections(struct web_req *r, json_t *alert, json_t **err)
 {
-    struct conn_rebuild_req q = {.sport = -1, .has_server = true};
+    struct conn_rebuild_req q = {
+        .sport = -1, .has_server = true, .clock_skew_ms = r->srv->clock_skew_ms};
     if (!alert_addr(alert, "client_addr", &q.client) ||
         !alert_addr(alert, "server_addr", &q.server))
         return json_array();
@@ -245,7 +246,8 @@ json_t *api_connections(struct web_req *r)
     if (!client[0] || port < 0)
         return web_error(r, MHD_HTTP_BAD_REQUEST, 0,
                          "client and port are required (client=10.1.1.50&port=722)");
-    struct conn_rebuild_req q = {.sport = -1, .from_ms = from, .to_ms = to};
+    struct conn_rebuild_req q = {
+        .sport = -1, .from_ms = from, .to_ms = to, .clock_skew_ms = r->srv->clock_skew_ms};
     q.cports[q.n_cports++] = (uint16_t)port;
     addr_from_str(client, &q.client);
     q.has_server = server[0] && addr_from_str(server, &q.server);

@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 
+#include "common/flowlimits.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/query.h"
@@ -24,14 +25,15 @@ struct where {
     struct filter *filter; /* NULL: every flow */
 };
 
-/* Compiles a filter text (nfdump syntax). Returns 0, or -1 with a message and the 1-based
- * column where the text went wrong. */
-static int compile_filter(const char *text, struct where *w, char *err, size_t errlen, int *column)
+/* Compiles a filter text of len bytes (nfdump syntax). Returns 0, or -1 with a message and
+ * the 1-based column where the text went wrong. */
+static int compile_filter(const char *text, size_t len, struct where *w, char *err, size_t errlen,
+                          int *column)
 {
     memset(w, 0, sizeof(*w));
     *column = 0;
-    if (text && text[strspn(text, " \t\r\n")]) {
-        w->filter = filter_compile(text, err, errlen, column);
+    if (text && (strlen(text) < len || text[strspn(text, " \t\r\n")])) {
+        w->filter = filter_compile_n(text, len, err, errlen, column);
         if (!w->filter)
             return -1;
     }
@@ -62,7 +64,9 @@ static bool parse_query(struct web_req *r, struct flows_query *q, json_t **err)
     }
     char msg[512];
     int column = 0;
-    if (compile_filter(web_param(r, "filter"), &q->where, msg, sizeof(msg), &column)) {
+    size_t len;
+    const char *text = web_param_n(r, "filter", &len);
+    if (compile_filter(text, len, &q->where, msg, sizeof(msg), &column)) {
         *err = web_error(r, MHD_HTTP_BAD_REQUEST, column > 0 ? column : 1, "%s", msg);
         return false;
     }
@@ -217,7 +221,10 @@ json_t *api_top(struct web_req *r)
 
 /* ---- timeline: flows, packets and bytes per time bucket ---- */
 
-/* The store's span of flow times (query_summary: cheap, no flow is read). */
+/* The store's span of flow times for the default ranges (query_summary: cheap, no flow is
+ * read): the smallest first_ms, and the newest flow end with each flow's end taken no later
+ * than its receipt, so that one flow dated in the year 9999 does not move the pages there
+ * (doc/storage.md "Exporters' clocks"). */
 static bool data_span(struct web_req *r, int64_t *first, int64_t *last, json_t **err)
 {
     struct query *qy = web_query(r, err);
@@ -284,6 +291,10 @@ json_t *api_timeline(struct web_req *r)
             return err;
         return json_pack("{s:[], s:n, s:n, s:n}", "points", "from", "to", "step_ms");
     }
+    /* Flow times lie in this range (the decoders clamp them): so do the buckets, and the
+     * span, the step and every bucket's time fit in 64 bits whatever was asked. */
+    q.from = flow_time_clamp(q.from);
+    q.to = flow_time_clamp(q.to);
     int64_t span = q.to - q.from + 1;
     int64_t step = span / buckets + (span % buckets != 0);
     if (step < 1000)

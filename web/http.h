@@ -8,13 +8,16 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <microhttpd.h>
 #include <sqlite3.h>
 
 #include <pthread.h>
 
-struct MHD_Connection;
-struct MHD_Daemon;
+#include "common/addr.h"
+
 struct query;
+struct web_conns;
+struct web_logins;
 
 #define WEB_POOL_MAX 4
 /* Requests querying the store at once: the collector, not the UI, owns the CPUs. */
@@ -31,12 +34,51 @@ struct web_server {
     bool loopback_only; /* no credentials: check Host against DNS rebinding */
     char *cert_pem, *key_pem;
     int64_t query_timeout_ms, max_rows;
+    int64_t clock_skew_ms;     /* web_options */
     pthread_mutex_t pool_lock; /* guards the pool and the count of running queries */
     pthread_cond_t slot_free;
     int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */
     struct query *pool[WEB_POOL_MAX];
     size_t n_pool;
+    struct web_conns *conns;   /* every open connection (conns.c) */
+    struct web_logins *logins; /* failed logins per client (logins.c) */
 };
+
+/* ---- conns.c: connection limits per client and in all, and request deadlines ---- */
+
+struct web_conn_limits {
+    int64_t max, per_client; /* open connections: in all, of one client */
+    int64_t header_ms;       /* a new connection's time to send a complete request */
+    int64_t idle_ms;         /* a kept-alive connection's time to send its next one */
+};
+/* Starts the reaper thread (NULL + err if it cannot). */
+struct web_conns *web_conns_start(const struct web_conn_limits *lim, char *err, size_t errlen);
+/* After MHD_stop_daemon(): stops the reaper, frees. */
+void web_conns_stop(struct web_conns *c);
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION (cls: the web_conns). */
+void web_conns_notify(void *cls, struct MHD_Connection *mc, void **socket_context,
+                      enum MHD_ConnectionNotificationCode code);
+/* libmicrohttpd's MHD_OPTION_NOTIFY_COMPLETED: the connection waits for its next request. */
+void web_conns_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                         enum MHD_RequestTerminationCode toe);
+/* A request's headers are in: the connection is busy until its answer is sent. */
+void web_conns_busy(struct web_conns *c, struct MHD_Connection *mc);
+/* The client the connection counts for (its address; IPv6: its /64). */
+bool web_conns_client(struct MHD_Connection *mc, struct fh_addr *out);
+/* {"open", "max", "per_client", "timed_out", "evicted", "refused"} */
+json_t *web_conns_stats(struct web_conns *c);
+
+/* ---- logins.c: failed logins slowed per client ---- */
+
+enum web_login { WEB_LOGIN_OK, WEB_LOGIN_WRONG, WEB_LOGIN_LOCKED };
+struct web_logins *web_logins_new(int64_t max_failures, int64_t window_ms);
+void web_logins_free(struct web_logins *l);
+/* Counts one login of `client` (credentials `right` or not): LOCKED (do not answer whether
+ * they were right; *retry_ms: until the lockout ends) after too many failures. */
+enum web_login web_logins_check(struct web_logins *l, const struct fh_addr *client, bool right,
+                                int64_t *retry_ms);
+/* {"failed", "refused", "lockouts", "locked_out", "max_failures", "window_ms"} */
+json_t *web_logins_stats(struct web_logins *l);
 
 /* Longest value of any query parameter (a filter is the longest thing anyone sends). */
 #define WEB_PARAM_MAX 4096
@@ -65,11 +107,14 @@ json_t *web_db_error(struct web_req *r, const char *what);
 /* Query parameters. Each returns false after setting *err to a web_error() answer. A missing
  * parameter leaves *out at the caller's default. */
 const char *web_param(struct web_req *r, const char *name);
+/* The same with its length as sent (a %00 in it decodes to a NUL before the end). */
+const char *web_param_n(struct web_req *r, const char *name, size_t *len);
 bool web_param_int(struct web_req *r, const char *name, int64_t min, int64_t max, int64_t *out,
                    json_t **err);
 /* Unix ms or RFC 3339. */
 bool web_param_time(struct web_req *r, const char *name, int64_t *out, json_t **err);
-/* Checks that every parameter given is one of `known` (NULL-terminated): typos are errors. */
+/* Checks that every parameter given is one of `known` (NULL-terminated): typos are errors,
+ * and so is a NUL byte in any of them. */
 bool web_params_known(struct web_req *r, const char *const *known, json_t **err);
 
 /* Gives the request's connection back to the pool (or closes it). */
@@ -102,6 +147,7 @@ json_t *api_exporters(struct web_req *r);   /* api_exporters.c */
 json_t *api_alerts(struct web_req *r);      /* api_alerts.c */
 json_t *api_alert(struct web_req *r);       /* api_alerts.c */
 json_t *api_connections(struct web_req *r); /* api_alerts.c */
+json_t *api_web(struct web_req *r);         /* api_web.c */
 
 /* Static files embedded at build time (web/static_files.c, generated). */
 struct web_static_file {

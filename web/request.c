@@ -52,6 +52,14 @@ const char *web_param(struct web_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *web_param_n(struct web_req *r, const char *name, size_t *len)
+{
+    const char *v = NULL;
+    *len = 0;
+    MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v, len);
+    return v;
+}
+
 bool web_param_int(struct web_req *r, const char *name, int64_t min, int64_t max, int64_t *out,
                    json_t **err)
 {
@@ -89,31 +97,45 @@ struct known_ctx {
     const char *const *known;
     const char *unknown;
     const char *too_long;
+    const char *nul; /* a known parameter holding a NUL byte */
 };
 
 static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
+                                 size_t key_size, const char *value, size_t value_size)
 {
     struct known_ctx *k = cls;
     (void)kind;
-    if (value && strlen(value) > WEB_PARAM_MAX) {
+    if (value && value_size > WEB_PARAM_MAX) {
         k->too_long = key;
         return MHD_NO;
     }
-    for (size_t i = 0; k->known[i]; i++)
-        if (!strcmp(key, k->known[i]))
-            return MHD_YES;
+    for (size_t i = 0; k->known[i]; i++) {
+        if (strcmp(key, k->known[i]))
+            continue;
+        /* %00 decodes to a NUL, which would end the value early where C reads it: the rest
+         * (of a filter, say) would silently be ignored. */
+        if (memchr(key, 0, key_size) || (value && memchr(value, 0, value_size))) {
+            k->nul = k->known[i];
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
     k->unknown = key;
     return MHD_NO;
 }
 
 bool web_params_known(struct web_req *r, const char *const *known, json_t **err)
 {
-    struct known_ctx k = {known, NULL, NULL};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &k);
+    struct known_ctx k = {known, NULL, NULL, NULL};
+    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &k);
     if (k.too_long) {
         *err =
             web_error(r, MHD_HTTP_URI_TOO_LONG, 0, "parameter longer than %d bytes", WEB_PARAM_MAX);
+        return false;
+    }
+    if (k.nul) {
+        *err = web_error(r, MHD_HTTP_BAD_REQUEST, 0,
+                         "%s: contains a NUL byte (%%00); parameters are text", k.nul);
         return false;
     }
     if (k.unknown) {

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ static const struct route api_routes[] = {
     {"/api/v1/stats/top", false, api_top},
     {"/api/v1/stats/timeline", false, api_timeline},
     {"/api/v1/stats/summary", false, api_summary},
+    {"/api/v1/stats/web", false, api_web},
     {"/api/v1/exporters", false, api_exporters},
     {"/api/v1/connections", false, api_connections},
     {"/api/v1/alerts", false, api_alerts},
@@ -50,37 +52,59 @@ static void add_headers(struct MHD_Response *resp, const char *type, bool cachea
     MHD_add_response_header(resp, "Cache-Control", cacheable ? "no-cache" : "no-store");
 }
 
-static enum MHD_Result send_answer(struct MHD_Connection *conn, unsigned status, const char *type,
-                                   void *data, size_t len, enum MHD_ResponseMemoryMode mode,
-                                   bool cacheable)
+/* An answer's body and what to say about it. */
+struct answer {
+    const char *type;
+    void *data;
+    size_t len;
+    enum MHD_ResponseMemoryMode mode;
+    bool cacheable;
+    const char *retry_after; /* seconds, for 429 */
+};
+
+static enum MHD_Result send_answer(struct MHD_Connection *conn, unsigned status,
+                                   const struct answer *a)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, mode);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(a->len, a->data, a->mode);
     if (!resp)
         return MHD_NO;
-    add_headers(resp, type, cacheable);
+    add_headers(resp, a->type, a->cacheable);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, "WWW-Authenticate",
                                 "Basic realm=\"flowhound\", "
                                 "charset=\"UTF-8\"");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, "Allow", "GET, HEAD");
+    /* A client told to come back later is also made to reconnect when it does. */
+    if (a->retry_after) {
+        MHD_add_response_header(resp, "Retry-After", a->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
     enum MHD_Result rc = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return rc;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *v)
+static enum MHD_Result send_json_retry(struct MHD_Connection *conn, unsigned status, json_t *v,
+                                       const char *retry_after)
 {
     /* JSON_ESCAPE_SLASH: "</script>" can never appear in an answer, whatever reads it. */
     char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ESCAPE_SLASH) : NULL;
     json_decref(v);
     if (!text) {
         static char fallback[] = "{\"error\":\"cannot encode the answer\"}";
-        return send_answer(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json", fallback,
-                           strlen(fallback), MHD_RESPMEM_PERSISTENT, false);
+        struct answer a = {"application/json",     fallback, strlen(fallback),
+                           MHD_RESPMEM_PERSISTENT, false,    NULL};
+        return send_answer(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, &a);
     }
-    return send_answer(conn, status, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE,
-                       false);
+    struct answer a = {"application/json",    text,  strlen(text),
+                       MHD_RESPMEM_MUST_FREE, false, retry_after};
+    return send_answer(conn, status, &a);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *v)
+{
+    return send_json_retry(conn, status, v, NULL);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *msg)
@@ -125,15 +149,46 @@ static bool secret_equal(const char *given, const char *want)
     return diff == 0;
 }
 
-static bool authorized(const struct web_server *s, struct MHD_Connection *conn)
+/* The answer to a client locked out after too many failed logins (logins.c). */
+static enum MHD_Result send_locked_out(struct MHD_Connection *conn, int64_t retry_ms)
 {
+    long long secs = retry_ms > 0 ? (retry_ms + 999) / 1000 : 1;
+    char retry[24], msg[128];
+    snprintf(retry, sizeof(retry), "%lld", secs);
+    snprintf(msg, sizeof(msg), "too many failed logins from your address: try again in %lld s",
+             secs);
+    return send_json_retry(conn, MHD_HTTP_TOO_MANY_REQUESTS, json_pack("{s:s}", "error", msg),
+                           retry);
+}
+
+/* Checks the credentials, if any are configured, counting failures per client. Returns
+ * MHD_YES with *answered false when the request may go on; otherwise queues the refusal. */
+static enum MHD_Result check_credentials(struct web_server *s, struct MHD_Connection *conn,
+                                         bool *answered)
+{
+    *answered = false;
     if (!s->basic && !s->bearer)
-        return true;
+        return MHD_YES;
+    *answered = true;
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    /* No credentials, no guess: not counted (a browser asks without them first). */
     if (!auth)
-        return false;
-    return (s->basic && secret_equal(auth, s->basic)) ||
-           (s->bearer && secret_equal(auth, s->bearer));
+        return send_error(conn, MHD_HTTP_UNAUTHORIZED, "credentials required");
+    bool right =
+        (s->basic && secret_equal(auth, s->basic)) || (s->bearer && secret_equal(auth, s->bearer));
+    struct fh_addr client = {0};
+    web_conns_client(conn, &client);
+    int64_t retry_ms = 0;
+    switch (web_logins_check(s->logins, &client, right, &retry_ms)) {
+    case WEB_LOGIN_LOCKED:
+        return send_locked_out(conn, retry_ms);
+    case WEB_LOGIN_WRONG:
+        return send_error(conn, MHD_HTTP_UNAUTHORIZED, "credentials required");
+    case WEB_LOGIN_OK:
+        break;
+    }
+    *answered = false;
+    return MHD_YES;
 }
 
 static bool is_page(const char *url)
@@ -153,11 +208,17 @@ static bool is_page(const char *url)
 static enum MHD_Result serve_static(struct MHD_Connection *conn, const char *url)
 {
     const struct web_static_file *f = web_static_find(is_page(url) ? "/static/index.html" : url);
-    if (!f)
-        return send_answer(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8",
-                           (void *)"not found\n", 10, MHD_RESPMEM_PERSISTENT, false);
-    return send_answer(conn, MHD_HTTP_OK, f->type, (void *)f->data, f->len, MHD_RESPMEM_PERSISTENT,
-                       true);
+    if (!f) {
+        struct answer a = {"text/plain; charset=utf-8",
+                           (void *)"not found\n",
+                           10,
+                           MHD_RESPMEM_PERSISTENT,
+                           false,
+                           NULL};
+        return send_answer(conn, MHD_HTTP_NOT_FOUND, &a);
+    }
+    struct answer a = {f->type, (void *)f->data, f->len, MHD_RESPMEM_PERSISTENT, true, NULL};
+    return send_answer(conn, MHD_HTTP_OK, &a);
 }
 
 static enum MHD_Result serve_api(struct web_server *s, struct MHD_Connection *conn, const char *url)
@@ -183,6 +244,9 @@ enum MHD_Result web_access_handler(void *cls, struct MHD_Connection *conn, const
     (void)version;
     (void)upload_data;
     (void)upload_data_size;
+    /* The request's headers are in: its connection is no longer a slow client's (conns.c). */
+    if (*con_cls == NULL)
+        web_conns_busy(s->conns, conn);
     /* Requests that will not be served are answered at once (the connection then closes). */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -203,8 +267,10 @@ enum MHD_Result web_access_handler(void *cls, struct MHD_Connection *conn, const
         !loopback_host(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
         return send_error(conn, MHD_HTTP_FORBIDDEN,
                           "Host is not a loopback name (DNS rebinding?): use 127.0.0.1");
-    if (!authorized(s, conn))
-        return send_error(conn, MHD_HTTP_UNAUTHORIZED, "credentials required");
+    bool answered;
+    enum MHD_Result rc = check_credentials(s, conn, &answered);
+    if (answered)
+        return rc;
     if (!strncmp(url, "/api/", 5))
         return serve_api(s, conn, url);
     return serve_static(conn, url);

@@ -41,6 +41,46 @@ static bool has_text(const char *s)
     return s && *s;
 }
 
+/* A day: longer is a mistake, not a setting (the idle timeout goes to libmicrohttpd in
+ * whole seconds, rounded up). */
+#define IDLE_TIMEOUT_MAX_MS (24 * 3600 * 1000LL)
+/* Connections over web-max-connections that libmicrohttpd still accepts, so that conns.c
+ * sees them and makes room (closing a waiting one) instead of their waiting in the kernel's
+ * queue; and those being closed, until libmicrohttpd has. */
+#define CONNECTIONS_SPARE 32
+/* File descriptors are the bound: the process has 1024 by default. */
+#define CONNECTIONS_MAX 4096
+
+static int check_limits(const struct web_options *o, char *err, size_t errlen)
+{
+    const struct {
+        const char *name;
+        int64_t value, max;
+        const char *max_text; /* NULL: the number */
+    } lims[] = {
+        {"web-max-connections", o->max_connections, CONNECTIONS_MAX, NULL},
+        {"web-client-connections", o->client_connections, o->max_connections,
+         "web-max-connections"},
+        {"web-header-timeout", o->header_timeout_ms, IDLE_TIMEOUT_MAX_MS, "24h"},
+        {"web-idle-timeout", o->idle_timeout_ms, IDLE_TIMEOUT_MAX_MS, "24h"},
+        {"web-login-failures", o->login_failures, INT64_MAX, NULL},
+        {"web-login-window", o->login_window_ms, INT64_MAX, NULL},
+    };
+    for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++) {
+        if (lims[i].value >= 1 && lims[i].value <= lims[i].max)
+            continue;
+        char max[32];
+        snprintf(max, sizeof(max), "%lld", (long long)lims[i].max);
+        if (lims[i].max == INT64_MAX)
+            snprintf(err, errlen, "%s: must be more than 0", lims[i].name);
+        else
+            snprintf(err, errlen, "%s: must be more than 0 and at most %s", lims[i].name,
+                     lims[i].max_text ? lims[i].max_text : max);
+        return -1;
+    }
+    return 0;
+}
+
 int web_check_options(const struct web_options *o, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -62,6 +102,8 @@ int web_check_options(const struct web_options *o, char *err, size_t errlen)
         snprintf(err, errlen, "web-cert and web-key go together: set both or neither");
         return -1;
     }
+    if (check_limits(o, err, errlen))
+        return -1;
     if (!is_loopback(&ss) && !has_text(o->user) && !has_text(o->token)) {
         snprintf(err, errlen,
                  "web %s is not a loopback address: anyone who can reach it could read every "
@@ -142,8 +184,8 @@ static void format_address(struct web_server *s, const struct sockaddr_storage *
     }
 }
 
-static int start_mhd(struct web_server *s, const struct sockaddr_storage *ss, char *err,
-                     size_t errlen)
+static int start_mhd(struct web_server *s, const struct web_options *o,
+                     const struct sockaddr_storage *ss, char *err, size_t errlen)
 {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_AUTO | MHD_USE_ERROR_LOG;
@@ -152,12 +194,16 @@ static int start_mhd(struct web_server *s, const struct sockaddr_storage *ss, ch
     if (s->cert_pem)
         flags |= MHD_USE_TLS;
     /* Requests are small GETs: 32 KiB bounds the request line and headers together. */
-    /* The logger first: libmicrohttpd reports problems with the options after it through it. */
+    /* The logger first: libmicrohttpd reports problems with the options after it through it.
+     * conns.c keeps the connection limits (libmicrohttpd's would refuse the newcomer, not
+     * the slow client) and closes slow clients (libmicrohttpd's timeout only counts silence). */
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, (void *)ss},
-        {MHD_OPTION_CONNECTION_LIMIT, 64, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)web_conns_notify, s->conns},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)web_conns_completed, s->conns},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)(o->max_connections + CONNECTIONS_SPARE), NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)((o->idle_timeout_ms + 999) / 1000), NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
         {s->cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->cert_pem},
         {s->cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->key_pem},
@@ -190,6 +236,7 @@ struct web_server *web_start(const struct web_options *o, char *err, size_t errl
     s->store = xstrdup(o->store ? o->store : o->db);
     s->query_timeout_ms = o->query_timeout_ms > 0 ? o->query_timeout_ms : 10000;
     s->max_rows = o->max_rows > 0 ? o->max_rows : 10000;
+    s->clock_skew_ms = o->clock_skew_ms;
     s->loopback_only = !has_text(o->user) && !has_text(o->token);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->slot_free, NULL);
@@ -201,7 +248,11 @@ struct web_server *web_start(const struct web_options *o, char *err, size_t errl
         if (!s->key_pem)
             goto fail;
     }
-    if (start_mhd(s, &ss, err, errlen))
+    struct web_conn_limits lim = {o->max_connections, o->client_connections, o->header_timeout_ms,
+                                  o->idle_timeout_ms};
+    s->logins = web_logins_new(o->login_failures, o->login_window_ms);
+    s->conns = web_conns_start(&lim, err, errlen);
+    if (!s->conns || start_mhd(s, o, &ss, err, errlen))
         goto fail;
     return s;
 fail:
@@ -220,6 +271,8 @@ void web_stop(struct web_server *w)
         return;
     if (w->mhd)
         MHD_stop_daemon(w->mhd);
+    web_conns_stop(w->conns);
+    web_logins_free(w->logins);
     web_db_pool_free(w);
     pthread_mutex_destroy(&w->pool_lock);
     pthread_cond_destroy(&w->slot_free);

@@ -21,6 +21,14 @@ struct web_options {
     const char *key;
     int64_t query_timeout_ms; /* longest SQL run of one request; 0 = 10 s */
     int64_t max_rows;         /* largest page of rows a request may ask for; 0 = 10000 */
+    /* Against slow or greedy clients (doc/web.md, "Limits"); each at least 1. */
+    int64_t max_connections;    /* open connections at most */
+    int64_t client_connections; /* of one client address (IPv6: one /64) */
+    int64_t header_timeout_ms;  /* a new connection's time to send a complete request */
+    int64_t idle_timeout_ms;    /* a kept-alive connection's time for its next request */
+    int64_t login_failures;     /* failed logins of one client address per login window */
+    int64_t login_window_ms;
+    int64_t clock_skew_ms;    /* as the analyzer's, for connections rebuilt on request */
 };
 
 struct web_server;

@@ -65,6 +65,29 @@ int64_t wt_store_story(struct th_daemon *d)
     return n;
 }
 
+void wt_add_rows(const char *db, int n)
+{
+    char *part = NULL;
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_prepare_v2(h, "SELECT name FROM partitions LIMIT 1", -1, &st, NULL);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    part = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+             "INSERT INTO \"%s\" (exporter, domain, version, src_addr, dst_addr, src_port, "
+             "dst_port, proto, packets, bytes, first_ms, last_ms, received_ms, src_key, "
+             "dst_key) SELECT '127.0.1.9', 0, 5, '10.0.0.1', '10.0.0.2', i %% 65536, 80, 6, 1, "
+             "40, 1795455000000 + i, 1795455000000 + i, 1795455000000 + i, 0, 0 FROM n",
+             n, part);
+    free(part);
+    wt_sql(db, sql);
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
     struct wt_resp *r = ctx;

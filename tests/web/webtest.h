@@ -15,6 +15,9 @@ void wt_start(struct th_daemon *d, const char *const *extra, char *addr, size_t 
 /* Replays the story (merged.v5.pcap) and adds tests/web/story_fixture.sql: the analyzer's
  * connections and alerts, and hostile strings. Returns the number of flows stored. */
 int64_t wt_store_story(struct th_daemon *d);
+/* Adds n flows (exporter 127.0.1.9, 10.0.0.1 -> 10.0.0.2:80, one a millisecond from the
+ * story's first) to the store's first partition, unindexed: queries over them are slow. */
+void wt_add_rows(const char *db, int n);
 /* Runs a SQL file or text on the store (read-write, beside the running daemon). */
 void wt_sql(const char *db, const char *sql);
 

@@ -16,7 +16,7 @@ FH.pages.overview = async function (main) {
         FH.section('Open alerts', alertsBox),
         FH.section('Exporters', h('table', {class: 'grid', id: 'exporters'},
             h('thead', {}, h('tr', {}, ['exporter', 'versions', 'records', 'records/s', 'datagrams', 'lost',
-                'rejected', 'dropped', 'last seen'].map((c) => h('th', {class: ['exporter', 'versions', 'last seen'].includes(c) ? '' : 'num'}, c)))),
+                'rejected', 'templates', 'dropped', 'clock', 'last seen'].map((c) => h('th', {class: ['exporter', 'versions', 'last seen'].includes(c) ? '' : 'num'}, c)))),
             expBody)),
         FH.section('Traffic', charts));
 
@@ -52,11 +52,13 @@ FH.pages.overview = async function (main) {
                 h('td', {class: 'num' + (e.seq_lost ? ' warn' : '')}, FH.int(e.seq_lost)),
                 h('td', {class: 'num' + (e.rejected + e.records_rejected ? ' warn' : ''), title: rejects || null},
                     FH.int(e.rejected + e.records_rejected)),
+                FH.templatesCell(e),
                 h('td', {class: 'num' + (e.dropped + e.kernel_drops ? ' warn' : '')}, FH.int(e.dropped + e.kernel_drops)),
+                FH.clockCell(e),
                 h('td', {title: FH.time(e.last_seen_ms) + ' UTC'}, FH.ago(e.last_seen_ms, ex.now_ms))));
         }
         if (!ex.exporters.length)
-            expBody.append(h('tr', {}, h('td', {colspan: 9, class: 'empty'}, 'No exporter has sent anything yet.')));
+            expBody.append(h('tr', {}, h('td', {colspan: 10, class: 'empty'}, 'No exporter has sent anything yet.')));
         previous = ex;
     };
     await refresh();
@@ -74,6 +76,28 @@ FH.pages.overview = async function (main) {
         h('h3', {}, 'bytes/s'), FH.seriesChart(pts('bytes', 1), {label: 'bytes per second', step, unit: 'B/s', cls: 'bytes'}),
         h('p', {class: 'hint'}, tl.step_ms ? 'The last day of stored flows (by flow start), ' + FH.duration(step) +
             ' per bar. ' : '', h('a', {href: '/flows'}, 'Query flows →')));
+};
+
+/* An exporter's clock against ours (its last datagram's export time minus our receive time),
+ * and how many of its flows were dated out of bounds (clock-skew, clock-max-age): stored and
+ * counted, those from the future not analysed (doc/storage.md "Exporters' clocks"). */
+FH.clockCell = function (e) {
+    const off = e.clock_offset_ms;
+    const out = (e.clock_future || 0) + (e.clock_past || 0);
+    const text = (off === null || off === undefined ? '' : (off > 0 ? '+' : '') + FH.duration(off)) +
+        (out ? ' · ' + FH.int(out) + ' out of bounds' : '');
+    return h('td', {class: 'num' + (out ? ' warn' : ''), title: 'its clock minus ours at its last datagram; flows dated ' +
+        FH.int(e.clock_future) + ' in the future (not analysed), ' + FH.int(e.clock_past) + ' in the past: stored, counted'}, text);
+};
+
+/* An exporter's v9/IPFIX templates: how many it holds; a warning when some were refused
+ * (template budget, rate of changes) or expired, with the numbers in its title. */
+FH.templatesCell = function (e) {
+    if (!(e.domains || []).some((d) => d.version !== 5)) return h('td', {class: 'num'}, '–');
+    const trouble = e.templates_refused + e.templates_expired;
+    const title = FH.int(e.templates) + ' held (' + FH.num(e.template_bytes, 'B') + '), ' +
+        FH.int(e.templates_refused) + ' refused, ' + FH.int(e.templates_expired) + ' expired';
+    return h('td', {class: 'num' + (trouble ? ' warn' : ''), title}, FH.int(e.templates));
 };
 
 /* A list of alerts as cards (overview) */
