@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "collector/exporters.h"
 #include "storage/ch_http.h"
+#include "storage/ch_sink.h"
 #include "storage/ch_rowbinary.h"
 #include "storage/store_url.h"
 
@@ -113,4 +115,19 @@ Test(ch_unit, a_flow_reads_back_as_stored)
     rb_str(&bad, "not-an-address", 14);
     cr_expect_eq(ch_get_flow(bad.p, bad.len, &g), CH_ROW_BAD);
     rb_free(&bad);
+}
+
+Test(ch_unit, an_instance_name_that_is_not_plain_is_refused_before_any_sql)
+{
+    static const char *const bad[] = {"a'b", "x); DROP TABLE flows --", "", "a b", "tab\there"};
+    struct exporter_table t;
+    exporters_init(&t, 8, 8);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct ch_sink_options o = {.instance = bad[i], .buffer_bytes = 1 << 20};
+        char err[256], warn[256];
+        /* a port nothing listens on: refused before it would be tried */
+        cr_assert_eq(store_url_parse("clickhouse://127.0.0.1:9/x", &o.url, err, sizeof(err)), 0);
+        cr_expect_null(ch_sink_start(&o, &t, warn, sizeof(warn), err, sizeof(err)), "'%s'", bad[i]);
+    }
+    exporters_free(&t);
 }
