@@ -1,8 +1,10 @@
 /* alert_store.c - the analyzer's rows in SQLite (schema: storage/schema.sql, analyzer part). */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alerts/alert_store.h"
 #include "common/addr.h"
@@ -150,4 +152,105 @@ int alert_store_put(struct alert_store *s, const struct alert *a, enum alert_eve
         return -1;
     *event_id = sqlite3_last_insert_rowid(s->db);
     return 0;
+}
+
+/* ---- resuming after a restart ---- */
+
+static const char sql_open_alerts[] =
+    "SELECT id, kind, client_addr, client_port, server_addr, server_port, holder, attempts, "
+    "opened_ms, updated_ms FROM alerts WHERE state = 'open' ORDER BY id";
+/* Client ports as the analyzer's evidence names them (alerts/analyzer_evidence.c). */
+static const char sql_open_ports[] =
+    "WITH o AS (SELECT * FROM alerts WHERE state = 'open'), "
+    "p AS (SELECT client_addr, client_port AS port, server_addr, server_port, opened_ms FROM o "
+    "      WHERE kind = 'stale_state' "
+    "      UNION ALL SELECT client_addr, json_extract(n.value, '$.client_port'), server_addr, "
+    "      server_port, opened_ms FROM o, json_each(o.evidence, '$.client_next') AS n "
+    "      WHERE kind = 'stale_state' "
+    "      UNION ALL SELECT client_addr, x.value, server_addr, server_port, opened_ms FROM o, "
+    "      json_each(o.evidence, '$.ports') AS x WHERE kind = 'port_exhaustion') "
+    "SELECT client_addr, port, server_addr, server_port, min(opened_ms) FROM p "
+    "WHERE port BETWEEN 0 AND 65535 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
+
+static enum alert_holder holder_of(const char *name)
+{
+    if (name && !strcmp(name, "middlebox"))
+        return HOLDER_MIDDLEBOX;
+    return name && !strcmp(name, "server") ? HOLDER_SERVER : HOLDER_UNKNOWN;
+}
+
+static bool addr_col(sqlite3_stmt *st, int i, struct fh_addr *a)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s && addr_from_str(s, a);
+}
+
+/* One row of sql_open_alerts into dst, a struct alert; false when its addresses do not read
+ * (not written by the analyzer: skipped). */
+static bool open_alert_row(sqlite3_stmt *st, void *dst)
+{
+    struct alert *a = dst;
+    memset(a, 0, sizeof(*a));
+    a->id = sqlite3_column_int64(st, 0);
+    const char *kind = (const char *)sqlite3_column_text(st, 1);
+    a->kind = kind && !strcmp(kind, "port_exhaustion") ? ALERT_PORT_EXHAUSTION : ALERT_STALE_STATE;
+    a->state = ALERT_OPEN;
+    a->client_port = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 3);
+    a->server_port = (uint16_t)sqlite3_column_int(st, 5);
+    a->holder = holder_of((const char *)sqlite3_column_text(st, 6));
+    a->attempts = (uint32_t)sqlite3_column_int64(st, 7);
+    a->opened_ms = sqlite3_column_int64(st, 8);
+    a->updated_ms = sqlite3_column_int64(st, 9);
+    return addr_col(st, 2, &a->client_addr) && addr_col(st, 4, &a->server_addr);
+}
+
+/* One row of sql_open_ports into dst, a struct alert_port. */
+static bool open_port_row(sqlite3_stmt *st, void *dst)
+{
+    struct alert_port *p = dst;
+    memset(p, 0, sizeof(*p));
+    p->cport = (uint16_t)sqlite3_column_int(st, 1);
+    p->sport = (uint16_t)sqlite3_column_int(st, 3);
+    p->from_ms = sqlite3_column_int64(st, 4);
+    return addr_col(st, 0, &p->client) && addr_col(st, 2, &p->server);
+}
+
+/* Runs sql and keeps each row `row` accepts, in a growing array of `size`-byte elements. */
+static int read_rows(sqlite3 *db, const char *sql, bool (*row)(sqlite3_stmt *, void *), size_t size,
+                     void **out, size_t *n, char *err, size_t errlen)
+{
+    *out = NULL, *n = 0;
+    sqlite3_stmt *st;
+    if (prep(db, sql, &st, err, errlen))
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = xreallocarray(*out, cap, size);
+        }
+        if (row(st, (char *)*out + *n * size))
+            ++*n;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    snprintf(err, errlen, "reading the open alerts: %s", sqlite3_errmsg(db));
+    free(*out);
+    *out = NULL, *n = 0;
+    return -1;
+}
+
+int alert_store_open_alerts(sqlite3 *db, struct alert **out, size_t *n, char *err, size_t errlen)
+{
+    return read_rows(db, sql_open_alerts, open_alert_row, sizeof(**out), (void **)out, n, err,
+                     errlen);
+}
+
+int alert_store_open_ports(sqlite3 *db, struct alert_port **out, size_t *n, char *err,
+                           size_t errlen)
+{
+    return read_rows(db, sql_open_ports, open_port_row, sizeof(**out), (void **)out, n, err,
+                     errlen);
 }

@@ -10,6 +10,7 @@
  * quiet-ms (flow time) without attempts. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ struct pending_event {
 
 struct analyzer {
     struct analyzer_opts o;
+    char **vantage; /* o.vantage_inner: the analyzer's own copies */
     struct store *store;
     struct alert_store *as;
     struct conn_tracker *ct;
@@ -82,8 +84,15 @@ struct analyzer {
     int64_t recv_clock, last_sweep;
     uint64_t ep_seq;
     struct analyzer_stats st;
+    /* st as of the end of the last consume or tick, for other threads (the metrics) */
+    pthread_mutex_t pub_lock;
+    struct analyzer_stats pub;
+    bool replaying;                   /* analyzer_resume(): decide, emit nothing */
+    struct analyzer_stats replay_was; /* the counters before the replay */
     char err[256];
 };
+
+static void set_vantage(struct analyzer *a, const char *const *specs, size_t n);
 
 void analyzer_opts_default(struct analyzer_opts *o)
 {
@@ -268,15 +277,36 @@ void analyzer_rolled_back(struct analyzer *a)
         a->pend[i].written = false;
 }
 
-/* Without a store, nothing waits for a commit. */
+static void fill_stats(const struct analyzer *a, struct analyzer_stats *st)
+{
+    *st = a->st;
+    st->conns_tracked = conn_tracker_count(a->ct);
+    st->conn_cap = a->o.max_conns;
+    st->conn_evictions = conn_tracker_evictions(a->ct);
+    st->conn_expired = conn_tracker_expired(a->ct);
+    st->bytes_per_conn = conn_entry_size();
+    st->stale_window_ms = a->o.stale_window_ms;
+    st->quiet_ms = a->o.quiet_ms;
+    st->hold_ms = a->o.hold_ms;
+}
+
+/* Without a store, nothing waits for a commit. The statistics are published for readers in
+ * other threads. */
 static void end(struct analyzer *a)
 {
     if (!a->store)
         analyzer_committed(a);
+    struct analyzer_stats st;
+    fill_stats(a, &st);
+    pthread_mutex_lock(&a->pub_lock);
+    a->pub = st;
+    pthread_mutex_unlock(&a->pub_lock);
 }
 
 static void emit(struct analyzer *a, struct alert *al, enum alert_event ev)
 {
+    if (a->replaying)
+        return; /* the store has these events already (analyzer_resume) */
     if (ev == ALERT_EV_OPENED)
         a->st.alerts_opened++;
     else if (ev == ALERT_EV_UPDATED)
@@ -402,41 +432,45 @@ static const struct an_obs *obs_of(const struct an_episode *ep, uint32_t x)
     return NULL;
 }
 
-static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep)
+/* An exporter on the server side of the middleboxes (vantage-inner) that saw the SYNs and
+ * the bare ACKs answering them: the SYNs got past every middlebox, so the answer came from
+ * the server's side, whatever the vantage points before it saw (their records of the
+ * attempts may be lost, or the answers may take another way back). Says so in ep->why. */
+static bool inner_saw_server_answer(const struct analyzer *a, struct an_episode *ep,
+                                    const uint32_t *path, unsigned n)
 {
-    uint32_t path[AN_MAX_OBS * 2];
-    unsigned n = 0;
-    for (uint32_t x = 0; x < a->n_ex && n < AN_MAX_OBS * 2; x++)
-        if (obs_of(ep, x) || saw_viable(a, ep, x))
-            path[n++] = x;
-    add_twin_exporters(a, ep, path, &n, AN_MAX_OBS * 2);
-    if (n == 0) {
-        snprintf(ep->why, sizeof(ep->why), "no vantage point is known for this traffic");
-        return HOLDER_UNKNOWN;
-    }
-    if (n == 1) {
-        const struct an_obs *o = obs_of(ep, path[0]);
-        if (a->ex[path[0]].inner && o && (an_obs_answers(o) & ANS_BARE_ACK)) {
-            snprintf(ep->why, sizeof(ep->why),
-                     "the only vantage point, %s, is on the server side (vantage-inner) and "
-                     "saw the bare ACKs answer",
-                     a->ex[path[0]].name);
-            return HOLDER_SERVER;
-        }
-        snprintf(ep->why, sizeof(ep->why),
-                 "only one vantage point (%s) saw this traffic: a middlebox and the server "
-                 "look the same from one place",
-                 a->ex[path[0]].name);
-        return HOLDER_UNKNOWN;
-    }
-    /* x saw the answer; y, also on the path, saw no SYN or no answer: it came from between. */
-    bool all_ack = true, any_ack = false;
     for (unsigned i = 0; i < n; i++) {
-        const struct an_obs *ox = obs_of(ep, path[i]);
-        bool ack = ox && (an_obs_answers(ox) & ANS_BARE_ACK);
-        all_ack = all_ack && ack && an_obs_syn(ox) > 0;
-        any_ack = any_ack || ack;
+        const struct an_exporter *x = &a->ex[path[i]];
+        const struct an_obs *o = obs_of(ep, path[i]);
+        if (!x->inner || !o || !an_obs_syn(o) || !(an_obs_answers(o) & ANS_BARE_ACK))
+            continue;
+        char who[AN_EXPORTER_LEN + 32];
+        snprintf(who, sizeof(who), n == 1 ? "the only vantage point, %s," : "%s", x->name);
+        snprintf(ep->why, sizeof(ep->why),
+                 "%s is on the server side of the middleboxes (vantage-inner) and saw the SYNs "
+                 "arrive and bare ACKs answer them: the SYNs got past every middlebox, so the "
+                 "server still holds the old connection",
+                 who);
+        return true;
     }
+    return false;
+}
+
+/* Did every vantage point on the path see the SYNs and bare ACKs answering them? */
+static bool all_saw_answer(const struct an_episode *ep, const uint32_t *path, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        const struct an_obs *o = obs_of(ep, path[i]);
+        if (!o || !(an_obs_answers(o) & ANS_BARE_ACK) || !an_obs_syn(o))
+            return false;
+    }
+    return true;
+}
+
+/* x saw the answer; y, also on the path, saw no SYN or no answer: it came from between. */
+static bool between_two(const struct analyzer *a, struct an_episode *ep, const uint32_t *path,
+                        unsigned n)
+{
     for (unsigned i = 0; i < n; i++)
         for (unsigned j = 0; j < n; j++) {
             const struct an_obs *ox = obs_of(ep, path[i]), *oy = obs_of(ep, path[j]);
@@ -452,14 +486,45 @@ static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep
                      a->ex[path[i]].name, x_ack ? "answered by bare ACKs" : "unanswered",
                      a->ex[path[j]].name, y_syn ? "the SYNs but not the answers" : "no SYN",
                      x_ack ? "answered" : "dropped them");
-            return HOLDER_MIDDLEBOX;
+            return true;
         }
-    if (all_ack) {
+    return false;
+}
+
+static enum alert_holder decide_holder(struct analyzer *a, struct an_episode *ep)
+{
+    uint32_t path[AN_MAX_OBS * 2];
+    unsigned n = 0;
+    for (uint32_t x = 0; x < a->n_ex && n < AN_MAX_OBS * 2; x++)
+        if (obs_of(ep, x) || saw_viable(a, ep, x))
+            path[n++] = x;
+    add_twin_exporters(a, ep, path, &n, AN_MAX_OBS * 2);
+    if (n == 0) {
+        snprintf(ep->why, sizeof(ep->why), "no vantage point is known for this traffic");
+        return HOLDER_UNKNOWN;
+    }
+    if (n > 1 && all_saw_answer(ep, path, n)) {
         snprintf(ep->why, sizeof(ep->why),
                  "every vantage point on the path (%u) saw the SYNs and the bare ACK answers: "
                  "they come from the server's side",
                  n);
         return HOLDER_SERVER;
+    }
+    if (inner_saw_server_answer(a, ep, path, n))
+        return HOLDER_SERVER;
+    if (n == 1) {
+        snprintf(ep->why, sizeof(ep->why),
+                 "only one vantage point (%s) saw this traffic: a middlebox and the server "
+                 "look the same from one place",
+                 a->ex[path[0]].name);
+        return HOLDER_UNKNOWN;
+    }
+    if (between_two(a, ep, path, n))
+        return HOLDER_MIDDLEBOX;
+    bool any_ack = false;
+    for (unsigned i = 0; i < n; i++) {
+        const struct an_obs *o = obs_of(ep, path[i]);
+        any_ack = any_ack || (o && (an_obs_answers(o) & ANS_BARE_ACK));
     }
     snprintf(ep->why, sizeof(ep->why), "%s",
              any_ack ? "the vantage points disagree in a way that names no single place"
@@ -1121,6 +1186,133 @@ void analyzer_tick(struct analyzer *a, int64_t now, bool final)
     end(a);
 }
 
+/* ---- resuming after a restart (analyzer_resume.c replays the stored flows) ---- */
+
+struct store *an_store(const struct analyzer *a)
+{
+    return a->store;
+}
+
+const struct analyzer_opts *an_opts(const struct analyzer *a)
+{
+    return &a->o;
+}
+
+void an_replay_begin(struct analyzer *a)
+{
+    a->replaying = true;
+    a->replay_was = a->st;
+}
+
+/* Did the episode's attempts overlap the stored alert's (the same episode)? */
+static bool same_episode(const struct an_episode *ep, const struct alert *s)
+{
+    return ep->cport == s->client_port &&
+           same_client_server(&ep->client, &ep->server, ep->sport, &s->client_addr, &s->server_addr,
+                              s->server_port) &&
+           ep->first_ms <= s->updated_ms + TWIN_TOL_MS && ep->last_ms >= s->opened_ms - TWIN_TOL_MS;
+}
+
+/* The stored open alert goes on as the replayed episode: same id; an update when the stored
+ * row says less than the flows do. */
+static void ep_adopt(struct analyzer *a, struct an_episode *ep, const struct alert *s)
+{
+    ep->st = EP_OPEN;
+    ep_fill_alert(a, ep);
+    ep->alert.id = s->id;
+    ep->dirty = ep->alert.attempts != s->attempts || ep->alert.updated_ms != s->updated_ms ||
+                ep->alert.holder != s->holder;
+}
+
+/* Resumes one stored open stale_state alert: 1 if an episode of the replay carries it on. */
+static int resume_stale(struct analyzer *a, const struct alert *s)
+{
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
+        if (!ep->alert.id && same_episode(ep, s)) {
+            ep_adopt(a, ep, s);
+            return 1;
+        }
+    }
+    /* Resolved in the replay (the port connected again, or went quiet, before the restart's
+     * flows ended): the stored alert is resolved now, with the replay's reason. */
+    for (size_t i = 0; i < MAX_EPISODES; i++) {
+        ep = &a->eps[i];
+        if (ep->st == EP_RESOLVED && !ep->alert.id && same_episode(ep, s)) {
+            ep->alert.id = s->id;
+            emit(a, &ep->alert, ALERT_EV_RESOLVED);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The group the replay rebuilt for a stored port_exhaustion alert: an unresolved one first. */
+static struct an_xgroup *group_for(struct analyzer *a, const struct alert *s)
+{
+    struct an_xgroup *found = NULL;
+    for (size_t i = 0; i < MAX_XGROUPS; i++) {
+        struct an_xgroup *g = &a->groups[i];
+        if (g->used && !g->alert.id &&
+            same_client_server(&g->client, &g->server, g->sport, &s->client_addr, &s->server_addr,
+                               s->server_port) &&
+            (!found || found->resolved))
+            found = g;
+    }
+    return found;
+}
+
+/* Resumes a stored open port_exhaustion alert with that group: 1 if there is one. */
+static int resume_group(struct analyzer *a, const struct alert *s)
+{
+    struct an_xgroup *g = group_for(a, s);
+    if (!g)
+        return 0;
+    g->alert.id = s->id;
+    g->dirty = !g->opened || g->resolved || g->alert.attempts != s->attempts;
+    g->opened = true;
+    xgroup_flush(a, g);
+    return 1;
+}
+
+/* What the replay decided and the store does not hold as open is the store's already:
+ * forgotten, so that nothing is raised twice. */
+static void forget_unadopted(struct analyzer *a)
+{
+    struct an_episode *ep;
+    FOR_ACTIVE(a, ep)
+    {
+        if (ep->alert.id)
+            continue;
+        ep_deactivate(a, ep);
+        alert_free_fields(&ep->alert);
+        memset(ep, 0, sizeof(*ep));
+    }
+    for (size_t i = 0; i < MAX_XGROUPS; i++) {
+        struct an_xgroup *g = &a->groups[i];
+        if (g->used && g->opened && !g->alert.id) {
+            alert_free_fields(&g->alert);
+            memset(g, 0, sizeof(*g));
+        }
+    }
+}
+
+size_t an_replay_end(struct analyzer *a, const struct alert *open, size_t n)
+{
+    /* The replay runs in less receive time than the hold: open what the earlier run opened
+     * by its clock or at its stop, so that the port_exhaustion groups are rebuilt too. */
+    run_due(a, true);
+    a->replaying = false;
+    a->st = a->replay_was;
+    size_t resumed = 0;
+    for (size_t i = 0; i < n; i++)
+        resumed += (size_t)(open[i].kind == ALERT_STALE_STATE ? resume_stale(a, &open[i])
+                                                              : resume_group(a, &open[i]));
+    forget_unadopted(a);
+    return resumed;
+}
+
 /* ---- as a consumer of the storage writer ---- */
 
 static void consume_cb(void *ctx, const struct flow *flows, size_t n)
@@ -1155,10 +1347,16 @@ struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, ch
 {
     struct analyzer *a = xcalloc(1, sizeof(*a));
     a->o = *o;
+    a->o.vantage_inner = NULL;
+    a->o.n_vantage_inner = 0;
+    set_vantage(a, o->vantage_inner, o->n_vantage_inner);
+    pthread_mutex_init(&a->pub_lock, NULL);
     a->store = s;
     if (s) {
         a->as = alert_store_open(store_sqlite(s), err, errlen);
         if (!a->as) {
+            set_vantage(a, NULL, 0);
+            pthread_mutex_destroy(&a->pub_lock);
             free(a);
             return NULL;
         }
@@ -1175,7 +1373,40 @@ struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, ch
     a->twins = xcalloc(TWINS, sizeof(*a->twins));
     a->recv_clock = INT64_MIN / 2;
     a->last_sweep = INT64_MIN / 2;
+    fill_stats(a, &a->pub);
     return a;
+}
+
+/* ---- settings changed while it runs ---- */
+
+/* Replaces the vantage-inner specs with copies of these. */
+static void set_vantage(struct analyzer *a, const char *const *specs, size_t n)
+{
+    for (size_t i = 0; i < a->o.n_vantage_inner; i++)
+        free(a->vantage[i]);
+    free(a->vantage);
+    a->vantage = n ? xcalloc(n, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < n; i++)
+        a->vantage[i] = xstrdup(specs[i]);
+    a->o.vantage_inner = (const char *const *)a->vantage;
+    a->o.n_vantage_inner = n;
+}
+
+void analyzer_set_opts(struct analyzer *a, const struct analyzer_opts *o)
+{
+    a->o.stale_window_ms = o->stale_window_ms;
+    a->o.quiet_ms = o->quiet_ms;
+    a->o.hold_ms = o->hold_ms;
+    a->o.store_connections = o->store_connections;
+    conn_tracker_set_window(a->ct, o->stale_window_ms);
+    set_vantage(a, o->vantage_inner, o->n_vantage_inner);
+    for (size_t x = 0; x < a->n_ex; x++) {
+        a->ex[x].inner = false;
+        for (size_t i = 0; i < a->o.n_vantage_inner; i++)
+            if (spec_matches(a->o.vantage_inner[i], &a->ex[x]))
+                a->ex[x].inner = true;
+    }
+    end(a); /* the settings in force, for analyzer_get_stats */
 }
 
 int analyzer_add_sink(struct analyzer *a, struct alert_sink sink)
@@ -1205,17 +1436,16 @@ void analyzer_free(struct analyzer *a)
     free(a->active);
     free(a->groups);
     free(a->twins);
+    set_vantage(a, NULL, 0);
+    pthread_mutex_destroy(&a->pub_lock);
     free(a);
 }
 
-void analyzer_get_stats(const struct analyzer *a, struct analyzer_stats *st)
+void analyzer_get_stats(struct analyzer *a, struct analyzer_stats *st)
 {
-    *st = a->st;
-    st->conns_tracked = conn_tracker_count(a->ct);
-    st->conn_cap = a->o.max_conns;
-    st->conn_evictions = conn_tracker_evictions(a->ct);
-    st->conn_expired = conn_tracker_expired(a->ct);
-    st->bytes_per_conn = conn_entry_size();
+    pthread_mutex_lock(&a->pub_lock);
+    *st = a->pub;
+    pthread_mutex_unlock(&a->pub_lock);
 }
 
 const char *analyzer_last_error(const struct analyzer *a)

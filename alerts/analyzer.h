@@ -29,6 +29,8 @@
 #include "storage/store.h"
 #include "storage/writer.h"
 
+struct query;
+
 struct analyzer_opts {
     int64_t stale_window_ms;          /* attempts this long after the unclosed connection: 24 h */
     int64_t quiet_ms;                 /* an episode ends after this long without attempts: 1 h */
@@ -53,11 +55,21 @@ bool analyzer_vantage_spec_ok(const char *spec);
 
 struct analyzer;
 
-/* store may be NULL (nothing written; sinks still called). */
+/* store may be NULL (nothing written; sinks still called). The vantage specs are copied. */
 struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, char *err,
                               size_t errlen);
 void analyzer_free(struct analyzer *a);
 int analyzer_add_sink(struct analyzer *a, struct alert_sink sink);
+/* After a restart on the same store: the open alerts of the earlier run go on. The stored
+ * flows of their client ports (and of the ports their evidence names), read through `flows`
+ * (the store the flows went to: the analyzer's own, or ClickHouse), are replayed through
+ * the analyzer in the order they were received; the episodes this rebuilds carry on under the
+ * stored ids, so that further failed attempts update the same alert and a connection or a
+ * quiet period resolves it. Call once, after analyzer_new and before the first
+ * analyzer_consume, without a transaction open. *resumed = the alerts carried on, *open = the
+ * open alerts found (the others stay as stored). 0, or -1 with a message in err. */
+int analyzer_resume(struct analyzer *a, struct query *flows, size_t *resumed, size_t *open,
+                    char *err, size_t errlen);
 void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n);
 /* now_ms: receive clock (wall clock live, the last received_ms in a replay); final: flush. */
 void analyzer_tick(struct analyzer *a, int64_t now_ms, bool final);
@@ -78,8 +90,17 @@ struct analyzer_stats {
     uint64_t alerts_opened, alerts_updated, alerts_resolved;
     uint64_t store_errors;
     size_t bytes_per_conn;
+    int64_t stale_window_ms, quiet_ms, hold_ms; /* the thresholds in force */
 };
-void analyzer_get_stats(const struct analyzer *a, struct analyzer_stats *st);
+/* As of the end of the last analyzer_consume or analyzer_tick (or analyzer_set_opts): any
+ * thread may ask while another feeds the analyzer. */
+void analyzer_get_stats(struct analyzer *a, struct analyzer_stats *st);
+/* Changes the thresholds of a running analyzer, keeping its state (connections, episodes,
+ * open alerts): stale_window_ms, quiet_ms, hold_ms, store_connections and the vantage specs
+ * (copied) are taken from o; max_conns and the rest stay as analyzer_new set them. Call in
+ * the thread that feeds it (flowhoundd: through the writer's mailbox). A new stale window
+ * applies to connections as they are next updated; a new hold to episodes started after. */
+void analyzer_set_opts(struct analyzer *a, const struct analyzer_opts *o);
 /* The last store error, "" if none. */
 const char *analyzer_last_error(const struct analyzer *a);
 

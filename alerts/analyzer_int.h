@@ -86,4 +86,14 @@ uint8_t an_obs_answers(const struct an_obs *o);
 void an_evidence_stale(struct an_episode *ep, const struct an_exporter *exporters);
 void an_evidence_exhaustion(struct an_xgroup *g);
 
+/* analyzer.c, for analyzer_resume.c: the store and options, and the replay of an earlier
+ * run's flows. Between begin and end the analyzer decides as usual and emits nothing (the
+ * store holds those events); end carries each stored open alert on with the episode (or
+ * port_exhaustion group) the replay rebuilt for it, under its id, resolves those the replay
+ * saw end, forgets every other decision of the replay, and returns how many it resumed. */
+struct store *an_store(const struct analyzer *a);
+const struct analyzer_opts *an_opts(const struct analyzer *a);
+void an_replay_begin(struct analyzer *a);
+size_t an_replay_end(struct analyzer *a, const struct alert *open, size_t n);
+
 #endif

@@ -84,7 +84,8 @@ size_t conn_entry_size(void)
 }
 
 /* The pool holds at most this many entries (indices are 32-bit, NIL excluded). */
-#define CAP_MAX ((size_t)1 << 30)
+#define CAP_MAX           ((size_t)1 << 30)
+#define DEFAULT_WINDOW_MS (24 * 3600 * 1000LL)
 
 struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o,
                                       const struct conn_events *ev)
@@ -97,8 +98,7 @@ struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o,
         t->o.cap = CAP_MAX;
     if (t->o.linger_ms <= 0)
         t->o.linger_ms = 120 * 1000;
-    if (t->o.window_ms <= 0)
-        t->o.window_ms = 24 * 3600 * 1000LL;
+    conn_tracker_set_window(t, t->o.window_ms);
     if (t->o.pair_tol_ms <= 0)
         t->o.pair_tol_ms = 2000;
     t->ev = *ev;
@@ -620,6 +620,11 @@ void conn_tracker_free(struct conn_tracker *t)
     free(t->pool);
     free(t->slots);
     free(t);
+}
+
+void conn_tracker_set_window(struct conn_tracker *t, int64_t window_ms)
+{
+    t->o.window_ms = window_ms > 0 ? window_ms : DEFAULT_WINDOW_MS;
 }
 
 size_t conn_tracker_count(const struct conn_tracker *t)

@@ -133,6 +133,8 @@ void conn_entry_current(const struct conn_entry *e, struct conn_info *out);
 /* The last established connection finished on this entry into *out; false if none. */
 bool conn_entry_last_established(const struct conn_entry *e, struct conn_info *out);
 
+/* A new stale window (conn_tracker_opts.window_ms), for the entries updated from now on. */
+void conn_tracker_set_window(struct conn_tracker *t, int64_t window_ms);
 size_t conn_tracker_count(const struct conn_tracker *t);
 uint64_t conn_tracker_evictions(const struct conn_tracker *t);
 uint64_t conn_tracker_expired(const struct conn_tracker *t);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alerts/conn_rebuild.h"
+#include "alerts/port_flows.h"
 #include "common/addr.h"
 #include "common/flowlimits.h"
 #include "common/satmath.h"
@@ -75,22 +76,11 @@ static void on_done(void *ctx, struct conn_entry *e, const struct conn_info *ci)
              x->domain);
 }
 
-/* Is this flow between the client endpoint and the requested server (if any)? */
-static bool wanted(const struct conn_rebuild_req *q, uint16_t cport, const struct flow *f)
-{
-    if (!q->has_server)
-        return true;
-    bool from = f->src_port == cport && addr_equal(&f->src_addr, &q->client);
-    const struct fh_addr *peer = from ? &f->dst_addr : &f->src_addr;
-    int pport = from ? f->dst_port : f->src_port;
-    return addr_equal(peer, &q->server) && (q->sport < 0 || pport == q->sport);
-}
-
 /* Feeds one stored record as analyzer_consume() does. */
 static void feed(struct rebuild *b, const struct flow *f, int64_t *last_sweep)
 {
     int64_t skew = b->req->clock_skew_ms > 0 ? b->req->clock_skew_ms : FLOW_CLOCK_SKEW_MS;
-    if (!conn_flow_tracked(f) || flow_from_future(f, skew) || !wanted(b->req, b->cport, f))
+    if (!conn_flow_tracked(f) || flow_from_future(f, skew))
         return;
     uint32_t x = exporter_index(b, f);
     if (x >= MAX_EXPORTERS)
@@ -108,7 +98,7 @@ static void feed(struct rebuild *b, const struct flow *f, int64_t *last_sweep)
     conn_tracker_add_record(b->ct, x, f);
 }
 
-/* One flow of the hunt (query_hunt: TCP, in receive order). */
+/* One flow of the client port (port_flows_read: TCP, in receive order). */
 static int take_flow(void *arg, const struct flow *f)
 {
     struct rebuild *b = arg;
@@ -125,14 +115,16 @@ static int read_flows(struct query *q, struct rebuild *b, char *err, size_t errl
 {
     const struct conn_rebuild_req *r = b->req;
     int64_t margin = r->margin_ms > 0 ? r->margin_ms : 0;
-    struct query_hunt h = {.addr = r->client,
-                           .port = b->cport,
-                           .from_ms = r->from_ms < INT64_MIN + margin ? INT64_MIN
-                                                                      : r->from_ms - margin,
-                           .to_ms = r->to_ms,
-                           .proto = 6};
+    struct port_flows_req pq = {.client = r->client,
+                                .cport = b->cport,
+                                .has_server = r->has_server,
+                                .server = r->server,
+                                .sport = r->sport,
+                                .from_ms = r->from_ms < INT64_MIN + margin ? INT64_MIN
+                                                                           : r->from_ms - margin,
+                                .to_ms = r->to_ms};
     b->last_sweep = INT64_MIN / 2;
-    return query_hunt(q, &h, take_flow, b, err, errlen);
+    return port_flows_read(q, &pq, take_flow, b, err, errlen);
 }
 
 static int row_cmp(const void *x, const void *y)

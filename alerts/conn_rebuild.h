@@ -3,8 +3,8 @@
  *
  * Connections are derived data: the daemon does not have to write them as flows arrive
  * (setting analyzer-connections, default no). The flows of the client endpoint and the
- * replies to it are found through the endpoint-key index (store_client_port_sql(), the
- * story's hunt), read in the order they were received (received_ms, then first_ms), and fed
+ * replies to it (with a server: only those to and from it) are read by port_flows.h, the
+ * story's hunt, in the order they were received (received_ms, then first_ms), and fed
  * to a fresh tracker keyed per exporter (address/domain) as the analyzer keys them: TCP only,
  * sampled flows and flows dated in the future skipped, an RFC 5103 biflow as its two
  * directions, the tracker swept by each exporter's flow clock every second of receive time.
@@ -13,7 +13,8 @@
  *
  * Bounded: at most CONN_REBUILD_MAX_FLOWS flows are read, at most CONN_REBUILD_MAX_CONNS
  * connections kept (both flagged in the result); the flows are read through the query layer
- * (query_hunt), so the caller's time limit applies, on SQLite and ClickHouse alike. */
+ * (port_flows_read, query_hunt), so the caller's time limit applies, on SQLite and ClickHouse
+ * alike. */
 #ifndef FLOWHOUND_CONN_REBUILD_H
 #define FLOWHOUND_CONN_REBUILD_H
 

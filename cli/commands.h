@@ -6,5 +6,6 @@
 int cmd_query(int argc, char **argv);      /* cli/query.c */
 int cmd_analyze(int argc, char **argv);    /* cli/analyze.c */
 int cmd_test_alert(int argc, char **argv); /* cli/test_alert.c */
+int cmd_status(int argc, char **argv);     /* cli/status.c */
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
     {"query", cmd_query, "list flows or top-N statistics with an nfdump-style filter"},
     {"analyze", cmd_analyze, "rebuild connections and raise alerts over stored flows"},
     {"test-alert", cmd_test_alert, "send a sample alert to every configured destination"},
+    {"status", cmd_status, "what the running flowhoundd says of itself (its /metrics)"},
 };
 
 static void usage(FILE *f)

@@ -93,7 +93,7 @@ bool backlog_push(struct backlog *b, const struct backlog_item *it, const uint8_
     memcpy(p + sizeof(*it), data, it->len);
     b->tail->used += sz;
     COUNTER_ADD(b->count, 1);
-    b->total++;
+    COUNTER_ADD(b->total, 1);
     return true;
 }
 

@@ -34,7 +34,7 @@ struct backlog {
     _Atomic size_t bytes;              /* bytes of chunks allocated now */
     _Atomic size_t count;              /* datagrams held */
     _Atomic size_t peak_bytes;         /* largest `bytes` seen (for the stop log and tests) */
-    uint64_t total;                    /* datagrams ever parked */
+    _Atomic uint64_t total;            /* datagrams ever parked */
     struct backlog_chunk *head, *tail; /* read from head, append at tail */
 };
 

@@ -124,3 +124,14 @@ void exporters_mark_dirty(struct exporter_table *t)
     exporters_foreach(t, mark_dirty, NULL);
     exporters_unlock(t);
 }
+
+const struct fh_prefix *exporters_set_allow(struct exporter_table *t, const struct fh_prefix *allow,
+                                            size_t n)
+{
+    exporters_lock(t);
+    const struct fh_prefix *old = t->allow;
+    t->allow = allow;
+    t->n_allow = n;
+    exporters_unlock(t);
+    return old;
+}

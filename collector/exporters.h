@@ -95,13 +95,16 @@ void exporters_lock(struct exporter_table *t);
 void exporters_unlock(struct exporter_table *t);
 
 /* Lookup or create (call with the lock held). NULL when the table is full. */
-struct exporter *exporters_get(struct exporter_table *t, const struct fh_addr *addr,
-                               int64_t now);
+struct exporter *exporters_get(struct exporter_table *t, const struct fh_addr *addr, int64_t now);
 /* The domain entry of an exporter; created on first use. NULL when the exporter has too many. */
 struct exporter_domain *exporter_domain_get(struct exporter_table *t, struct exporter *e,
                                             uint32_t domain, uint8_t version);
 /* Iterate: calls fn for each exporter (with the lock held). */
 void exporters_foreach(struct exporter_table *t, void (*fn)(struct exporter *, void *), void *arg);
+/* Replaces the allow-list (n = 0: any exporter), under the lock, as a reload does; returns
+ * the previous one, for the caller to free. Exporters already in the table stay in it. */
+const struct fh_prefix *exporters_set_allow(struct exporter_table *t, const struct fh_prefix *allow,
+                                            size_t n);
 /* Marks every exporter and domain as changed, e.g. when the transaction that saved them was
  * rolled back (takes the lock). */
 void exporters_mark_dirty(struct exporter_table *t);

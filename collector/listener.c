@@ -152,3 +152,44 @@ uint16_t listener_port(const struct listener *l)
 {
     return port_of(&l->bound);
 }
+
+static bool same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET6)
+        return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+           ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
+bool listener_same(const struct listener *l, const char *spec)
+{
+    struct sockaddr_storage want, asked;
+    socklen_t len;
+    char err[128];
+    if (!listener_parse(spec, &want, &len, err, sizeof(err)) ||
+        !listener_parse(l->spec, &asked, &len, err, sizeof(err)) || !same_address(&want, &asked))
+        return false;
+    struct sockaddr_in *w = (struct sockaddr_in *)&want, *a = (struct sockaddr_in *)&asked;
+    struct sockaddr_in6 *w6 = (struct sockaddr_in6 *)&want, *a6 = (struct sockaddr_in6 *)&asked;
+    /* sin_port and sin6_port: the same position in both layouts, but say which. */
+    uint16_t wp = want.ss_family == AF_INET6 ? w6->sin6_port : w->sin_port;
+    uint16_t ap = want.ss_family == AF_INET6 ? a6->sin6_port : a->sin_port;
+    return wp == ap;
+}
+
+const char *listener_address(const struct listener *l, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "";
+    if (l->bound.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&l->bound)->sin6_addr, host,
+                  sizeof(host));
+        snprintf(buf, len, "[%s]:%u", host, listener_port(l));
+    } else {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)&l->bound)->sin_addr, host, sizeof(host));
+        snprintf(buf, len, "%s:%u", host, listener_port(l));
+    }
+    return buf;
+}

@@ -33,6 +33,8 @@
 /* How often templates not refreshed are looked for (the timeout is minutes by default; a
  * second is also the finest a test may set). */
 #define EXPIRY_EVERY_MS 1000
+/* At a reload: how long to wait for room to read what waits in a listener being closed. */
+#define LISTENER_DRAIN_MS 2000
 
 void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct exporter_table *t,
                    struct flow_queue *q, size_t backlog_bytes)
@@ -46,6 +48,7 @@ void receiver_init(struct receiver *r, struct listener *ls, unsigned n, struct e
     r->reject_log = lim;
     r->expiry_log = lim;
     backlog_init(&r->backlog, backlog_bytes);
+    COUNTER_SET(r->beat_ms, mono_ms());
 }
 
 static bool queue_has_room(struct receiver *r);
@@ -125,8 +128,8 @@ static void handle_datagram(struct receiver *r, struct listener *l, struct mmsgh
     uint32_t dropped = found ? ovfl - l->last_ovfl : 0;
     if (found)
         l->last_ovfl = ovfl;
-    l->kernel_drops += dropped;
-    l->datagrams++;
+    COUNTER_ADD(l->kernel_drops, dropped);
+    COUNTER_ADD(l->datagrams, 1);
     COUNTER_ADD(r->datagrams, 1);
     if (dropped) {
         exporters_lock(r->exporters);
@@ -167,10 +170,20 @@ static bool can_read(struct receiver *r)
     return backlog_room_for(&r->backlog, RECV_BATCH);
 }
 
-static int drain_socket(struct receiver *r, struct listener *l, uint8_t (*bufs)[RECV_BUFSZ],
-                        struct mmsghdr *msgs, struct iovec *iov, struct sockaddr_storage *names,
-                        char (*ctl)[CMSG_SPACE(sizeof(uint32_t)) + 64])
+/* The receive buffers of recvmmsg: one set for the one receiving thread (4 MiB, static). */
+static struct {
+    uint8_t bufs[RECV_BATCH][RECV_BUFSZ];
+    struct mmsghdr msgs[RECV_BATCH];
+    struct iovec iov[RECV_BATCH];
+    struct sockaddr_storage names[RECV_BATCH];
+    char ctl[RECV_BATCH][CMSG_SPACE(sizeof(uint32_t)) + 64];
+} rx;
+
+static int drain_socket(struct receiver *r, struct listener *l)
 {
+    uint8_t(*bufs)[RECV_BUFSZ] = rx.bufs;
+    struct mmsghdr *msgs = rx.msgs;
+    struct iovec *iov = rx.iov;
     /* Bounded: at most 16 rounds per wake-up so one busy socket cannot starve the others. */
     int got = 0;
     for (int round = 0; round < 16; round++) {
@@ -180,12 +193,12 @@ static int drain_socket(struct receiver *r, struct listener *l, uint8_t (*bufs)[
             iov[i].iov_base = bufs[i];
             iov[i].iov_len = RECV_BUFSZ;
             memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-            msgs[i].msg_hdr.msg_name = &names[i];
-            msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
+            msgs[i].msg_hdr.msg_name = &rx.names[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof(rx.names[i]);
             msgs[i].msg_hdr.msg_iov = &iov[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_control = ctl[i];
-            msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
+            msgs[i].msg_hdr.msg_control = rx.ctl[i];
+            msgs[i].msg_hdr.msg_controllen = sizeof(rx.ctl[i]);
         }
         int n = recvmmsg(l->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
@@ -223,9 +236,7 @@ static void flush_batch(struct receiver *r)
 /* At stop: take what the kernel has already queued (it was sent to us), then decode every
  * parked datagram. The writer still runs, so wait for room, but not forever: what is left at
  * the deadline is counted and logged, never dropped silently. */
-static void stop_drain(struct receiver *r, uint8_t (*bufs)[RECV_BUFSZ], struct mmsghdr *msgs,
-                       struct iovec *iov, struct sockaddr_storage *names,
-                       char (*ctl)[CMSG_SPACE(sizeof(uint32_t)) + 64])
+static void stop_drain(struct receiver *r)
 {
     unsigned n = r->n_listeners;
     int64_t deadline = mono_ms() + STOP_DRAIN_MS;
@@ -238,7 +249,7 @@ static void stop_drain(struct receiver *r, uint8_t (*bufs)[RECV_BUFSZ], struct m
         }
         more = 0;
         for (unsigned i = 0; i < n; i++)
-            more += drain_socket(r, &r->listeners[i], bufs, msgs, iov, names, ctl);
+            more += drain_socket(r, &r->listeners[i]);
     }
     if (!backlog_empty(&r->backlog))
         log_info("stopping: decoding %zu datagrams received during a burst (%zu MiB)",
@@ -297,21 +308,17 @@ static void expire_if_due(struct receiver *r)
     decode_expire_templates(r->exporters, now_ms(), log_expiry, r);
 }
 
-void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
+void receiver_run_for(struct receiver *r, volatile sig_atomic_t *stop, int64_t until_ms)
 {
-    static uint8_t bufs[RECV_BATCH][RECV_BUFSZ];
-    static struct mmsghdr msgs[RECV_BATCH];
-    static struct iovec iov[RECV_BATCH];
-    static struct sockaddr_storage names[RECV_BATCH];
-    static char ctl[RECV_BATCH][CMSG_SPACE(sizeof(uint32_t)) + 64];
-    struct pollfd pfd[64];
-    unsigned n = r->n_listeners < 64 ? r->n_listeners : 64;
+    struct pollfd pfd[RECEIVER_MAX_LISTENERS];
+    unsigned n = r->n_listeners < RECEIVER_MAX_LISTENERS ? r->n_listeners : RECEIVER_MAX_LISTENERS;
 
     for (unsigned i = 0; i < n; i++) {
         pfd[i].fd = r->listeners[i].fd;
         pfd[i].events = POLLIN;
     }
-    while (!*stop) {
+    while (!*stop && mono_ms() < until_ms) {
+        COUNTER_SET(r->beat_ms, mono_ms());
         expire_if_due(r);
         pump_backlog(r, RECV_BATCH);
         bool pending = !backlog_empty(&r->backlog);
@@ -334,13 +341,48 @@ void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
             break;
         for (unsigned i = 0; rc > 0 && i < n; i++)
             if (pfd[i].revents & POLLIN)
-                drain_socket(r, &r->listeners[i], bufs, msgs, iov, names, ctl);
+                drain_socket(r, &r->listeners[i]);
         flush_if_due(r);
     }
-    stop_drain(r, bufs, msgs, iov, names, ctl);
+}
+
+void receiver_finish(struct receiver *r)
+{
+    stop_drain(r);
     flush_batch(r);
     if (r->cur) {
         flowq_release(r->queue, r->cur);
         r->cur = NULL;
     }
+}
+
+void receiver_run(struct receiver *r, volatile sig_atomic_t *stop)
+{
+    receiver_run_for(r, stop, INT64_MAX);
+    receiver_finish(r);
+}
+
+void receiver_set_listeners(struct receiver *r, struct listener *ls, unsigned n)
+{
+    r->listeners = ls;
+    r->n_listeners = n;
+}
+
+/* What a listener about to be closed holds is read like the rest, waiting for room as at
+ * stop (bounded): datagrams sent to it before the reload are not lost to the close. */
+bool receiver_drain_listener(struct receiver *r, struct listener *l)
+{
+    int64_t deadline = mono_ms() + LISTENER_DRAIN_MS;
+    while (mono_ms() < deadline) {
+        pump_backlog(r, SIZE_MAX);
+        if (!can_read(r)) {
+            flush_batch(r);
+            poll(NULL, 0, 1);
+            continue;
+        }
+        if (drain_socket(r, l) == 0)
+            return true;
+    }
+    struct pollfd p = {l->fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
 }

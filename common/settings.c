@@ -77,6 +77,8 @@ const struct cfg_key config_keys[] = {
     {"template-changes", CFG_INT, OFF(template_changes), 0, "60", "N",
      "template redefinitions and withdrawals a minute per exporter domain; more are refused "
      "(0 = no limit)"},
+    {"exporter-name", CFG_STRLIST, OFF(exporter_name), OFF(n_exporter_name), NULL, "ADDR NAME",
+     "show the exporter at ADDR as NAME in the web UI and API (repeatable)"},
     {"allow-exporter", CFG_STRLIST, OFF(allow_exporter), OFF(n_allow_exporter), NULL, "PREFIX",
      "accept datagrams only from these exporters (repeatable; default: any)"},
     {"clock-skew", CFG_DURATION, OFF(clock_skew_ms), 0, "10m", "DURATION",
@@ -123,6 +125,8 @@ const struct cfg_key config_keys[] = {
     {"vantage-inner", CFG_STRLIST, OFF(vantage_inner), OFF(n_vantage_inner), NULL,
      "ADDR[/DOMAIN]|*/DOMAIN", "exporter on the server side of a middlebox (repeatable)"},
     {"log-level", CFG_STR, OFF(log_level), 0, "info", "LEVEL", "error, warning, info or debug"},
+    {"user", CFG_STR, OFF(user), 0, NULL, "NAME",
+     "started as root: run as this user and its group once the sockets are bound"},
     {"daemon", CFG_BOOL, OFF(daemonize), 0, "no", NULL, "detach and log to syslog"},
     {"pidfile", CFG_STR, OFF(pidfile), 0, NULL, "PATH", "write the process id here"},
     {"ready-file", CFG_STR, OFF(ready_file), 0, NULL, "PATH",
@@ -265,20 +269,27 @@ void config_finish(struct fh_config *c)
     }
 }
 
+static void free_key(struct fh_config *c, const struct cfg_key *k)
+{
+    char *base = (char *)c;
+    if (k->type == CFG_STR) {
+        free(*(char **)(base + k->offset));
+        *(char **)(base + k->offset) = NULL;
+    } else if (k->type == CFG_STRLIST) {
+        char **list = *(char ***)(base + k->offset);
+        size_t *n = (size_t *)(base + k->count_offset);
+        for (size_t i = 0; i < *n; i++)
+            free(list[i]);
+        free(list);
+        *(char ***)(base + k->offset) = NULL;
+        *n = 0;
+    }
+}
+
 void config_free(struct fh_config *c)
 {
-    for (const struct cfg_key *k = config_keys; k->key; k++) {
-        char *base = (char *)c;
-        if (k->type == CFG_STR) {
-            free(*(char **)(base + k->offset));
-        } else if (k->type == CFG_STRLIST) {
-            char **list = *(char ***)(base + k->offset);
-            size_t n = *(size_t *)(base + k->count_offset);
-            for (size_t i = 0; i < n; i++)
-                free(list[i]);
-            free(list);
-        }
-    }
+    for (const struct cfg_key *k = config_keys; k->key; k++)
+        free_key(c, k);
     free(c->config_file);
     memset(c, 0, sizeof(*c));
 }
@@ -423,11 +434,11 @@ static struct arg_opt *arg_table(const struct arg_opt *own, const char *heading)
 }
 
 /* A first pass over the command line for -c FILE (the last one given), so that the options
- * around it override the file wherever they stand. */
-static int read_config_arg(struct fh_config *c, const struct args *a)
+ * around it override the file wherever they stand. Returns 0, 2 (the command line cannot be
+ * read: said on stderr by args_next), or -1 with the file's error in err. */
+static int load_config_arg(struct fh_config *c, const struct args *a, char *err, size_t errlen)
 {
     struct args pass = *a;
-    char err[512];
     int id;
     while ((id = args_next(&pass)) != ARGS_END) {
         if (id == ARGS_ERROR)
@@ -437,11 +448,20 @@ static int read_config_arg(struct fh_config *c, const struct args *a)
             c->config_file = xstrdup(pass.value);
         }
     }
-    if (c->config_file && config_load_file(c, c->config_file, err, sizeof(err))) {
+    if (c->config_file && config_load_file(c, c->config_file, err, errlen))
+        return -1;
+    return 0;
+}
+
+static int read_config_arg(struct fh_config *c, const struct args *a)
+{
+    char err[512];
+    int rc = load_config_arg(c, a, err, sizeof(err));
+    if (rc == -1) {
         fprintf(stderr, "%s: %s\n", a->prog, err);
         return 2;
     }
-    return 0;
+    return rc;
 }
 
 static int set_from_arg(struct fh_config *c, const struct args *a)
@@ -475,4 +495,130 @@ int config_parse_args(struct fh_config *c, const struct config_cli *cli, int arg
     int rc = parse_args(c, cli, &a);
     free(opts);
     return rc;
+}
+
+/* The settings again, as config_parse_args read them at start, but quiet: the program's own
+ * options are skipped (they acted at start), and what is wrong is returned, not printed. */
+static int reread_args(struct fh_config *c, struct args *a, char *err, size_t errlen)
+{
+    int id;
+    if (load_config_arg(c, a, err, errlen))
+        return -1;
+    while ((id = args_next(a)) != ARGS_END) {
+        char msg[512];
+        if (id == ARGS_ERROR) {
+            snprintf(err, errlen, "the command line cannot be read again");
+            return -1;
+        }
+        if (id < ARG_KEY_BASE)
+            continue;
+        if (set_key(c, &config_keys[a->opt->id - ARG_KEY_BASE], a->value, msg, sizeof(msg))) {
+            snprintf(err, errlen, "--%s: %s", a->opt->name, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int config_reread(struct fh_config *c, const struct config_cli *cli, int argc, char **argv,
+                  char *err, size_t errlen)
+{
+    config_defaults(c);
+    struct arg_opt *opts = arg_table(cli->own, cli->heading);
+    struct args a;
+    args_init(&a, cli->prog, opts, argc, argv);
+    int rc = reread_args(c, &a, err, errlen);
+    free(opts);
+    if (rc == 0)
+        config_finish(c);
+    return rc;
+}
+
+/* ---- one key of two configurations ---- */
+
+static bool strs_equal(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+bool config_key_equal(const struct cfg_key *k, const struct fh_config *a, const struct fh_config *b)
+{
+    const char *pa = (const char *)a + k->offset, *pb = (const char *)b + k->offset;
+    switch (k->type) {
+    case CFG_STR:
+        return strs_equal(*(char *const *)pa, *(char *const *)pb);
+    case CFG_STRLIST: {
+        size_t na = *(const size_t *)((const char *)a + k->count_offset);
+        size_t nb = *(const size_t *)((const char *)b + k->count_offset);
+        for (size_t i = 0; na == nb && i < na; i++)
+            if (!strs_equal((*(char **const *)pa)[i], (*(char **const *)pb)[i]))
+                return false;
+        return na == nb;
+    }
+    case CFG_BOOL:
+        return *(const bool *)pa == *(const bool *)pb;
+    default:
+        return *(const int64_t *)pa == *(const int64_t *)pb;
+    }
+}
+
+void config_key_copy(const struct cfg_key *k, struct fh_config *dst, const struct fh_config *src)
+{
+    char *pd = (char *)dst + k->offset;
+    const char *ps = (const char *)src + k->offset;
+    free_key(dst, k);
+    switch (k->type) {
+    case CFG_STR: {
+        const char *v = *(char *const *)ps;
+        *(char **)pd = v ? xstrdup(v) : NULL;
+        break;
+    }
+    case CFG_STRLIST: {
+        size_t n = *(const size_t *)((const char *)src + k->count_offset);
+        char **list = n ? xcalloc(n, sizeof(char *)) : NULL;
+        for (size_t i = 0; i < n; i++)
+            list[i] = xstrdup((*(char **const *)ps)[i]);
+        *(char ***)pd = list;
+        *(size_t *)((char *)dst + k->count_offset) = n;
+        break;
+    }
+    case CFG_BOOL:
+        *(bool *)pd = *(const bool *)ps;
+        break;
+    default:
+        *(int64_t *)pd = *(const int64_t *)ps;
+        break;
+    }
+}
+
+void config_key_format(const struct cfg_key *k, const struct fh_config *c, char *buf, size_t len)
+{
+    const char *p = (const char *)c + k->offset;
+    switch (k->type) {
+    case CFG_STR: {
+        const char *v = *(char *const *)p;
+        bool secret = k->arg && !strcmp(k->arg, "SECRET");
+        snprintf(buf, len, "%s", !v ? "(unset)" : secret ? "(set)" : v);
+        break;
+    }
+    case CFG_STRLIST: {
+        size_t n = *(const size_t *)((const char *)c + k->count_offset), off = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < n && off < len; i++)
+            off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? " " : "",
+                                    (*(char **const *)p)[i]);
+        if (!n)
+            snprintf(buf, len, "(none)");
+        break;
+    }
+    case CFG_BOOL:
+        snprintf(buf, len, "%s", *(const bool *)p ? "yes" : "no");
+        break;
+    case CFG_DURATION:
+        snprintf(buf, len, "%llds", (long long)(*(const int64_t *)p / 1000));
+        break;
+    default:
+        snprintf(buf, len, "%lld", (long long)*(const int64_t *)p);
+        break;
+    }
 }

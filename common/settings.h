@@ -38,6 +38,8 @@ struct fh_config {
     int64_t template_budget, template_budget_exporter; /* bytes */
     int64_t template_timeout_ms;
     int64_t template_changes; /* a minute, per exporter domain */
+    char **exporter_name; /* "ADDR NAME" (common/exporter_names.h) */
+    size_t n_exporter_name;
     char **allow_exporter;
     size_t n_allow_exporter;
     int64_t clock_skew_ms, clock_max_age_ms; /* common/flowlimits.h */
@@ -64,6 +66,7 @@ struct fh_config {
     bool analyzer_connections;
     char **vantage_inner;
     size_t n_vantage_inner;
+    char *user; /* run as this user once the sockets are bound (started as root) */
     bool daemonize;
     char *pidfile;
     char *ready_file;
@@ -76,10 +79,10 @@ enum cfg_type { CFG_STR, CFG_STRLIST, CFG_BOOL, CFG_INT, CFG_SIZE, CFG_DURATION 
 struct cfg_key {
     const char *key;
     enum cfg_type type;
-    size_t offset;      /* in struct fh_config */
+    size_t offset;       /* in struct fh_config */
     size_t count_offset; /* CFG_STRLIST: the size_t count */
-    const char *def;    /* default, as text; NULL = none */
-    const char *arg;    /* argument name in --help */
+    const char *def;     /* default, as text; NULL = none */
+    const char *arg;     /* argument name in --help */
     const char *help;
 };
 
@@ -110,5 +113,18 @@ struct config_cli {
  * command line wins. Returns 0, or 1 or 2 as cli->handle; errors are printed as
  * "PROGRAM: --key: ...". */
 int config_parse_args(struct fh_config *c, const struct config_cli *cli, int argc, char **argv);
+/* Reads the settings again into c (freshly: defaults, -c FILE, then the command line on top,
+ * as at start), for a reload. The program's own options are not acted on again. Returns 0,
+ * or -1 with what is wrong in err ("FILE:LINE: key: what", as config_load_file says it);
+ * nothing is printed. c is then to be config_free'd either way. */
+int config_reread(struct fh_config *c, const struct config_cli *cli, int argc, char **argv,
+                  char *err, size_t errlen);
+
+/* One key of two configurations: the same value? / dst's value becomes a copy of src's / the
+ * value as text (lists space-separated, secrets as "(set)"). */
+bool config_key_equal(const struct cfg_key *k, const struct fh_config *a,
+                      const struct fh_config *b);
+void config_key_copy(const struct cfg_key *k, struct fh_config *dst, const struct fh_config *src);
+void config_key_format(const struct cfg_key *k, const struct fh_config *c, char *buf, size_t len);
 
 #endif

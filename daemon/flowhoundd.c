@@ -1,5 +1,6 @@
-/* flowhoundd.c - the collector daemon: sockets -> decoders -> queue -> SQLite writer
- * (-> analyzer -> alerts). Signals only set flags; the receive loop acts on them. */
+/* flowhoundd.c - the collector daemon: sockets -> decoders -> queue -> writer (-> SQLite, or
+ * ClickHouse through its sender) (-> analyzer -> alerts). Signals only set flags; the main loop
+ * acts on them between two turns of the receiver (daemon/runtime.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -9,35 +10,49 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collector/exporters.h"
 #include "collector/fixbuf_decode.h"
-#include "collector/listener.h"
-#include "collector/receiver.h"
 #include "common/args.h"
-#include "common/flowqueue.h"
 #include "common/log.h"
-#include "common/prefix.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
-#include "common/settings.h"
-#include "daemon/hooks.h"
+#include "daemon/privdrop.h"
+#include "daemon/runtime.h"
 #include "storage/ch_sink.h"
-#include "storage/store.h"
 #include "storage/store_url.h"
-#include "storage/writer.h"
 
-static volatile sig_atomic_t stop_flag;
+/* How long the receiver runs before the main loop looks at its flags: the latency of a
+ * reload and the granularity of the watchdog. Signals interrupt its poll anyway. */
+#define TURN_MS 200
+/* How often STATUS= (systemctl status) is refreshed. */
+#define STATUS_MS 10000
 
-static void on_signal(int sig)
+static volatile sig_atomic_t stop_flag, reload_flag, usr1_flag, usr2_flag;
+
+static void on_stop(int sig)
 {
     (void)sig;
     stop_flag = 1;
 }
 
+static void on_reload(int sig)
+{
+    (void)sig;
+    reload_flag = 1;
+}
+
+static void on_user(int sig)
+{
+    if (sig == SIGUSR1)
+        usr1_flag = 1;
+    else
+        usr2_flag = 1;
+}
+
 static void usage(FILE *f, const struct arg_opt *opts)
 {
     fprintf(f, "Usage: flowhoundd [-c FILE] [OPTIONS]\n"
-               "NetFlow v5/v9 and IPFIX collector that stores flows in SQLite and alerts on\n"
-               "stale connection state.\n\n");
+               "NetFlow v5/v9 and IPFIX collector that stores flows in SQLite or ClickHouse and\n"
+               "alerts on stale connection state.\n\n");
     args_help(opts, f);
     fprintf(f, "\nExamples:\n"
                "  flowhoundd                                  # defaults: ./flowhound.db, UDP 2055 "
@@ -45,6 +60,9 @@ static void usage(FILE *f, const struct arg_opt *opts)
                "  flowhoundd --db /var/lib/flowhound/flows.db --listen [::]:2055 --web off\n"
                "  flowhoundd --store clickhouse://127.0.0.1:8123/flowhound   # flows to "
                "ClickHouse\n"
+               "Signals: SIGHUP reads -c FILE again and applies it (an invalid file is refused,\n"
+               "the running settings stay); SIGTERM or SIGINT stops after storing what was\n"
+               "received. Metrics: GET /metrics and /healthz on the web address.\n"
                "See flowhoundd(8) and flowhound.conf(5).\n");
 }
 
@@ -76,134 +94,18 @@ static const struct config_cli cli = {
     "flowhoundd", own_opts,
     "Every setting of the config file is also an option (command line wins):", own_option};
 
-static enum log_level parse_level(const char *s, bool *ok)
-{
-    *ok = true;
-    if (!strcmp(s, "error"))
-        return LOG_LVL_ERR;
-    if (!strcmp(s, "warning"))
-        return LOG_LVL_WARN;
-    if (!strcmp(s, "info"))
-        return LOG_LVL_INFO;
-    if (!strcmp(s, "debug"))
-        return LOG_LVL_DEBUG;
-    *ok = false;
-    return LOG_LVL_INFO;
-}
-
-/* The instance name goes into ClickHouse's rows and, as a literal, into the sender's SQL:
- * letters, digits, '_', '-', '.' only. */
-static bool instance_ok(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 0 && n < STORE_URL_NAME_MAX &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
-}
-
-/* `store` against `db`: sqlite:PATH is db = PATH (both naming different files is refused);
- * with ClickHouse, db is the local state and instance defaults to the host name. */
-static int resolve_store(struct fh_config *cfg, struct store_url *u)
-{
-    char err[256];
-    if (!cfg->store) {
-        cfg->store = xasprintf("sqlite:%s", cfg->db);
-    } else if (store_url_parse(cfg->store, u, err, sizeof(err)) == 0 && u->kind == STORE_SQLITE &&
-               strcmp(cfg->db, "flowhound.db") && strcmp(cfg->db, u->path)) {
-        fprintf(stderr, "flowhoundd: store = %s and db = %s name different files: give one\n",
-                cfg->store, cfg->db);
-        return -1;
-    }
-    if (store_url_parse(cfg->store, u, err, sizeof(err))) {
-        fprintf(stderr, "flowhoundd: store: %s\n", err);
-        return -1;
-    }
-    if (u->kind == STORE_SQLITE) {
-        free(cfg->db);
-        cfg->db = xstrdup(u->path);
-    }
-    if (!cfg->instance) {
-        char host[256] = "flowhound";
-        gethostname(host, sizeof(host) - 1);
-        host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")] =
-            '\0';
-        cfg->instance = xstrdup(host[0] ? host : "flowhound");
-    }
-    if (!instance_ok(cfg->instance)) {
-        fprintf(stderr, "flowhoundd: instance: '%s': letters, digits, '_', '-' and '.' only\n",
-                cfg->instance);
-        return -1;
-    }
-    return 0;
-}
-
-/* Checks what can be checked without side effects. */
-static int validate(struct fh_config *cfg, struct store_url *u)
-{
-    char err[256];
-    bool ok;
-    if (resolve_store(cfg, u))
-        return -1;
-    if (store_check_path(cfg->db, err, sizeof(err))) {
-        fprintf(stderr, "flowhoundd: db: %s\n", err);
-        return -1;
-    }
-    parse_level(cfg->log_level, &ok);
-    if (!ok) {
-        fprintf(stderr, "flowhoundd: log-level: '%s' is not error, warning, info or debug\n",
-                cfg->log_level);
-        return -1;
-    }
-    for (size_t i = 0; i < cfg->n_listen; i++) {
-        struct sockaddr_storage ss;
-        socklen_t len;
-        if (!listener_parse(cfg->listen[i], &ss, &len, err, sizeof(err))) {
-            fprintf(stderr, "flowhoundd: listen: %s\n", err);
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < cfg->n_allow_exporter; i++) {
-        struct fh_prefix p;
-        if (!prefix_parse(cfg->allow_exporter[i], &p)) {
-            fprintf(stderr, "flowhoundd: allow-exporter: '%s' is not an address or prefix\n",
-                    cfg->allow_exporter[i]);
-            return -1;
-        }
-    }
-    if (cfg->partition_ms < 60000) {
-        fprintf(stderr, "flowhoundd: partition: at least 1m\n");
-        return -1;
-    }
-    if (cfg->partition_rows < 1000) {
-        fprintf(stderr, "flowhoundd: partition-rows: at least 1000\n");
-        return -1;
-    }
-    if (cfg->queue_batches < 2 || cfg->queue_batches > 65536) {
-        fprintf(stderr, "flowhoundd: queue-batches: 2..65536\n");
-        return -1;
-    }
-    if (cfg->template_timeout_ms > 0 && cfg->template_timeout_ms < 1000) {
-        fprintf(stderr, "flowhoundd: template-timeout: at least 1s (or 0: never)\n");
-        return -1;
-    }
-    if (cfg->template_changes > 1000000) {
-        fprintf(stderr, "flowhoundd: template-changes: at most 1000000 (0: no limit)\n");
-        return -1;
-    }
-    return hooks_validate(cfg, err, sizeof(err)) ? (fprintf(stderr, "flowhoundd: %s\n", err), -1)
-                                                 : 0;
-}
-
-static int write_ready_file(const char *path, struct listener *ls, unsigned n, const char *web)
+int runtime_write_ready_file(const struct runtime *rt)
 {
     char tmp[4096];
+    const char *path = rt->cfg.ready_file;
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
-    for (unsigned i = 0; i < n; i++)
-        fprintf(f, "listen %s %u\n", ls[i].spec, listener_port(&ls[i]));
-    if (web)
-        fprintf(f, "web %s\n", web);
+    for (unsigned i = 0; i < rt->n_ls; i++)
+        fprintf(f, "listen %s %u\n", rt->ls[i].spec, listener_port(&rt->ls[i]));
+    if (rt->hooks.web)
+        fprintf(f, "web %s\n", rt->hooks.web_address);
     fclose(f);
     return rename(tmp, path);
 }
@@ -221,218 +123,336 @@ static void install_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_reload;
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_user;
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* Threads started after this inherit a mask without SIGTERM/SIGINT: only main handles them. */
+/* Threads started after this inherit a mask without the signals above: only main handles
+ * them, and its poll() returns at once. */
 static void block_signals_for_threads(sigset_t *old)
 {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
+    int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaddset(&set, sigs[i]);
     pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-/* Flows to ClickHouse: the writer's sink becomes the sender's queue (storage/ch_sink.h). */
-static struct ch_sink *start_clickhouse(const struct fh_config *cfg, const struct store_url *u,
-                                        struct exporter_table *t, struct writer *w)
+/* ---- start and stop ---- */
+
+static char *probe_metrics(void *ctx, size_t *len)
+{
+    return runtime_metrics(ctx, len);
+}
+
+static bool probe_health(void *ctx, char *why, size_t len)
+{
+    return runtime_healthy(ctx, true, why, len);
+}
+
+static void close_listeners(struct runtime *rt)
+{
+    for (unsigned i = 0; i < rt->n_ls; i++)
+        listener_close(&rt->ls[i]);
+    free(rt->ls);
+    rt->ls = NULL;
+    rt->n_ls = 0;
+}
+
+static int open_listeners(struct runtime *rt)
+{
+    char err[512];
+    const struct fh_config *cfg = &rt->cfg;
+    rt->ls = xcalloc(cfg->n_listen ? cfg->n_listen : 1, sizeof(*rt->ls));
+    for (size_t i = 0; i < cfg->n_listen; i++) {
+        if (listener_open(&rt->ls[i], cfg->listen[i], (int)cfg->rcvbuf, err, sizeof(err))) {
+            log_err("cannot listen: %s", err);
+            return -1;
+        }
+        rt->n_ls++;
+        if (cfg->rcvbuf > 0 && rt->ls[i].rcvbuf_granted < cfg->rcvbuf)
+            log_warn("%s: asked for a %lld-byte receive buffer, the kernel gave %d: raise "
+                     "net.core.rmem_max (sysctl) or bursts will be dropped",
+                     cfg->listen[i], (long long)cfg->rcvbuf, rt->ls[i].rcvbuf_granted);
+        log_info("listening on UDP %s (port %u)", cfg->listen[i], listener_port(&rt->ls[i]));
+    }
+    return 0;
+}
+
+static int open_store(struct runtime *rt)
+{
+    char err[512];
+    const struct fh_config *cfg = &rt->cfg;
+    struct store_options so = {.partition_ms = cfg->partition_ms,
+                               .partition_rows = cfg->partition_rows};
+    rt->store = store_open(cfg->db, STORE_RW, &so, err, sizeof(err));
+    if (!rt->store) {
+        log_err("cannot open the store: %s", err);
+        return -1;
+    }
+    rt->db_path = xstrdup(cfg->db);
+    exporters_init(&rt->exporters, (unsigned)cfg->max_exporters, 64);
+    rt->exporters.free_proto_state = fixbuf_free_state;
+    rt->exporters.templates.budget_all = (uint64_t)cfg->template_budget;
+    rt->exporters.templates.budget_exporter = (uint64_t)cfg->template_budget_exporter;
+    rt->exporters.templates.timeout_ms = cfg->template_timeout_ms;
+    rt->exporters.templates.changes_per_min = (unsigned)cfg->template_changes;
+    rt->exporters.clock = (struct flow_clock){cfg->clock_skew_ms, cfg->clock_max_age_ms};
+    rt->allow = xcalloc(cfg->n_allow_exporter, sizeof(*rt->allow));
+    for (size_t i = 0; i < cfg->n_allow_exporter; i++)
+        prefix_parse(cfg->allow_exporter[i], &rt->allow[i]);
+    exporters_set_allow(&rt->exporters, rt->allow, cfg->n_allow_exporter);
+    if (store_load_exporters(rt->store, &rt->exporters, err, sizeof(err)))
+        log_warn("exporter counters not restored: %s", err);
+    return 0;
+}
+
+/* Flows to ClickHouse: the writer's sink becomes the sender's queue (storage/ch_sink.h). The
+ * sender thread starts here, with the signals blocked like the others. */
+static int start_clickhouse(struct runtime *rt)
 {
     char err[512], warning[600], shown[800];
+    const struct fh_config *cfg = &rt->cfg;
+    struct store_url u;
+    if (store_url_parse(cfg->store, &u, err, sizeof(err)) || u.kind != STORE_CLICKHOUSE)
+        return 0; /* SQLite: the writer's own sink (runtime_resolve_store checked the URL) */
     struct ch_sink_options o = {
-        .url = *u, .instance = cfg->instance, .buffer_bytes = cfg->clickhouse_buffer};
-    store_url_display(u, shown, sizeof(shown));
-    struct ch_sink *s = ch_sink_start(&o, t, warning, sizeof(warning), err, sizeof(err));
-    if (!s) {
+        .url = u, .instance = cfg->instance, .buffer_bytes = cfg->clickhouse_buffer};
+    store_url_display(&u, shown, sizeof(shown));
+    rt->ch = ch_sink_start(&o, &rt->exporters, warning, sizeof(warning), err, sizeof(err));
+    if (!rt->ch) {
         log_err("cannot use ClickHouse %s: %s", shown, err);
-        return NULL;
+        return -1;
     }
     if (warning[0])
         log_warn("ClickHouse %s: %s", shown, warning);
-    struct flow_sink fs = ch_sink_flow_sink(s);
-    writer_set_sink(w, &fs);
+    struct flow_sink fs = ch_sink_flow_sink(rt->ch);
+    writer_set_sink(rt->writer, &fs);
     log_info("storing flows in ClickHouse %s as instance %s; this collector's state in %s", shown,
              cfg->instance, cfg->db);
-    return s;
+    return 0;
 }
 
-static void log_clickhouse_stats(struct ch_sink *s)
+/* The writer and what runs beside it (web, analyzer, delivery), with the signals blocked. */
+static int start_threads(struct runtime *rt)
 {
-    struct ch_sink_stats st;
-    ch_sink_get_stats(s, &st);
-    log_info("ClickHouse: %llu flows inserted in %llu inserts (%llu retried), %llu dropped",
-             (unsigned long long)st.rows_inserted, (unsigned long long)st.inserts,
-             (unsigned long long)st.retries, (unsigned long long)st.rows_dropped);
-}
-
-static int run(struct fh_config *cfg, const struct store_url *url)
-{
+    static struct web_probes probes = {probe_metrics, probe_health, NULL};
     char err[512];
-    struct store_options so = {.partition_ms = cfg->partition_ms,
-                               .partition_rows = cfg->partition_rows};
-    struct store *store = store_open(cfg->db, STORE_RW, &so, err, sizeof(err));
-    if (!store) {
-        log_err("cannot open the store: %s", err);
-        return 1;
-    }
-    struct exporter_table exporters;
-    exporters_init(&exporters, (unsigned)cfg->max_exporters, 64);
-    exporters.free_proto_state = fixbuf_free_state;
-    exporters.templates.budget_all = (uint64_t)cfg->template_budget;
-    exporters.templates.budget_exporter = (uint64_t)cfg->template_budget_exporter;
-    exporters.templates.timeout_ms = cfg->template_timeout_ms;
-    exporters.templates.changes_per_min = (unsigned)cfg->template_changes;
-    struct fh_prefix *allow = xcalloc(cfg->n_allow_exporter, sizeof(*allow));
-    for (size_t i = 0; i < cfg->n_allow_exporter; i++)
-        prefix_parse(cfg->allow_exporter[i], &allow[i]);
-    exporters.allow = allow;
-    exporters.n_allow = cfg->n_allow_exporter;
-    exporters.clock = (struct flow_clock){cfg->clock_skew_ms, cfg->clock_max_age_ms};
-    if (store_load_exporters(store, &exporters, err, sizeof(err)))
-        log_warn("exporter counters not restored: %s", err);
-
-    struct listener *ls = xcalloc(cfg->n_listen, sizeof(*ls));
-    for (size_t i = 0; i < cfg->n_listen; i++) {
-        if (listener_open(&ls[i], cfg->listen[i], (int)cfg->rcvbuf, err, sizeof(err))) {
-            log_err("cannot listen: %s", err);
-            for (size_t j = 0; j < i; j++)
-                listener_close(&ls[j]);
-            free(ls);
-            exporters_free(&exporters);
-            free(allow);
-            store_close(store);
-            return 1;
-        }
-        if (cfg->rcvbuf > 0 && ls[i].rcvbuf_granted < cfg->rcvbuf)
-            log_warn("%s: asked for a %lld-byte receive buffer, the kernel gave %d: raise "
-                     "net.core.rmem_max (sysctl) or bursts will be dropped",
-                     cfg->listen[i], (long long)cfg->rcvbuf, ls[i].rcvbuf_granted);
-        log_info("listening on UDP %s (port %u)", cfg->listen[i], listener_port(&ls[i]));
-    }
-
-    struct flow_queue queue;
-    flowq_init(&queue, (size_t)cfg->queue_batches);
-    struct writer *writer = writer_new(store, &queue, &exporters, cfg->commit_interval_ms);
-    writer_set_retention(writer, cfg->retention_ms, cfg->max_size);
+    const struct fh_config *cfg = &rt->cfg;
+    probes.ctx = rt;
+    flowq_init(&rt->queue, (size_t)cfg->queue_batches);
+    rt->writer = writer_new(rt->store, &rt->queue, &rt->exporters, cfg->commit_interval_ms);
+    writer_set_retention(rt->writer, cfg->retention_ms, cfg->max_size);
+    receiver_init(&rt->recv, rt->ls, rt->n_ls, &rt->exporters, &rt->queue,
+                  (size_t)cfg->receive_backlog);
     sigset_t old;
     block_signals_for_threads(&old);
-    struct hooks hooks = {0};
-    struct ch_sink *ch = NULL;
-    int rc = 0;
     err[0] = '\0';
-    if (url->kind == STORE_CLICKHOUSE && !(ch = start_clickhouse(cfg, url, &exporters, writer)))
-        rc = -1; /* start_clickhouse said why */
+    int rc = start_clickhouse(rt); /* it says why itself */
     if (rc == 0)
-        rc = hooks_start(&hooks, cfg, writer, &exporters, err, sizeof(err));
-    if (rc == 0 && writer_start(writer) != 0) {
+        rc = hooks_start(&rt->hooks, cfg, rt->writer, &rt->exporters, &probes, err, sizeof(err));
+    /* Every socket is bound and the store open: nothing after this needs root. */
+    if (rc == 0 && cfg->user && privdrop_apply(cfg->user, cfg->db, err, sizeof(err)))
+        rc = -1;
+    if (rc == 0 && writer_start(rt->writer) != 0) {
         snprintf(err, sizeof(err), "cannot start the writer thread");
         rc = -1;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc) {
-        if (err[0])
-            log_err("%s", err);
-        hooks_stop(&hooks);
-        writer_free(writer);
-        ch_sink_free(ch);
-        for (size_t i = 0; i < cfg->n_listen; i++)
-            listener_close(&ls[i]);
-        free(ls);
-        flowq_destroy(&queue);
-        exporters_free(&exporters);
-        free(allow);
-        store_close(store);
-        return 1;
+    if (rc && err[0])
+        log_err("%s", err);
+    return rc;
+}
+
+static void free_runtime(struct runtime *rt)
+{
+    close_listeners(rt);
+    if (rt->writer)
+        flowq_destroy(&rt->queue);
+    writer_free(rt->writer);
+    ch_sink_free(rt->ch); /* after the writer: its finish stopped the sender */
+    if (rt->store) {
+        exporters_free(&rt->exporters);
+        store_close(rt->store);
     }
-    if (cfg->ready_file &&
-        write_ready_file(cfg->ready_file, ls, (unsigned)cfg->n_listen, hooks.web_address))
-        log_warn("cannot write %s: %s", cfg->ready_file, strerror(errno));
-    if (!ch)
-        log_info("storing flows in %s", cfg->db);
+    free(rt->allow);
+    free(rt->db_path);
+    pthread_mutex_destroy(&rt->lock);
+    sdn_close(&rt->notify);
+}
 
-    struct receiver recv;
-    receiver_init(&recv, ls, (unsigned)cfg->n_listen, &exporters, &queue,
-                  (size_t)cfg->receive_backlog);
-    receiver_run(&recv, &stop_flag);
-
-    log_info("stopping: flushing %zu queued batches", flowq_depth(&queue));
-    flowq_close(&queue);
-    writer_join(writer);
-    hooks_stop(&hooks);
+static void log_totals(struct runtime *rt)
+{
     struct writer_stats ws;
-    writer_get_stats(writer, &ws);
-    writer_free(writer);
-    if (ch) {
-        log_clickhouse_stats(ch);
-        ch_sink_free(ch);
-    }
+    struct receiver *r = &rt->recv;
+    writer_get_stats(rt->writer, &ws);
     log_info("stopped: %llu datagrams (%llu rejected), %llu flows stored, %llu dropped "
              "(queue %llu, store %llu)",
-             (unsigned long long)recv.datagrams, (unsigned long long)recv.rejected,
+             (unsigned long long)r->datagrams, (unsigned long long)r->rejected,
              (unsigned long long)ws.rows_stored,
-             (unsigned long long)(recv.flows_dropped + ws.rows_failed),
-             (unsigned long long)recv.flows_dropped, (unsigned long long)ws.rows_failed);
-    if (recv.backlog.total)
+             (unsigned long long)(r->flows_dropped + ws.rows_failed),
+             (unsigned long long)r->flows_dropped, (unsigned long long)ws.rows_failed);
+    if (r->backlog.total)
         log_info("burst backlog: %llu datagrams parked while the writer was behind, peak %zu MiB",
-                 (unsigned long long)recv.backlog.total, recv.backlog.peak_bytes >> 20);
-    if (recv.backlog_lost)
+                 (unsigned long long)r->backlog.total, r->backlog.peak_bytes >> 20);
+    if (r->backlog_lost)
         log_warn("lost %llu received datagrams not decoded by the stop deadline",
-                 (unsigned long long)recv.backlog_lost);
-    for (size_t i = 0; i < cfg->n_listen; i++) {
-        if (ls[i].kernel_drops)
-            log_warn("%s: the kernel dropped %llu datagrams", cfg->listen[i],
-                     (unsigned long long)ls[i].kernel_drops);
-        listener_close(&ls[i]);
-    }
-    free(ls);
-    flowq_destroy(&queue);
-    if (exporters.not_allowed_packets)
+                 (unsigned long long)r->backlog_lost);
+    for (unsigned i = 0; i < rt->n_ls; i++)
+        if (rt->ls[i].kernel_drops)
+            log_warn("%s: the kernel dropped %llu datagrams", rt->ls[i].spec,
+                     (unsigned long long)rt->ls[i].kernel_drops);
+    if (rt->exporters.not_allowed_packets)
         log_warn("rejected %llu datagrams from exporters not in allow-exporter",
-                 (unsigned long long)exporters.not_allowed_packets);
-    exporters_free(&exporters);
-    free(allow);
-    store_close(store);
+                 (unsigned long long)rt->exporters.not_allowed_packets);
+    if (rt->ch) {
+        struct ch_sink_stats st;
+        ch_sink_get_stats(rt->ch, &st);
+        log_info("ClickHouse: %llu flows inserted in %llu inserts (%llu retried), %llu dropped",
+                 (unsigned long long)st.rows_inserted, (unsigned long long)st.inserts,
+                 (unsigned long long)st.retries, (unsigned long long)st.rows_dropped);
+    }
+}
+
+/* ---- the main loop ---- */
+
+static void status(struct runtime *rt)
+{
+    struct writer_stats ws;
+    writer_get_stats(rt->writer, &ws);
+    sdn_send(&rt->notify, "STATUS=running: %u listeners, %llu flows stored, %llu datagrams",
+             rt->n_ls, (unsigned long long)ws.rows_stored,
+             (unsigned long long)atomic_load(&rt->recv.datagrams));
+}
+
+/* logrotate's habit (SIGUSR1 to reopen logs) must not kill the daemon, nor pass unseen. */
+static void user_signals(void)
+{
+    for (int n = 1; n <= 2; n++) {
+        volatile sig_atomic_t *flag = n == 1 ? &usr1_flag : &usr2_flag;
+        if (!*flag)
+            continue;
+        *flag = 0;
+        log_info("SIGUSR%d ignored: flowhoundd writes no log file of its own (stderr, the "
+                 "journal or syslog), so there is nothing to reopen",
+                 n);
+    }
+}
+
+/* WATCHDOG=1 only while both threads make progress: a hung thread gets us restarted. */
+static void watchdog(struct runtime *rt, int64_t now)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT(1.0 / 60, 1);
+    char why[256];
+    if (!sdn_watchdog_due(&rt->notify, now))
+        return;
+    if (runtime_healthy(rt, false, why, sizeof(why)))
+        sdn_send(&rt->notify, "WATCHDOG=1");
+    else
+        log_ratelimited(&lim, LOG_LVL_ERR, "watchdog not notified: %s", why);
+}
+
+static void main_loop(struct runtime *rt)
+{
+    int64_t next_status = mono_ms() + STATUS_MS;
+    while (!stop_flag) {
+        receiver_run_for(&rt->recv, &stop_flag, mono_ms() + TURN_MS);
+        if (reload_flag) {
+            reload_flag = 0;
+            runtime_reload(rt);
+        }
+        user_signals();
+        runtime_reload_poll(rt);
+        int64_t now = mono_ms();
+        watchdog(rt, now);
+        if (now >= next_status) {
+            status(rt);
+            next_status = now + STATUS_MS;
+        }
+    }
+}
+
+static int run(struct runtime *rt)
+{
+    char err[256];
+    if (sdn_init(&rt->notify, err, sizeof(err)))
+        log_warn("%s", err);
+    if (open_store(rt) || open_listeners(rt) || start_threads(rt)) {
+        if (rt->writer)
+            hooks_stop(&rt->hooks);
+        free_runtime(rt);
+        return 1;
+    }
+    if (rt->cfg.ready_file && runtime_write_ready_file(rt))
+        log_warn("cannot write %s: %s", rt->cfg.ready_file, strerror(errno));
+    if (!rt->ch)
+        log_info("storing flows in %s", rt->cfg.db);
+    sdn_send(&rt->notify, "READY=1\nMAINPID=%ld\nSTATUS=running: %u listeners", (long)getpid(),
+             rt->n_ls);
+    main_loop(rt);
+    sdn_send(&rt->notify, "STOPPING=1\nSTATUS=stopping: storing what was received");
+    receiver_finish(&rt->recv);
+    log_info("stopping: flushing %zu queued batches", flowq_depth(&rt->queue));
+    flowq_close(&rt->queue);
+    writer_join(rt->writer);
+    hooks_stop(&rt->hooks);
+    log_totals(rt);
+    free_runtime(rt);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    struct fh_config cfg;
-    config_defaults(&cfg);
-    int rc = config_parse_args(&cfg, &cli, argc, argv);
+    static struct runtime rt = {.argc = 0, .last_reload_ok = true};
+    char err[512];
+    config_defaults(&rt.cfg);
+    int rc = config_parse_args(&rt.cfg, &cli, argc, argv);
     if (rc) {
-        config_free(&cfg);
+        config_free(&rt.cfg);
         return rc == 1 ? 0 : 2;
     }
-    config_finish(&cfg);
-    struct store_url url;
-    if (validate(&cfg, &url)) {
-        config_free(&cfg);
+    config_finish(&rt.cfg);
+    if (runtime_resolve_store(&rt.cfg, err, sizeof(err)) ||
+        runtime_validate(&rt.cfg, err, sizeof(err))) {
+        fprintf(stderr, "flowhoundd: %s\n", err);
+        config_free(&rt.cfg);
         return 2;
     }
-    if (cfg.check_config) {
-        config_dump(&cfg, stdout);
+    if (rt.cfg.check_config) {
+        config_dump(&rt.cfg, stdout);
         printf("# configuration OK\n");
-        config_free(&cfg);
+        config_free(&rt.cfg);
         return 0;
     }
-    bool ok;
-    log_init("flowhoundd", cfg.daemonize, parse_level(cfg.log_level, &ok));
-    if (cfg.daemonize && daemon(1, 0) < 0) {
+    enum log_level lvl;
+    log_level_from_name(rt.cfg.log_level, &lvl);
+    log_init("flowhoundd", rt.cfg.daemonize, lvl);
+    privdrop_start(rt.cfg.user);
+    if (rt.cfg.daemonize && daemon(1, 0) < 0) {
         fprintf(stderr, "flowhoundd: cannot detach: %s\n", strerror(errno));
-        config_free(&cfg);
+        config_free(&rt.cfg);
         return 1;
     }
-    if (cfg.pidfile && write_pidfile(cfg.pidfile))
-        log_warn("cannot write %s: %s", cfg.pidfile, strerror(errno));
+    if (rt.cfg.pidfile && write_pidfile(rt.cfg.pidfile))
+        log_warn("cannot write %s: %s", rt.cfg.pidfile, strerror(errno));
     install_signals();
-    rc = run(&cfg, &url);
-    if (cfg.pidfile)
-        unlink(cfg.pidfile);
-    config_free(&cfg);
+    rt.argc = argc;
+    rt.argv = argv;
+    rt.cli = &cli;
+    rt.started_ms = now_ms();
+    pthread_mutex_init(&rt.lock, NULL);
+    rc = run(&rt);
+    if (rt.cfg.pidfile)
+        unlink(rt.cfg.pidfile);
+    config_free(&rt.cfg);
     return rc;
 }

@@ -1,17 +1,24 @@
 #!/bin/sh
 # Installs what flowhound needs on Debian 12, only what is missing.
 #   scripts/install-deps.sh          build and run
+#   scripts/install-deps.sh --demo   also what scripts/demo.sh needs (softflowd)
 #   scripts/install-deps.sh --test   also what the test suite needs
 set -eu
 
 BUILD="gcc make autoconf automake pkg-config libc6-dev
 libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev libcurl4-gnutls-dev"
 RUN="sqlite3"
-# clickhouse-server: tests/test_clickhouse.c starts its own servers (the ClickHouse store)
+# prometheus: for promtool, which checks /metrics as Prometheus reads it (12 packages, 19 MB
+# to download, 96 MB installed, about 10 s, measured on Debian 12).
+# clickhouse-server: tests/test_clickhouse.c starts its own servers (the ClickHouse store).
+DEMO="softflowd"
 TEST="libcriterion-dev clickhouse-server clickhouse-client python3 softflowd tshark rsyslog
-rsyslog-gnutls gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump"
+rsyslog-gnutls gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump
+prometheus groff-base build-essential dpkg-dev debhelper dh-autoreconf mmdebstrap systemd
+systemd-container curl"
 
 pkgs="$BUILD $RUN"
+[ "${1:-}" = "--demo" ] && pkgs="$pkgs $DEMO"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs $TEST"
 
 missing=""

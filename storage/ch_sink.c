@@ -567,10 +567,7 @@ struct ch_sink *ch_sink_start(const struct ch_sink_options *o, struct exporter_t
                               char *warning, size_t wlen, char *err, size_t errlen)
 {
     /* the instance is written into the sender's SQL as a literal: a plain name only */
-    size_t ilen = strlen(o->instance);
-    if (!ilen || ilen >= STORE_URL_NAME_MAX ||
-        strspn(o->instance, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-            ilen) {
+    if (!store_instance_ok(o->instance)) {
         snprintf(err, errlen, "instance '%.64s': letters, digits, '_', '-' and '.' only",
                  o->instance);
         return NULL;

@@ -18,6 +18,12 @@ static bool name_ok(const char *s, const char *extra)
     return true;
 }
 
+bool store_instance_ok(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 0 && n < STORE_URL_NAME_MAX && strspn(name, STORE_INSTANCE_CHARS) == n;
+}
+
 static int hexval(char c)
 {
     return c >= '0' && c <= '9'   ? c - '0'

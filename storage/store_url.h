@@ -27,6 +27,11 @@ struct store_url {
     char password[256];
 };
 
+/* A collector's instance name in a shared ClickHouse: it goes into the rows and, as a
+ * literal, into the sender's SQL, so these characters only. */
+#define STORE_INSTANCE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
+bool store_instance_ok(const char *name);
+
 /* Returns 0, or -1 with a message saying what is wrong with the text. */
 int store_url_parse(const char *text, struct store_url *u, char *err, size_t errlen);
 /* The URL without its password, for logs and --check-config. */

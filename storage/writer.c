@@ -25,6 +25,13 @@
  * it says so again while it goes on. */
 #define WAL_WARN_AFTER_MS 60000
 #define WAL_WARN_EVERY_MS 300000
+/* Changes waiting for the writer's thread (writer_post); a reload posts one. */
+#define MAILBOX_MAX 8
+
+struct writer_task {
+    void (*run)(void *ctx);
+    void *ctx;
+};
 
 /* Rows of one exporter domain in the open transaction: counted as lost if it rolls back. */
 struct txn_count {
@@ -38,7 +45,9 @@ struct writer {
     struct store *store;
     struct flow_queue *queue;
     struct exporter_table *exporters;
-    int64_t commit_interval_ms;
+    /* Settings: written before the thread starts or by a task in its thread (writer_post);
+     * atomic so that writer_get_stats can report the ones in force from any thread. */
+    _Atomic int64_t commit_interval_ms, retention_ms, max_bytes;
     struct flow_sink sink;
     struct writer_consumer consumers[WRITER_MAX_CONSUMERS];
     unsigned n_consumers;
@@ -48,16 +57,21 @@ struct writer {
     struct txn_count *txn;
     unsigned n_txn, cap_txn;
     struct log_limit err_log;
-    int64_t retention_ms, max_bytes;
     /* after a store failure (disk full...): batches are dropped and counted, not tried,
      * until retry_at (monotonic ms); failing_dropped counts them for the "resumed" message */
-    bool failing;
+    _Atomic bool failing; /* read by the health check */
     int64_t retry_at;
     uint64_t failing_dropped;
     /* the WAL kept from being emptied by a reader: since when (monotonic ms, 0: it is not),
      * its largest size since, when to warn next, and whether a warning went out */
     int64_t wal_pinned_since, wal_peak, wal_warn_at;
     bool wal_warned;
+    _Atomic int64_t beat_ms; /* mono_ms() of the loop's last turn: the writer is alive */
+    pthread_mutex_t mail_lock;
+    struct writer_task mail[MAILBOX_MAX];
+    unsigned n_mail;
+    uint64_t posted;          /* under mail_lock */
+    _Atomic uint64_t applied; /* tasks run */
 };
 
 /* The default sink: the store's own partitions. */
@@ -80,9 +94,11 @@ struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter
     w->store = s;
     w->queue = q;
     w->exporters = t;
-    w->commit_interval_ms = commit_interval_ms > 0 ? commit_interval_ms : 1000;
+    writer_set_commit_interval(w, commit_interval_ms);
     struct log_limit lim = LOG_LIMIT_INIT(0.2, 5.0);
     w->err_log = lim;
+    pthread_mutex_init(&w->mail_lock, NULL);
+    w->beat_ms = mono_ms();
     return w;
 }
 
@@ -90,6 +106,7 @@ void writer_free(struct writer *w)
 {
     if (!w)
         return;
+    pthread_mutex_destroy(&w->mail_lock);
     free(w->txn);
     free(w);
 }
@@ -118,12 +135,56 @@ void writer_get_stats(const struct writer *w, struct writer_stats *st)
     st->rows_failed = atomic_load(&w->rows_failed);
     st->commits = atomic_load(&w->commits);
     st->partitions_dropped = atomic_load(&w->partitions_dropped);
+    st->failing = atomic_load(&w->failing);
+    st->beat_ms = atomic_load(&w->beat_ms);
+    st->retention_ms = atomic_load(&w->retention_ms);
+    st->max_bytes = atomic_load(&w->max_bytes);
+    st->commit_interval_ms = atomic_load(&w->commit_interval_ms);
 }
 
 void writer_set_retention(struct writer *w, int64_t retention_ms, int64_t max_bytes)
 {
     w->retention_ms = retention_ms > 0 ? retention_ms : 0;
     w->max_bytes = max_bytes > 0 ? max_bytes : 0;
+}
+
+void writer_set_commit_interval(struct writer *w, int64_t ms)
+{
+    w->commit_interval_ms = ms > 0 ? ms : 1000;
+}
+
+/* ---- the mailbox: changes made in the writer's thread, between transactions ---- */
+
+uint64_t writer_post(struct writer *w, void (*run)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&w->mail_lock);
+    uint64_t ticket = 0;
+    if (w->n_mail < MAILBOX_MAX) {
+        w->mail[w->n_mail++] = (struct writer_task){run, ctx};
+        ticket = ++w->posted;
+    }
+    pthread_mutex_unlock(&w->mail_lock);
+    return ticket;
+}
+
+uint64_t writer_applied(const struct writer *w)
+{
+    return atomic_load(&w->applied);
+}
+
+/* The tasks posted so far, in order, outside the lock (a task may take its time). */
+static void run_mail(struct writer *w)
+{
+    struct writer_task todo[MAILBOX_MAX];
+    pthread_mutex_lock(&w->mail_lock);
+    unsigned n = w->n_mail;
+    memcpy(todo, w->mail, n * sizeof(todo[0]));
+    w->n_mail = 0;
+    pthread_mutex_unlock(&w->mail_lock);
+    for (unsigned i = 0; i < n; i++) {
+        todo[i].run(todo[i].ctx);
+        atomic_fetch_add(&w->applied, 1);
+    }
 }
 
 static struct txn_count *txn_slot(struct writer *w, const struct flow *f)
@@ -445,10 +506,12 @@ void writer_run(struct writer *w)
             flowq_release(w->queue, b);
         }
         int64_t now = mono_ms();
+        atomic_store_explicit(&w->beat_ms, now, memory_order_relaxed);
         if (now - last_tick >= TICK_MS) {
-            commit(w); /* retention and checkpoints work between transactions */
+            commit(w); /* retention, checkpoints and the mailbox act between transactions */
             expire(w);
             checkpoint(w);
+            run_mail(w);
             tick(w, false);
             last_tick = now;
         }
@@ -458,6 +521,7 @@ void writer_run(struct writer *w)
             break;
     }
     finish(w);
+    run_mail(w); /* posted at the end: run (and freed) while the consumers still exist */
 }
 
 static void *writer_main(void *arg)

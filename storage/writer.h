@@ -74,6 +74,16 @@ struct store *writer_store(struct writer *w);
 /* Drop partitions older than retention_ms and/or while the store exceeds max_bytes (0 = no
  * limit), checked about once a second between transactions (store_expire). */
 void writer_set_retention(struct writer *w, int64_t retention_ms, int64_t max_bytes);
+/* The longest time between commits (0: 1 s). */
+void writer_set_commit_interval(struct writer *w, int64_t ms);
+/* The mailbox: run(ctx) is called once in the writer's thread between two transactions (within
+ * about a second), where it may call the writer_set_* functions above and change what the
+ * consumers own (e.g. the analyzer's thresholds) without a lock; tasks run in the order
+ * posted; ctx is the task's to free. Tasks posted before the queue is closed all run before
+ * the writer ends. Returns a ticket (> 0) that writer_applied() reaches once the task has run, or
+ * 0 when 8 tasks wait already (nothing posted). Any thread. */
+uint64_t writer_post(struct writer *w, void (*run)(void *ctx), void *ctx);
+uint64_t writer_applied(const struct writer *w);
 int writer_start(struct writer *w);
 /* Waits until the queue (closed by the caller) is drained and everything committed. With the
  * store failing at the end (a full disk), the exporter counters are still written, alone and
@@ -88,6 +98,9 @@ struct writer_stats {
     uint64_t rows_failed; /* dropped because the store failed (counted per exporter) */
     uint64_t commits;
     uint64_t partitions_dropped; /* by retention */
+    bool failing;                /* writes fail (disk full...): batches dropped and counted */
+    int64_t beat_ms;             /* mono_ms() of the writer loop's last turn */
+    int64_t retention_ms, max_bytes, commit_interval_ms; /* in force */
 };
 void writer_get_stats(const struct writer *w, struct writer_stats *st);
 

@@ -267,7 +267,8 @@ pid_t th_spawn(const char *log, char *const argv[])
 
 void th_daemon_start(struct th_daemon *d, const char *const *extra)
 {
-    d->dir = th_tmpdir();
+    if (!d->dir)
+        d->dir = th_tmpdir();
     char db[600];
     snprintf(db, sizeof(db), "%s/flows.db", d->dir);
     th_daemon_start_db(d, db, extra);
@@ -321,6 +322,46 @@ bool th_udp_send(uint16_t port, const char *src, const void *buf, size_t len)
     ssize_t n = sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to));
     close(fd);
     return n == (ssize_t)len;
+}
+
+static void put_be(uint8_t *p, uint64_t v, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
+static void v5_record(uint8_t *p, const struct flow *f, int64_t boot_ms)
+{
+    memcpy(p, f->src_addr.bytes, 4);
+    memcpy(p + 4, f->dst_addr.bytes, 4);
+    put_be(p + 16, f->packets, 4);
+    put_be(p + 20, f->bytes, 4);
+    put_be(p + 24, (uint64_t)(f->first_ms - boot_ms), 4);
+    put_be(p + 28, (uint64_t)(f->last_ms - boot_ms), 4);
+    put_be(p + 32, f->src_port, 2);
+    put_be(p + 34, f->dst_port, 2);
+    p[37] = (uint8_t)f->tcp_flags;
+    p[38] = f->proto;
+}
+
+bool th_send_v5(uint16_t port, const char *src, const struct flow *f, size_t n, uint32_t seq)
+{
+    uint8_t buf[24 + 48 * 30] = {0};
+    cr_assert(n >= 1 && n <= 30);
+    int64_t export_ms = INT64_MIN;
+    for (size_t i = 0; i < n; i++)
+        export_ms = f[i].last_ms + 1000 > export_ms ? f[i].last_ms + 1000 : export_ms;
+    int64_t uptime_ms = 86400000, boot_ms = export_ms - uptime_ms;
+    put_be(buf, 5, 2);
+    put_be(buf + 2, n, 2);
+    put_be(buf + 4, (uint64_t)uptime_ms, 4);
+    put_be(buf + 8, (uint64_t)(export_ms / 1000), 4);
+    put_be(buf + 12, (uint64_t)(export_ms % 1000) * 1000000, 4);
+    put_be(buf + 16, seq, 4);
+    buf[21] = (uint8_t)f[0].domain;
+    for (size_t i = 0; i < n; i++)
+        v5_record(buf + 24 + 48 * i, &f[i], boot_ms);
+    return th_udp_send(port, src, buf, 24 + 48 * n);
 }
 
 size_t th_replay(const char *pcap, uint16_t port, unsigned pps, unsigned base)

@@ -41,7 +41,8 @@ struct th_daemon {
     char log[512];
     uint16_t port; /* first UDP listener's bound port */
 };
-/* Starts flowhoundd with extra arguments (NULL-terminated). Fails the test if it won't start. */
+/* Starts flowhoundd with extra arguments (NULL-terminated), its store in d->dir (a new temporary
+ * directory unless the caller made one). Fails the test if it won't start. */
 void th_daemon_start(struct th_daemon *d, const char *const *extra);
 /* Same, reusing an existing store path (for restart tests). */
 void th_daemon_start_db(struct th_daemon *d, const char *db, const char *const *extra);
@@ -51,6 +52,10 @@ void th_daemon_cleanup(struct th_daemon *d);
 
 /* Sends one datagram to 127.0.0.1:port from src (a 127.x.y.z address) or from 127.0.0.1. */
 bool th_udp_send(uint16_t port, const char *src, const void *buf, size_t len);
+/* Sends up to 30 IPv4 flows as one NetFlow v5 datagram from src (a 127.x.y.z address) to
+ * 127.0.0.1:port, as a router would export them: engine id = the first flow's domain, export
+ * time 1 s after the last flow ended, sysUptime one day. Returns false if not sent. */
+bool th_send_v5(uint16_t port, const char *src, const struct flow *f, size_t n, uint32_t seq);
 /* Replays a pcap to the port; each original exporter gets 127.0.B.N (as shared/tools/replay),
  * B = `base` (1 if 0). Paced at about `pps` datagrams a second (0 = 5000). Returns datagrams
  * sent. */

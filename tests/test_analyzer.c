@@ -619,6 +619,18 @@ Test(analyzer, generated_episodes_precision_and_recall, .timeout = 60)
 
 static struct collected rules_got;
 
+/* The last event's holder.why (every run_flows() run collects it). */
+static char holder_why[512];
+
+static void why_sink(void *ctx, enum alert_event ev, const struct alert *al, int64_t event_id)
+{
+    (void)ctx, (void)ev, (void)event_id;
+    json_t *e = json_loads(al->evidence_json, 0, NULL);
+    snprintf(holder_why, sizeof(holder_why), "%s",
+             json_string_value(json_object_get(json_object_get(e, "holder"), "why")));
+    json_decref(e);
+}
+
 static void run_flows(struct flow *f, size_t n, const char *inner)
 {
     struct analyzer_opts o;
@@ -628,7 +640,9 @@ static void run_flows(struct flow *f, size_t n, const char *inner)
         o.vantage_inner = specs, o.n_vantage_inner = 1;
     struct analyzer *a = analyzer_new(&o, NULL, NULL, 0);
     memset(&rules_got, 0, sizeof(rules_got));
+    holder_why[0] = '\0';
     cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){collect, &rules_got}), 0);
+    cr_assert_eq(analyzer_add_sink(a, (struct alert_sink){why_sink, NULL}), 0);
     for (size_t i = 0; i < n; i++)
         analyzer_consume(a, &f[i], 1);
     analyzer_tick(a, f[n - 1].received_ms + 60000, true);
@@ -986,6 +1000,196 @@ Test(rules, one_unanswered_syn_is_not_believed_even_if_success_comes_late)
     cr_assert_eq(rules_got.n, 1);
     cr_expect_eq(rules_got.a[0].attempts, 2);
     cr_expect_eq(rules_got.a[0].holder, HOLDER_MIDDLEBOX, "inside saw the old one, no SYN");
+}
+
+/* ---- the server side (vantage-inner) saw the SYNs answered ---- */
+
+/* Drops the bare ACKs that story_like() wrote for exporter dom's view of the attempts. */
+static size_t drop_answers(struct flow *f, size_t n, uint32_t dom)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (f[i].domain != dom || f[i].tcp_flags != TH_ACK_)
+            f[k++] = f[i];
+    return k;
+}
+
+/* One alert of 3 attempts: holder `inner` with the inside tap (domain 2) configured as
+ * vantage-inner, its why containing `why` (when given); holder `plain` without, as before. */
+static void expect_holders(struct flow *f, size_t n, enum alert_holder inner,
+                           enum alert_holder plain, const char *why)
+{
+    run_flows(f, n, "*/2");
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, inner);
+    cr_expect_eq(rules_got.a[0].attempts, 3);
+    if (why)
+        cr_expect(strstr(holder_why, why), "why: %s", holder_why);
+    run_flows(f, n, NULL);
+    cr_assert_eq(rules_got.n, 1);
+    cr_expect_eq(rules_got.a[0].holder, plain, "not configured: as before");
+}
+
+Test(rules, inside_only_with_vantage_inner_is_the_server)
+{
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    size_t n = story_like(f, &c, NULL, 0, 2, TH_ACK_);
+    size_t k = 0; /* the outside exporter sends nothing at all */
+    for (size_t i = 0; i < n; i++)
+        if (f[i].domain == 2)
+            f[k++] = f[i];
+    expect_holders(f, k, HOLDER_SERVER, HOLDER_UNKNOWN,
+                   "the only vantage point, 192.0.2.1/2, is on the server side");
+}
+
+Test(rules, server_side_saw_the_answers_the_outside_no_attempt)
+{
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    /* both saw the old connection; only the inner one has records of the attempts */
+    size_t n = story_like(f, &c, NULL, 0, 2, TH_ACK_);
+    expect_holders(f, n, HOLDER_SERVER, HOLDER_MIDDLEBOX,
+                   "192.0.2.1/2 is on the server side of the middleboxes (vantage-inner) and "
+                   "saw the SYNs arrive and bare ACKs");
+}
+
+Test(rules, server_side_saw_the_answers_the_outside_only_the_syns)
+{
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    size_t n = story_like(f, &c, NULL, 0, 3, TH_ACK_);
+    n = drop_answers(f, n, 1); /* the answers took another way back */
+    expect_holders(f, n, HOLDER_SERVER, HOLDER_MIDDLEBOX, NULL);
+}
+
+Test(rules, server_side_silent_keeps_the_middlebox)
+{
+    struct flow f[16];
+    struct fh_addr c;
+    v4(&c, 0x010132);
+    /* the story's evening with the inner exporter configured: it saw no SYN */
+    size_t n = story_like(f, &c, NULL, 0, 1, TH_ACK_);
+    expect_holders(f, n, HOLDER_MIDDLEBOX, HOLDER_MIDDLEBOX, NULL);
+}
+
+/* ---- a restart between the failed attempts ---- */
+
+static const char *const restart_args[] = {"--commit-interval", "0.2s", NULL};
+
+/* Sends a connection's two directions (client 10.1.1.50:cport, server 10.2.2.10:515) as the
+ * v5 exporter 127.0.4.1 (engine 1) would export them. */
+static void send_conn(const struct th_daemon *d, uint16_t cport, uint16_t cflags, uint16_t sflags,
+                      uint64_t pkts, int64_t t0, int64_t t1, uint32_t *seq)
+{
+    struct fh_addr c, s;
+    v4(&c, 0x010132);
+    v4(&s, 0x02020a);
+    struct flow f[2];
+    size_t n = 0;
+    f[n++] = mk(1, &c, cport, &s, 515, cflags, pkts, t0, t1, 0);
+    if (sflags)
+        f[n++] = mk(1, &s, 515, &c, cport, sflags, pkts, t0, t1, 0);
+    cr_assert(th_send_v5(d->port, "127.0.4.1", f, n, *seq));
+    *seq += (uint32_t)n;
+}
+
+/* An unclosed job from 722, then two SYNs answered by bare ACKs: the alert is open; the
+ * daemon is stopped. Returns the alert's id. */
+static int64_t open_then_stop(struct th_daemon *d, uint32_t *seq)
+{
+    th_daemon_start(d, restart_args);
+    send_conn(d, 722, 0x1a, 0x1a, 20, RT, RT + 233, seq);
+    send_conn(d, 722, TH_SYN_, TH_ACK_, 2, RT + 25000, RT + 28000, seq);
+    cr_assert_eq(th_db_wait(d->db, "SELECT count(*) FROM alerts WHERE state = 'open'", 1, 8000), 1,
+                 "the alert did not open");
+    cr_assert_eq(th_daemon_stop(d), 0);
+    int64_t id = th_db_int(d->db, "SELECT id FROM alerts");
+    cr_assert_eq(th_db_int(d->db, "SELECT attempts FROM alerts"), 2);
+    return id;
+}
+
+static void expect_events(const char *db, int64_t id, const char *want)
+{
+    char sql[256], cmd[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT group_concat(event, ',') FROM (SELECT event FROM alert_events WHERE "
+             "alert_id = %lld ORDER BY id)",
+             (long long)id);
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, sql);
+    cr_expect_str_eq(first_line(cmd), want, "events of alert %lld", (long long)id);
+}
+
+Test(restart, the_open_alert_goes_on_and_the_port_connecting_resolves_it, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    uint32_t seq = 0;
+    int64_t id = open_then_stop(&d, &seq);
+    th_daemon_start_db(&d, d.db, restart_args);
+    /* the client tries once more from 722: the same alert, updated */
+    send_conn(&d, 722, TH_SYN_, TH_ACK_, 1, RT + 40000, RT + 40000, &seq);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT attempts FROM alerts WHERE id = %lld", (long long)id);
+    cr_expect_eq(th_db_wait(d.db, sql, 3, 8000), 3, "the stored alert was not updated");
+    /* then 722 works again: resolved */
+    send_conn(&d, 722, 0x1b, 0x1b, 20, RT + 60000, RT + 60300, &seq);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM alerts WHERE id = %lld AND state = 'resolved' AND "
+             "resolved_ms = %lld",
+             (long long)id, RT + 60000);
+    cr_expect_eq(th_db_wait(d.db, sql, 1, 8000), 1, "the port's connection did not resolve it");
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alerts"), 1, "no second alert");
+    expect_events(d.db, id, "opened,updated,resolved");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "grep -c 'resumed 1 of 1 open alerts' '%s'", d.log);
+    cr_expect_str_eq(first_line(cmd), "1", "the daemon says what it resumed");
+    th_daemon_cleanup(&d);
+}
+
+Test(restart, the_open_alert_goes_on_and_a_quiet_hour_resolves_it, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    uint32_t seq = 0;
+    int64_t id = open_then_stop(&d, &seq);
+    th_daemon_start_db(&d, d.db, restart_args);
+    /* the exporter's clock passes an hour after the last attempt (another port's traffic) */
+    int64_t t = RT + 28000 + 3600 * 1000LL + 60000;
+    send_conn(&d, 723, 0x1b, 0x1b, 20, t, t + 300, &seq);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM alerts WHERE id = %lld AND state = 'resolved' AND "
+             "resolved_ms = %lld",
+             (long long)id, RT + 28000 + 3600 * 1000LL);
+    cr_expect_eq(th_db_wait(d.db, sql, 1, 8000), 1, "the quiet hour did not resolve it");
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alerts"), 1, "no second alert");
+    expect_events(d.db, id, "opened,resolved");
+    th_daemon_cleanup(&d);
+}
+
+Test(restart, every_open_alert_of_a_scenario_resumes_without_a_new_event, .timeout = 60)
+{
+    struct th_daemon d = {0};
+    th_daemon_start(&d, inner_args);
+    cr_assert_gt(
+        th_replay(th_shared_path("scenarios/story_exhaustion/merged.v5.pcap"), d.port, 5000, 0), 0);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    const char *open = "SELECT count(*) FROM alerts WHERE state = 'open'";
+    cr_assert_eq(th_db_int(d.db, open), 12, "11 ports and their port_exhaustion alert");
+    int64_t events = th_db_int(d.db, "SELECT count(*) FROM alert_events");
+    th_daemon_start_db(&d, d.db, inner_args);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "grep -c 'resumed 12 of 12 open alerts' '%s'", d.log);
+    cr_expect_str_eq(first_line(cmd), "1", "every open alert resumed, port_exhaustion too");
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alert_events"), events,
+                 "resuming says nothing the store does not hold already");
+    cr_expect_eq(th_db_int(d.db, open), 12);
+    th_daemon_cleanup(&d);
 }
 
 /* ---- exporters' clocks (common/flowlimits.h) ---- */

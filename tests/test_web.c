@@ -52,9 +52,11 @@ static void expect_flows_page(const char *addr, const char *db)
     json_t *flows = json_object_get(v, "flows");
     cr_assert_eq(json_array_size(flows), 5);
     cr_expect(json_is_true(json_object_get(v, "more")));
-    /* Each row has exactly the flows view's columns. */
+    /* Each row has exactly the flows view's columns, and its exporter's name (null: none is
+     * configured). */
     json_t *cols = flows_columns(db), *row = json_array_get(flows, 0);
-    cr_expect_eq(json_object_size(row), json_array_size(cols));
+    cr_expect_eq(json_object_size(row), json_array_size(cols) + 1);
+    cr_expect(json_is_null(json_object_get(row, "exporter_name")), "exporter_name: null");
     size_t i;
     json_t *c;
     json_array_foreach(cols, i, c) cr_expect(json_object_get(row, json_string_value(c)),
@@ -228,12 +230,15 @@ static void expect_alerts(const char *addr)
     /* Rebuilt from the stored flows, up to an hour after the alert: the stale connection as
      * both exporters saw it, then the attempts (softflowd exported the SYN and its two
      * retransmissions as one flow: one connection of 3 packets, answered by 3 bare ACKs),
-     * seen outside only (and 723 is another port). */
+     * seen outside only; then what the client did next (evidence: client_next), the job
+     * from port 723 that worked, as both exporters saw it. */
     json_t *conns = json_object_get(v, "connections");
-    cr_expect_eq(json_array_size(conns), 3);
+    cr_expect_eq(json_array_size(conns), 5);
     expect_conn(json_array_get(conns, 0), 1, "127.0.1.1/1", 722, 1795455040337, "S1");
     expect_conn(json_array_get(conns, 1), 2, "127.0.1.2/2", 722, 1795455040338, "S1");
     expect_conn(json_array_get(conns, 2), 3, "127.0.1.1/1", 722, 1795455065598, "SBA");
+    expect_conn(json_array_get(conns, 3), 4, "127.0.1.1/1", 723, 1795455086598, "SF");
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(conns, 4), "client_port")), 723);
     json_t *sba = json_array_get(conns, 2);
     cr_expect_eq(json_integer_value(json_object_get(sba, "c_packets")), 3);
     cr_expect_eq(json_integer_value(json_object_get(sba, "s_packets")), 3);
@@ -366,6 +371,138 @@ static const struct bad_case bad_cases[] = {
     {"PUT", "/", 405, 0},
 };
 
+static const char HOSTILE_NAME[] = "<script>document.body.dataset.pwned=4</script>";
+
+/* The name the answer gives an exporter: a string, or NULL for JSON null. Fails when the
+ * member is missing. */
+static const char *name_of(json_t *o)
+{
+    json_t *v = json_object_get(o, "exporter_name");
+    cr_assert(v, "no exporter_name beside exporter %s",
+              json_string_value(json_object_get(o, "exporter")));
+    return json_string_value(v);
+}
+
+static void expect_named_exporters(const char *addr)
+{
+    /* By address as a number: .1 .2 .9 .10 (as text .10 would come before .2). */
+    static const char *const order[][2] = {{"127.0.1.1", "fw outside"},
+                                           {"127.0.1.2", HOSTILE_NAME},
+                                           {"127.0.1.9", "nine"},
+                                           {"127.0.1.10", NULL}};
+    json_t *v = wt_get_json(addr, "/api/v1/exporters", 200);
+    json_t *ex = json_object_get(v, "exporters");
+    cr_assert_eq(json_array_size(ex), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *e = json_array_get(ex, i);
+        cr_expect_str_eq(json_string_value(json_object_get(e, "exporter")), order[i][0]);
+        if (order[i][1])
+            cr_expect_str_eq(name_of(e), order[i][1], "name of %s", order[i][0]);
+        else
+            cr_expect_null(name_of(e), "%s has no name: null", order[i][0]);
+    }
+    json_decref(v);
+    /* The hostile name in the raw answer: "</script>" never appears as such. */
+    char url[256];
+    snprintf(url, sizeof(url), "http://%s/api/v1/exporters", addr);
+    struct wt_resp r;
+    wt_request(url, NULL, NULL, NULL, &r);
+    cr_expect_null(strstr(r.body, "</script>"), "'/' is escaped in JSON");
+    cr_expect(strstr(r.body, "<\\/script>"), "the name is in the answer, escaped");
+    wt_resp_free(&r);
+}
+
+static void expect_names_beside_addresses(const char *addr)
+{
+    json_t *v = wt_get_json(addr, "/api/v1/flows?limit=100", 200);
+    size_t i, n = 0;
+    json_t *f;
+    json_array_foreach(json_object_get(v, "flows"), i, f)
+    {
+        bool outside = !strcmp(json_string_value(json_object_get(f, "exporter")), "127.0.1.1");
+        cr_expect_str_eq(name_of(f), outside ? "fw outside" : HOSTILE_NAME);
+        n++;
+    }
+    cr_expect_eq(n, 26);
+    json_decref(v);
+    v = wt_get_json(addr, "/api/v1/stats/top?by=exporter&order=flows", 200);
+    json_t *top = json_object_get(v, "top");
+    cr_assert_eq(json_array_size(top), 2);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(top, 0), "key")), "127.0.1.1",
+                     "14 flows outside, 12 inside");
+    cr_expect_str_eq(name_of(json_array_get(top, 0)), "fw outside");
+    json_decref(v);
+    /* Connections name their exporter ADDR/DOMAIN; so does the analyzer's evidence. */
+    v = wt_get_json(addr, "/api/v1/alerts/1", 200);
+    json_t *c0 = json_array_get(json_object_get(v, "connections"), 0);
+    cr_expect_str_eq(json_string_value(json_object_get(c0, "exporter")), "127.0.1.1/1");
+    cr_expect_str_eq(name_of(c0), "fw outside");
+    json_t *ev = json_object_get(json_object_get(v, "alert"), "evidence");
+    cr_expect_str_eq(name_of(json_object_get(ev, "last_viable_connection")), "fw outside");
+    json_t *by = json_object_get(json_object_get(ev, "failed_attempts"), "by_exporter");
+    cr_expect_str_eq(name_of(json_array_get(by, 0)), "fw outside");
+    json_decref(v);
+}
+
+Test(web, exporter_names_beside_every_address, .timeout = 120)
+{
+    struct th_daemon d = {0};
+    char addr[128];
+    char hostile[128];
+    snprintf(hostile, sizeof(hostile), "127.0.1.2  %s ", HOSTILE_NAME);
+    /* the later value for an address wins (the command line over the file) */
+    const char *const extra[] = {"--exporter-name",       "127.0.1.9 old name", "--exporter-name",
+                                 "127.0.1.1\tfw outside", "--exporter-name",    hostile,
+                                 "--exporter-name",       "127.0.1.9 nine",     NULL};
+    wt_start(&d, extra, addr, sizeof(addr));
+    wt_store_story(&d);
+    wt_sql_file(d.db, "exporters_fixture.sql");
+    expect_named_exporters(addr);
+    expect_names_beside_addresses(addr);
+    cr_expect_eq(th_daemon_stop(&d), 0);
+    th_daemon_cleanup(&d);
+}
+
+/* A bad exporter-name stops flowhoundd at start with the setting named; a good one is shown
+ * by --check-config. */
+Test(web, exporter_names_are_checked)
+{
+    static const char *const bad[] = {
+        "127.0.1.1",    /* no name */
+        "127.0.1.1   ", /* blanks only */
+        "fw 127.0.1.1", /* name first */
+        "10.0.0.300 x", /* not an address */
+        "127.0.1.1 a\x01"
+        "b",                      /* a control character */
+        "127.0.1.1 caf\xe9",      /* Latin-1, not UTF-8 */
+        "127.0.1.1 \xed\xa0\x80", /* a surrogate */
+        "127.0.1.1 12345678901234567890123456789012345678901234567890123456789012345",
+    };
+    char *dir = th_tmpdir();
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char conf[512];
+        snprintf(conf, sizeof(conf), "%s/bad.conf", dir);
+        FILE *f = fopen(conf, "w");
+        cr_assert(f);
+        fprintf(f, "exporter-name = %s\n", bad[i]);
+        fclose(f);
+        int rc = th_system("'%s/flowhoundd' -c '%s' --db '%s/x.db' --check-config >'%s/out' 2>&1",
+                           th_builddir(), conf, dir, dir);
+        cr_expect_eq(rc, 2, "refused: %zu", i);
+        cr_expect_eq(th_system("grep -q 'exporter-name' '%s/out'", dir), 0,
+                     "the message names the setting (%zu)", i);
+    }
+    int rc =
+        th_system("'%s/flowhoundd' --db '%s/x.db' --exporter-name '2001:db8::1 core \xc3\xa9 1' "
+                  "--check-config >'%s/out' 2>&1",
+                  th_builddir(), dir, dir);
+    cr_expect_eq(rc, 0, "IPv6, UTF-8 and blanks in the name are fine");
+    cr_expect_eq(th_system("grep -qx 'exporter-name = 2001:db8::1 core \xc3\xa9 1' '%s/out'", dir),
+                 0, "--check-config shows it");
+    th_rmtree(dir);
+    free(dir);
+}
+
 Test(web, bad_parameters_answer_4xx_with_a_json_error, .timeout = 120)
 {
     struct th_daemon d = {0};
@@ -410,6 +547,57 @@ Test(web, bad_parameters_answer_4xx_with_a_json_error, .timeout = 120)
     th_daemon_cleanup(&d);
 }
 
+/* The Content-Type a static file must be served with, by its name. */
+static const char *static_type(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return !dot                   ? "?"
+           : !strcmp(dot, ".js")  ? "text/javascript; charset=utf-8"
+           : !strcmp(dot, ".css") ? "text/css; charset=utf-8"
+           : !strcmp(dot, ".svg") ? "image/svg+xml"
+           : !strcmp(dot, ".txt") ? "text/plain; charset=utf-8"
+                                  : "?";
+}
+
+/* One static file: served with its type, and a script sets text only as text. */
+static void expect_static_file(const char *addr, const char *path)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "http://%s%s", addr, path);
+    struct wt_resp r;
+    wt_request(url, NULL, NULL, NULL, &r);
+    cr_expect_eq(r.status, 200, "%s", path);
+    cr_expect_str_eq(wt_header(&r, "Content-Type"), static_type(path), "%s", path);
+    cr_expect_null(strstr(r.body, "innerHTML"), "%s uses innerHTML", path);
+    cr_expect_null(strstr(r.body, "insertAdjacentHTML"), "%s", path);
+    cr_expect_null(strstr(r.body, "eval("), "%s uses eval", path);
+    wt_resp_free(&r);
+}
+
+/* Every file the page shell loads (its scripts, the vendored uPlot among them, and style
+ * sheets), found in the shell itself so that a new one cannot escape the checks; and the
+ * vendored library's licence, which the binary carries. */
+static void expect_static_files(const char *addr)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "http://%s/", addr);
+    struct wt_resp page;
+    wt_request(url, NULL, NULL, NULL, &page);
+    int n = 0;
+    for (const char *p = strstr(page.body, "\"/static/"); p; p = strstr(p + 1, "\"/static/")) {
+        char path[256];
+        size_t len = strcspn(p + 1, "\"");
+        cr_assert_lt(len, sizeof(path));
+        memcpy(path, p + 1, len);
+        path[len] = '\0';
+        expect_static_file(addr, path);
+        n++;
+    }
+    wt_resp_free(&page);
+    cr_expect_geq(n, 18, "the shell loads its scripts and style sheets (%d found)", n);
+    expect_static_file(addr, "/static/vendor/uPlot.LICENSE.txt");
+}
+
 Test(web, pages_and_security_headers, .timeout = 60)
 {
     struct th_daemon d = {0};
@@ -436,23 +624,7 @@ Test(web, pages_and_security_headers, .timeout = 60)
         cr_expect_null(strstr(r.body, "https://"), "no external resource in %s", pages[i]);
         wt_resp_free(&r);
     }
-    static const char *const files[][2] = {{"/static/app.js", "text/javascript; charset=utf-8"},
-                                           {"/static/core.js", "text/javascript; charset=utf-8"},
-                                           {"/static/pages.js", "text/javascript; charset=utf-8"},
-                                           {"/static/charts.js", "text/javascript; charset=utf-8"},
-                                           {"/static/app.css", "text/css; charset=utf-8"}};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(url, sizeof(url), "http://%s%s", addr, files[i][0]);
-        struct wt_resp r;
-        wt_request(url, NULL, NULL, NULL, &r);
-        cr_expect_eq(r.status, 200, "%s", files[i][0]);
-        cr_expect_str_eq(wt_header(&r, "Content-Type"), files[i][1]);
-        /* Text from the network is only ever set as text. */
-        cr_expect_null(strstr(r.body, "innerHTML"), "%s uses innerHTML", files[i][0]);
-        cr_expect_null(strstr(r.body, "insertAdjacentHTML"), "%s", files[i][0]);
-        cr_expect_null(strstr(r.body, "eval("), "%s uses eval", files[i][0]);
-        wt_resp_free(&r);
-    }
+    expect_static_files(addr);
     struct wt_resp r;
     snprintf(url, sizeof(url), "http://%s/static/../../etc/passwd", addr);
     wt_request(url, NULL, NULL, NULL, &r);

@@ -160,13 +160,27 @@ static int64_t evidence_int(json_t *alert, const char *k1, const char *k2, int64
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
 }
 
+/* Adds a client port (a JSON integer from the alert or its evidence) to the rebuild, once. */
+static void add_port(struct conn_rebuild_req *q, json_t *port)
+{
+    if (!json_is_integer(port) || json_integer_value(port) < 0 ||
+        json_integer_value(port) > 65535 || q->n_cports == CONN_REBUILD_MAX_PORTS)
+        return;
+    uint16_t p = (uint16_t)json_integer_value(port);
+    for (size_t i = 0; i < q->n_cports; i++)
+        if (q->cports[i] == p)
+            return;
+    q->cports[q->n_cports++] = p;
+}
+
 /* How far before an alert its connections are rebuilt: the stale window (24 h by default)
  * and an hour more, unless the evidence names an earlier last viable connection. */
 #define ALERT_LOOKBACK_MS ((24 + 1) * 3600000LL)
 
 /* The connections around an alert: same client, port and server, from before the last
- * viable connection to an hour past the last update (what the client did next). For
- * port_exhaustion (no client port) every port its evidence lists. Rebuilt from the flows. */
+ * viable connection to an hour past the last update; and those of the ports the client
+ * moved to (the evidence's client_next: what the client did next). For port_exhaustion (no
+ * client port) every port its evidence lists. Rebuilt from the flows. */
 static json_t *alert_connections(struct web_req *r, json_t *alert, json_t **err)
 {
     struct conn_rebuild_req q = {
@@ -175,19 +189,13 @@ static json_t *alert_connections(struct web_req *r, json_t *alert, json_t **err)
         !alert_addr(alert, "server_addr", &q.server))
         return json_array();
     q.sport = (int)json_integer_value(json_object_get(alert, "server_port"));
-    json_t *port = json_object_get(alert, "client_port");
-    if (json_is_integer(port)) {
-        q.cports[q.n_cports++] = (uint16_t)json_integer_value(port);
-    } else {
-        size_t i;
-        json_t *p;
-        json_array_foreach(json_object_get(json_object_get(alert, "evidence"), "ports"), i, p)
-        {
-            if (json_is_integer(p) && json_integer_value(p) >= 0 &&
-                json_integer_value(p) <= 65535 && q.n_cports < CONN_REBUILD_MAX_PORTS)
-                q.cports[q.n_cports++] = (uint16_t)json_integer_value(p);
-        }
-    }
+    json_t *evidence = json_object_get(alert, "evidence");
+    add_port(&q, json_object_get(alert, "client_port"));
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(evidence, "ports"), i, v) add_port(&q, v);
+    json_array_foreach(json_object_get(evidence, "client_next"), i, v)
+        add_port(&q, json_object_get(v, "client_port"));
     int64_t opened = json_integer_value(json_object_get(alert, "opened_ms"));
     int64_t updated = json_integer_value(json_object_get(alert, "updated_ms"));
     q.from_ms = opened - ALERT_LOOKBACK_MS;

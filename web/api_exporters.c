@@ -3,11 +3,14 @@
  * first seen, persisted each second; rates are differences between two answers (now_ms). */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <microhttpd.h>
 
+#include "common/addr.h"
 #include "common/timeutil.h"
+#include "common/xmalloc.h"
 #include "web/http.h"
 
 static int collect(sqlite3 *db, const char *sql, json_t *rows)
@@ -43,6 +46,35 @@ static void attach(json_t *exporters, json_t *from, const char *key)
     }
 }
 
+struct keyed_row {
+    struct fh_addr addr;
+    json_t *row;
+};
+
+static int by_address(const void *a, const void *b)
+{
+    return addr_cmp(&((const struct keyed_row *)a)->addr, &((const struct keyed_row *)b)->addr);
+}
+
+/* Sorts the exporters by address as a number (10.0.0.9 before 10.0.0.10; IPv4 first): the
+ * store holds addresses as text, and SQLite would sort them as text. */
+static void sort_by_address(json_t *exporters)
+{
+    size_t n = json_array_size(exporters);
+    struct keyed_row *k = xcalloc(n ? n : 1, sizeof(*k));
+    for (size_t i = 0; i < n; i++) {
+        k[i].row = json_incref(json_array_get(exporters, i));
+        const char *addr = json_string_value(json_object_get(k[i].row, "exporter"));
+        if (!addr || !addr_from_str(addr, &k[i].addr))
+            memset(&k[i].addr, 0, sizeof(k[i].addr)); /* not an address: first */
+    }
+    qsort(k, n, sizeof(*k), by_address);
+    json_array_clear(exporters);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(exporters, k[i].row);
+    free(k);
+}
+
 json_t *api_exporters(struct web_req *r)
 {
     static const char *const known[] = {NULL};
@@ -64,6 +96,7 @@ json_t *api_exporters(struct web_req *r)
     if (rc == SQLITE_DONE) {
         attach(exporters, domains, "domains");
         attach(exporters, rejects, "rejects");
+        sort_by_address(exporters);
     }
     json_decref(domains);
     json_decref(rejects);

@@ -176,6 +176,20 @@ static json_t *split_totals(json_t *rows)
     return total;
 }
 
+/* Top-N by exporter: each row's key is an exporter's address; its name goes beside it, as
+ * everywhere else an exporter is named (names.c). */
+static void name_keys(const struct exporter_names *names, json_t *rows)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *key = json_string_value(json_object_get(row, "key"));
+        const char *name = key ? exporter_names_find(names, key) : NULL;
+        json_object_set_new(row, "exporter_name", name ? json_string(name) : json_null());
+    }
+}
+
 json_t *api_top(struct web_req *r)
 {
     static const char *const known[] = {"by", "order", "n", "filter", "from", "to", NULL};
@@ -215,6 +229,8 @@ json_t *api_top(struct web_req *r)
     if (!rows)
         return query_error(r, code, msg);
     json_t *total = split_totals(rows);
+    if (top_keys[k].stat == QS_EXPORTER)
+        name_keys(&r->srv->names, rows);
     return json_pack("{s:s, s:s, s:o, s:o}", "by", top_keys[k].label, "order",
                      query_order_name(order), "top", rows, "total", total);
 }

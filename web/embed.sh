@@ -22,6 +22,7 @@ out=$1; srcdir=$2; shift 2
         *.js) type='text/javascript; charset=utf-8' ;;
         *.css) type='text/css; charset=utf-8' ;;
         *.svg) type='image/svg+xml' ;;
+        *.txt) type='text/plain; charset=utf-8' ;;
         *) type='application/octet-stream' ;;
         esac
         name=/static${f#web/static}

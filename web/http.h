@@ -14,7 +14,11 @@
 #include <pthread.h>
 
 #include "common/addr.h"
+#include "common/exporter_names.h"
+#include "web/web.h"
 
+struct MHD_Connection;
+struct MHD_Daemon;
 struct query;
 struct web_conns;
 struct web_logins;
@@ -35,13 +39,15 @@ struct web_server {
     char *cert_pem, *key_pem;
     int64_t query_timeout_ms, max_rows;
     int64_t clock_skew_ms;     /* web_options */
+    struct web_probes probes;  /* callbacks NULL: none */
     pthread_mutex_t pool_lock; /* guards the pool and the count of running queries */
     pthread_cond_t slot_free;
     int running; /* requests holding a connection (at most WEB_QUERIES_MAX) */
     struct query *pool[WEB_POOL_MAX];
     size_t n_pool;
-    struct web_conns *conns;   /* every open connection (conns.c) */
-    struct web_logins *logins; /* failed logins per client (logins.c) */
+    struct web_conns *conns;     /* every open connection (conns.c) */
+    struct web_logins *logins;   /* failed logins per client (logins.c) */
+    struct exporter_names names; /* exporter-name */
 };
 
 /* ---- conns.c: connection limits per client and in all, and request deadlines ---- */
@@ -79,6 +85,12 @@ enum web_login web_logins_check(struct web_logins *l, const struct fh_addr *clie
                                 int64_t *retry_ms);
 /* {"failed", "refused", "lockouts", "locked_out", "max_failures", "window_ms"} */
 json_t *web_logins_stats(struct web_logins *l);
+
+/* ---- names.c: exporters' names beside their addresses ---- */
+
+/* Adds "exporter_name" (the configured name, or null) to every object of the answer that has
+ * an "exporter" string. */
+void web_names_add(const struct exporter_names *names, json_t *answer);
 
 /* Longest value of any query parameter (a filter is the longest thing anyone sends). */
 #define WEB_PARAM_MAX 4096
@@ -148,6 +160,16 @@ json_t *api_alerts(struct web_req *r);      /* api_alerts.c */
 json_t *api_alert(struct web_req *r);       /* api_alerts.c */
 json_t *api_connections(struct web_req *r); /* api_alerts.c */
 json_t *api_web(struct web_req *r);         /* api_web.c */
+
+/* An answer that is not JSON. */
+struct web_text {
+    unsigned status;
+    const char *type;
+    char *body; /* malloc'd */
+    size_t len;
+};
+/* GET /metrics and /healthz (probes.c): true and the answer in *out when url is one of them. */
+bool web_probe(struct web_server *s, const char *url, struct web_text *out);
 
 /* Static files embedded at build time (web/static_files.c, generated). */
 struct web_static_file {

@@ -231,6 +231,8 @@ static enum MHD_Result serve_api(struct web_server *s, struct MHD_Connection *co
             .conn = conn, .srv = s, .path = url + (rt->prefix ? n : 0), .status = MHD_HTTP_OK};
         json_t *answer = rt->handler(&r);
         web_db_release(&r);
+        if (r.status == MHD_HTTP_OK)
+            web_names_add(&s->names, answer);
         return send_json(conn, (unsigned)r.status, answer);
     }
     return send_error(conn, MHD_HTTP_NOT_FOUND, "no such API endpoint (see doc/api.md)");
@@ -273,5 +275,10 @@ enum MHD_Result web_access_handler(void *cls, struct MHD_Connection *conn, const
         return rc;
     if (!strncmp(url, "/api/", 5))
         return serve_api(s, conn, url);
+    struct web_text t;
+    if (web_probe(s, url, &t)) {
+        struct answer a = {t.type, t.body, t.len, MHD_RESPMEM_MUST_FREE, false, NULL};
+        return send_answer(conn, t.status, &a);
+    }
     return serve_static(conn, url);
 }

@@ -81,6 +81,17 @@ static int check_limits(const struct web_options *o, char *err, size_t errlen)
     return 0;
 }
 
+/* The exporter-name values, parsed into out (web_check_options only checks them). */
+static int parse_names(const struct web_options *o, struct exporter_names *out, char *err,
+                       size_t errlen)
+{
+    char msg[256];
+    if (exporter_names_parse(out, o->exporter_names, o->n_exporter_names, msg, sizeof(msg)) == 0)
+        return 0;
+    snprintf(err, errlen, "exporter-name: %s", msg);
+    return -1;
+}
+
 int web_check_options(const struct web_options *o, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -104,6 +115,10 @@ int web_check_options(const struct web_options *o, char *err, size_t errlen)
     }
     if (check_limits(o, err, errlen))
         return -1;
+    struct exporter_names names;
+    if (parse_names(o, &names, err, errlen))
+        return -1;
+    exporter_names_free(&names);
     if (!is_loopback(&ss) && !has_text(o->user) && !has_text(o->token)) {
         snprintf(err, errlen,
                  "web %s is not a loopback address: anyone who can reach it could read every "
@@ -238,9 +253,11 @@ struct web_server *web_start(const struct web_options *o, char *err, size_t errl
     s->max_rows = o->max_rows > 0 ? o->max_rows : 10000;
     s->clock_skew_ms = o->clock_skew_ms;
     s->loopback_only = !has_text(o->user) && !has_text(o->token);
+    if (o->probes)
+        s->probes = *o->probes;
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->slot_free, NULL);
-    if (set_credentials(s, o, err, errlen))
+    if (set_credentials(s, o, err, errlen) || parse_names(o, &s->names, err, errlen))
         goto fail;
     if (has_text(o->cert)) {
         s->cert_pem = read_pem(o->cert, err, errlen);
@@ -274,6 +291,7 @@ void web_stop(struct web_server *w)
     web_conns_stop(w->conns);
     web_logins_free(w->logins);
     web_db_pool_free(w);
+    exporter_names_free(&w->names);
     pthread_mutex_destroy(&w->pool_lock);
     pthread_cond_destroy(&w->slot_free);
     free(w->db_path);

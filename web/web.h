@@ -10,6 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What the program serving the web UI knows of itself, for GET /metrics and /healthz (under
+ * the same credentials as the API). Called from the server's connection threads, several at
+ * once: the callbacks read what they report race-free. */
+struct web_probes {
+    /* The Prometheus text exposition format, 0.0.4 (malloc'd, *len bytes); NULL: 500. */
+    char *(*metrics)(void *ctx, size_t *len);
+    /* true when healthy; otherwise why, one line. */
+    bool (*healthy)(void *ctx, char *why, size_t whylen);
+    void *ctx;
+};
+
 struct web_options {
     const char *listen; /* "ADDR:PORT", "[V6]:PORT"; port 0 = ephemeral */
     const char *db;     /* the store's path (with a ClickHouse store: the collector's state) */
@@ -29,6 +40,10 @@ struct web_options {
     int64_t login_failures;     /* failed logins of one client address per login window */
     int64_t login_window_ms;
     int64_t clock_skew_ms;    /* as the analyzer's, for connections rebuilt on request */
+    const struct web_probes *probes; /* NULL: /metrics and /healthz answer 404 */
+    /* "ADDR NAME" values of exporter-name: every answer naming an exporter carries its name */
+    const char *const *exporter_names;
+    size_t n_exporter_names;
 };
 
 struct web_server;

@@ -47,21 +47,27 @@ void wt_sql(const char *db, const char *sql)
     sqlite3_close(h);
 }
 
-int64_t wt_store_story(struct th_daemon *d)
+void wt_sql_file(const char *db, const char *name)
 {
-    cr_assert_gt(th_replay(th_shared_path("scenarios/story/merged.v5.pcap"), d->port, 2000, 1), 0);
-    int64_t n = th_db_wait(d->db, "SELECT count(*) FROM flows", 26, 10000);
-    cr_assert_eq(n, 26, "the story's 26 flows are stored");
     char path[1024];
     const char *src = getenv("FH_SRCDIR");
-    snprintf(path, sizeof(path), "%s/tests/web/story_fixture.sql", src ? src : "..");
+    snprintf(path, sizeof(path), "%s/tests/web/%s", src ? src : "..", name);
     FILE *f = fopen(path, "r");
     cr_assert(f, "%s", path);
     static char sql[65536];
     size_t len = fread(sql, 1, sizeof(sql) - 1, f);
     fclose(f);
+    cr_assert_lt(len, sizeof(sql) - 1, "%s: larger than the buffer", path);
     sql[len] = '\0';
-    wt_sql(d->db, sql);
+    wt_sql(db, sql);
+}
+
+int64_t wt_store_story(struct th_daemon *d)
+{
+    cr_assert_gt(th_replay(th_shared_path("scenarios/story/merged.v5.pcap"), d->port, 2000, 1), 0);
+    int64_t n = th_db_wait(d->db, "SELECT count(*) FROM flows", 26, 10000);
+    cr_assert_eq(n, 26, "the story's 26 flows are stored");
+    wt_sql_file(d->db, "story_fixture.sql");
     return n;
 }
 

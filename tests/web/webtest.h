@@ -18,8 +18,10 @@ int64_t wt_store_story(struct th_daemon *d);
 /* Adds n flows (exporter 127.0.1.9, 10.0.0.1 -> 10.0.0.2:80, one a millisecond from the
  * story's first) to the store's first partition, unindexed: queries over them are slow. */
 void wt_add_rows(const char *db, int n);
-/* Runs a SQL file or text on the store (read-write, beside the running daemon). */
+/* Runs SQL text on the store (read-write, beside the running daemon). */
 void wt_sql(const char *db, const char *sql);
+/* Runs the SQL file tests/web/NAME on the store. */
+void wt_sql_file(const char *db, const char *name);
 
 struct wt_resp {
     long status;

@@ -1,19 +1,25 @@
-/* app.js - picks the page from the URL path, marks the navigation, shows errors. */
+/* app.js - picks the page from the URL path, marks the navigation, and runs what a page
+ * leaves behind (timers, charts) down when another page replaces it. */
 'use strict';
 
 FH.timers = [];
-/* Repeats fn every ms while the page stays; a failing refresh shows in the status line. */
+FH.leaving = [];
+/* Repeats fn every ms while the page stays; a failing refresh shows in the status line (the
+ * page keeps what it last showed). */
 FH.every = function (ms, fn) {
     const id = setInterval(async () => {
         try {
             await fn();
             FH.status('');
         } catch (e) {
-            FH.status(e.message);
+            FH.status('refresh failed: ' + e.message);
         }
     }, ms);
     FH.timers.push(id);
 };
+
+/* fn runs when the page is left (a chart's listeners, say). */
+FH.onLeave = (fn) => FH.leaving.push(fn);
 
 FH.status = function (text) {
     const el = document.getElementById('status');
@@ -21,9 +27,16 @@ FH.status = function (text) {
     el.classList.toggle('bad', !!text);
 };
 
-FH.route = async function () {
+FH.leave = function () {
     for (const id of FH.timers) clearInterval(id);
+    for (const fn of FH.leaving) fn();
     FH.timers = [];
+    FH.leaving = [];
+    FH.status('');
+};
+
+FH.route = async function () {
+    FH.leave();
     const path = location.pathname;
     let name = 'overview', arg;
     const m = path.match(/^\/alerts\/(\d+)$/);
@@ -37,6 +50,7 @@ FH.route = async function () {
     for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === nav);
     const main = FH.clear(document.getElementById('main'));
     document.body.dataset.page = name;
+    delete document.body.dataset.ready;
     document.title = 'flowhound · ' + (name === 'alert' ? 'alert #' + arg : name);
     const page = FH.pages[name];
     if (!page) {
@@ -47,9 +61,13 @@ FH.route = async function () {
         await page(main, arg);
         document.body.dataset.ready = 'yes';
     } catch (e) {
-        main.append(FH.errorBox(e));
+        /* Requests fail inside their part of the page (FH.load); this is a bug: say so. */
+        console.error(e);
+        main.append(FH.failure('this page', e, FH.route));
         document.body.dataset.ready = 'error';
     }
 };
 
+/* Back and forward redraw the page the URL names (every view is in its URL). */
+window.addEventListener('popstate', FH.route);
 document.addEventListener('DOMContentLoaded', FH.route);

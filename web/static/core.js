@@ -3,6 +3,8 @@
 'use strict';
 
 const FH = {};
+/* The pages (web/static/pages/), by name: each draws itself into `main` from the URL. */
+FH.pages = {};
 
 /* h('a', {href: '/x', class: 'c', onclick: fn}, 'text', child...) -> element. Strings become
  * text nodes: nothing from the network is ever parsed as HTML. */
@@ -45,10 +47,11 @@ FH.clear = function (el) {
 /* ---- the API ---- */
 
 FH.ApiError = class extends Error {
-    constructor(message, status, column) {
+    constructor(message, status, column, path) {
         super(message);
         this.status = status;
         this.column = column;
+        this.path = path;
     }
 };
 
@@ -57,19 +60,20 @@ FH.api = async function (path, params) {
     for (const [k, v] of Object.entries(params || {}))
         if (v !== undefined && v !== null && v !== '') q.set(k, v);
     const url = '/api/v1/' + path + (q.toString() ? '?' + q : '');
+    const what = '/api/v1/' + path;
     let resp;
     try {
         resp = await fetch(url, {headers: {Accept: 'application/json'}, credentials: 'same-origin'});
     } catch (e) {
-        throw new FH.ApiError('flowhoundd is not answering (' + e.message + ')', 0);
+        throw new FH.ApiError('flowhoundd is not answering (' + e.message + ')', 0, undefined, what);
     }
     let body;
     try {
         body = await resp.json();
     } catch (e) {
-        throw new FH.ApiError('HTTP ' + resp.status + ': not JSON', resp.status);
+        throw new FH.ApiError('HTTP ' + resp.status + ': not JSON', resp.status, undefined, what);
     }
-    if (!resp.ok) throw new FH.ApiError(body.error || 'HTTP ' + resp.status, resp.status, body.column);
+    if (!resp.ok) throw new FH.ApiError(body.error || 'HTTP ' + resp.status, resp.status, body.column, what);
     return body;
 };
 
@@ -87,6 +91,14 @@ FH.time = function (ms, withMs) {
 };
 
 FH.isoTime = (ms) => new Date(ms).toISOString();
+/* RFC 3339 for inputs and links, without the milliseconds when they are zero. */
+FH.isoShort = (ms) => FH.isoTime(ms).replace('.000Z', 'Z');
+
+/* "14h 31m", or "12m" rather than "12m 0s". */
+FH.twoUnits = function (ms, big, bigName, small, smallName) {
+    const n = Math.round(ms / small), per = big / small, rest = n % per;
+    return Math.floor(n / per) + bigName + (rest ? ' ' + rest + smallName : '');
+};
 
 FH.duration = function (ms) {
     if (ms === null || ms === undefined || isNaN(ms)) return '';
@@ -95,11 +107,16 @@ FH.duration = function (ms) {
     let out;
     if (ms < 1000) out = ms + ' ms';
     else if (ms < 60000) out = (ms / 1000).toFixed(ms < 10000 ? 3 : 1).replace(/\.?0+$/, '') + ' s';
-    else if (ms < 3600000) out = Math.floor(ms / 60000) + 'm ' + Math.round((ms % 60000) / 1000) + 's';
-    else if (ms < 86400000) out = Math.floor(ms / 3600000) + 'h ' + Math.round((ms % 3600000) / 60000) + 'm';
-    else out = Math.floor(ms / 86400000) + 'd ' + Math.round((ms % 86400000) / 3600000) + 'h';
+    else if (ms < 3600000) out = FH.twoUnits(ms, 60000, 'm', 1000, 's');
+    else if (ms < 86400000) out = FH.twoUnits(ms, 3600000, 'h', 60000, 'm');
+    else out = FH.twoUnits(ms, 86400000, 'd', 3600000, 'h');
     return (neg ? '-' : '') + out;
 };
+
+/* Which *_ms fields are lengths of time, not points in time. A duration shown as a date
+ * reads 1970-01-01 00:00:00.233: the names say which is which (the analyzer's evidence,
+ * the API's settings); anything else ending in _ms is a Unix time. */
+FH.isDurationKey = (key) => /(^|_)(duration|window|timeout|age|offset|skew|quiet|hold|interval|gap|idle|step|span|lookback)_ms$/.test(key);
 
 FH.ago = function (ms, now) {
     if (!ms) return 'never';
@@ -115,7 +132,8 @@ FH.num = function (v, unit) {
     const steps = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
     for (const [m, p] of steps)
         if (a >= m) return (v / m).toFixed(v / m >= 100 ? 0 : v / m >= 10 ? 1 : 2) + ' ' + p + (unit || '');
-    return (Number.isInteger(v) ? String(v) : v.toFixed(v >= 10 ? 1 : 2)) + u;
+    /* Below 0.1 two significant digits: a rate of 0.004 is not "0.00". */
+    return (Number.isInteger(v) ? String(v) : a >= 10 ? v.toFixed(1) : a >= 0.1 ? v.toFixed(2) : v.toPrecision(2)) + u;
 };
 
 FH.int = (v) => (v === null || v === undefined ? '' : Number(v).toLocaleString('en-US'));
@@ -131,6 +149,30 @@ FH.flags = function (f) {
     let s = '';
     for (let i = 0; i < 6; i++) s += f & (1 << (5 - i)) ? names[i] : '.';
     return s;
+};
+
+/* An exporter as people know it: its configured name (exporter-name) with the address, or the
+ * address alone. `addr` may carry the observation domain ("192.0.2.1/1"). */
+FH.exporter = function (addr, name) {
+    if (addr === null || addr === undefined) return '';
+    if (!name) return FH.h('span', {class: 'exporter mono'}, String(addr));
+    return FH.h('span', {class: 'exporter', title: String(addr)}, FH.h('span', {class: 'xname'}, String(name)), ' ',
+        FH.h('span', {class: 'xaddr mono'}, String(addr)));
+};
+FH.exporterText = (addr, name) => (name ? name + ' (' + addr + ')' : String(addr || ''));
+
+/* A key that orders addresses as numbers (10.0.0.9 before 10.0.0.10), IPv4 before IPv6;
+ * text that is no address sorts last, as text. */
+FH.addrKey = function (addr) {
+    const s = String(addr || '').replace(/\/.*$/, '');
+    const v4 = s.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
+    if (v4) return '4' + v4.slice(1).map((o) => FH.pad(parseInt(o, 10).toString(16), 2)).join('');
+    if (!s.includes(':')) return '9' + s;
+    const [head, tail] = s.split('::');
+    const groups = (x) => (x ? x.split(':') : []);
+    const h = groups(head), t = tail === undefined ? [] : groups(tail);
+    const all = h.concat(Array(Math.max(0, 8 - h.length - t.length)).fill('0'), t);
+    return '6' + all.map((g) => FH.pad(g.toLowerCase(), 4)).join('');
 };
 
 FH.endpoint = (addr, port) => (String(addr).includes(':') ? '[' + addr + ']' : addr) + ':' + port;
@@ -158,16 +200,6 @@ FH.link = (path, params) => {
 
 /* ---- small UI pieces ---- */
 
-FH.errorBox = function (err, filterText) {
-    const box = FH.h('div', {class: 'error', role: 'alert'}, err.message);
-    if (err.column && filterText !== undefined && filterText !== null) {
-        /* The filter with a caret under the column the server named. */
-        const col = Math.max(1, Math.min(err.column, filterText.length + 1));
-        box.appendChild(FH.h('pre', {class: 'caret'}, filterText + '\n' + ' '.repeat(col - 1) + '^ column ' + err.column));
-    }
-    return box;
-};
-
 FH.section = (title, ...children) => FH.h('section', {class: 'card'}, FH.h('h2', {}, title), children);
 
 FH.badge = (text, kind) => FH.h('span', {class: 'badge ' + (kind || text)}, text);
@@ -191,26 +223,4 @@ FH.csv = function (rows, columns) {
         return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
     };
     return [columns.join(',')].concat(rows.map((r) => columns.map((c) => cell(r[c])).join(','))).join('\r\n') + '\r\n';
-};
-
-/* Time range inputs shared by the flow pages: from, to, and presets. */
-FH.rangeInputs = function (q, onPreset) {
-    const from = FH.h('input', {type: 'text', name: 'from', id: 'from', class: 'time', value: q.from || '',
-        placeholder: 'from (RFC 3339 or Unix ms)', autocomplete: 'off', spellcheck: 'false'});
-    const to = FH.h('input', {type: 'text', name: 'to', id: 'to', class: 'time', value: q.to || '',
-        placeholder: 'to (empty = now)', autocomplete: 'off', spellcheck: 'false'});
-    const preset = (label, ms) => FH.h('button', {type: 'button', class: 'preset', onclick: () => {
-        if (ms) {
-            const now = Date.now();
-            from.value = FH.isoTime(now - ms).replace('.000Z', 'Z');
-            to.value = '';
-        } else {
-            from.value = '';
-            to.value = '';
-        }
-        onPreset();
-    }}, label);
-    const el = FH.h('div', {class: 'range'}, from, FH.h('span', {class: 'dash'}, '–'), to,
-        preset('1h', 3600e3), preset('24h', 86400e3), preset('7d', 7 * 86400e3), preset('all', 0));
-    return {el, from, to};
 };

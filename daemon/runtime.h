@@ -1,0 +1,84 @@
+/* runtime.h - the running flowhoundd: its parts, what the main loop does between two turns of
+ * the receiver (reload, watchdog), and what the web server asks of it (metrics, health).
+ *
+ * Threads: the main thread receives (collector/receiver.c) and, between two turns, acts on the
+ * signals' flags; the writer thread stores and runs the analyzer; the web server's threads
+ * answer /metrics and /healthz. What the main thread replaces in a reload and other threads
+ * read (the listener array, alert delivery) is under a lock; counters are atomic; what the
+ * writer thread owns (retention, the analyzer's thresholds) is changed through its mailbox. */
+#ifndef FLOWHOUND_RUNTIME_H
+#define FLOWHOUND_RUNTIME_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collector/exporters.h"
+#include "collector/listener.h"
+#include "collector/receiver.h"
+#include "common/flowqueue.h"
+#include "common/prefix.h"
+#include "common/settings.h"
+#include "daemon/hooks.h"
+#include "daemon/sdnotify.h"
+#include "storage/ch_sink.h"
+#include "storage/store.h"
+#include "storage/writer.h"
+
+struct runtime {
+    /* the command line, read again at each reload (command line wins over the file) */
+    int argc;
+    char **argv;
+    const struct config_cli *cli;
+    struct fh_config cfg; /* in force; the main thread's (a reload replaces it) */
+    char *db_path;        /* the store (never reloaded): for the metrics' file sizes */
+    int64_t started_ms;
+
+    struct store *store;
+    struct exporter_table exporters;
+    struct fh_prefix *allow; /* exporters.allow */
+    struct flow_queue queue;
+    struct writer *writer;
+    struct ch_sink *ch; /* flows to ClickHouse (store = clickhouse://); NULL: SQLite */
+    struct receiver recv;
+    struct hooks hooks;
+    struct sd_notifier notify;
+
+    pthread_mutex_t lock; /* ls and n_ls: replaced by a reload, read by the metrics */
+    struct listener *ls;
+    unsigned n_ls;
+
+    /* reloads */
+    _Atomic uint64_t reloads_applied, reloads_refused;
+    _Atomic bool last_reload_ok;
+    uint64_t reload_ticket; /* writer mailbox ticket of the reload not yet applied; 0: none */
+};
+
+/* daemon/validate.c: `store` against `db`, at start and at each reload alike (so that a
+ * reload compares like with like): no store is sqlite:<db>; sqlite:PATH sets db to PATH (the
+ * two naming different files is refused); with ClickHouse, db is this collector's state and
+ * instance defaults to the host name. 0, or -1 with what is wrong in err. */
+int runtime_resolve_store(struct fh_config *cfg, char *err, size_t errlen);
+/* Checks what can be checked without side effects; what is wrong in err, naming the
+ * setting. */
+int runtime_validate(const struct fh_config *cfg, char *err, size_t errlen);
+
+/* daemon/reload.c: SIGHUP. Reads the config file and the command line again and applies what
+ * changed, or refuses the whole new configuration (logged: file, line, problem). */
+void runtime_reload(struct runtime *rt);
+/* Called every turn of the main loop: READY=1 once the writer applied the last reload. */
+void runtime_reload_poll(struct runtime *rt);
+/* Writes the ready file (listeners' bound ports, the web address). */
+int runtime_write_ready_file(const struct runtime *rt);
+
+/* daemon/health.c: true when the receiver and the writer make progress and (store_too) the
+ * store takes writes; else why. The watchdog asks without store_too: a full disk is not
+ * cured by a restart, a hung thread is. */
+bool runtime_healthy(struct runtime *rt, bool store_too, char *why, size_t whylen);
+
+/* daemon/metrics.c: the Prometheus text exposition (malloc'd). */
+char *runtime_metrics(struct runtime *rt, size_t *len);
+
+#endif
