@@ -350,52 +350,21 @@ int config_load_file(struct fh_config *c, const char *path, char *err, size_t er
     return rc;
 }
 
-/* A URL's password (scheme://user:PASSWORD@host) is a secret too. */
-static void dump_url(FILE *f, const char *key, const char *v)
-{
-    const char *auth = strstr(v, "://");
-    const char *at = auth ? strchr(auth + 3, '@') : NULL;
-    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
-    const char *colon = auth && at ? memchr(auth + 3, ':', (size_t)(at - auth - 3)) : NULL;
-    if (!colon || (slash && slash < at))
-        fprintf(f, "%s = %s\n", key, v);
-    else
-        fprintf(f, "%s = %.*s:(set)%s\n", key, (int)(colon - v), v, at);
-}
-
 void config_dump(const struct fh_config *c, void *file)
 {
     FILE *f = file;
-    const char *base = (const char *)c;
+    char v[8192];
     for (const struct cfg_key *k = config_keys; k->key; k++) {
-        switch (k->type) {
-        case CFG_STR: {
-            const char *v = *(char *const *)(base + k->offset);
-            /* Secrets are not printed: --check-config output ends up in tickets. */
-            if (v && k->arg && !strcmp(k->arg, "URL"))
-                dump_url(f, k->key, v);
-            else if (v)
-                fprintf(f, "%s = %s\n", k->key, k->arg && !strcmp(k->arg, "SECRET") ? "(set)" : v);
-            break;
-        }
-        case CFG_STRLIST: {
-            char *const *list = *(char **const *)(base + k->offset);
-            size_t n = *(const size_t *)(base + k->count_offset);
+        const char *p = (const char *)c + k->offset;
+        if (k->type == CFG_STRLIST) {
+            char *const *list = *(char **const *)p;
+            size_t n = *(const size_t *)((const char *)c + k->count_offset);
             for (size_t i = 0; i < n; i++)
                 fprintf(f, "%s = %s\n", k->key, list[i]);
-            break;
-        }
-        case CFG_BOOL:
-            fprintf(f, "%s = %s\n", k->key, *(const bool *)(base + k->offset) ? "yes" : "no");
-            break;
-        case CFG_INT:
-        case CFG_SIZE:
-            fprintf(f, "%s = %lld\n", k->key, (long long)*(const int64_t *)(base + k->offset));
-            break;
-        case CFG_DURATION:
-            fprintf(f, "%s = %llds\n", k->key,
-                    (long long)(*(const int64_t *)(base + k->offset) / 1000));
-            break;
+        } else if (k->type != CFG_STR || *(char *const *)p) {
+            /* as a reload logs it: secrets are not printed (this ends up in tickets) */
+            config_key_format(k, c, v, sizeof(v));
+            fprintf(f, "%s = %s\n", k->key, v);
         }
     }
 }
@@ -591,16 +560,39 @@ void config_key_copy(const struct cfg_key *k, struct fh_config *dst, const struc
     }
 }
 
+/* A URL's password (scheme://user:PASSWORD@host) is a secret too. */
+static void format_url(const char *v, char *buf, size_t len)
+{
+    const char *auth = strstr(v, "://");
+    const char *at = auth ? strchr(auth + 3, '@') : NULL;
+    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
+    const char *colon = auth && at ? memchr(auth + 3, ':', (size_t)(at - auth - 3)) : NULL;
+    if (!colon || (slash && slash < at))
+        snprintf(buf, len, "%s", v);
+    else
+        snprintf(buf, len, "%.*s:(set)%s", (int)(colon - v), v, at);
+}
+
+/* A string's value as logs and --check-config show it: secrets as "(set)". */
+static void format_str(const struct cfg_key *k, const char *v, char *buf, size_t len)
+{
+    if (!v)
+        snprintf(buf, len, "(unset)");
+    else if (k->arg && !strcmp(k->arg, "SECRET"))
+        snprintf(buf, len, "(set)");
+    else if (k->arg && !strcmp(k->arg, "URL"))
+        format_url(v, buf, len);
+    else
+        snprintf(buf, len, "%s", v);
+}
+
 void config_key_format(const struct cfg_key *k, const struct fh_config *c, char *buf, size_t len)
 {
     const char *p = (const char *)c + k->offset;
     switch (k->type) {
-    case CFG_STR: {
-        const char *v = *(char *const *)p;
-        bool secret = k->arg && !strcmp(k->arg, "SECRET");
-        snprintf(buf, len, "%s", !v ? "(unset)" : secret ? "(set)" : v);
+    case CFG_STR:
+        format_str(k, *(char *const *)p, buf, len);
         break;
-    }
     case CFG_STRLIST: {
         size_t n = *(const size_t *)((const char *)c + k->count_offset), off = 0;
         buf[0] = '\0';
