@@ -280,6 +280,36 @@ static void writer(FILE *f, struct runtime *rt)
           seconds(ws.commit_interval_ms));
 }
 
+/* The sender to ClickHouse (store = clickhouse://): what waits for it, what it inserted, what
+ * it had to drop (also in the exporters' records_lost{reason="store"}). */
+static void clickhouse(FILE *f, struct runtime *rt)
+{
+    struct ch_sink_stats st;
+    if (!rt->ch)
+        return;
+    ch_sink_get_stats(rt->ch, &st);
+    gauge(f, "flowhound_clickhouse_queue_rows", "Flow records committed, waiting for ClickHouse.",
+          (double)st.rows_queued);
+    gauge(f, "flowhound_clickhouse_queue_bytes", "Memory of the records waiting for ClickHouse.",
+          (double)st.bytes_queued);
+    gauge(f, "flowhound_clickhouse_queue_limit_bytes", "clickhouse-buffer: its most memory.",
+          (double)st.buffer_bytes);
+    counter(f, "flowhound_clickhouse_rows_inserted_total", "Flow records inserted into ClickHouse.",
+            st.rows_inserted);
+    counter(f, "flowhound_clickhouse_rows_dropped_total",
+            "Flow records dropped: the queue full, or not inserted by the stop deadline.",
+            st.rows_dropped);
+    counter(f, "flowhound_clickhouse_inserts_total", "INSERTs sent to ClickHouse.", st.inserts);
+    counter(f, "flowhound_clickhouse_insert_retries_total", "INSERTs that failed and are retried.",
+            st.retries);
+    counter(f, "flowhound_clickhouse_insert_checks_total",
+            "Failed INSERTs whose outcome was asked of the server (no duplicates).", st.checks);
+    counter(f, "flowhound_clickhouse_partitions_dropped_total",
+            "Receive days dropped by retention in ClickHouse.", st.partitions_dropped);
+    gauge(f, "flowhound_clickhouse_failing", "1 while ClickHouse takes no flows.",
+          st.failing_since_ms != 0);
+}
+
 static void analyzer(FILE *f, struct runtime *rt)
 {
     if (!rt->hooks.analyzer)
@@ -379,6 +409,7 @@ char *runtime_metrics(struct runtime *rt, size_t *len)
     receiver(f, rt);
     listeners(f, rt);
     writer(f, rt);
+    clickhouse(f, rt);
     exporters(f, rt);
     analyzer(f, rt);
     delivery(f, rt);

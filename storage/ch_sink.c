@@ -76,6 +76,7 @@ struct ch_sink {
     struct log_limit err_log;
     _Atomic uint64_t rows_inserted, rows_dropped, rows_queued, bytes_queued;
     _Atomic uint64_t inserts, retries, checks, partitions_dropped;
+    _Atomic int64_t failing_since; /* mono_ms; 0: the server takes what we send */
 };
 
 /* ---- blocks ---- */
@@ -257,6 +258,16 @@ struct flow_sink ch_sink_flow_sink(struct ch_sink *s)
 
 /* ---- the sender ---- */
 
+/* The health check's view (ch_sink_stats.failing_since_ms): since when, not how often. */
+static void note_failing(struct ch_sink *s, bool failing)
+{
+    int64_t since = atomic_load(&s->failing_since);
+    if (failing && !since)
+        atomic_store(&s->failing_since, mono_ms());
+    else if (!failing && since)
+        atomic_store(&s->failing_since, 0);
+}
+
 static bool ensure_ready(struct ch_sink *s)
 {
     char err[512];
@@ -268,9 +279,11 @@ static bool ensure_ready(struct ch_sink *s)
     if (rc) {
         log_ratelimited(&s->err_log, LOG_LVL_ERR, "ClickHouse %s: %s; flows wait in the queue",
                         s->opt.url.base, err);
+        note_failing(s, true);
         return false;
     }
     s->ready = true;
+    note_failing(s, false);
     log_info("ClickHouse %s ready (database %s)", s->opt.url.base, s->opt.url.database);
     return true;
 }
@@ -550,7 +563,9 @@ static void *sender_main(void *arg)
         maybe_expire(s);
         if (!b)
             continue;
-        if (deliver(s, b)) {
+        bool ok = deliver(s, b);
+        note_failing(s, !ok);
+        if (ok) {
             delivered(s, b);
             s->backoff_ms = 0;
         } else {
@@ -594,6 +609,7 @@ struct ch_sink *ch_sink_start(const struct ch_sink_options *o, struct exporter_t
     } else if (rc == CH_EUNREACHABLE || rc == CH_ETIMEOUT || rc == CH_EBROKEN) {
         snprintf(warning, wlen, "%s; flows wait in memory (%lld MiB at most) until it answers", err,
                  (long long)(o->buffer_bytes >> 20));
+        s->failing_since = mono_ms();
     } else {
         ch_sink_free(s);
         return NULL;
@@ -630,4 +646,6 @@ void ch_sink_get_stats(struct ch_sink *s, struct ch_sink_stats *st)
     st->retries = atomic_load(&s->retries);
     st->checks = atomic_load(&s->checks);
     st->partitions_dropped = atomic_load(&s->partitions_dropped);
+    st->buffer_bytes = (uint64_t)s->opt.buffer_bytes;
+    st->failing_since_ms = atomic_load(&s->failing_since);
 }

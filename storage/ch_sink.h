@@ -55,6 +55,10 @@ struct ch_sink_stats {
     uint64_t bytes_queued;
     uint64_t inserts, retries, checks; /* checks: outcome asked after a broken insert */
     uint64_t partitions_dropped;       /* by retention */
+    uint64_t buffer_bytes;             /* the queue's bound (buffer_bytes) */
+    /* mono_ms() since which the server has not taken the queue's head (unreachable, the
+     * schema not set up, inserts failing); 0 while it does */
+    int64_t failing_since_ms;
 };
 void ch_sink_get_stats(struct ch_sink *s, struct ch_sink_stats *st);
 

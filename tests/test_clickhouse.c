@@ -7,7 +7,8 @@
  *     back through the query layer row for row the same: listings, top-N, filters, the
  *     connections rebuilt for the alert pages;
  *   - ClickHouse stopped mid-ingest and restarted: what the buffer held arrives, what did not
- *     fit is counted (dropped_store), nothing else is lost;
+ *     fit is counted (dropped_store), nothing else is lost; /metrics, /healthz and `flowhound
+ *     status` say what the sender does meanwhile;
  *   - two collectors writing to a cluster of two servers (a Distributed table): the web API of
  *     either one sees the flows of both. */
 #include "config.h"
@@ -31,6 +32,7 @@
 #include "tests/chserver.h"
 #include "tests/filter_gen.h"
 #include "tests/helpers.h"
+#include "tests/prom_text.h"
 
 #define NFLOWS   3000
 #define NFILTERS 1000
@@ -421,44 +423,8 @@ static void send_v5(uint16_t port, uint32_t from, uint32_t count)
     }
 }
 
-Test(clickhouse, stopped_server_buffered_within_the_buffer_and_counted_beyond, .timeout = 300)
-{
-    struct chs c = {0};
-    chs_start(&c, NULL);
-    struct th_daemon d = {0};
-    const char *args[] = {"--store", c.url, "--clickhouse-buffer", "2M", "--commit-interval",
-                          "0.2s",    NULL};
-    th_daemon_start(&d, args);
-    /* within the buffer: everything arrives once the server is back */
-    chs_stop(&c);
-    send_v5(d.port, 0, 100); /* 3,000 flows, about 0.4 MiB encoded */
-    sleep(2);
-    chs_restart(&c);
-    cr_expect_eq(chs_wait(&c, "SELECT count() FROM flowhound.flows", 3000, 30000), 3000);
-    /* beyond it: what does not fit is dropped and counted, the rest arrives */
-    chs_stop(&c);
-    send_v5(d.port, 100, 1500); /* 45,000 flows, about 6 MiB */
-    sleep(2);
-    chs_restart(&c);
-    sleep(3);
-    cr_assert_eq(th_daemon_stop(&d), 0);
-    int64_t stored = chs_int(&c, "SELECT count() FROM flowhound.flows");
-    int64_t dropped = th_db_int(d.db, "SELECT sum(dropped_store) FROM exporter_domains");
-    int64_t other = th_db_int(d.db, "SELECT sum(dropped_queue) FROM exporter_domains") +
-                    30 * th_db_int(d.db, "SELECT sum(kernel_drops) FROM exporters");
-    cr_expect_gt(dropped, 0, "a 2 MiB buffer cannot hold 6 MiB");
-    cr_expect_gt(stored, 3000, "the buffer's worth arrived too");
-    cr_expect_eq(stored + dropped + other, 48000, "stored %lld + dropped %lld + %lld lost earlier",
-                 (long long)stored, (long long)dropped, (long long)other);
-    cr_expect_eq(chs_int(&c, "SELECT count() - uniqExact(seq) FROM flowhound.flows"), 0,
-                 "no flow twice");
-    th_daemon_cleanup(&d);
-    chs_cleanup(&c);
-}
-
-/* ---- two collectors, one cluster ---- */
-
-static char *http_get(const char *url)
+/* The body (caller frees); the HTTP status in *status if not NULL. */
+static char *http_get(const char *url, long *status)
 {
     CURL *h = curl_easy_init();
     FILE *f = tmpfile();
@@ -467,6 +433,8 @@ static char *http_get(const char *url)
     curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
     cr_assert_eq(curl_easy_perform(h), CURLE_OK, "%s", url);
+    if (status)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     curl_easy_cleanup(h);
     long n = ftell(f);
     rewind(f);
@@ -491,16 +459,134 @@ static const char *web_of(const struct th_daemon *d, char *buf, size_t len)
     return buf;
 }
 
-static json_t *api(const struct th_daemon *d, const char *path)
+/* GET path from d's web server: the body (caller frees), the status in *status if not NULL. */
+static char *web_get(const struct th_daemon *d, const char *path, long *status)
 {
     char base[200], url[400];
     snprintf(url, sizeof(url), "%s%s", web_of(d, base, sizeof(base)), path);
-    char *body = http_get(url);
+    return http_get(url, status);
+}
+
+static json_t *api(const struct th_daemon *d, const char *path)
+{
+    char *body = web_get(d, path, NULL);
     json_t *j = json_loads(body, 0, NULL);
-    cr_assert(j, "%s: %s", url, body);
+    cr_assert(j, "%s: %s", path, body);
     free(body);
     return j;
 }
+
+/* One sample of d's /metrics (without labels), parsed as Prometheus does; -1 when absent. */
+static double metric(const struct th_daemon *d, const char *name)
+{
+    long status;
+    char *body = web_get(d, "/metrics", &status);
+    char err[256];
+    struct prom_text p;
+    double v = -1;
+    cr_assert_eq(status, 200, "/metrics: %ld", status);
+    cr_assert(prom_parse(body, &p, err, sizeof(err)), "/metrics: %s", err);
+    if (!prom_get(&p, name, "", &v))
+        v = -1;
+    prom_free(&p);
+    free(body);
+    return v;
+}
+
+/* Polls until cond(d, arg) holds or timeout_ms passes; returns whether it held. */
+static bool wait_until(const struct th_daemon *d, bool (*cond)(const struct th_daemon *, double),
+                       double arg, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        if (cond(d, arg))
+            return true;
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+/* The datagrams sent so far are received, and the writer has handed every flow decoded from
+ * them to the ClickHouse sender (queued, or dropped when the queue is full). */
+static bool all_committed(const struct th_daemon *d, double datagrams)
+{
+    return metric(d, "flowhound_datagrams_received_total") >= datagrams &&
+           metric(d, "flowhound_rows_stored_total") == metric(d, "flowhound_records_queued_total");
+}
+
+/* The sender's queue is empty and the server takes flows again. */
+static bool queue_empty(const struct th_daemon *d, double unused)
+{
+    (void)unused;
+    return metric(d, "flowhound_clickhouse_queue_rows") == 0 &&
+           metric(d, "flowhound_clickhouse_failing") == 0;
+}
+
+static bool healthy(const struct th_daemon *d, double unused)
+{
+    (void)unused;
+    long status;
+    free(web_get(d, "/healthz", &status));
+    return status == 200;
+}
+
+Test(clickhouse, stopped_server_buffered_within_the_buffer_and_counted_beyond, .timeout = 300)
+{
+    struct chs c = {0};
+    chs_start(&c, NULL);
+    struct th_daemon d = {0};
+    const char *args[] = {"--store", c.url,   "--clickhouse-buffer", "2M", "--commit-interval",
+                          "0.2s",    "--web", "127.0.0.1:0",         NULL};
+    th_daemon_start(&d, args);
+    /* within the buffer: everything arrives once the server is back */
+    chs_stop(&c);
+    send_v5(d.port, 0, 100); /* 3,000 flows, about 0.4 MiB encoded */
+    cr_assert(wait_until(&d, all_committed, 100, 20000), "the writer took the flows");
+    cr_expect_eq(metric(&d, "flowhound_clickhouse_queue_rows"), 3000, "they wait in the queue");
+    cr_expect_eq(metric(&d, "flowhound_clickhouse_failing"), 1);
+    /* /healthz and flowhound status say so, as for a failing SQLite store */
+    long status;
+    char *body = web_get(&d, "/healthz", &status);
+    cr_expect_eq(status, 503);
+    cr_expect(strstr(body, "ClickHouse has taken no flows for"), "%s", body);
+    free(body);
+    char base[200];
+    cr_expect_eq(th_system("'%s/flowhound' status --url %s | grep -q '^  ClickHouse 0 inserted, 0 "
+                           "dropped, [0-9]* retries; queue 3000 rows, .* of 2.0 MiB; INSERTS "
+                           "FAILING$'",
+                           th_builddir(), web_of(&d, base, sizeof(base))),
+                 0, "flowhound status shows the sender");
+    chs_restart(&c);
+    cr_expect_eq(chs_wait(&c, "SELECT count() FROM flowhound.flows", 3000, 30000), 3000);
+    cr_expect(wait_until(&d, queue_empty, 0, 20000), "the queue is sent");
+    cr_expect(wait_until(&d, healthy, 0, 20000), "healthy again");
+    cr_expect_eq(metric(&d, "flowhound_clickhouse_rows_inserted_total"), 3000);
+    cr_expect_eq(metric(&d, "flowhound_clickhouse_rows_dropped_total"), 0);
+    cr_expect_gt(metric(&d, "flowhound_clickhouse_insert_retries_total"), 0);
+    /* beyond it: what does not fit is dropped and counted, the rest arrives */
+    chs_stop(&c);
+    send_v5(d.port, 100, 1500); /* 45,000 flows, about 6 MiB */
+    cr_expect(wait_until(&d, all_committed, 1600, 30000), "the writer took the flows");
+    chs_restart(&c);
+    cr_expect(wait_until(&d, queue_empty, 0, 30000), "the queue is sent");
+    double dropped_metric = metric(&d, "flowhound_clickhouse_rows_dropped_total");
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    int64_t stored = chs_int(&c, "SELECT count() FROM flowhound.flows");
+    int64_t dropped = th_db_int(d.db, "SELECT sum(dropped_store) FROM exporter_domains");
+    int64_t other = th_db_int(d.db, "SELECT sum(dropped_queue) FROM exporter_domains") +
+                    30 * th_db_int(d.db, "SELECT sum(kernel_drops) FROM exporters");
+    cr_expect_gt(dropped, 0, "a 2 MiB buffer cannot hold 6 MiB");
+    cr_expect_eq(dropped_metric, (double)dropped, "/metrics counts what the store counts");
+    cr_expect_gt(stored, 3000, "the buffer's worth arrived too");
+    cr_expect_eq(stored + dropped + other, 48000, "stored %lld + dropped %lld + %lld lost earlier",
+                 (long long)stored, (long long)dropped, (long long)other);
+    cr_expect_eq(chs_int(&c, "SELECT count() - uniqExact(seq) FROM flowhound.flows"), 0,
+                 "no flow twice");
+    th_daemon_cleanup(&d);
+    chs_cleanup(&c);
+}
+
+/* ---- two collectors, one cluster ---- */
 
 Test(clickhouse, two_collectors_write_one_cluster_and_each_web_ui_sees_both, .timeout = 300)
 {
