@@ -9,6 +9,7 @@
  *   - ClickHouse stopped mid-ingest and restarted: what the buffer held arrives, what did not
  *     fit is counted (dropped_store), nothing else is lost; /metrics, /healthz and `flowhound
  *     status` say what the sender does meanwhile;
+ *   - the analyzer's open alerts resume after a restart from the flows in ClickHouse;
  *   - two collectors writing to a cluster of two servers (a Distributed table): the web API of
  *     either one sees the flows of both. */
 #include "config.h"
@@ -582,6 +583,33 @@ Test(clickhouse, stopped_server_buffered_within_the_buffer_and_counted_beyond, .
                  (long long)stored, (long long)dropped, (long long)other);
     cr_expect_eq(chs_int(&c, "SELECT count() - uniqExact(seq) FROM flowhound.flows"), 0,
                  "no flow twice");
+    th_daemon_cleanup(&d);
+    chs_cleanup(&c);
+}
+
+/* ---- the analyzer's open alerts go on after a restart, read back from ClickHouse ---- */
+
+Test(clickhouse, open_alerts_resume_from_the_flows_in_clickhouse, .timeout = 120)
+{
+    struct chs c = {0};
+    chs_start(&c, NULL);
+    struct th_daemon d = {0};
+    const char *args[] = {"--store", c.url, "--vantage-inner", "*/2", "--commit-interval",
+                          "0.2s",    NULL};
+    th_daemon_start(&d, args);
+    cr_assert_gt(
+        th_replay(th_shared_path("scenarios/story_exhaustion/merged.v5.pcap"), d.port, 5000, 0), 0);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    const char *open = "SELECT count(*) FROM alerts WHERE state = 'open'";
+    cr_assert_eq(th_db_int(d.db, open), 12, "11 ports and their port_exhaustion alert");
+    cr_assert_eq(th_db_int(d.db, "SELECT count(*) FROM flows"), 0, "the flows are in ClickHouse");
+    int64_t events = th_db_int(d.db, "SELECT count(*) FROM alert_events");
+    th_daemon_start_db(&d, d.db, args);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+    cr_expect_eq(th_system("grep -q 'resumed 12 of 12 open alerts' '%s'", d.log), 0,
+                 "every open alert resumed from ClickHouse's flows");
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM alert_events"), events,
+                 "resuming says nothing the store does not hold already");
     th_daemon_cleanup(&d);
     chs_cleanup(&c);
 }
