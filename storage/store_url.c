@@ -7,21 +7,18 @@
 
 #include "storage/store_url.h"
 
-static bool name_ok(const char *s, const char *extra)
+/* Letters, digits and '_': what a database name may hold (it becomes an identifier). */
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+static bool name_ok(const char *s, const char *chars)
 {
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || (extra && strchr(extra, *s))))
-            return false;
-    return true;
+    size_t n = strlen(s);
+    return n > 0 && n < STORE_URL_NAME_MAX && strspn(s, chars) == n;
 }
 
 bool store_instance_ok(const char *name)
 {
-    size_t n = strlen(name);
-    return n > 0 && n < STORE_URL_NAME_MAX && strspn(name, STORE_INSTANCE_CHARS) == n;
+    return name_ok(name, STORE_INSTANCE_CHARS);
 }
 
 static int hexval(char c)
@@ -120,7 +117,7 @@ static int parse_params(const char *q, struct store_url *u, char *err, size_t er
 {
     if (!q)
         return 0;
-    if (strncmp(q, "cluster=", 8) || strlen(q + 8) >= sizeof(u->cluster) || !name_ok(q + 8, "-.")) {
+    if (strncmp(q, "cluster=", 8) || !name_ok(q + 8, STORE_INSTANCE_CHARS)) {
         snprintf(err, errlen,
                  "clickhouse: the only parameter is cluster=NAME (letters, digits, "
                  "'_', '-', '.')");
@@ -159,7 +156,7 @@ static int parse_clickhouse(const char *rest, bool tls, struct store_url *u, cha
             u->database[n] = '\0';
         }
     }
-    if (!name_ok(u->database, NULL)) {
+    if (!name_ok(u->database, NAME_CHARS)) {
         snprintf(err, errlen,
                  "clickhouse: the database name may only hold letters, digits and "
                  "'_'");

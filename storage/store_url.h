@@ -27,8 +27,8 @@ struct store_url {
     char password[256];
 };
 
-/* A collector's instance name in a shared ClickHouse: it goes into the rows and, as a
- * literal, into the sender's SQL, so these characters only. */
+/* A collector's instance name in a shared ClickHouse (and a cluster's name): it goes into the
+ * rows and, as a literal, into the sender's SQL, so these characters only. */
 #define STORE_INSTANCE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
 bool store_instance_ok(const char *name);
 
