@@ -136,26 +136,44 @@ char *query_ch_where(struct query *q, int64_t from, int64_t to, const struct fil
 
 /* ---- flows ---- */
 
+struct flow_reader {
+    query_flow_fn fn;
+    void *ctx;
+};
+
+static long read_flow(void *arg, const uint8_t *p, size_t n)
+{
+    struct flow_reader *r = arg;
+    struct flow f;
+    long used = ch_get_flow(p, n, &f);
+    if (used <= 0)
+        return used;
+    return r->fn(r->ctx, &f) ? CH_ROW_STOP : used;
+}
+
+int query_ch_select_flows(struct query *q, const char *sql, query_flow_fn fn, void *ctx, char *err,
+                          size_t errlen)
+{
+    struct flow_reader r = {fn, ctx};
+    return query_ch_select(q, sql, read_flow, &r, err, errlen);
+}
+
 struct flow_rows {
     struct query *q;
     query_row_fn fn;
     void *ctx;
 };
 
-/* One flow row, read and handed out as a row of the flows view. */
-static long hand_out_flow(void *arg, const uint8_t *p, size_t n)
+/* One flow handed out as a row of the flows view. */
+static int hand_out_flow(void *arg, const struct flow *f)
 {
     struct flow_rows *r = arg;
-    struct flow f;
-    long used = ch_get_flow(p, n, &f);
-    if (used <= 0)
-        return used;
     struct store_row_texts t;
     sqlite3_stmt *st = r->q->ch->flow_row;
-    store_bind_flow(st, 1, &f, &t);
+    store_bind_flow(st, 1, f, &t);
     bool stop = sqlite3_step(st) == SQLITE_ROW && r->fn && r->fn(r->ctx, st);
     sqlite3_reset(st);
-    return stop ? CH_ROW_STOP : used;
+    return stop;
 }
 
 int query_ch_flows(struct query *q, const struct query_flows *req, query_row_fn fn, void *ctx,
@@ -192,7 +210,7 @@ int query_ch_flows(struct query *q, const struct query_flows *req, query_row_fn 
     free(order);
     free(where);
     struct flow_rows r = {q, fn, ctx};
-    rc = query_ch_select(q, sql, hand_out_flow, &r, err, errlen);
+    rc = query_ch_select_flows(q, sql, hand_out_flow, &r, err, errlen);
     free(sql);
     return rc;
 }

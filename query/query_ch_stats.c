@@ -251,21 +251,6 @@ int query_ch_summary(struct query *q, struct query_summary *out, char *err, size
 
 /* ---- the hunt ---- */
 
-struct hunt_rows {
-    query_flow_fn fn;
-    void *ctx;
-};
-
-static long hand_out_hunted(void *arg, const uint8_t *p, size_t n)
-{
-    struct hunt_rows *r = arg;
-    struct flow f;
-    long used = ch_get_flow(p, n, &f);
-    if (used <= 0)
-        return used;
-    return r->fn && r->fn(r->ctx, &f) ? CH_ROW_STOP : used;
-}
-
 /* The endpoint: its key, and the address text and port that settle it (an IPv6 key is a
  * hash). The address text is inet_ntop's of a parsed address: safe as a literal. */
 static char *endpoint_sql(const char *side, const struct query_hunt *h)
@@ -307,8 +292,7 @@ int query_ch_hunt(struct query *q, const struct query_hunt *h, query_flow_fn fn,
                         "first_ms, last_ms, seq FORMAT RowBinary",
                         store_flow_columns, query_ch_db(q), where, proto, from_ep, replies);
         free(replies);
-        struct hunt_rows r = {fn, ctx};
-        rc = query_ch_select(q, sql, hand_out_hunted, &r, err, errlen);
+        rc = query_ch_select_flows(q, sql, fn, ctx, err, errlen);
         free(sql);
     }
     free(in);
@@ -333,8 +317,7 @@ int query_ch_replay(struct query *q, int64_t from, int64_t to, int proto, query_
                           "FORMAT RowBinary",
                           store_flow_columns, query_ch_db(q), where, p);
     free(where);
-    struct hunt_rows r = {fn, ctx};
-    rc = query_ch_select(q, sql, hand_out_hunted, &r, err, errlen);
+    rc = query_ch_select_flows(q, sql, fn, ctx, err, errlen);
     free(sql);
     return rc;
 }

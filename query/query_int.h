@@ -141,6 +141,9 @@ char *query_ch_where(struct query *q, int64_t from, int64_t to, const struct fil
                      char *err, size_t errlen);
 int query_ch_select(struct query *q, const char *sql, long (*row)(void *, const uint8_t *, size_t),
                     void *ctx, char *err, size_t errlen);
+/* A SELECT of store_flow_columns: each row to fn as the struct flow it encodes. */
+int query_ch_select_flows(struct query *q, const char *sql, query_flow_fn fn, void *ctx, char *err,
+                          size_t errlen);
 sqlite3_stmt *query_ch_row_stmt(struct query *q, const char *sql, char *err, size_t errlen);
 struct ch_call;
 int query_ch_call(struct query *q, const struct ch_call *k, char *err, size_t errlen);
