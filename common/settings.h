@@ -13,8 +13,8 @@ struct args;
 
 struct fh_config {
     char *db;
-    char *store;     /* sqlite:PATH or clickhouse://...; NULL: sqlite:<db> */
-    char *instance;  /* this collector's name in a shared ClickHouse; NULL: the host name */
+    char *store;    /* sqlite:PATH or clickhouse://...; NULL: sqlite:<db> */
+    char *instance; /* this collector's name in a shared ClickHouse; NULL: the host name */
     int64_t clickhouse_buffer;
     char **listen;
     size_t n_listen;
@@ -38,7 +38,7 @@ struct fh_config {
     int64_t template_budget, template_budget_exporter; /* bytes */
     int64_t template_timeout_ms;
     int64_t template_changes; /* a minute, per exporter domain */
-    char **exporter_name; /* "ADDR NAME" (common/exporter_names.h) */
+    char **exporter_name;     /* "ADDR NAME" (common/exporter_names.h) */
     size_t n_exporter_name;
     char **allow_exporter;
     size_t n_allow_exporter;
