@@ -117,15 +117,15 @@ static void print_clickhouse(const struct samples *m)
 static void print_storing(const struct samples *m)
 {
     char b1[32], b2[32], b3[32], b4[32];
-    printf("storing     %llu rows stored, %llu failed; %llu dropped (queue full)%s\n",
+    printf("storing     %llu rows stored, %llu failed; %llu datagrams lost in the journal%s\n",
            N(total(m, "flowhound_rows_stored_total")), N(total(m, "flowhound_rows_failed_total")),
-           N(total(m, "flowhound_records_dropped_queue_total")),
+           N(total(m, "flowhound_journal_lost_total")),
            total(m, "flowhound_store_failing") ? "; WRITES FAILING" : "");
-    printf("  queue %llu/%llu batches, backlog %s (%llu datagrams) of %s\n",
-           N(total(m, "flowhound_queue_batches")), N(total(m, "flowhound_queue_capacity_batches")),
-           bytes(total(m, "flowhound_receive_backlog_bytes"), b1, sizeof(b1)),
-           N(total(m, "flowhound_receive_backlog_datagrams")),
-           bytes(total(m, "flowhound_receive_backlog_limit_bytes"), b2, sizeof(b2)));
+    printf("  journal %s of %s, %s not yet decoded; queue %llu/%llu batches\n",
+           bytes(total(m, "flowhound_journal_bytes"), b1, sizeof(b1)),
+           bytes(total(m, "flowhound_journal_limit_bytes"), b2, sizeof(b2)),
+           bytes(total(m, "flowhound_journal_backlog_bytes"), b3, sizeof(b3)),
+           N(total(m, "flowhound_queue_batches")), N(total(m, "flowhound_queue_capacity_batches")));
     double ret = total(m, "flowhound_retention_seconds");
     double max = total(m, "flowhound_max_size_bytes");
     printf("  store %s + WAL %s; retention %s, max-size %s\n",

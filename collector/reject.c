@@ -20,6 +20,7 @@ const char *reject_reason_name(enum reject_reason r)
         [REJ_BAD_RECORD] = "bad_record",
         [REJ_TEMPLATE_BUDGET] = "template_budget",
         [REJ_TEMPLATE_CHURN] = "template_churn",
+        [REJ_JOURNAL_LOST] = "journal_lost",
     };
     return (unsigned)r < REJ__COUNT && names[r] ? names[r] : "unknown";
 }

@@ -18,6 +18,7 @@ enum reject_reason {
     REJ_BAD_RECORD,          /* a record whose fields make no sense (e.g. bad address) */
     REJ_TEMPLATE_BUDGET,     /* a template over its exporter's or the global template budget */
     REJ_TEMPLATE_CHURN,      /* a template redefined or withdrawn too often (rate limit) */
+    REJ_JOURNAL_LOST,        /* received, lost from the receive journal before decoding */
     REJ__COUNT
 };
 

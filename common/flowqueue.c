@@ -46,6 +46,8 @@ struct flow_batch *flowq_get_free(struct flow_queue *q)
         q->free_list = b->next;
         b->next = NULL;
         b->n = 0;
+        b->src_seg = b->src_off = 0; /* from no journal unless the decoder says so */
+        b->src_whole = true;
         q->n_free--;
     }
     pthread_mutex_unlock(&q->lock);

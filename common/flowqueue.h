@@ -18,6 +18,11 @@
 struct flow_batch {
     size_t n;
     struct flow_batch *next;
+    /* Where the flows came from (the receive journal, collector/decoder.h): every flow of the
+     * datagrams before position (src_seg, src_off) is in this batch or an earlier one, and
+     * src_whole says this batch holds none after it (false: it ends inside a datagram). */
+    uint64_t src_seg, src_off;
+    bool src_whole;
     struct flow flows[FLOW_BATCH_CAP];
 };
 

@@ -64,8 +64,17 @@ const struct cfg_key config_keys[] = {
      "longest time between commits (what a crash can lose)"},
     {"queue-batches", CFG_INT, OFF(queue_batches), 0, "64", "N",
      "batches of 512 flows between receiver and writer"},
-    {"receive-backlog", CFG_SIZE, OFF(receive_backlog), 0, "256M", "BYTES",
-     "memory for datagrams received while the writer is behind (bursts; 0 = none)"},
+    {"journal", CFG_STR, OFF(journal_dir), 0, NULL, "DIR",
+     "receive journal: every datagram on disk until its flows are stored [DB.received]"},
+    {"journal-size", CFG_SIZE, OFF(journal_size), 0, "8G", "BYTES",
+     "most disk the receive journal takes; beyond, the oldest datagrams not yet stored are "
+     "dropped and counted (journal_lost)"},
+    {"journal-min-free", CFG_SIZE, OFF(journal_min_free), 0, "512M", "BYTES",
+     "free disk the receive journal leaves on its filesystem, dropping as above"},
+    {"journal-sync", CFG_BOOL, OFF(journal_sync), 0, "yes", NULL,
+     "fdatasync the journal before decoding it, so that a power loss loses nothing stored"},
+    {"receive-backlog", CFG_SIZE, OFF(receive_backlog), 0, "0", "BYTES",
+     "obsolete: the receive journal replaced the memory backlog (journal-size); ignored"},
     {"max-exporters", CFG_INT, OFF(max_exporters), 0, "4096", "N",
      "exporters tracked; datagrams from more are rejected"},
     {"template-budget", CFG_SIZE, OFF(template_budget), 0, "64M", "BYTES",
@@ -266,6 +275,12 @@ void config_finish(struct fh_config *c)
         for (char *t = strtok_r(defs, " ", &save); t; t = strtok_r(NULL, " ", &save))
             set_key(c, k, t, err, sizeof(err));
         free(defs);
+    }
+    /* The journal beside the store unless named: the same disk, the same owner. */
+    if (!c->journal_dir && c->db) {
+        size_t n = strlen(c->db) + sizeof(".received");
+        c->journal_dir = xmalloc(n);
+        snprintf(c->journal_dir, n, "%s.received", c->db);
     }
 }
 

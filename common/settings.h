@@ -33,7 +33,10 @@ struct fh_config {
     int64_t max_size;
     int64_t commit_interval_ms;
     int64_t queue_batches;
-    int64_t receive_backlog;
+    char *journal_dir; /* config_finish: DB.received unless set */
+    int64_t journal_size, journal_min_free;
+    bool journal_sync;
+    int64_t receive_backlog; /* obsolete, warned about */
     int64_t max_exporters;
     int64_t template_budget, template_budget_exporter; /* bytes */
     int64_t template_timeout_ms;

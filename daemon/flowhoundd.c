@@ -1,6 +1,6 @@
-/* flowhoundd.c - the collector daemon: sockets -> decoders -> queue -> writer (-> SQLite, or
- * ClickHouse through its sender) (-> analyzer -> alerts). Signals only set flags; the main loop
- * acts on them between two turns of the receiver (daemon/runtime.h). */
+/* flowhoundd.c - the collector daemon: sockets -> receive journal -> decoder -> queue -> writer
+ * (-> SQLite, or ClickHouse through its sender) (-> analyzer -> alerts). Signals only set flags;
+ * the main loop acts on them between two turns of the receiver (daemon/runtime.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -25,6 +25,10 @@
 #define TURN_MS 200
 /* How often STATUS= (systemctl status) is refreshed. */
 #define STATUS_MS 10000
+/* At stop: how long the decoder goes on with what the journal holds. What is left then stays
+ * there and is stored at the next start: nothing is lost to a stop, and systemd's
+ * TimeoutStopSec (3 min) is never reached. */
+#define STOP_DECODE_MS 60000
 
 static volatile sig_atomic_t stop_flag, reload_flag, usr1_flag, usr2_flag;
 
@@ -200,6 +204,7 @@ static int open_store(struct runtime *rt)
         return -1;
     }
     rt->db_path = xstrdup(cfg->db);
+    rt->journal_dir = xstrdup(cfg->journal_dir);
     exporters_init(&rt->exporters, (unsigned)cfg->max_exporters, 64);
     rt->exporters.free_proto_state = fixbuf_free_state;
     rt->exporters.templates.budget_all = (uint64_t)cfg->template_budget;
@@ -242,6 +247,40 @@ static int start_clickhouse(struct runtime *rt)
     return 0;
 }
 
+/* The journal, read from the position the store has taken: what a stop left there, or a
+ * crash, is decoded and stored first. Opened as the user flowhoundd runs as. */
+static int open_journal(struct runtime *rt, char *err, size_t errlen)
+{
+    const struct fh_config *cfg = &rt->cfg;
+    struct journal_pos from;
+    char msg[256];
+    if (store_load_journal_pos(rt->store, &from, msg, sizeof(msg))) {
+        snprintf(err, errlen, "the store's journal position: %s", msg);
+        return -1;
+    }
+    struct journal_opts o = {.dir = rt->journal_dir,
+                             .max_bytes = (uint64_t)cfg->journal_size,
+                             .min_free_bytes = (uint64_t)cfg->journal_min_free,
+                             .no_sync = !cfg->journal_sync,
+                             .on_lost = receiver_journal_lost,
+                             .ctx = &rt->recv};
+    rt->journal = journal_open(&o, from, msg, sizeof(msg));
+    if (!rt->journal) {
+        snprintf(err, errlen, "cannot open the receive journal: %s", msg);
+        return -1;
+    }
+    rt->recv.journal = rt->journal;
+    rt->journal_limit = cfg->journal_size;
+    writer_set_journal(rt->writer, rt->journal);
+    decoder_init(&rt->decoder, rt->journal, &rt->exporters, &rt->queue);
+    struct journal_stats st;
+    journal_get_stats(rt->journal, &st);
+    if (st.backlog_bytes)
+        log_info("receive journal %s: %llu bytes received before the last stop, stored first",
+                 rt->journal_dir, (unsigned long long)st.backlog_bytes);
+    return 0;
+}
+
 /* The writer and what runs beside it (web, analyzer, delivery), with the signals blocked. */
 static int start_threads(struct runtime *rt)
 {
@@ -252,8 +291,7 @@ static int start_threads(struct runtime *rt)
     flowq_init(&rt->queue, (size_t)cfg->queue_batches);
     rt->writer = writer_new(rt->store, &rt->queue, &rt->exporters, cfg->commit_interval_ms);
     writer_set_retention(rt->writer, cfg->retention_ms, cfg->max_size);
-    receiver_init(&rt->recv, rt->ls, rt->n_ls, &rt->exporters, &rt->queue,
-                  (size_t)cfg->receive_backlog);
+    receiver_init(&rt->recv, rt->ls, rt->n_ls, &rt->exporters, NULL);
     sigset_t old;
     block_signals_for_threads(&old);
     err[0] = '\0';
@@ -261,10 +299,19 @@ static int start_threads(struct runtime *rt)
     if (rc == 0)
         rc = hooks_start(&rt->hooks, cfg, rt->writer, &rt->exporters, &probes, err, sizeof(err));
     /* Every socket is bound and the store open: nothing after this needs root. */
-    if (rc == 0 && cfg->user && privdrop_apply(cfg->user, cfg->db, err, sizeof(err)))
+    if (rc == 0 && cfg->user &&
+        privdrop_apply(cfg->user, cfg->db, rt->journal_dir, err, sizeof(err)))
         rc = -1;
+    if (rc == 0)
+        rc = open_journal(rt, err, sizeof(err));
     if (rc == 0 && writer_start(rt->writer) != 0) {
         snprintf(err, sizeof(err), "cannot start the writer thread");
+        rc = -1;
+    }
+    if (rc == 0 && decoder_start(&rt->decoder) != 0) {
+        snprintf(err, sizeof(err), "cannot start the decoder thread");
+        flowq_close(&rt->queue);
+        writer_join(rt->writer);
         rc = -1;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -284,6 +331,8 @@ static void free_runtime(struct runtime *rt)
         exporters_free(&rt->exporters);
         store_close(rt->store);
     }
+    journal_close(rt->journal);
+    free(rt->journal_dir);
     free(rt->allow);
     free(rt->db_path);
     pthread_mutex_destroy(&rt->lock);
@@ -293,20 +342,25 @@ static void free_runtime(struct runtime *rt)
 static void log_totals(struct runtime *rt)
 {
     struct writer_stats ws;
-    struct receiver *r = &rt->recv;
+    struct journal_stats js;
+    struct decoder *d = &rt->decoder;
     writer_get_stats(rt->writer, &ws);
-    log_info("stopped: %llu datagrams (%llu rejected), %llu flows stored, %llu dropped "
-             "(queue %llu, store %llu)",
-             (unsigned long long)r->datagrams, (unsigned long long)r->rejected,
-             (unsigned long long)ws.rows_stored,
-             (unsigned long long)(r->flows_dropped + ws.rows_failed),
-             (unsigned long long)r->flows_dropped, (unsigned long long)ws.rows_failed);
-    if (r->backlog.total)
-        log_info("burst backlog: %llu datagrams parked while the writer was behind, peak %zu MiB",
-                 (unsigned long long)r->backlog.total, r->backlog.peak_bytes >> 20);
-    if (r->backlog_lost)
-        log_warn("lost %llu received datagrams not decoded by the stop deadline",
-                 (unsigned long long)r->backlog_lost);
+    journal_get_stats(rt->journal, &js);
+    log_info("stopped: %llu datagrams received, %llu decoded (%llu rejected), %llu flows "
+             "stored, %llu dropped (store)",
+             (unsigned long long)rt->recv.datagrams, (unsigned long long)d->datagrams,
+             (unsigned long long)d->rejected, (unsigned long long)ws.rows_stored,
+             (unsigned long long)ws.rows_failed);
+    if (js.backlog_bytes)
+        log_info("receive journal: %llu bytes received and not yet decoded stay in %s: stored "
+                 "at the next start",
+                 (unsigned long long)js.backlog_bytes, rt->journal_dir);
+    if (js.lost)
+        log_warn("receive journal: %llu datagrams lost over its bounds or to write errors "
+                 "(journal_lost)",
+                 (unsigned long long)js.lost);
+    if (js.torn)
+        log_warn("receive journal: %llu torn records skipped", (unsigned long long)js.torn);
     for (unsigned i = 0; i < rt->n_ls; i++)
         if (rt->ls[i].kernel_drops)
             log_warn("%s: the kernel dropped %llu datagrams", rt->ls[i].spec,
@@ -401,6 +455,7 @@ static int run(struct runtime *rt)
     main_loop(rt);
     sdn_send(&rt->notify, "STOPPING=1\nSTATUS=stopping: storing what was received");
     receiver_finish(&rt->recv);
+    decoder_stop(&rt->decoder, STOP_DECODE_MS);
     log_info("stopping: flushing %zu queued batches", flowq_depth(&rt->queue));
     flowq_close(&rt->queue);
     writer_join(rt->writer);
@@ -436,6 +491,9 @@ int main(int argc, char **argv)
     enum log_level lvl;
     log_level_from_name(rt.cfg.log_level, &lvl);
     log_init("flowhoundd", rt.cfg.daemonize, lvl);
+    if (rt.cfg.receive_backlog)
+        log_warn("receive-backlog is obsolete and ignored: received datagrams wait in the "
+                 "receive journal on disk (journal, journal-size)");
     privdrop_start(rt.cfg.user);
     if (rt.cfg.daemonize && daemon(1, 0) < 0) {
         fprintf(stderr, "flowhoundd: cannot detach: %s\n", strerror(errno));

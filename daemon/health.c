@@ -43,6 +43,11 @@ bool runtime_healthy(struct runtime *rt, bool store_too, char *why, size_t whyle
         snprintf(why, whylen, "receiver: no progress for %lld s", (long long)(recv_age / 1000));
         return false;
     }
+    int64_t dec_age = now - atomic_load(&rt->decoder.beat_ms);
+    if (dec_age > STALL_MS) {
+        snprintf(why, whylen, "decoder: no progress for %lld s", (long long)(dec_age / 1000));
+        return false;
+    }
     if (now - ws.beat_ms > STALL_MS) {
         snprintf(why, whylen, "writer: no progress for %lld s (stuck in the store?)",
                  (long long)((now - ws.beat_ms) / 1000));

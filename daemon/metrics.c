@@ -221,32 +221,49 @@ static void listeners(FILE *f, struct runtime *rt)
 static void receiver(FILE *f, struct runtime *rt)
 {
     struct receiver *r = &rt->recv;
+    struct decoder *d = &rt->decoder;
     counter(f, "flowhound_datagrams_received_total", "Datagrams read from every socket.",
             atomic_load(&r->datagrams));
+    counter(f, "flowhound_datagrams_decoded_total", "Datagrams read back from the journal.",
+            atomic_load(&d->datagrams));
     counter(f, "flowhound_datagrams_rejected_total",
             "Datagrams rejected (every exporter and reason; per exporter below).",
-            atomic_load(&r->rejected));
+            atomic_load(&d->rejected));
     counter(f, "flowhound_records_queued_total", "Flow records decoded and queued for the store.",
-            atomic_load(&r->flows_queued));
-    counter(f, "flowhound_records_dropped_queue_total",
-            "Flow records dropped because the queue to the writer was full.",
-            atomic_load(&r->flows_dropped));
+            atomic_load(&d->flows_queued));
     counter(f, "flowhound_queue_full_waits_total",
-            "Times the receiver found the queue without room (datagrams parked or left in the "
-            "socket).",
-            atomic_load(&r->waits));
+            "Times the decoder found the queue without room (the datagrams wait in the journal).",
+            atomic_load(&d->waits));
     gauge(f, "flowhound_queue_batches", "Batches of flow records waiting for the writer.",
           (double)flowq_depth(&rt->queue));
     gauge(f, "flowhound_queue_capacity_batches", "Batches the queue holds at most (512 records).",
           (double)rt->queue.n_batches);
-    gauge(f, "flowhound_receive_backlog_datagrams", "Datagrams parked while the writer is behind.",
-          (double)atomic_load(&r->backlog.count));
-    gauge(f, "flowhound_receive_backlog_bytes", "Memory of the receive backlog now.",
-          (double)atomic_load(&r->backlog.bytes));
-    gauge(f, "flowhound_receive_backlog_limit_bytes", "receive-backlog: its most memory.",
-          (double)r->backlog.limit);
-    counter(f, "flowhound_receive_backlog_parked_total", "Datagrams ever parked in the backlog.",
-            atomic_load(&r->backlog.total));
+}
+
+/* The receive journal (collector/journal.h): what waits in it is the store's lag. */
+static void journal(FILE *f, struct runtime *rt)
+{
+    struct journal_stats st;
+    journal_get_stats(rt->journal, &st);
+    gauge(f, "flowhound_journal_bytes", "Bytes of the receive journal's segments on disk.",
+          (double)st.bytes);
+    gauge(f, "flowhound_journal_segments", "Segment files of the receive journal.",
+          (double)st.segments);
+    gauge(f, "flowhound_journal_limit_bytes", "journal-size: the most disk it takes.",
+          (double)rt->journal_limit);
+    gauge(f, "flowhound_journal_backlog_bytes",
+          "Bytes received and not yet decoded: what the store has to catch up.",
+          (double)st.backlog_bytes);
+    counter(f, "flowhound_journal_appended_total", "Datagrams written to the journal.",
+            st.appended);
+    counter(f, "flowhound_journal_lost_total",
+            "Datagrams lost before they were decoded: over journal-size or the free-disk bound, "
+            "or not written (disk error).",
+            st.lost);
+    counter(f, "flowhound_journal_torn_total",
+            "Journal records skipped, cut short or failing their CRC (a crash's torn tail).",
+            st.torn);
+    counter(f, "flowhound_journal_syncs_total", "fdatasync calls on the journal.", st.syncs);
 }
 
 static int64_t file_size(const char *path, const char *suffix)
@@ -407,6 +424,7 @@ char *runtime_metrics(struct runtime *rt, size_t *len)
         return NULL;
     process(f, rt);
     receiver(f, rt);
+    journal(f, rt);
     listeners(f, rt);
     writer(f, rt);
     clickhouse(f, rt);

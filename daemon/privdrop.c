@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
@@ -88,6 +89,31 @@ static int for_each_store_file(const char *db, const struct privdrop_user *u,
     return 0;
 }
 
+/* The receive journal's directory, made by root at an earlier start, and its segments. */
+static int hand_over_dir(const char *dir, const struct privdrop_user *u, char *err, size_t errlen)
+{
+    struct stat st;
+    if (!dir || lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0)
+        return 0;
+    if (lchown(dir, u->uid, u->gid) != 0) {
+        snprintf(err, errlen, "cannot give %s to uid %u: %s", dir, (unsigned)u->uid,
+                 strerror(errno));
+        return -1;
+    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+    int rc = 0;
+    while (d && rc == 0 && (e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            rc = hand_over(path, u, err, errlen);
+        }
+    if (d)
+        closedir(d);
+    return rc;
+}
+
 static int can_write(const char *path, const struct privdrop_user *u, char *err, size_t errlen)
 {
     (void)u;
@@ -132,7 +158,8 @@ static int verify(const struct privdrop_user *u, char *err, size_t errlen)
     return 0;
 }
 
-int privdrop_apply(const char *user, const char *db, char *err, size_t errlen)
+int privdrop_apply(const char *user, const char *db, const char *journal_dir, char *err,
+                   size_t errlen)
 {
     struct privdrop_user u;
     if (privdrop_lookup(user, &u, err, errlen))
@@ -144,7 +171,8 @@ int privdrop_apply(const char *user, const char *db, char *err, size_t errlen)
                  (unsigned)geteuid());
         return -1;
     }
-    if (for_each_store_file(db, &u, hand_over, err, errlen))
+    if (for_each_store_file(db, &u, hand_over, err, errlen) ||
+        hand_over_dir(journal_dir, &u, err, errlen))
         return -1;
     /* glibc applies each of these to every thread of the process (the web server's and alert
      * delivery's already run). Groups first: after setresuid they could not be changed. */

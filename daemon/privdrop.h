@@ -22,8 +22,10 @@ void privdrop_start(const char *user);
 
 /* After binding and opening the store at `db`: becomes `user` (supplementary groups cleared,
  * real/effective/saved uid and gid all set, no capability left) and checks that root cannot be
- * had back. The store's files that root created are handed to the user first. Nothing to do
+ * had back. The store's files that root created, and the receive journal's directory
+ * (journal_dir, may be NULL) with its files, are handed to the user first. Nothing to do
  * when already running as that user (systemd's User=). Returns 0, or -1 with a message. */
-int privdrop_apply(const char *user, const char *db, char *err, size_t errlen);
+int privdrop_apply(const char *user, const char *db, const char *journal_dir, char *err,
+                   size_t errlen);
 
 #endif

@@ -1,8 +1,9 @@
 /* runtime.h - the running flowhoundd: its parts, what the main loop does between two turns of
  * the receiver (reload, watchdog), and what the web server asks of it (metrics, health).
  *
- * Threads: the main thread receives (collector/receiver.c) and, between two turns, acts on the
- * signals' flags; the writer thread stores and runs the analyzer; the web server's threads
+ * Threads: the main thread receives (collector/receiver.c: into the journal) and, between two
+ * turns, acts on the signals' flags; the decoder thread decodes the journal into the queue
+ * (collector/decoder.c); the writer thread stores and runs the analyzer; the web server's threads
  * answer /metrics and /healthz. What the main thread replaces in a reload and other threads
  * read (the listener array, alert delivery) is under a lock; counters are atomic; what the
  * writer thread owns (retention, the analyzer's thresholds) is changed through its mailbox. */
@@ -15,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collector/decoder.h"
 #include "collector/exporters.h"
+#include "collector/journal.h"
 #include "collector/listener.h"
 #include "collector/receiver.h"
 #include "common/flowqueue.h"
@@ -41,8 +44,12 @@ struct runtime {
     struct fh_prefix *allow; /* exporters.allow */
     struct flow_queue queue;
     struct writer *writer;
-    struct ch_sink *ch; /* flows to ClickHouse (store = clickhouse://); NULL: SQLite */
-    struct receiver recv;
+    struct ch_sink *ch;      /* flows to ClickHouse (store = clickhouse://); NULL: SQLite */
+    struct journal *journal; /* every datagram received, until the store has its flows */
+    char *journal_dir;
+    int64_t journal_limit; /* journal-size as started (never reloaded; cfg is replaced) */
+    struct receiver recv;   /* sockets -> journal */
+    struct decoder decoder; /* journal -> queue */
     struct hooks hooks;
     struct sd_notifier notify;
 

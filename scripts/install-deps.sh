@@ -6,7 +6,8 @@
 set -eu
 
 BUILD="gcc make autoconf automake pkg-config libc6-dev
-libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev libcurl4-gnutls-dev"
+libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev libcurl4-gnutls-dev
+zlib1g-dev"
 RUN="sqlite3"
 # prometheus: for promtool, which checks /metrics as Prometheus reads it (12 packages, 19 MB
 # to download, 96 MB installed, about 10 s, measured on Debian 12).

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "collector/exporters.h"
+#include "collector/journal.h"
 #include "common/flow.h"
 
 #define STORE_SCHEMA_VERSION 3
@@ -124,6 +125,13 @@ char *store_client_port_sql_db(sqlite3 *db, const struct fh_addr *a, uint16_t po
 /* Binds the endpoint and the range to a statement prepared from store_client_port_sql(). */
 void store_bind_hunt(sqlite3_stmt *st, const struct fh_addr *a, uint16_t port, int64_t from_ms,
                      int64_t to_ms);
+
+/* ---- the receive journal's position (storage/journal_pos.c) ---- */
+
+/* Writes the journal position the store has taken (call in the transaction of its flows). */
+int store_save_journal_pos(struct store *s, struct journal_pos pos, char *err, size_t errlen);
+/* The position last saved; {0, 0} when none (the journal is read from its start). */
+int store_load_journal_pos(struct store *s, struct journal_pos *pos, char *err, size_t errlen);
 
 /* ---- retention (storage/retention.c) ---- */
 

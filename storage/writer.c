@@ -62,6 +62,11 @@ struct writer {
     _Atomic bool failing; /* read by the health check */
     int64_t retry_at;
     uint64_t failing_dropped;
+    /* the receive journal (writer_set_journal): the position of what the open transaction
+     * holds, committed with it; commits wait for a batch that ends at a datagram's end */
+    struct journal *journal;
+    struct journal_pos txn_pos;
+    bool txn_pos_set, txn_whole;
     /* the WAL kept from being emptied by a reader: since when (monotonic ms, 0: it is not),
      * its largest size since, when to warn next, and whether a warning went out */
     int64_t wal_pinned_since, wal_peak, wal_warn_at;
@@ -97,9 +102,15 @@ struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter
     writer_set_commit_interval(w, commit_interval_ms);
     struct log_limit lim = LOG_LIMIT_INIT(0.2, 5.0);
     w->err_log = lim;
+    w->txn_whole = true;
     pthread_mutex_init(&w->mail_lock, NULL);
     w->beat_ms = mono_ms();
     return w;
+}
+
+void writer_set_journal(struct writer *w, struct journal *j)
+{
+    w->journal = j;
 }
 
 void writer_free(struct writer *w)
@@ -302,10 +313,14 @@ static void commit(struct writer *w)
     if (!store_in_transaction(w->store))
         return;
     if (store_save_exporters(w->store, w->exporters, err, sizeof(err)) ||
+        (w->txn_pos_set && store_save_journal_pos(w->store, w->txn_pos, err, sizeof(err))) ||
         store_commit(w->store, err, sizeof(err))) {
         fail_txn(w, "commit", err);
         return;
     }
+    if (w->txn_pos_set && w->journal)
+        journal_taken(w->journal, w->txn_pos);
+    w->txn_pos_set = false;
     atomic_fetch_add(&w->rows_stored, txn_rows(w));
     atomic_fetch_add(&w->commits, 1);
     w->n_txn = 0;
@@ -325,9 +340,20 @@ static void drop_batch(struct writer *w, const struct flow_batch *b, size_t from
     w->failing_dropped += b->n - from;
 }
 
+/* The journal position a batch brings the store to (kept for the commit). */
+static void note_position(struct writer *w, const struct flow_batch *b)
+{
+    if (!b->src_seg)
+        return; /* not from the journal (tests, tools) */
+    w->txn_pos = (struct journal_pos){b->src_seg, b->src_off};
+    w->txn_pos_set = true;
+    w->txn_whole = b->src_whole;
+}
+
 static void store_batch(struct writer *w, const struct flow_batch *b)
 {
     char err[512];
+    note_position(w, b);
     if (!open_txn(w)) {
         drop_batch(w, b, 0);
         return;
@@ -507,7 +533,7 @@ void writer_run(struct writer *w)
         }
         int64_t now = mono_ms();
         atomic_store_explicit(&w->beat_ms, now, memory_order_relaxed);
-        if (now - last_tick >= TICK_MS) {
+        if (now - last_tick >= TICK_MS && w->txn_whole) {
             commit(w); /* retention, checkpoints and the mailbox act between transactions */
             expire(w);
             checkpoint(w);
@@ -515,7 +541,9 @@ void writer_run(struct writer *w)
             tick(w, false);
             last_tick = now;
         }
-        if (store_in_transaction(w->store) && (!b || now - w->txn_started >= w->commit_interval_ms))
+        /* never between two batches of one datagram: see collector/decoder.h */
+        if (store_in_transaction(w->store) && w->txn_whole &&
+            (!b || now - w->txn_started >= w->commit_interval_ms))
             commit(w);
         if (!b && flowq_closed_and_empty(w->queue))
             break;

@@ -71,6 +71,10 @@ void writer_count_dropped(struct exporter_table *t, const struct fh_addr *a, uin
 int writer_add_consumer(struct writer *w, const struct writer_consumer *c);
 /* The store the writer writes, for consumers that write in its transactions. */
 struct store *writer_store(struct writer *w);
+/* The receive journal the batches come from: the position they bring the store to is saved
+ * in the transaction that holds their flows, and the journal told after the commit
+ * (journal_taken). Commits wait for a batch that ends at a datagram's end. */
+void writer_set_journal(struct writer *w, struct journal *j);
 /* Drop partitions older than retention_ms and/or while the store exceeds max_bytes (0 = no
  * limit), checked about once a second between transactions (store_expire). */
 void writer_set_retention(struct writer *w, int64_t retention_ms, int64_t max_bytes);

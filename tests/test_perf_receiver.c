@@ -1,30 +1,39 @@
-/* test_perf_receiver.c - when the queue to the writer is (nearly) full, the receiver parks
- * datagrams in its backlog, or leaves them in the socket buffer, instead of reading and
- * dropping them, and decodes them in order once the writer made room; the backlog itself. */
+/* test_perf_receiver.c - the receive path as flowhoundd runs it: the receiver appends every
+ * datagram to the receive journal whatever the writer's pace, the decoder reads the journal
+ * into the queue and waits (the datagrams wait on disk) when the writer is behind; order is
+ * kept; what the journal cannot hold is counted against its exporter. */
 #include "config.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "collector/backlog.h"
+#include "collector/decoder.h"
 #include "collector/exporters.h"
+#include "collector/journal.h"
 #include "collector/listener.h"
 #include "collector/receiver.h"
 #include "common/flowqueue.h"
 #include "common/timeutil.h"
 #include "tests/helpers.h"
 
-/* A receiver on a loopback socket with a 16-batch queue, and the batches a test holds to
- * play a writer that is behind. The tests read its counters while it runs (they are atomic). */
+/* A receiver on a loopback socket writing a journal in a temporary directory, a decoder
+ * reading it into a 16-batch queue, and the batches a test holds to play a writer that is
+ * behind. The tests read the counters while the threads run (they are atomic). */
 struct rig {
+    char dir[64];
     struct listener l;
     struct exporter_table t;
     struct flow_queue q;
+    struct journal *j;
     struct receiver r;
+    struct decoder d;
+    bool decoding;
     struct flow_batch *held[16];
     int n_held;
     pthread_t th;
@@ -46,33 +55,51 @@ static void *run_receiver(void *arg)
     return NULL;
 }
 
-static void rig_open(struct rig *g, int rcvbuf, size_t backlog)
+/* max_bytes 0: the journal's defaults. */
+static void rig_open(struct rig *g, int rcvbuf, uint64_t segment_bytes, uint64_t max_bytes)
 {
     char err[256];
     memset(g, 0, sizeof(*g));
+    snprintf(g->dir, sizeof(g->dir), "/tmp/fh-recv-XXXXXX");
+    cr_assert_not_null(mkdtemp(g->dir));
     cr_assert_eq(listener_open(&g->l, "127.0.0.1:0", rcvbuf, err, sizeof(err)), 0, "%s", err);
     exporters_init(&g->t, 16, 16);
     flowq_init(&g->q, 16);
-    receiver_init(&g->r, &g->l, 1, &g->t, &g->q, backlog);
+    receiver_init(&g->r, &g->l, 1, &g->t, NULL);
+    struct journal_opts o = {.dir = g->dir,
+                             .segment_bytes = segment_bytes,
+                             .max_bytes = max_bytes,
+                             .min_free_bytes = 1,
+                             .no_sync = true,
+                             .on_lost = receiver_journal_lost,
+                             .ctx = &g->r};
+    g->j = journal_open(&o, (struct journal_pos){0, 0}, err, sizeof(err));
+    cr_assert_not_null(g->j, "%s", err);
+    g->r.journal = g->j;
+    decoder_init(&g->d, g->j, &g->t, &g->q);
     struct sigaction sa = {.sa_handler = on_stop};
     sigaction(SIGUSR1, &sa, NULL);
 }
 
-/* Takes free batches until `free` are left (8 is the least the receiver reads with). */
+/* Takes free batches until `free` are left. */
 static void rig_hold(struct rig *g, size_t free)
 {
     while (flowq_free_count(&g->q) > free)
         g->held[g->n_held++] = flowq_get_free(&g->q);
 }
 
-static void rig_start(struct rig *g)
+static void rig_start(struct rig *g, bool decode)
 {
     stop = 0;
     cr_assert_eq(pthread_create(&g->th, NULL, run_receiver, &g->r), 0);
+    if (decode) {
+        cr_assert_eq(decoder_start(&g->d), 0);
+        g->decoding = true;
+    }
 }
 
 /* Again until the thread has ended: under ThreadSanitizer a signal sent to a thread may be
- * lost (seen in Criterion's test processes). */
+ * lost (seen in Criterion's test processes). Then the decoder, as flowhoundd stops them. */
 static void rig_stop(struct rig *g)
 {
     for (;;) {
@@ -85,14 +112,17 @@ static void rig_stop(struct rig *g)
             until.tv_nsec -= 1000000000L;
         }
         if (pthread_timedjoin_np(g->th, NULL, &until) == 0)
-            return;
+            break;
     }
+    if (g->decoding)
+        decoder_stop(&g->d, 10000);
+    g->decoding = false;
 }
 
-/* Waits until `done` holds of the running receiver (or 10 s pass). */
-static void rig_wait(struct rig *g, bool (*done)(const struct receiver *))
+/* Waits until `done` holds (or 10 s pass). */
+static void rig_wait(struct rig *g, bool (*done)(const struct rig *))
 {
-    for (int64_t end = mono_ms() + 10000; !done(&g->r) && mono_ms() < end;)
+    for (int64_t end = mono_ms() + 10000; !done(g) && mono_ms() < end;)
         usleep(10000);
 }
 
@@ -104,51 +134,16 @@ static void rig_release(struct rig *g)
     g->n_held = 0;
 }
 
-static bool found_no_room(const struct receiver *r)
-{
-    return r->waits > 0;
-}
-
-static bool took_all_20(const struct receiver *r)
-{
-    return r->datagrams == 20 && r->rejected == 20;
-}
-
 static void rig_close(struct rig *g)
 {
-    for (int i = 0; i < g->n_held; i++)
-        flowq_release(&g->q, g->held[i]);
+    rig_release(g);
+    journal_close(g->j);
     listener_close(&g->l);
     flowq_destroy(&g->q);
     exporters_free(&g->t);
-}
-
-Test(perf_receiver, full_queue_leaves_datagrams_in_the_socket, .timeout = 30)
-{
-    struct rig g;
-    rig_open(&g, 1 << 20, 0);
-    rig_hold(&g, 4);
-    static const char junk[] = "not a netflow datagram";
-    for (int i = 0; i < 20; i++)
-        cr_assert(th_udp_send(listener_port(&g.l), NULL, junk, sizeof(junk)));
-    /* 4 of 16 batches free: the receiver finds no room, then reads nothing (a fixed wait:
-     * this asserts that something does not happen) */
-    rig_start(&g);
-    rig_wait(&g, found_no_room);
-    cr_expect_gt(g.r.waits, 0);
-    usleep(100000);
-    cr_expect_eq(g.r.datagrams, 0, "no datagram read while the queue has no room");
-    /* the writer makes room: the receiver takes what waited in the socket */
-    rig_release(&g);
-    rig_wait(&g, took_all_20);
-    cr_expect_eq(g.r.datagrams, 20, "every datagram read once there was room");
-    cr_expect_eq(g.r.rejected, 20);
-    rig_stop(&g);
-    cr_expect_eq(g.l.kernel_drops, 0);
-    rig_start(&g);
-    usleep(50000);
-    rig_stop(&g);
-    rig_close(&g);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", g->dir);
+    cr_expect_eq(system(cmd), 0);
 }
 
 /* A one-record v5 datagram whose source port says which one it is. */
@@ -195,119 +190,53 @@ static int queued_ports(struct flow_queue *q, uint16_t *ports, int cap)
     return n;
 }
 
-static bool parked_50(const struct receiver *r)
+static bool read_50_and_waiting(const struct rig *g)
 {
-    return r->datagrams == 50 && r->backlog.count == 50;
+    return g->r.datagrams == 50 && g->d.waits > 0;
 }
 
-static bool drained(const struct receiver *r)
+static bool decoded_50(const struct rig *g)
 {
-    return r->backlog.count == 0 && r->backlog.bytes == 0;
+    return g->d.datagrams == 50 && journal_caught_up(g->j);
 }
 
-Test(perf_receiver, full_queue_parks_datagrams_in_the_backlog, .timeout = 30)
+/* The writer far behind (no free batch): the sockets are read all the same, into the journal,
+ * and the decoder waits instead of dropping; once there is room every datagram is decoded, in
+ * arrival order. */
+Test(perf_receiver, a_writer_behind_costs_no_datagram, .timeout = 30)
 {
     struct rig g;
-    rig_open(&g, 1 << 20, 64u << 20);
-    rig_hold(&g, 4);
+    rig_open(&g, 1 << 20, 0, 0);
+    rig_hold(&g, 0);
+    rig_start(&g, true);
     send_v5(&g, 50);
-    rig_start(&g);
-    rig_wait(&g, parked_50);
+    rig_wait(&g, read_50_and_waiting);
     cr_expect_eq(g.r.datagrams, 50, "read although the queue had no room");
-    cr_expect_eq(g.r.backlog.count, 50, "parked, not decoded");
-    cr_expect_eq(g.r.flows_queued, 0);
-    cr_expect_eq(g.r.flows_dropped, 0);
+    cr_expect_gt(g.d.waits, 0, "the decoder waited for room");
+    cr_expect_eq(g.d.flows_queued, 0);
+    struct journal_stats st;
+    journal_get_stats(g.j, &st);
+    cr_expect_eq(st.appended, 50, "all 50 in the journal");
     rig_release(&g);
-    rig_wait(&g, drained);
-    cr_expect_eq(g.r.backlog.count, 0, "decoded once the writer made room");
-    cr_expect_eq(g.r.backlog.bytes, 0, "and its memory given back");
+    rig_wait(&g, decoded_50);
     rig_stop(&g);
     uint16_t ports[64];
     cr_assert_eq(queued_ports(&g.q, ports, 64), 50);
     for (int i = 0; i < 50; i++)
         cr_expect_eq(ports[i], i, "arrival order kept: #%d is %u", i, ports[i]);
-    cr_expect_eq(g.r.rejected, 0);
-    rig_close(&g);
-}
-
-static bool read_192(const struct receiver *r)
-{
-    return r->datagrams >= 192;
-}
-
-static bool took_all_200(const struct receiver *r)
-{
-    return r->datagrams == 200 && r->rejected == 200;
-}
-
-Test(perf_receiver, full_backlog_leaves_the_rest_in_the_socket, .timeout = 30)
-{
-    struct rig g;
-    /* 8 MiB: a read needs room for 64 datagrams of the largest size (64 KiB each). 200
-     * datagrams of 32 kB: three reads (192) fill it, the rest waits in the socket. */
-    rig_open(&g, 32 << 20, 8u << 20);
-    rig_hold(&g, 4);
-    static uint8_t junk[32000]; /* version 0: rejected when decoded */
-    for (int i = 0; i < 200; i++)
-        cr_assert(th_udp_send(listener_port(&g.l), NULL, junk, sizeof(junk)));
-    rig_start(&g);
-    rig_wait(&g, read_192);
-    usleep(100000); /* time to read on, were it not stopped (a fixed wait: see the first test) */
-    cr_expect_eq(g.r.datagrams, 192, "three reads of 64, then stopped: %llu",
-                 (unsigned long long)g.r.datagrams);
-    cr_expect_eq(g.r.backlog.count, g.r.datagrams, "all parked");
-    cr_expect_leq(g.r.backlog.peak_bytes, 8u << 20, "bounded by its limit");
-    rig_release(&g);
-    rig_wait(&g, took_all_200);
-    cr_expect_eq(g.r.datagrams, 200, "the rest taken from the socket later");
-    cr_expect_eq(g.r.rejected, 200, "every one decoded (and rejected: junk)");
-    rig_stop(&g);
+    cr_expect_eq(g.d.rejected, 0);
     cr_expect_eq(g.l.kernel_drops, 0);
+    cr_expect_eq(g.r.journal_lost, 0);
     rig_close(&g);
 }
 
-Test(perf_receiver, backlog_is_a_fifo_across_chunks)
-{
-    struct backlog b;
-    backlog_init(&b, 16u << 20);
-    static uint8_t data[60000];
-    /* 200 datagrams of 1..60000 bytes: ~6 MB, two chunks at least */
-    for (uint32_t i = 0; i < 200; i++) {
-        struct backlog_item it = {.received_ms = i, .len = (i * 7919) % 60000 + 1};
-        memset(data, (int)i, it.len);
-        cr_assert(backlog_push(&b, &it, data), "push %u", i);
-    }
-    cr_expect_gt(b.bytes, 4u << 20);
-    for (uint32_t i = 0; i < 200; i++) {
-        const uint8_t *p;
-        const struct backlog_item *it = backlog_peek(&b, &p);
-        cr_assert_not_null(it);
-        cr_expect_eq(it->received_ms, i);
-        cr_expect_eq(it->len, (i * 7919) % 60000 + 1);
-        cr_expect_eq(p[0], (uint8_t)i);
-        cr_expect_eq(p[it->len - 1], (uint8_t)i);
-        backlog_pop(&b);
-    }
-    cr_expect_null(backlog_peek(&b, &(const uint8_t *){NULL}));
-    cr_expect_eq(b.bytes, 0);
-    /* the limit: a 4 MiB backlog takes one chunk's worth, then refuses */
-    backlog_init(&b, 4u << 20);
-    struct backlog_item big = {.len = 60000};
-    int pushed = 0;
-    while (backlog_push(&b, &big, data) && pushed < 1000)
-        pushed++;
-    cr_expect(pushed >= 65 && pushed <= 69, "one chunk of 60 kB entries: %d", pushed);
-    cr_expect_eq(b.bytes, 4u << 20);
-    backlog_free(&b);
-}
-
-/* A partial batch is handed to the writer while the receiver runs (FLUSH_MS after its first
- * flow), not only when a batch fills or the receiver stops: the analyzer sees a trickle. */
+/* A partial batch is handed to the writer while the decoder runs (FLUSH_MS after its first
+ * flow), not only when a batch fills or it stops: the analyzer sees a trickle. */
 Test(perf_receiver, a_partial_batch_is_handed_over_while_running, .timeout = 30)
 {
     struct rig g;
-    rig_open(&g, 1 << 20, 0);
-    rig_start(&g);
+    rig_open(&g, 1 << 20, 0, 0);
+    rig_start(&g, true);
     send_v5(&g, 3);
     struct flow_batch *b = flowq_pop(&g.q, 2000); /* the writer's wait */
     cr_assert_not_null(b, "3 flows handed over without a full batch or a stop");
@@ -322,19 +251,24 @@ Test(perf_receiver, a_partial_batch_is_handed_over_while_running, .timeout = 30)
     rig_close(&g);
 }
 
-/* Regression: without a backlog (receive-backlog = 0), datagrams read in one recvmmsg while
- * the queue went short of room (fewer than 8 free batches, but some) were lost uncounted;
- * they are decoded into the batches left. 64 datagrams of 30 records: 1920 flows, 4 batches. */
-static bool read_64(const struct receiver *r)
+static bool read_64(const struct rig *g)
 {
-    return r->datagrams == 64;
+    return g->r.datagrams == 64;
 }
 
-Test(perf_receiver, no_backlog_decodes_a_whole_read_into_the_last_batches, .timeout = 30)
+static bool decoded_64(const struct rig *g)
+{
+    return g->d.datagrams == 64 && journal_caught_up(g->j);
+}
+
+/* Regression (the memory backlog's): datagrams read in one recvmmsg while the queue went short
+ * of room were lost uncounted. 64 datagrams of 30 records (1920 flows, 4 batches) against one
+ * free batch: every record reaches the queue as the writer makes room. */
+Test(perf_receiver, a_whole_read_reaches_the_queue_with_one_batch_free, .timeout = 30)
 {
     struct rig g;
-    rig_open(&g, 1 << 20, 0);
-    rig_hold(&g, 8); /* room, just: the first batch taken ends it */
+    rig_open(&g, 1 << 20, 0, 0);
+    rig_hold(&g, 1);
     static uint8_t d[24 + 30 * 48];
     for (int i = 0; i < 64; i++) {
         v5_datagram(d, (uint16_t)i);
@@ -344,13 +278,57 @@ Test(perf_receiver, no_backlog_decodes_a_whole_read_into_the_last_batches, .time
         d[14] = (uint8_t)((i * 30) >> 8), d[15] = (uint8_t)(i * 30); /* flow_sequence */
         cr_assert(th_udp_send(listener_port(&g.l), NULL, d, sizeof(d)));
     }
-    rig_start(&g);
+    rig_start(&g, true);
     rig_wait(&g, read_64);
-    rig_release(&g); /* else the stop waits its whole drain deadline for room */
-    rig_stop(&g);
-    cr_expect_eq(g.r.datagrams, 64);
-    cr_expect_eq(g.r.flows_dropped, 0);
     uint16_t ports[2048];
-    cr_expect_eq(queued_ports(&g.q, ports, 2048), 1920, "every record of every datagram read");
+    int got = 0;
+    /* the writer: takes what is queued, then gives back one held batch at a time */
+    for (int64_t end = mono_ms() + 10000; got < 1920 && mono_ms() < end;) {
+        got += queued_ports(&g.q, ports + got, 2048 - got);
+        if (g.n_held)
+            flowq_release(&g.q, g.held[--g.n_held]);
+        usleep(2000);
+    }
+    rig_wait(&g, decoded_64);
+    rig_stop(&g);
+    got += queued_ports(&g.q, ports + got, 2048 - got);
+    cr_expect_eq(g.r.datagrams, 64);
+    cr_expect_eq(got, 1920, "every record of every datagram queued: %d", got);
+    rig_close(&g);
+}
+
+static bool read_200(const struct rig *g)
+{
+    return g->r.datagrams == 200;
+}
+
+/* Nothing decodes (a store stopped for good): the journal keeps its bound by dropping its
+ * oldest segments, and every datagram dropped is counted against its exporter as
+ * journal_lost: received = appended + lost, and lost = the exporter's count. */
+Test(perf_receiver, what_the_journal_cannot_hold_is_counted_per_exporter, .timeout = 30)
+{
+    struct rig g;
+    rig_open(&g, 16 << 20, 256 << 10, 1 << 20); /* 256 KiB segments, 1 MiB at most */
+    static uint8_t junk[30000];
+    rig_start(&g, false);
+    for (int i = 0; i < 200; i++) /* 6 MB */
+        cr_assert(th_udp_send(listener_port(&g.l), NULL, junk, sizeof(junk)));
+    rig_wait(&g, read_200);
+    rig_stop(&g);
+    struct journal_stats st;
+    journal_get_stats(g.j, &st);
+    cr_expect_eq(g.r.datagrams, 200);
+    cr_expect_gt(st.lost, 100, "most of 6 MB is over a 1 MiB bound: %llu lost",
+                 (unsigned long long)st.lost);
+    cr_expect_leq(st.bytes, 1 << 20, "the bound holds: %llu bytes", (unsigned long long)st.bytes);
+    cr_expect_eq(g.r.journal_lost, st.lost);
+    struct fh_addr lo;
+    cr_assert(addr_from_str("127.0.0.1", &lo));
+    exporters_lock(&g.t);
+    struct exporter *e = exporters_get(&g.t, &lo, now_ms());
+    cr_assert_not_null(e);
+    cr_expect_eq(e->rejects[REJ_JOURNAL_LOST], st.lost, "counted against the exporter");
+    exporters_unlock(&g.t);
+    cr_expect_eq(g.l.kernel_drops, 0);
     rig_close(&g);
 }

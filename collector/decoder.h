@@ -1,0 +1,56 @@
+/* decoder.h - the decode stage: reads the receive journal in order, decodes each datagram
+ * (v5, v9, IPFIX) and hands the flows to the writer in batches, each stamped with the journal
+ * position the writer commits with it.
+ *
+ * It runs in a thread of its own between the receiver (which only appends to the journal) and
+ * the writer (which only stores), so the three stages use the cores side by side. When the
+ * queue to the writer is full it waits: the datagrams wait in the journal, on disk, and none
+ * is dropped for want of room.
+ *
+ * A batch's position is the end of the last datagram whose flows it completes; `whole` is
+ * false when the batch ends inside a datagram (its flows continue in the next batch). The
+ * writer commits only after a whole batch, so the committed position never splits a
+ * datagram: replaying from it stores each flow exactly once. */
+#ifndef FLOWHOUND_DECODER_H
+#define FLOWHOUND_DECODER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "collector/exporters.h"
+#include "collector/journal.h"
+#include "common/flowqueue.h"
+#include "common/log.h"
+
+struct decoder {
+    struct journal *journal;
+    struct exporter_table *exporters;
+    struct flow_queue *queue;
+    struct flow_batch *cur;
+    struct flow *aside; /* flows of the datagram being decoded that found no room */
+    size_t n_aside, cap_aside;
+    int64_t cur_since; /* monotonic ms when cur got its first flow */
+    pthread_t thread;
+    atomic_bool stop;          /* decoder_stop: drain what the journal holds, then end */
+    int64_t drain_deadline_ms; /* monotonic; at stop, what is left stays for the next start */
+    /* Changed by the decoder's thread only (common/counter.h), readable while it runs. */
+    _Atomic uint64_t datagrams, rejected, flows_queued, waits;
+    _Atomic bool drained;    /* at stop: everything in the journal was decoded */
+    _Atomic int64_t beat_ms; /* mono_ms() of the loop's last turn: the decoder is alive */
+    struct log_limit reject_log;
+    struct log_limit expiry_log;
+    int64_t next_expiry; /* monotonic ms of the next sweep of templates not refreshed */
+};
+
+void decoder_init(struct decoder *d, struct journal *j, struct exporter_table *t,
+                  struct flow_queue *q);
+int decoder_start(struct decoder *d);
+/* Asks the thread to decode what the receiver has flushed to the journal (at most until
+ * deadline_ms from now), hand over the last batch and end; then joins it. */
+void decoder_stop(struct decoder *d, int64_t deadline_ms);
+/* The decode loop, in the calling thread, until decoder_stop's flag (tests, batch tools). */
+void decoder_run(struct decoder *d);
+
+#endif
