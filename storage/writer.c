@@ -67,6 +67,7 @@ struct writer {
     struct journal *journal;
     struct journal_pos txn_pos;
     bool txn_pos_set, txn_whole;
+    _Atomic bool draining; /* writer_drain */
     /* the WAL kept from being emptied by a reader: since when (monotonic ms, 0: it is not),
      * its largest size since, when to warn next, and whether a warning went out */
     int64_t wal_pinned_since, wal_peak, wal_warn_at;
@@ -111,6 +112,11 @@ struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter
 void writer_set_journal(struct writer *w, struct journal *j)
 {
     w->journal = j;
+}
+
+void writer_drain(struct writer *w)
+{
+    atomic_store(&w->draining, true);
 }
 
 void writer_free(struct writer *w)
@@ -314,11 +320,12 @@ static void commit(struct writer *w)
         return;
     if (store_save_exporters(w->store, w->exporters, err, sizeof(err)) ||
         (w->txn_pos_set && store_save_journal_pos(w->store, w->txn_pos, err, sizeof(err))) ||
+        (w->sink.save && w->sink.save(w->sink.ctx, w->store, err, sizeof(err))) ||
         store_commit(w->store, err, sizeof(err))) {
         fail_txn(w, "commit", err);
         return;
     }
-    if (w->txn_pos_set && w->journal)
+    if (w->txn_pos_set && w->journal && !w->sink.reached)
         journal_taken(w->journal, w->txn_pos);
     w->txn_pos_set = false;
     atomic_fetch_add(&w->rows_stored, txn_rows(w));
@@ -345,9 +352,11 @@ static void note_position(struct writer *w, const struct flow_batch *b)
 {
     if (!b->src_seg)
         return; /* not from the journal (tests, tools) */
+    w->txn_whole = b->src_whole;
+    if (b->store_only)
+        return; /* the state had these datagrams: its position stays */
     w->txn_pos = (struct journal_pos){b->src_seg, b->src_off};
     w->txn_pos_set = true;
-    w->txn_whole = b->src_whole;
 }
 
 static void store_batch(struct writer *w, const struct flow_batch *b)
@@ -369,6 +378,8 @@ static void store_batch(struct writer *w, const struct flow_batch *b)
         }
         txn_slot(w, f)->rows++;
     }
+    if (w->sink.reached)
+        w->sink.reached(w->sink.ctx, b);
 }
 
 /* Retention, between transactions, once a second: at most one partition per call, so a drop
@@ -446,6 +457,8 @@ static void tick(struct writer *w, bool final)
 
 static void consume(struct writer *w, const struct flow_batch *b)
 {
+    if (b->store_only)
+        return;
     for (unsigned i = 0; i < w->n_consumers; i++)
         if (w->consumers[i].consume)
             w->consumers[i].consume(w->consumers[i].ctx, b->flows, b->n);
@@ -520,12 +533,21 @@ static void reserve(struct writer *w)
         log_warn("%s: if the disk fills, the final loss counters may not reach the store", err);
 }
 
+/* Back-pressure from the sink (flow_sink.room), waiting up to POP_TIMEOUT_MS, as a pop does;
+ * none inside a datagram (the transaction can commit only at its end: the rest of it comes
+ * first), nor once the stop has begun (writer_drain, or the queue closed). */
+static bool sink_has_room(struct writer *w)
+{
+    return !w->sink.room || !w->txn_whole || atomic_load(&w->draining) || flowq_closed(w->queue) ||
+           w->sink.room(w->sink.ctx, POP_TIMEOUT_MS);
+}
+
 void writer_run(struct writer *w)
 {
     reserve(w);
     int64_t last_tick = mono_ms();
     for (;;) {
-        struct flow_batch *b = flowq_pop(w->queue, POP_TIMEOUT_MS);
+        struct flow_batch *b = sink_has_room(w) ? flowq_pop(w->queue, POP_TIMEOUT_MS) : NULL;
         if (b) {
             store_batch(w, b);
             consume(w, b);

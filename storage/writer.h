@@ -20,7 +20,8 @@
 #include "storage/store.h"
 
 /* Called in the writer thread, in this order for each batch: consume, and later committed or
- * rolled_back for the transaction the batch went into. Any may be NULL. */
+ * rolled_back for the transaction the batch went into. Any may be NULL. Batches flagged
+ * store_only (the replay, collector/decoder.h) go to the sink only: the consumers had them. */
 struct writer_consumer {
     /* A batch just inserted (or, while the store fails, dropped and counted). */
     void (*consume)(void *ctx, const struct flow *flows, size_t n);
@@ -52,6 +53,17 @@ struct flow_sink {
     /* The writer is stopping, after its last commit: deliver what is held (bounded in time)
      * and count what cannot be. NULL: nothing is held. */
     void (*finish)(void *ctx);
+    /* For a sink that holds flows after the commit (ClickHouse); each may be NULL. */
+    /* The batch just added ends at its place in the receive journal (flow_batch.src_*). A sink
+     * with `reached` takes the journal's positions itself: it tells the journal (journal_taken)
+     * once its flows are delivered, and the writer does not. */
+    void (*reached)(void *ctx, const struct flow_batch *b);
+    /* In each transaction, before its commit: what the sink keeps in the store (how far it
+     * has delivered). 0, or -1 with a message: the commit fails. */
+    int (*save)(void *ctx, struct store *s, char *err, size_t errlen);
+    /* Whether it has room for more flows, waiting up to wait_ms for some. While it has not,
+     * the writer takes no batch: they wait in the queue, and the datagrams in the journal. */
+    bool (*room)(void *ctx, int wait_ms);
     void *ctx;
 };
 
@@ -75,6 +87,10 @@ struct store *writer_store(struct writer *w);
  * in the transaction that holds their flows, and the journal told after the commit
  * (journal_taken). Commits wait for a batch that ends at a datagram's end. */
 void writer_set_journal(struct writer *w, struct journal *j);
+/* The stop has begun: from now on the writer takes every batch, room in its sink or not, so
+ * that the decoder can finish (what the sink cannot deliver in time it keeps for the next
+ * start, flow_sink.finish). Any thread. */
+void writer_drain(struct writer *w);
 /* Drop partitions older than retention_ms and/or while the store exceeds max_bytes (0 = no
  * limit), checked about once a second between transactions (store_expire). */
 void writer_set_retention(struct writer *w, int64_t retention_ms, int64_t max_bytes);
