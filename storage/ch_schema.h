@@ -7,7 +7,7 @@
 
 #include "storage/ch_http.h"
 
-#define CH_SCHEMA_VERSION 1
+#define CH_SCHEMA_VERSION 2
 
 /* Creates the database and tables, or migrates them to CH_SCHEMA_VERSION; refuses a schema
  * newer than this build's. 0, or CH_E* with a message. */

@@ -98,6 +98,24 @@ CREATE TABLE IF NOT EXISTS {db}.{spans} (
 PARTITION BY toYYYYMMDD(toDateTime(rhour * 3600, 'UTC'))
 ORDER BY rhour;
 
+-- @version 2
+
+-- Where each block of flows ends in its collector's receive journal (storage/ch_marks.h),
+-- written before the block: the mark of the newest block held (its last_seq found in the flows)
+-- is where the collector resumes after a crash or an outage, so that nothing is stored twice
+-- and nothing lost. Only its collector reads it (on its own server, never through a cluster).
+-- Partitioned as the flows, by the blocks' receive day: retention drops it with them.
+CREATE TABLE IF NOT EXISTS {db}.journal_marks (
+    instance String,
+    day      UInt32,
+    last_seq UInt64,
+    jseg     UInt64,
+    joff     UInt64,
+    jpart    UInt32
+) ENGINE = MergeTree
+PARTITION BY toYYYYMMDD(toDateTime(day * 86400, 'UTC'))
+ORDER BY (instance, last_seq);
+
 -- @cluster
 -- Only with ?cluster=NAME: the tables every read goes through, over each shard's local ones.
 -- The cluster is defined in the servers' remote_servers configuration.

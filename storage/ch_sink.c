@@ -14,6 +14,7 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "storage/ch_http.h"
+#include "storage/ch_marks.h"
 #include "storage/ch_rowbinary.h"
 #include "storage/ch_schema.h"
 #include "storage/ch_sink.h"
@@ -49,7 +50,10 @@ struct block {
     unsigned n_spans;
     struct exp_count *exp;
     unsigned n_exp, cap_exp, last_exp;
-    bool spans_sent;
+    struct decode_mark end; /* the journal's place after its last flow, when has_end */
+    bool has_end;
+    bool closed;     /* full: the next flow opens a block */
+    bool ahead_sent; /* its flow_spans rows and its mark are written */
 };
 
 struct ch_sink {
@@ -59,25 +63,50 @@ struct ch_sink {
     /* the writer thread's: blocks of the open transaction */
     struct block *open_head, *open_tail;
     uint64_t next_seq;
-    struct log_limit drop_log;
     /* shared, under lock */
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_cond_t wake, space; /* space: a block left the queue */
     struct block *head, *tail;
     bool stop;
     int64_t stop_deadline; /* mono_ms */
     int64_t retention_ms, max_bytes;
+    /* the receive journal (ch_sink_set_journal), the state's place in it and its record */
+    struct journal *journal;
+    struct journal_pos state_end;
+    struct ch_resume saved;
+    struct decode_mark acked; /* ClickHouse has every flow up to it (with a journal) */
+    /* where to resume: ClickHouse's newest mark, once asked (held_found as ch_marks_held),
+     * and the decision (ch_sink_held) */
+    bool held_fetched, resolved;
+    int held_found;
+    struct decode_mark ch_held, resume;
     /* the sender thread's */
     pthread_t thread;
     bool started, joined;
     struct ch_client *client;
-    bool ready; /* the schema is there */
+    bool ready;  /* the schema is there */
+    bool unsure; /* the last insert's fate is unknown: ClickHouse may hold more than acked */
     int64_t backoff_ms, next_expire;
     struct log_limit err_log;
-    _Atomic uint64_t rows_inserted, rows_dropped, rows_queued, bytes_queued;
+    _Atomic uint64_t rows_inserted, rows_dropped, rows_left, rows_queued, bytes_queued;
     _Atomic uint64_t inserts, retries, checks, partitions_dropped;
     _Atomic int64_t failing_since; /* mono_ms; 0: the server takes what we send */
+    _Atomic bool full;             /* the writer waits for room */
 };
+
+/* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
 
 /* ---- blocks ---- */
 
@@ -159,8 +188,11 @@ static int sink_add(void *ctx, const struct flow *f, char *err, size_t errlen)
     (void)errlen;
     uint32_t rhour = ch_rhour(f->received_ms);
     struct block *b = s->open_tail;
-    if (!b || b->day != rhour / 24 || b->rows >= CH_BLOCK_ROWS)
+    /* The writer closes blocks at batch ends (sink_reached), where the journal's place is
+     * exact; another caller's blocks are cut at a size, and a day, anywhere. */
+    if (!b || b->day != rhour / 24 || b->closed || b->rows >= CH_BLOCK_ROWS + FLOW_BATCH_CAP)
         b = open_block(s, rhour / 24);
+    b->has_end = false; /* until the batch of this flow has been added whole */
     b->last_seq = s->next_seq;
     ch_put_flow(&b->data, f, s->instance, s->next_seq++);
     note_span(b, f, rhour);
@@ -169,37 +201,93 @@ static int sink_add(void *ctx, const struct flow *f, char *err, size_t errlen)
     return 0;
 }
 
-/* The transaction's blocks join the queue, or are dropped (and counted) if it is full. */
+/* A batch was added whole: the block holding its last flow ends at the batch's place in the
+ * journal (collector/decoder.h: exact whatever the batching), and is closed there once full. */
+static void sink_reached(void *ctx, const struct flow_batch *fb)
+{
+    struct ch_sink *s = ctx;
+    struct block *b = s->open_tail;
+    if (!b)
+        return;
+    if (fb->src_seg) {
+        b->end.pos = (struct journal_pos){fb->src_seg, fb->src_off};
+        b->end.part = fb->src_whole ? 0 : fb->src_part;
+        b->has_end = true;
+    }
+    if (b->rows >= CH_BLOCK_ROWS)
+        b->closed = true;
+}
+
+/* The transaction's blocks join the queue, whatever its size: the writer asks for room before
+ * it takes more (sink_room), so the queue passes its bound by one transaction at most. */
 static void sink_committed(void *ctx)
 {
     struct ch_sink *s = ctx;
-    struct block *b = s->open_head;
-    s->open_head = s->open_tail = NULL;
-    while (b) {
-        struct block *next = b->next;
-        b->next = NULL;
-        uint64_t queued = atomic_load(&s->bytes_queued);
-        if (queued + b->data.cap > (uint64_t)s->opt.buffer_bytes) {
-            count_dropped(s, b);
-            log_ratelimited(&s->drop_log, LOG_LVL_WARN,
-                            "ClickHouse is behind: %llu MiB of flows wait for it; dropped %llu "
-                            "flows (counted as dropped_store)",
-                            (unsigned long long)(queued >> 20), (unsigned long long)b->rows);
-            block_free(b);
-        } else {
-            pthread_mutex_lock(&s->lock);
-            if (s->tail)
-                s->tail->next = b;
-            else
-                s->head = b;
-            s->tail = b;
-            atomic_fetch_add(&s->bytes_queued, b->data.cap);
-            atomic_fetch_add(&s->rows_queued, b->rows);
-            pthread_cond_signal(&s->wake);
-            pthread_mutex_unlock(&s->lock);
-        }
-        b = next;
+    if (!s->open_head)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (s->tail)
+        s->tail->next = s->open_head;
+    else
+        s->head = s->open_head;
+    s->tail = s->open_tail;
+    for (const struct block *b = s->open_head; b; b = b->next) {
+        atomic_fetch_add(&s->bytes_queued, b->data.cap);
+        atomic_fetch_add(&s->rows_queued, b->rows);
     }
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    s->open_head = s->open_tail = NULL;
+}
+
+static uint64_t open_bytes(const struct ch_sink *s)
+{
+    uint64_t n = 0;
+    for (const struct block *b = s->open_head; b; b = b->next)
+        n += b->data.cap;
+    return n;
+}
+
+/* Back-pressure: room while the queue and the open transaction's blocks are within the
+ * buffer, or nothing is queued (a transaction larger than the buffer still goes). Beyond, the
+ * writer waits, and with it the decoder: the datagrams wait in the journal on disk, bounded
+ * by journal-size, not in memory. */
+static bool has_room(struct ch_sink *s, uint64_t open)
+{
+    uint64_t queued = atomic_load(&s->bytes_queued);
+    return queued == 0 || queued + open < (uint64_t)s->opt.buffer_bytes;
+}
+
+static bool sink_room(void *ctx, int wait_ms)
+{
+    struct ch_sink *s = ctx;
+    uint64_t open = open_bytes(s);
+    pthread_mutex_lock(&s->lock);
+    if (!has_room(s, open)) {
+        struct timespec ts = deadline_in(wait_ms);
+        pthread_cond_timedwait(&s->space, &s->lock, &ts);
+    }
+    bool room = has_room(s, open);
+    pthread_mutex_unlock(&s->lock);
+    atomic_store(&s->full, !room);
+    return room;
+}
+
+/* What the state keeps of the sender, in each of the writer's transactions (ch_resume.h). */
+static int sink_save(void *ctx, struct store *st, char *err, size_t errlen)
+{
+    struct ch_sink *s = ctx;
+    struct ch_resume r = {.next_seq = s->next_seq, .found = true};
+    pthread_mutex_lock(&s->lock);
+    bool journal = s->journal != NULL;
+    r.acked = s->acked;
+    pthread_mutex_unlock(&s->lock);
+    if (!journal)
+        return 0;
+    /* after the sender has stopped, nothing is acknowledged any more: unless the fate of its
+     * last insert is unknown, ClickHouse holds exactly up to acked */
+    r.clean = s->joined && !s->unsure;
+    return ch_resume_save(st, &r, err, errlen);
 }
 
 static void sink_rolled_back(void *ctx)
@@ -253,6 +341,9 @@ struct flow_sink ch_sink_flow_sink(struct ch_sink *s)
                               .rolled_back = sink_rolled_back,
                               .expire = sink_expire,
                               .finish = sink_finish,
+                              .reached = sink_reached,
+                              .save = sink_save,
+                              .room = sink_room,
                               .ctx = s};
 }
 
@@ -334,13 +425,24 @@ static int64_t rows_there(struct ch_sink *s, const struct block *b)
     return rc ? -1 : (int64_t)count;
 }
 
+/* What goes before a block: its flow_spans rows and its journal mark (ch_marks.h). */
+static int insert_ahead(struct ch_sink *s, struct block *b, char *err, size_t errlen)
+{
+    if (b->ahead_sent)
+        return 0;
+    int rc = insert_spans(s, b, err, errlen);
+    if (rc == 0 && b->has_end)
+        rc = ch_marks_put(s->client, s->instance, b->day, b->last_seq, &b->end, err, errlen);
+    b->ahead_sent = rc == 0;
+    return rc;
+}
+
 /* Inserts a block; true when its rows are in ClickHouse. */
 static bool deliver(struct ch_sink *s, struct block *b)
 {
     char err[512];
-    int code = 0, rc = 0;
-    if (!b->spans_sent && (rc = insert_spans(s, b, err, sizeof(err))) == 0)
-        b->spans_sent = true;
+    int code = 0;
+    int rc = insert_ahead(s, b, err, sizeof(err));
     if (rc == 0) {
         char *sql = xasprintf("INSERT INTO %s.%s (%s) FORMAT RowBinary", s->opt.url.database,
                               ch_flows_table(&s->opt.url), ch_flow_insert_columns);
@@ -351,8 +453,10 @@ static bool deliver(struct ch_sink *s, struct block *b)
         rc = ch_call(s->client, &k, &code, err, sizeof(err));
         free(sql);
         atomic_fetch_add(&s->inserts, 1);
-        if (rc == 0)
+        if (rc == 0) {
+            s->unsure = false;
             return true;
+        }
     }
     log_ratelimited(&s->err_log, LOG_LVL_ERR,
                     "ClickHouse insert of %llu flows failed (retrying): %s",
@@ -360,10 +464,11 @@ static bool deliver(struct ch_sink *s, struct block *b)
     atomic_fetch_add(&s->retries, 1);
     if (code == CH_CODE_UNKNOWN_TABLE || code == CH_CODE_UNKNOWN_DATABASE)
         s->ready = false; /* someone dropped them: set the schema up again */
-    if (rc == CH_EUNREACHABLE || !b->spans_sent)
+    if (rc == CH_EUNREACHABLE || !b->ahead_sent)
         return false;
     /* Sent, but the answer is missing or an error: maybe stored all the same. */
     int64_t there = rows_there(s, b);
+    s->unsure = there < 0;
     if (there > 0 && (uint64_t)there != b->rows)
         log_ratelimited(&s->err_log, LOG_LVL_ERR,
                         "ClickHouse holds %lld of the %llu flows of a failed insert",
@@ -371,14 +476,21 @@ static bool deliver(struct ch_sink *s, struct block *b)
     return there > 0;
 }
 
-/* The block at the head of the queue is in ClickHouse: off the queue. */
+/* The block at the head of the queue is in ClickHouse: off the queue, and with it ClickHouse
+ * has every flow up to its mark, so the journal before it can go. */
 static void delivered(struct ch_sink *s, struct block *b)
 {
     pthread_mutex_lock(&s->lock);
     s->head = b->next;
     if (!s->head)
         s->tail = NULL;
+    if (b->has_end)
+        s->acked = b->end;
+    struct journal *j = s->journal;
+    pthread_cond_broadcast(&s->space);
     pthread_mutex_unlock(&s->lock);
+    if (b->has_end && j)
+        journal_taken(j, b->end.pos);
     atomic_fetch_sub(&s->bytes_queued, b->data.cap);
     atomic_fetch_sub(&s->rows_queued, b->rows);
     atomic_fetch_add(&s->rows_inserted, b->rows);
@@ -388,14 +500,7 @@ static void delivered(struct ch_sink *s, struct block *b)
 /* Waits up to ms, or until woken (a new block, the stop). */
 static void wait_ms(struct ch_sink *s, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = deadline_in(ms);
     pthread_mutex_lock(&s->lock);
     pthread_cond_timedwait(&s->wake, &s->lock, &ts);
     pthread_mutex_unlock(&s->lock);
@@ -407,6 +512,76 @@ static void backoff(struct ch_sink *s)
     if (s->backoff_ms > BACKOFF_MAX_MS)
         s->backoff_ms = BACKOFF_MAX_MS;
     wait_ms(s, s->backoff_ms);
+}
+
+/* ---- where to resume ---- */
+
+/* ClickHouse's newest mark of this instance (ch_marks.h), asked once, before anything is sent:
+ * the blocks of this run must not be mistaken for what the last run left. */
+static bool fetch_held(struct ch_sink *s)
+{
+    char err[512];
+    if (s->held_fetched) /* written by this thread (or before it started) only */
+        return true;
+    struct decode_mark m = {0};
+    int rc = ch_marks_held(s->client, s->instance, &m, err, sizeof(err));
+    if (rc < 0) {
+        log_ratelimited(&s->err_log, LOG_LVL_ERR,
+                        "ClickHouse %s: where it stands (journal marks): %s; retrying",
+                        s->opt.url.base, err);
+        note_failing(s, true);
+        return false;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->held_found = rc;
+    s->ch_held = m;
+    s->held_fetched = true;
+    pthread_mutex_unlock(&s->lock);
+    return true;
+}
+
+/* The decision, once ClickHouse has answered, or without it after a clean stop (nothing was
+ * acknowledged after the state saved its record). */
+static void resolve(struct ch_sink *s)
+{
+    char note[300];
+    const struct ch_resume *r = &s->saved;
+    s->resume = ch_resume_decide(r, s->state_end, s->held_fetched ? s->held_found : 0, s->ch_held,
+                                 note, sizeof(note));
+    s->resolved = true;
+    if (decode_mark_cmp(s->resume, s->acked) > 0)
+        s->acked = s->resume;
+    if (note[0])
+        log_warn("ClickHouse: %s (journal %llu:%llu, flow %u)", note,
+                 (unsigned long long)s->resume.pos.seg, (unsigned long long)s->resume.pos.off,
+                 s->resume.part);
+}
+
+void ch_sink_set_journal(struct ch_sink *s, struct journal *j, struct journal_pos state_end,
+                         const struct ch_resume *saved)
+{
+    pthread_mutex_lock(&s->lock);
+    s->journal = j;
+    s->state_end = state_end;
+    s->saved = *saved;
+    s->acked = saved->acked;
+    pthread_mutex_unlock(&s->lock);
+    /* seqs only grow, also when the clock was set back since the last run */
+    if (saved->next_seq > s->next_seq)
+        s->next_seq = saved->next_seq;
+}
+
+int ch_sink_held(void *ctx, struct decode_mark *held)
+{
+    struct ch_sink *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    /* without a record, nothing was ever acknowledged to this state: nothing to ask */
+    if (!s->resolved && (s->held_fetched || s->saved.clean || !s->saved.found))
+        resolve(s);
+    *held = s->resume;
+    bool known = s->resolved;
+    pthread_mutex_unlock(&s->lock);
+    return known ? 1 : 0;
 }
 
 /* ---- retention: whole receive days ---- */
@@ -517,27 +692,37 @@ static void maybe_expire(struct ch_sink *s)
     expire(s, retention, max_bytes);
 }
 
-/* At stop, what the deadline left in the queue: counted, never silently gone. */
-static void drop_rest(struct ch_sink *s)
+/* At stop, what the deadline left in the queue: its datagrams are still in the receive
+ * journal, which the next start resumes after the mark ClickHouse holds. Without a journal
+ * (tools, tests) the flows are counted as dropped_store: never silently gone. */
+static void leave_rest(struct ch_sink *s)
 {
-    uint64_t lost = 0;
+    uint64_t left = 0;
     pthread_mutex_lock(&s->lock);
     struct block *b = s->head;
+    bool journal = s->journal != NULL;
     s->head = s->tail = NULL;
     pthread_mutex_unlock(&s->lock);
     while (b) {
         struct block *next = b->next;
-        count_dropped(s, b);
-        lost += b->rows;
+        if (!journal)
+            count_dropped(s, b);
+        left += b->rows;
         atomic_fetch_sub(&s->bytes_queued, b->data.cap);
         atomic_fetch_sub(&s->rows_queued, b->rows);
         block_free(b);
         b = next;
     }
-    if (lost)
+    if (left && journal) {
+        atomic_fetch_add(&s->rows_left, left);
+        log_info("ClickHouse: %llu flows not inserted by the stop stay in the receive journal: "
+                 "stored at the next start",
+                 (unsigned long long)left);
+    } else if (left) {
         log_err("ClickHouse: %llu flows could not be inserted before the stop deadline: counted as "
                 "dropped_store",
-                (unsigned long long)lost);
+                (unsigned long long)left);
+    }
 }
 
 static void *sender_main(void *arg)
@@ -556,7 +741,7 @@ static void *sender_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         if (stopping && (!b || mono_ms() >= deadline))
             break;
-        if (!ensure_ready(s)) {
+        if (!ensure_ready(s) || !fetch_held(s)) {
             backoff(s);
             continue;
         }
@@ -572,7 +757,7 @@ static void *sender_main(void *arg)
             backoff(s);
         }
     }
-    drop_rest(s);
+    leave_rest(s);
     return NULL;
 }
 
@@ -592,13 +777,14 @@ struct ch_sink *ch_sink_start(const struct ch_sink_options *o, struct exporter_t
     snprintf(s->instance, sizeof(s->instance), "%s", o->instance);
     s->exporters = t;
     /* receive order across restarts without asking anyone: the start time leaves room for
-     * 2^20 flows a millisecond of the previous run */
+     * 2^20 flows a millisecond of the previous run, and the state's record (a clock set
+     * back) keeps it growing all the same */
     s->next_seq = (uint64_t)now_ms() << 20;
     struct log_limit lim = LOG_LIMIT_INIT(0.2, 5.0);
-    s->drop_log = lim;
     s->err_log = lim;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
+    pthread_cond_init(&s->space, NULL);
     s->client = ch_client_new(&o->url);
     warning[0] = '\0';
     int rc = ch_client_hello(s->client, err, errlen);
@@ -606,9 +792,9 @@ struct ch_sink *ch_sink_start(const struct ch_sink_options *o, struct exporter_t
         rc = ch_schema_ensure(s->client, err, errlen);
     if (rc == 0) {
         s->ready = true;
+        fetch_held(s);
     } else if (rc == CH_EUNREACHABLE || rc == CH_ETIMEOUT || rc == CH_EBROKEN) {
-        snprintf(warning, wlen, "%s; flows wait in memory (%lld MiB at most) until it answers", err,
-                 (long long)(o->buffer_bytes >> 20));
+        snprintf(warning, wlen, "%s; flows wait until it answers", err);
         s->failing_since = mono_ms();
     } else {
         ch_sink_free(s);
@@ -629,10 +815,11 @@ void ch_sink_free(struct ch_sink *s)
         return;
     stop_sender(s);
     sink_rolled_back(s);
-    drop_rest(s);
+    leave_rest(s);
     ch_client_free(s->client);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
+    pthread_cond_destroy(&s->space);
     free(s);
 }
 
@@ -640,6 +827,8 @@ void ch_sink_get_stats(struct ch_sink *s, struct ch_sink_stats *st)
 {
     st->rows_inserted = atomic_load(&s->rows_inserted);
     st->rows_dropped = atomic_load(&s->rows_dropped);
+    st->rows_left = atomic_load(&s->rows_left);
+    st->full = atomic_load(&s->full);
     st->rows_queued = atomic_load(&s->rows_queued);
     st->bytes_queued = atomic_load(&s->bytes_queued);
     st->inserts = atomic_load(&s->inserts);

@@ -126,6 +126,14 @@ char *store_client_port_sql_db(sqlite3 *db, const struct fh_addr *a, uint16_t po
 void store_bind_hunt(sqlite3_stmt *st, const struct fh_addr *a, uint16_t port, int64_t from_ms,
                      int64_t to_ms);
 
+/* ---- named values of the state (storage/meta.c) ---- */
+
+/* Writes key = value (call in the transaction of what it describes). */
+int store_meta_set(struct store *s, const char *key, const char *value, char *err, size_t errlen);
+/* The value of key, "" when there is none. */
+int store_meta_get(struct store *s, const char *key, char *value, size_t vlen, char *err,
+                   size_t errlen);
+
 /* ---- the receive journal's position (storage/journal_pos.c) ---- */
 
 /* Writes the journal position the store has taken (call in the transaction of its flows). */

@@ -1,17 +1,25 @@
-/* test_ch_unit.c - the ClickHouse backend's parts that need no server: the store URL, and a
- * flow through RowBinary and back (the encoder the sender uses, the decoder the query layer
- * uses) as the SQLite store would give it back. */
+/* test_ch_unit.c - the ClickHouse backend's parts that need no server: the store URL, a flow
+ * through RowBinary and back (the encoder the sender uses, the decoder the query layer uses)
+ * as the SQLite store would give it back, and the replay of the receive journal for it (the
+ * decoder's marks, skipped and store-only datagrams; where the sender resumes). */
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "common/addr.h"
+#include "collector/decoder.h"
 #include "collector/exporters.h"
+#include "collector/journal.h"
+#include "common/addr.h"
+#include "common/flowqueue.h"
 #include "storage/ch_http.h"
-#include "storage/ch_sink.h"
+#include "storage/ch_resume.h"
 #include "storage/ch_rowbinary.h"
+#include "storage/ch_sink.h"
 #include "storage/store_url.h"
+#include "tests/helpers.h"
 
 Test(ch_unit, store_urls)
 {
@@ -130,4 +138,164 @@ Test(ch_unit, an_instance_name_that_is_not_plain_is_refused_before_any_sql)
         cr_expect_null(ch_sink_start(&o, &t, warn, sizeof(warn), err, sizeof(err)), "'%s'", bad[i]);
     }
     exporters_free(&t);
+}
+
+/* ---- the replay of the receive journal (collector/decoder.h) ---- */
+
+#define DATAGRAMS 3000
+#define DAY_MS    86400000LL
+
+/* Datagram i: a v5 datagram of 1..30 records (batches of 512 end inside datagrams), flow k of
+ * all from 10.x.y.z (x.y.z = k), received around a midnight (UTC) so that the day turns at
+ * datagram 1500. */
+static unsigned records_of(uint32_t i)
+{
+    return 1 + (i * 7) % 30;
+}
+
+static void append_v5(struct journal *j, uint32_t i, uint32_t first)
+{
+    uint8_t buf[24 + 48 * 30];
+    unsigned n = records_of(i);
+    memset(buf, 0, sizeof(buf));
+    buf[1] = 5, buf[3] = (uint8_t)n, buf[5] = 0x10, buf[8] = 0x6a;
+    for (unsigned r = 0; r < n; r++) {
+        uint8_t *p = buf + 24 + 48 * r;
+        uint32_t k = first + r;
+        p[0] = 10, p[1] = (uint8_t)(k >> 16), p[2] = (uint8_t)(k >> 8), p[3] = (uint8_t)k;
+        p[4] = 192, p[5] = 0, p[6] = 2, p[7] = 1, p[19] = 1, p[23] = 60, p[35] = 80, p[38] = 17;
+    }
+    struct journal_rec rec = {.port = 2055, .received_ms = 20000 * DAY_MS - 1500 + i};
+    addr_from_str("192.0.2.7", &rec.from);
+    rec.len = (uint32_t)(24 + 48 * n);
+    cr_assert_eq(journal_append(j, &rec, buf), 0);
+}
+
+/* The flow index (in the whole journal) of a flow, from its source address. */
+static uint32_t flow_index(const struct flow *f)
+{
+    const uint8_t *a = f->src_addr.bytes + (f->src_addr.family == 4 ? 0 : 12);
+    return (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+}
+
+struct replay_fixture {
+    char *dir;
+    struct journal *j;
+    struct journal_pos end[DATAGRAMS]; /* after each datagram */
+    uint32_t before[DATAGRAMS + 1];    /* flows in the datagrams before it */
+};
+
+static void fill_journal(struct replay_fixture *fx)
+{
+    char err[256], jdir[600];
+    fx->dir = th_tmpdir();
+    snprintf(jdir, sizeof(jdir), "%s/j", fx->dir);
+    struct journal_opts o = {.dir = jdir, .segment_bytes = 65536, .no_sync = true};
+    fx->j = journal_open(&o, (struct journal_pos){0, 0}, err, sizeof(err));
+    cr_assert(fx->j, "%s", err);
+    for (uint32_t i = 0; i < DATAGRAMS; i++) {
+        append_v5(fx->j, i, fx->before[i]);
+        fx->before[i + 1] = fx->before[i] + records_of(i);
+    }
+    cr_assert_eq(journal_flush(fx->j), 0);
+    struct journal_rec r;
+    const uint8_t *data;
+    for (uint32_t i = 0; i < DATAGRAMS; i++)
+        cr_assert_eq(journal_next(fx->j, &r, &data, &fx->end[i], 0, err, sizeof(err)), 1);
+    journal_close(fx->j);
+    fx->j = journal_open(&o, (struct journal_pos){0, 0}, err, sizeof(err));
+    cr_assert(fx->j, "%s", err);
+}
+
+/* The flows before a mark: its position is a datagram's end (or 0:0 for the start). */
+static uint32_t flows_before(const struct replay_fixture *fx, struct decode_mark m)
+{
+    for (uint32_t i = 0; i < DATAGRAMS; i++)
+        if (journal_pos_cmp(m.pos, fx->end[i]) == 0)
+            return fx->before[i + 1] + m.part;
+    cr_assert_fail("mark %llu:%llu is no datagram's end", (unsigned long long)m.pos.seg,
+                   (unsigned long long)m.pos.off);
+    return 0;
+}
+
+static uint64_t domain_flows(struct exporter_table *t)
+{
+    struct fh_addr a;
+    addr_from_str("192.0.2.7", &a);
+    exporters_lock(t);
+    struct exporter *e = exporters_get(t, &a, 0);
+    uint64_t n = e && e->n_domains ? e->domains[0].flows : 0;
+    exporters_unlock(t);
+    return n;
+}
+
+/* The state has the datagrams up to 2400, the store the flows up to datagram 901's 7th
+ * (a mark inside it): the decoder skips what the store has, decodes the rest of what the
+ * state has for the store only (counted in the replay's table, not the state's), then goes on
+ * as usual; every batch ends at an exact mark and in one receive day. */
+Test(ch_unit, the_replay_skips_what_the_store_holds_and_counts_nothing_twice)
+{
+    static struct replay_fixture fx;
+    fill_journal(&fx);
+    struct exporter_table state, replay;
+    exporters_init(&state, 8, 8);
+    exporters_init(&replay, 8, 8);
+    struct flow_queue q;
+    flowq_init(&q, 2 * 60000 / FLOW_BATCH_CAP);
+    struct decoder d;
+    decoder_init(&d, fx.j, &state, &q);
+    struct decode_mark held = {fx.end[900], 7}; /* datagram 901 has 8 flows */
+    struct decoder_replay r = {.state_end = fx.end[2399], .table = &replay, .held = held};
+    decoder_set_replay(&d, &r);
+    atomic_store(&d.stop, true); /* decode the whole journal in this thread, then end */
+    d.drain_deadline_ms = INT64_MAX;
+    decoder_run(&d);
+
+    uint32_t next = fx.before[901] + 7, batches = 0;
+    for (struct flow_batch *b; (b = flowq_pop(&q, 0)); flowq_release(&q, b), batches++) {
+        bool store_only = next < fx.before[2400];
+        cr_assert_eq(b->store_only, store_only, "batch %u from flow %u", batches, next);
+        for (size_t i = 0; i < b->n; i++, next++) {
+            cr_assert_eq(flow_index(&b->flows[i]), next, "batch %u flow %zu", batches, i);
+            cr_assert_eq(b->flows[i].received_ms / DAY_MS, b->flows[0].received_ms / DAY_MS,
+                         "batch %u: one receive day", batches);
+        }
+        struct decode_mark end = {{b->src_seg, b->src_off}, b->src_whole ? 0 : b->src_part};
+        cr_assert_eq(flows_before(&fx, end), next, "batch %u ends at its mark", batches);
+    }
+    cr_expect_eq(next, fx.before[DATAGRAMS], "every flow after the store's mark, once");
+    cr_expect_eq(domain_flows(&state), fx.before[DATAGRAMS] - fx.before[2400],
+                 "the state's counters count only what it did not have");
+    cr_expect_eq(domain_flows(&replay), fx.before[2400] - fx.before[901],
+                 "the replay's table the datagrams decoded again");
+    cr_expect_eq(atomic_load(&d.skipped), 901);
+    cr_expect_eq(atomic_load(&d.replayed), 1499);
+    flowq_destroy(&q);
+    exporters_free(&state);
+    exporters_free(&replay);
+    journal_close(fx.j);
+    th_rmtree(fx.dir);
+    free(fx.dir);
+}
+
+/* Where the sender resumes: the state's record, or ClickHouse's newest mark when it is further
+ * and within what the state has; never a mark beyond the state. */
+Test(ch_unit, the_sender_resumes_after_clickhouse_only_within_the_state)
+{
+    struct ch_resume r = {.acked = {{3, 1000}, 0}, .found = true};
+    struct journal_pos state = {5, 200};
+    char note[300];
+    struct decode_mark got, ahead = {{4, 64}, 3}, beyond = {{5, 300}, 0}, behind = {{2, 9}, 0};
+    got = ch_resume_decide(&r, state, 0, ahead, note, sizeof(note));
+    cr_expect(decode_mark_cmp(got, r.acked) == 0 && !note[0], "ClickHouse not asked: the record");
+    got = ch_resume_decide(&r, state, 1, ahead, note, sizeof(note));
+    cr_expect(decode_mark_cmp(got, ahead) == 0 && note[0], "acknowledged after the record");
+    got = ch_resume_decide(&r, state, 1, (struct decode_mark){state, 0}, note, sizeof(note));
+    cr_expect(decode_mark_cmp(got, (struct decode_mark){state, 0}) == 0, "up to the state");
+    got = ch_resume_decide(&r, state, 1, (struct decode_mark){state, 1}, note, sizeof(note));
+    cr_expect(decode_mark_cmp(got, r.acked) == 0 && note[0], "a flow beyond the state: refused");
+    got = ch_resume_decide(&r, state, 1, beyond, note, sizeof(note));
+    cr_expect(decode_mark_cmp(got, r.acked) == 0 && note[0], "not this state's mark");
+    got = ch_resume_decide(&r, state, 1, behind, note, sizeof(note));
+    cr_expect(decode_mark_cmp(got, r.acked) == 0 && note[0], "what ClickHouse lost is gone");
 }
