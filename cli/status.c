@@ -104,13 +104,13 @@ static void print_clickhouse(const struct samples *m)
     char b1[32], b2[32];
     if (!metrics_has(m, "flowhound_clickhouse_rows_inserted_total"))
         return;
-    printf("  ClickHouse %llu inserted, %llu dropped, %llu retries; queue %llu rows, %s of %s%s\n",
+    printf("  ClickHouse %llu inserted, %llu retries; queue %llu rows, %s of %s%s%s\n",
            N(total(m, "flowhound_clickhouse_rows_inserted_total")),
-           N(total(m, "flowhound_clickhouse_rows_dropped_total")),
            N(total(m, "flowhound_clickhouse_insert_retries_total")),
            N(total(m, "flowhound_clickhouse_queue_rows")),
            bytes(total(m, "flowhound_clickhouse_queue_bytes"), b1, sizeof(b1)),
            bytes(total(m, "flowhound_clickhouse_queue_limit_bytes"), b2, sizeof(b2)),
+           total(m, "flowhound_clickhouse_full") ? " (full: the rest waits in the journal)" : "",
            total(m, "flowhound_clickhouse_failing") ? "; INSERTS FAILING" : "");
 }
 

@@ -24,7 +24,7 @@ const struct cfg_key config_keys[] = {
     {"instance", CFG_STR, OFF(instance), 0, NULL, "NAME",
      "this collector's name in a shared ClickHouse [the host name]"},
     {"clickhouse-buffer", CFG_SIZE, OFF(clickhouse_buffer), 0, "256M", "BYTES",
-     "flows held in memory while ClickHouse is slow or away (more are dropped, counted)"},
+     "flows held in memory while ClickHouse is slow or away (more wait in the journal)"},
     {"listen", CFG_STRLIST, OFF(listen), OFF(n_listen), "0.0.0.0:2055 0.0.0.0:4739", "[ADDR]:PORT",
      "UDP socket for exporters, any version (repeatable)"},
     {"web", CFG_STR, OFF(web), 0, "127.0.0.1:8080", "ADDR:PORT|off", "web UI and JSON API"},

@@ -17,8 +17,6 @@
 #include "common/xmalloc.h"
 #include "daemon/privdrop.h"
 #include "daemon/runtime.h"
-#include "storage/ch_sink.h"
-#include "storage/store_url.h"
 
 /* How long the receiver runs before the main loop looks at its flags: the latency of a
  * reload and the granularity of the watchdog. Signals interrupt its poll anyway. */
@@ -192,6 +190,20 @@ static int open_listeners(struct runtime *rt)
     return 0;
 }
 
+void runtime_init_exporters(struct runtime *rt, struct exporter_table *t,
+                            const struct fh_prefix *allow)
+{
+    const struct fh_config *cfg = &rt->cfg;
+    exporters_init(t, (unsigned)cfg->max_exporters, 64);
+    t->free_proto_state = fixbuf_free_state;
+    t->templates.budget_all = (uint64_t)cfg->template_budget;
+    t->templates.budget_exporter = (uint64_t)cfg->template_budget_exporter;
+    t->templates.timeout_ms = cfg->template_timeout_ms;
+    t->templates.changes_per_min = (unsigned)cfg->template_changes;
+    t->clock = (struct flow_clock){cfg->clock_skew_ms, cfg->clock_max_age_ms};
+    exporters_set_allow(t, allow, cfg->n_allow_exporter);
+}
+
 static int open_store(struct runtime *rt)
 {
     char err[512];
@@ -205,46 +217,21 @@ static int open_store(struct runtime *rt)
     }
     rt->db_path = xstrdup(cfg->db);
     rt->journal_dir = xstrdup(cfg->journal_dir);
-    exporters_init(&rt->exporters, (unsigned)cfg->max_exporters, 64);
-    rt->exporters.free_proto_state = fixbuf_free_state;
-    rt->exporters.templates.budget_all = (uint64_t)cfg->template_budget;
-    rt->exporters.templates.budget_exporter = (uint64_t)cfg->template_budget_exporter;
-    rt->exporters.templates.timeout_ms = cfg->template_timeout_ms;
-    rt->exporters.templates.changes_per_min = (unsigned)cfg->template_changes;
-    rt->exporters.clock = (struct flow_clock){cfg->clock_skew_ms, cfg->clock_max_age_ms};
     rt->allow = xcalloc(cfg->n_allow_exporter, sizeof(*rt->allow));
     for (size_t i = 0; i < cfg->n_allow_exporter; i++)
         prefix_parse(cfg->allow_exporter[i], &rt->allow[i]);
-    exporters_set_allow(&rt->exporters, rt->allow, cfg->n_allow_exporter);
+    runtime_init_exporters(rt, &rt->exporters, rt->allow);
     if (store_load_exporters(rt->store, &rt->exporters, err, sizeof(err)))
         log_warn("exporter counters not restored: %s", err);
     return 0;
 }
 
-/* Flows to ClickHouse: the writer's sink becomes the sender's queue (storage/ch_sink.h). The
- * sender thread starts here, with the signals blocked like the others. */
-static int start_clickhouse(struct runtime *rt)
+/* Segments of an eighth of journal-size, 1 to 64 MiB: the journal drops whole segments at its
+ * bound, so a small journal (a test's, a small disk's) keeps most of its size. */
+static uint64_t journal_segment_bytes(int64_t journal_size)
 {
-    char err[512], warning[600], shown[800];
-    const struct fh_config *cfg = &rt->cfg;
-    struct store_url u;
-    if (store_url_parse(cfg->store, &u, err, sizeof(err)) || u.kind != STORE_CLICKHOUSE)
-        return 0; /* SQLite: the writer's own sink (runtime_resolve_store checked the URL) */
-    struct ch_sink_options o = {
-        .url = u, .instance = cfg->instance, .buffer_bytes = cfg->clickhouse_buffer};
-    store_url_display(&u, shown, sizeof(shown));
-    rt->ch = ch_sink_start(&o, &rt->exporters, warning, sizeof(warning), err, sizeof(err));
-    if (!rt->ch) {
-        log_err("cannot use ClickHouse %s: %s", shown, err);
-        return -1;
-    }
-    if (warning[0])
-        log_warn("ClickHouse %s: %s", shown, warning);
-    struct flow_sink fs = ch_sink_flow_sink(rt->ch);
-    writer_set_sink(rt->writer, &fs);
-    log_info("storing flows in ClickHouse %s as instance %s; this collector's state in %s", shown,
-             cfg->instance, cfg->db);
-    return 0;
+    uint64_t seg = (uint64_t)journal_size / 8;
+    return seg < (1u << 20) ? (1u << 20) : seg > (64u << 20) ? (64u << 20) : seg;
 }
 
 /* The journal, read from the position the store has taken: what a stop left there, or a
@@ -252,19 +239,20 @@ static int start_clickhouse(struct runtime *rt)
 static int open_journal(struct runtime *rt, char *err, size_t errlen)
 {
     const struct fh_config *cfg = &rt->cfg;
-    struct journal_pos from;
+    struct journal_pos state;
     char msg[256];
-    if (store_load_journal_pos(rt->store, &from, msg, sizeof(msg))) {
+    if (store_load_journal_pos(rt->store, &state, msg, sizeof(msg))) {
         snprintf(err, errlen, "the store's journal position: %s", msg);
         return -1;
     }
     struct journal_opts o = {.dir = rt->journal_dir,
+                             .segment_bytes = journal_segment_bytes(cfg->journal_size),
                              .max_bytes = (uint64_t)cfg->journal_size,
                              .min_free_bytes = (uint64_t)cfg->journal_min_free,
                              .no_sync = !cfg->journal_sync,
                              .on_lost = receiver_journal_lost,
                              .ctx = &rt->recv};
-    rt->journal = journal_open(&o, from, msg, sizeof(msg));
+    rt->journal = journal_open(&o, runtime_journal_from(rt, state), msg, sizeof(msg));
     if (!rt->journal) {
         snprintf(err, errlen, "cannot open the receive journal: %s", msg);
         return -1;
@@ -273,6 +261,7 @@ static int open_journal(struct runtime *rt, char *err, size_t errlen)
     rt->journal_limit = cfg->journal_size;
     writer_set_journal(rt->writer, rt->journal);
     decoder_init(&rt->decoder, rt->journal, &rt->exporters, &rt->queue);
+    runtime_clickhouse_journal(rt, state);
     struct journal_stats st;
     journal_get_stats(rt->journal, &st);
     if (st.backlog_bytes)
@@ -295,7 +284,7 @@ static int start_threads(struct runtime *rt)
     sigset_t old;
     block_signals_for_threads(&old);
     err[0] = '\0';
-    int rc = start_clickhouse(rt); /* it says why itself */
+    int rc = runtime_start_clickhouse(rt); /* it says why itself */
     if (rc == 0)
         rc = hooks_start(&rt->hooks, cfg, rt->writer, &rt->exporters, &probes, err, sizeof(err));
     /* Every socket is bound and the store open: nothing after this needs root. */
@@ -326,7 +315,7 @@ static void free_runtime(struct runtime *rt)
     if (rt->writer)
         flowq_destroy(&rt->queue);
     writer_free(rt->writer);
-    ch_sink_free(rt->ch); /* after the writer: its finish stopped the sender */
+    runtime_clickhouse_free(rt);
     if (rt->store) {
         exporters_free(&rt->exporters);
         store_close(rt->store);
@@ -371,9 +360,10 @@ static void log_totals(struct runtime *rt)
     if (rt->ch) {
         struct ch_sink_stats st;
         ch_sink_get_stats(rt->ch, &st);
-        log_info("ClickHouse: %llu flows inserted in %llu inserts (%llu retried), %llu dropped",
+        log_info("ClickHouse: %llu flows inserted in %llu inserts (%llu retried), %llu left in "
+                 "the receive journal",
                  (unsigned long long)st.rows_inserted, (unsigned long long)st.inserts,
-                 (unsigned long long)st.retries, (unsigned long long)st.rows_dropped);
+                 (unsigned long long)st.retries, (unsigned long long)st.rows_left);
     }
 }
 
@@ -435,6 +425,17 @@ static void main_loop(struct runtime *rt)
     }
 }
 
+/* How long the stop decodes what the journal holds: not at all while ClickHouse takes no
+ * flows, or has no room for them (it stays in the journal, for the next start). */
+static int64_t stop_decode_ms(struct runtime *rt)
+{
+    struct ch_sink_stats st;
+    if (!rt->ch)
+        return STOP_DECODE_MS;
+    ch_sink_get_stats(rt->ch, &st);
+    return st.failing_since_ms || st.full ? 0 : STOP_DECODE_MS;
+}
+
 static int run(struct runtime *rt)
 {
     char err[256];
@@ -455,7 +456,8 @@ static int run(struct runtime *rt)
     main_loop(rt);
     sdn_send(&rt->notify, "STOPPING=1\nSTATUS=stopping: storing what was received");
     receiver_finish(&rt->recv);
-    decoder_stop(&rt->decoder, STOP_DECODE_MS);
+    writer_drain(rt->writer); /* a full ClickHouse queue must not hold the decoder's stop */
+    decoder_stop(&rt->decoder, stop_decode_ms(rt));
     log_info("stopping: flushing %zu queued batches", flowq_depth(&rt->queue));
     flowq_close(&rt->queue);
     writer_join(rt->writer);

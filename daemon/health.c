@@ -15,7 +15,7 @@
 #define STALL_MS 30000
 
 /* The ClickHouse sender is the store's writer when there is one: failing, it is what the
- * SQLite writer's failing is, but with room to wait before anything is lost. */
+ * SQLite writer's failing is, but with room to wait before anything is lost (the journal's). */
 static bool clickhouse_healthy(struct runtime *rt, int64_t now, char *why, size_t whylen)
 {
     struct ch_sink_stats st;
@@ -26,7 +26,7 @@ static bool clickhouse_healthy(struct runtime *rt, int64_t now, char *why, size_
         return true;
     snprintf(why, whylen,
              "store: ClickHouse has taken no flows for %lld s; %llu flows (%llu of %llu MiB) wait "
-             "in memory, more are dropped and counted (dropped_store)",
+             "in memory, more in the receive journal (lost and counted beyond journal-size)",
              (long long)((now - st.failing_since_ms) / 1000), (unsigned long long)st.rows_queued,
              (unsigned long long)(st.bytes_queued >> 20),
              (unsigned long long)(st.buffer_bytes >> 20));

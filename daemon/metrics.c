@@ -226,6 +226,12 @@ static void receiver(FILE *f, struct runtime *rt)
             atomic_load(&r->datagrams));
     counter(f, "flowhound_datagrams_decoded_total", "Datagrams read back from the journal.",
             atomic_load(&d->datagrams));
+    counter(f, "flowhound_datagrams_replayed_total",
+            "Of them, decoded again at start for a store that lacked their flows (ClickHouse).",
+            atomic_load(&d->replayed));
+    counter(f, "flowhound_datagrams_skipped_total",
+            "Datagrams skipped at start: the store had their flows (ClickHouse).",
+            atomic_load(&d->skipped));
     counter(f, "flowhound_datagrams_rejected_total",
             "Datagrams rejected (every exporter and reason; per exporter below).",
             atomic_load(&d->rejected));
@@ -297,8 +303,8 @@ static void writer(FILE *f, struct runtime *rt)
           seconds(ws.commit_interval_ms));
 }
 
-/* The sender to ClickHouse (store = clickhouse://): what waits for it, what it inserted, what
- * it had to drop (also in the exporters' records_lost{reason="store"}). */
+/* The sender to ClickHouse (store = clickhouse://): what waits for it in memory (beyond, in the
+ * receive journal: flowhound_journal_backlog_bytes), what it inserted. */
 static void clickhouse(FILE *f, struct runtime *rt)
 {
     struct ch_sink_stats st;
@@ -313,9 +319,9 @@ static void clickhouse(FILE *f, struct runtime *rt)
           (double)st.buffer_bytes);
     counter(f, "flowhound_clickhouse_rows_inserted_total", "Flow records inserted into ClickHouse.",
             st.rows_inserted);
-    counter(f, "flowhound_clickhouse_rows_dropped_total",
-            "Flow records dropped: the queue full, or not inserted by the stop deadline.",
-            st.rows_dropped);
+    gauge(f, "flowhound_clickhouse_full",
+          "1 while the queue is full: the writer waits, the datagrams wait in the journal.",
+          st.full);
     counter(f, "flowhound_clickhouse_inserts_total", "INSERTs sent to ClickHouse.", st.inserts);
     counter(f, "flowhound_clickhouse_insert_retries_total", "INSERTs that failed and are retried.",
             st.retries);
