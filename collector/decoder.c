@@ -9,6 +9,7 @@
 #include "collector/decoder.h"
 #include "common/addr.h"
 #include "common/counter.h"
+#include "common/thread_nice.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -130,14 +131,7 @@ static void queue_aside(struct decoder *d, const struct journal_pos *before)
 /* A datagram longer than the receive buffer was cut by the kernel: rejected, never decoded. */
 static enum reject_reason reject_truncated(struct exporter_table *t, const struct journal_rec *r)
 {
-    exporters_lock(t);
-    struct exporter *e = exporters_get(t, &r->from, r->received_ms);
-    if (e) {
-        e->packets++;
-        e->rejects[REJ_BAD_LENGTH]++;
-        e->dirty = true;
-    }
-    exporters_unlock(t);
+    exporters_count_rejected(t, &r->from, r->received_ms, REJ_BAD_LENGTH);
     return REJ_BAD_LENGTH;
 }
 
@@ -299,6 +293,7 @@ void decoder_run(struct decoder *d)
 
 static void *decoder_main(void *arg)
 {
+    thread_nice("decoder", DECODER_NICE);
     decoder_run(arg);
     return NULL;
 }

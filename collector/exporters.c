@@ -135,3 +135,16 @@ const struct fh_prefix *exporters_set_allow(struct exporter_table *t, const stru
     exporters_unlock(t);
     return old;
 }
+
+void exporters_count_rejected(struct exporter_table *t, const struct fh_addr *from, int64_t now,
+                              enum reject_reason why)
+{
+    exporters_lock(t);
+    struct exporter *e = exporters_get(t, from, now);
+    if (e) {
+        e->packets++;
+        e->rejects[why]++;
+        e->dirty = true;
+    }
+    exporters_unlock(t);
+}

@@ -96,6 +96,10 @@ void exporters_unlock(struct exporter_table *t);
 
 /* Lookup or create (call with the lock held). NULL when the table is full. */
 struct exporter *exporters_get(struct exporter_table *t, const struct fh_addr *addr, int64_t now);
+/* A datagram from `from` rejected before it reached a decoder (cut by the kernel, lost from
+ * the receive journal): counted as one of its packets and as `why`. Takes the lock. */
+void exporters_count_rejected(struct exporter_table *t, const struct fh_addr *from, int64_t now,
+                              enum reject_reason why);
 /* The domain entry of an exporter; created on first use. NULL when the exporter has too many. */
 struct exporter_domain *exporter_domain_get(struct exporter_table *t, struct exporter *e,
                                             uint32_t domain, uint8_t version);

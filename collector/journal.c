@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,10 @@
 #define WRITE_BUF   (1u << 20)
 #define READ_BUF    (4u << 20)
 #define DEF_SEGMENT (64ull << 20)
-#define DEF_MAX     (4ull << 30)
-#define DEF_MINFREE (512ull << 20)
+#define DEF_MAX     (8ull << 30)
+/* The reader's fdatasync at most this often (see readable_end). */
+#define SYNC_EVERY_MS 20
+#define DEF_MINFREE   (512ull << 20)
 
 /* One segment file. size: bytes written to it (the reader never reads past it); final: the
  * appender has moved on, so size will not grow. */
@@ -60,8 +63,9 @@ struct journal {
     /* the reader's */
     int rfd;
     uint64_t rseq;
-    uint64_t rfile;   /* file offset of rbuf[0] */
-    uint64_t rsynced; /* bytes of the segment known to be on disk */
+    uint64_t rfile;       /* file offset of rbuf[0] */
+    uint64_t rsynced;     /* bytes of the segment known to be on disk */
+    int64_t last_sync_ms; /* mono_ms() of the last fdatasync */
     uint8_t *rbuf;
     size_t rstart, rend; /* unread bytes: rbuf[rstart .. rend) */
 };
@@ -518,7 +522,13 @@ static uint64_t readable_end(struct journal *j, bool *final)
         end = fstat(j->rfd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     }
     if (!j->o.no_sync && end > j->rsynced) {
+        /* at most one fdatasync per SYNC_EVERY_MS: a trickle of datagrams flushed every few
+         * ms would otherwise cost a disk flush each; the decoder waits instead */
+        int64_t wait = j->last_sync_ms + SYNC_EVERY_MS - mono_ms();
+        if (wait > 0 && !*final)
+            poll(NULL, 0, (int)wait);
         fdatasync(j->rfd);
+        j->last_sync_ms = mono_ms();
         j->rsynced = end;
         pthread_mutex_lock(&j->lock);
         j->st.syncs++;

@@ -63,7 +63,7 @@ struct journal_rec {
 struct journal_opts {
     const char *dir;
     uint64_t segment_bytes;  /* a new segment after this many bytes; default 64 MiB */
-    uint64_t max_bytes;      /* all segments; default 4 GiB */
+    uint64_t max_bytes;      /* all segments; default 8 GiB */
     uint64_t min_free_bytes; /* leave on the filesystem; default 512 MiB */
     bool no_sync;            /* reader skips fdatasync (power loss may then lose the tail) */
     /* A record deleted unread when over a bound, or that could not be written (disk full):

@@ -44,14 +44,7 @@ void receiver_journal_lost(void *ctx, const struct journal_rec *rec)
 {
     struct receiver *r = ctx;
     COUNTER_ADD(r->journal_lost, 1);
-    exporters_lock(r->exporters);
-    struct exporter *e = exporters_get(r->exporters, &rec->from, rec->received_ms);
-    if (e) {
-        e->packets++;
-        e->rejects[REJ_JOURNAL_LOST]++;
-        e->dirty = true;
-    }
-    exporters_unlock(r->exporters);
+    exporters_count_rejected(r->exporters, &rec->from, rec->received_ms, REJ_JOURNAL_LOST);
     log_ratelimited(&r->journal_log, LOG_LVL_ERR,
                     "receive journal: received datagrams lost before they were stored, %llu so "
                     "far (over journal-size or the free-disk bound while the store is behind, or "

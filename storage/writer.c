@@ -1,23 +1,20 @@
 /* writer.c - the single SQLite writer. */
 #include "config.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/thread_nice.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "storage/writer.h"
 
 #define POP_TIMEOUT_MS 100
-#define WRITER_NICE    5
 #define TICK_MS        1000
 /* After a failed write, how long batches are dropped (and counted) before the next try. */
 #define RETRY_MS 1000
@@ -576,12 +573,7 @@ void writer_run(struct writer *w)
 
 static void *writer_main(void *arg)
 {
-    /* The receiver must never wait for the writer's CPU: it only reads and parks datagrams
-     * (a few % of a core even in a burst) while the writer has the backlog to catch up
-     * from. On a busy core, a lower priority for this thread keeps the kernel from dropping
-     * datagrams behind a long SQLite step (Linux: nice is per thread). */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WRITER_NICE) != 0)
-        log_debug("writer: cannot lower its priority: %s", strerror(errno));
+    thread_nice("writer", WRITER_NICE);
     writer_run(arg);
     return NULL;
 }

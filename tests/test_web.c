@@ -5,11 +5,13 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -840,6 +842,11 @@ Test(web, start_failures_are_clear, .timeout = 60)
 static char too_long[70000];
 static uint16_t web_port;
 
+/* Requests reset before their answer could be read: libmicrohttpd answers 414 and closes
+ * while the rest of the request is still unread in its socket, so the kernel may send a reset
+ * that overtakes the answer (seen once in 80 under CI's load). Not a failure of ours. */
+static _Atomic int resets;
+
 /* Sends 10 such requests, one connection each; returns how many were answered 414. */
 static void *send_too_long(void *arg)
 {
@@ -856,6 +863,8 @@ static void *send_too_long(void *arg)
             len = recv(fd, got, 12, MSG_WAITALL);
         if (len == 12 && !memcmp(got, "HTTP/1.1 414", 12))
             answered++;
+        else if (len < 0 && errno == ECONNRESET)
+            resets++;
         if (fd >= 0)
             close(fd);
     }
@@ -885,7 +894,9 @@ Test(web, errors_logged_from_many_connections_at_once, .timeout = 120)
         pthread_join(t[i], &r);
         answered += (intptr_t)r;
     }
-    cr_expect_eq(answered, 80, "every request answered 414: %ld", (long)answered);
+    cr_expect_eq(answered + resets, 80, "every request answered 414 (%ld) or reset (%d)",
+                 (long)answered, resets);
+    cr_expect_geq(answered, 72, "most answers read before a reset: %ld", (long)answered);
     cr_expect_eq(th_system("grep -q 'web: Error processing request' '%s'", d.log), 0,
                  "libmicrohttpd's errors are logged");
     json_t *v = wt_get_json(addr, "/api/v1/stats/summary", 200);
