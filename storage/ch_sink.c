@@ -552,9 +552,8 @@ static void resolve(struct ch_sink *s)
     if (decode_mark_cmp(s->resume, s->acked) > 0)
         s->acked = s->resume;
     if (note[0])
-        log_warn("ClickHouse: %s (journal %llu:%llu, flow %u)", note,
-                 (unsigned long long)s->resume.pos.seg, (unsigned long long)s->resume.pos.off,
-                 s->resume.part);
+        log_warn("%s (journal %llu:%llu, flow %u)", note, (unsigned long long)s->resume.pos.seg,
+                 (unsigned long long)s->resume.pos.off, s->resume.part);
 }
 
 void ch_sink_set_journal(struct ch_sink *s, struct journal *j, struct journal_pos state_end,
@@ -630,8 +629,10 @@ static int64_t day_end(const char *name)
 static bool drop_partition(struct ch_sink *s, const char *name)
 {
     char err[512];
-    const char *tables[] = {ch_flows_table(&s->opt.url), ch_spans_table(&s->opt.url)};
-    for (int i = 0; i < 2; i++) {
+    /* the marks last: a mark outliving its block says nothing (ch_marks.h) */
+    const char *tables[] = {ch_flows_table(&s->opt.url), ch_spans_table(&s->opt.url),
+                            "journal_marks"};
+    for (int i = 0; i < 3; i++) {
         char *sql =
             xasprintf("ALTER TABLE %s.%s DROP PARTITION %s", s->opt.url.database, tables[i], name);
         int rc = ch_exec(s->client, sql, err, sizeof(err));

@@ -34,6 +34,7 @@
 #include "common/xmalloc.h"
 #include "query/filter.h"
 #include "query/query.h"
+#include "storage/ch_marks.h"
 #include "storage/ch_sink.h"
 #include "tests/chserver.h"
 #include "tests/filter_gen.h"
@@ -740,6 +741,70 @@ Test(clickhouse, beyond_the_journal_the_loss_is_counted, .timeout = 300)
     cr_expect_eq(stored + counted_lost(&d), 150000, "stored %lld + counted lost %lld",
                  (long long)stored, (long long)counted_lost(&d));
     th_daemon_cleanup(&d);
+    chs_cleanup(&c);
+}
+
+/* ---- where ClickHouse stands in a collector's journal (storage/ch_marks.h) ---- */
+
+/* Three blocks through the real sender, each ending at a place in the journal (the second
+ * inside a datagram): ClickHouse's newest held block says where the collector stands; a
+ * mark whose block never arrived, or another instance's, says nothing; and a restart after a
+ * crash resumes there, past the state's record, but never past the state. */
+Test(clickhouse, the_newest_held_block_says_where_clickhouse_stands, .timeout = 120)
+{
+    struct chs c = {0};
+    chs_start(&c, NULL);
+    struct exporter_table t;
+    exporters_init(&t, 8, 8);
+    struct ch_sink_options o = {.instance = "m1", .buffer_bytes = 1 << 20};
+    char err[512], warn[512];
+    cr_assert_eq(store_url_parse(c.url, &o.url, err, sizeof(err)), 0, "%s", err);
+    struct ch_sink *s = ch_sink_start(&o, &t, warn, sizeof(warn), err, sizeof(err));
+    cr_assert(s, "%s", err);
+    struct flow_sink fs = ch_sink_flow_sink(s);
+    static struct flow_batch b;
+    for (int k = 0; k < 3; k++) {
+        b.n = 100;
+        for (size_t i = 0; i < b.n; i++) {
+            fg_random_flow(&b.flows[i], (int)(k * 100 + i));
+            b.flows[i].received_ms = 1764800000000; /* one receive day */
+            cr_assert_eq(fs.add(fs.ctx, &b.flows[i], err, sizeof(err)), 0);
+        }
+        b.src_seg = 1, b.src_off = 1000 * (uint64_t)(k + 1), b.src_part = 7;
+        b.src_whole = k != 1;
+        fs.reached(fs.ctx, &b);
+        fs.committed(fs.ctx);
+    }
+    fs.finish(fs.ctx);
+    ch_sink_free(s);
+    cr_assert_eq(chs_int(&c, "SELECT count() FROM flowhound.flows"), 300);
+
+    struct ch_client *cl = ch_client_new(&o.url);
+    struct decode_mark m = {0}, want = {{1, 3000}, 0};
+    cr_assert_eq(ch_marks_held(cl, "m1", &m, err, sizeof(err)), 1, "%s", err);
+    cr_expect(decode_mark_cmp(m, want) == 0, "%llu:%llu+%u", (unsigned long long)m.pos.seg,
+              (unsigned long long)m.pos.off, m.part);
+    free(chs_query(&c, "INSERT INTO flowhound.journal_marks VALUES ('m1', 20426, "
+                       "18446744073709551000, 1, 9999, 0)"));
+    cr_assert_eq(ch_marks_held(cl, "m1", &m, err, sizeof(err)), 1, "%s", err);
+    cr_expect(decode_mark_cmp(m, want) == 0, "a mark without its block says nothing");
+    cr_expect_eq(ch_marks_held(cl, "m2", &m, err, sizeof(err)), 0, "another instance's");
+    ch_client_free(cl);
+
+    /* a restart after a crash: the state recorded the first block only */
+    struct ch_resume saved = {.acked = {{1, 1000}, 0}, .found = true};
+    struct journal_pos states[] = {{1, 5000}, {1, 2500}};
+    struct decode_mark wants[] = {want, saved.acked}; /* the second: ClickHouse is beyond */
+    for (int i = 0; i < 2; i++) {
+        s = ch_sink_start(&o, &t, warn, sizeof(warn), err, sizeof(err));
+        cr_assert(s, "%s", err);
+        ch_sink_set_journal(s, NULL, states[i], &saved);
+        cr_assert_eq(ch_sink_held(s, &m), 1, "ClickHouse answered at start");
+        cr_expect(decode_mark_cmp(m, wants[i]) == 0, "state %d: %llu:%llu+%u", i,
+                  (unsigned long long)m.pos.seg, (unsigned long long)m.pos.off, m.part);
+        ch_sink_free(s);
+    }
+    exporters_free(&t);
     chs_cleanup(&c);
 }
 
