@@ -506,12 +506,20 @@ static void wait_ms(struct ch_sink *s, int64_t ms)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Waits before the next try; once stopping, no longer than the stop's deadline, so that the
+ * stop takes stop_wait_ms, not that plus a backoff. */
 static void backoff(struct ch_sink *s)
 {
     s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (s->backoff_ms > BACKOFF_MAX_MS)
         s->backoff_ms = BACKOFF_MAX_MS;
-    wait_ms(s, s->backoff_ms);
+    int64_t ms = s->backoff_ms;
+    pthread_mutex_lock(&s->lock);
+    if (s->stop && s->stop_deadline - mono_ms() < ms)
+        ms = s->stop_deadline - mono_ms();
+    pthread_mutex_unlock(&s->lock);
+    if (ms > 0)
+        wait_ms(s, ms);
 }
 
 /* ---- where to resume ---- */
