@@ -153,11 +153,22 @@ static void block_signals_for_threads(sigset_t *old)
 
 static char *probe_metrics(void *ctx, size_t *len)
 {
+    struct runtime *rt = ctx;
+    if (!atomic_load(&rt->running)) {
+        char *none = xstrdup("# flowhoundd is starting: no metrics yet\n");
+        *len = strlen(none);
+        return none;
+    }
     return runtime_metrics(ctx, len);
 }
 
 static bool probe_health(void *ctx, char *why, size_t len)
 {
+    struct runtime *rt = ctx;
+    if (!atomic_load(&rt->running)) {
+        snprintf(why, len, "starting");
+        return false;
+    }
     return runtime_healthy(ctx, true, why, len);
 }
 
@@ -303,6 +314,8 @@ static int start_threads(struct runtime *rt)
         writer_join(rt->writer);
         rc = -1;
     }
+    if (rc == 0)
+        atomic_store(&rt->running, true);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc && err[0])
         log_err("%s", err);

@@ -57,6 +57,9 @@ struct runtime {
     struct decoder decoder; /* journal -> queue */
     struct hooks hooks;
     struct sd_notifier notify;
+    /* Set once every thread runs: the web server, started first, answers its probes from
+     * then on (before, the journal and the decoder do not exist yet). */
+    _Atomic bool running;
 
     pthread_mutex_t lock; /* ls and n_ls: replaced by a reload, read by the metrics */
     struct listener *ls;
