@@ -29,6 +29,8 @@
 #include "storage/store.h"
 #include "storage/writer.h"
 
+struct query;
+
 struct analyzer_opts {
     int64_t stale_window_ms;          /* attempts this long after the unclosed connection: 24 h */
     int64_t quiet_ms;                 /* an episode ends after this long without attempts: 1 h */
@@ -59,13 +61,15 @@ struct analyzer *analyzer_new(const struct analyzer_opts *o, struct store *s, ch
 void analyzer_free(struct analyzer *a);
 int analyzer_add_sink(struct analyzer *a, struct alert_sink sink);
 /* After a restart on the same store: the open alerts of the earlier run go on. The stored
- * flows of their client ports (and of the ports their evidence names) are replayed through
+ * flows of their client ports (and of the ports their evidence names), read through `flows`
+ * (the store the flows went to: the analyzer's own, or ClickHouse), are replayed through
  * the analyzer in the order they were received; the episodes this rebuilds carry on under the
  * stored ids, so that further failed attempts update the same alert and a connection or a
  * quiet period resolves it. Call once, after analyzer_new and before the first
  * analyzer_consume, without a transaction open. *resumed = the alerts carried on, *open = the
  * open alerts found (the others stay as stored). 0, or -1 with a message in err. */
-int analyzer_resume(struct analyzer *a, size_t *resumed, size_t *open, char *err, size_t errlen);
+int analyzer_resume(struct analyzer *a, struct query *flows, size_t *resumed, size_t *open,
+                    char *err, size_t errlen);
 void analyzer_consume(struct analyzer *a, const struct flow *flows, size_t n);
 /* now_ms: receive clock (wall clock live, the last received_ms in a replay); final: flush. */
 void analyzer_tick(struct analyzer *a, int64_t now_ms, bool final);

@@ -62,10 +62,9 @@ static int by_receive(const void *x, const void *y)
 }
 
 /* The flows of every port to replay, in the order the daemon received them. */
-static int read_ports(struct analyzer *a, const struct alert_port *ports, size_t n,
-                      struct replay *r, char *err, size_t errlen)
+static int read_ports(struct analyzer *a, struct query *flows, const struct alert_port *ports,
+                      size_t n, struct replay *r, char *err, size_t errlen)
 {
-    sqlite3 *db = store_sqlite(an_store(a));
     int64_t back = an_opts(a)->stale_window_ms + RESUME_MARGIN_MS;
     for (size_t i = 0; i < n && i < RESUME_MAX_PORTS; i++) {
         const struct alert_port *p = &ports[i];
@@ -76,7 +75,7 @@ static int read_ports(struct analyzer *a, const struct alert_port *ports, size_t
                                    .sport = p->sport,
                                    .from_ms = p->from_ms - back,
                                    .to_ms = INT64_MAX};
-        if (port_flows_read(db, &q, keep_flow, r, err, errlen))
+        if (port_flows_read(flows, &q, keep_flow, r, err, errlen))
             return -1;
     }
     if (r->n > 1)
@@ -84,7 +83,8 @@ static int read_ports(struct analyzer *a, const struct alert_port *ports, size_t
     return 0;
 }
 
-int analyzer_resume(struct analyzer *a, size_t *resumed, size_t *open, char *err, size_t errlen)
+int analyzer_resume(struct analyzer *a, struct query *flows, size_t *resumed, size_t *open,
+                    char *err, size_t errlen)
 {
     *resumed = *open = 0;
     if (!an_store(a))
@@ -98,7 +98,7 @@ int analyzer_resume(struct analyzer *a, size_t *resumed, size_t *open, char *err
     if (rc == 0 && *open)
         rc = alert_store_open_ports(db, &ports, &n_ports, err, errlen);
     if (rc == 0 && *open)
-        rc = read_ports(a, ports, n_ports, &r, err, errlen);
+        rc = read_ports(a, flows, ports, n_ports, &r, err, errlen) ? -1 : 0;
     if (rc == 0 && *open) {
         an_replay_begin(a);
         for (size_t i = 0; i < r.n; i++)

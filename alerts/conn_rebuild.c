@@ -34,6 +34,8 @@ struct rebuild {
     struct conn_row *rows;
     size_t n, cap;
     bool truncated;
+    uint64_t flows_read;
+    int64_t last_sweep;
 };
 
 static uint32_t exporter_index(struct rebuild *b, const struct flow *f)
@@ -96,38 +98,33 @@ static void feed(struct rebuild *b, const struct flow *f, int64_t *last_sweep)
     conn_tracker_add_record(b->ct, x, f);
 }
 
-struct reader {
-    struct rebuild *b;
-    uint64_t *flows;
-    int64_t last_sweep;
-};
-
-static int read_one(void *ctx, const struct flow *f)
+/* One flow of the client port (port_flows_read: TCP, in receive order). */
+static int take_flow(void *arg, const struct flow *f)
 {
-    struct reader *r = ctx;
-    if (*r->flows == CONN_REBUILD_MAX_FLOWS) {
-        r->b->truncated = true;
+    struct rebuild *b = arg;
+    if (b->flows_read == CONN_REBUILD_MAX_FLOWS) {
+        b->truncated = true;
         return 1;
     }
-    ++*r->flows;
-    feed(r->b, f, &r->last_sweep);
+    b->flows_read++;
+    feed(b, f, &b->last_sweep);
     return 0;
 }
 
-static int read_flows(sqlite3 *db, struct rebuild *b, uint64_t *flows, char *err, size_t errlen)
+static int read_flows(struct query *q, struct rebuild *b, char *err, size_t errlen)
 {
-    const struct conn_rebuild_req *q = b->req;
-    int64_t margin = q->margin_ms > 0 ? q->margin_ms : 0;
-    int64_t from = q->from_ms < INT64_MIN + margin ? INT64_MIN : q->from_ms - margin;
-    struct port_flows_req pq = {.client = q->client,
+    const struct conn_rebuild_req *r = b->req;
+    int64_t margin = r->margin_ms > 0 ? r->margin_ms : 0;
+    struct port_flows_req pq = {.client = r->client,
                                 .cport = b->cport,
-                                .has_server = q->has_server,
-                                .server = q->server,
-                                .sport = q->sport,
-                                .from_ms = from,
-                                .to_ms = q->to_ms};
-    struct reader r = {b, flows, INT64_MIN / 2};
-    return port_flows_read(db, &pq, read_one, &r, err, errlen);
+                                .has_server = r->has_server,
+                                .server = r->server,
+                                .sport = r->sport,
+                                .from_ms = r->from_ms < INT64_MIN + margin ? INT64_MIN
+                                                                           : r->from_ms - margin,
+                                .to_ms = r->to_ms};
+    b->last_sweep = INT64_MIN / 2;
+    return port_flows_read(q, &pq, take_flow, b, err, errlen);
 }
 
 static int row_cmp(const void *x, const void *y)
@@ -144,8 +141,8 @@ static int row_cmp(const void *x, const void *y)
     return c ? c : (int)a->ci.sport - (int)b->ci.sport;
 }
 
-int conn_rebuild(sqlite3 *db, const struct conn_rebuild_req *req, struct conn_rebuild_result *out,
-                 char *err, size_t errlen)
+int conn_rebuild(struct query *q, const struct conn_rebuild_req *req,
+                 struct conn_rebuild_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     struct rebuild b = {.req = req};
@@ -160,16 +157,17 @@ int conn_rebuild(sqlite3 *db, const struct conn_rebuild_req *req, struct conn_re
         for (size_t x = 0; x < b.n_ex; x++)
             b.clocks[x] = INT64_MIN;
         b.ct = conn_tracker_new(&o, &ev);
-        rc = read_flows(db, &b, &out->flows, err, errlen);
+        rc = read_flows(q, &b, err, errlen);
         if (rc == 0)
             conn_tracker_flush(b.ct); /* the connections still open are reported too */
         conn_tracker_free(b.ct);
     }
     free(b.ex);
     free(b.clocks);
+    out->flows = b.flows_read;
     if (rc) {
         free(b.rows);
-        return -1;
+        return rc;
     }
     if (b.n > 1)
         qsort(b.rows, b.n, sizeof(*b.rows), row_cmp);

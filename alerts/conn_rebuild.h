@@ -3,8 +3,8 @@
  *
  * Connections are derived data: the daemon does not have to write them as flows arrive
  * (setting analyzer-connections, default no). The flows of the client endpoint and the
- * replies to it are found through the endpoint-key index (store_client_port_sql(), the
- * story's hunt), read in the order they were received (received_ms, then first_ms), and fed
+ * replies to it (with a server: only those to and from it) are read by port_flows.h, the
+ * story's hunt, in the order they were received (received_ms, then first_ms), and fed
  * to a fresh tracker keyed per exporter (address/domain) as the analyzer keys them: TCP only,
  * sampled flows and flows dated in the future skipped, an RFC 5103 biflow as its two
  * directions, the tracker swept by each exporter's flow clock every second of receive time.
@@ -12,8 +12,9 @@
  * analyzer's table did not evict the entry.
  *
  * Bounded: at most CONN_REBUILD_MAX_FLOWS flows are read, at most CONN_REBUILD_MAX_CONNS
- * connections kept (both flagged in the result); SQL runs on the caller's connection, so its
- * progress handler (the web's query time limit) applies. */
+ * connections kept (both flagged in the result); the flows are read through the query layer
+ * (port_flows_read, query_hunt), so the caller's time limit applies, on SQLite and ClickHouse
+ * alike. */
 #ifndef FLOWHOUND_CONN_REBUILD_H
 #define FLOWHOUND_CONN_REBUILD_H
 
@@ -22,9 +23,9 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "alerts/conn.h"
+#include "query/query.h"
 
 #define CONN_REBUILD_MAX_FLOWS 1000000
 #define CONN_REBUILD_MAX_CONNS 100000
@@ -62,11 +63,11 @@ struct conn_rebuild_result {
     bool truncated; /* a bound was reached: rows may be missing */
 };
 
-/* Rebuilds the connections of req->client:req->cports[...] on db (any connection to a flowhound
- * store). Returns 0, or -1 with a message in err (the SQLite error code is then
- * sqlite3_errcode(db): SQLITE_INTERRUPT when a progress handler stopped it). */
-int conn_rebuild(sqlite3 *db, const struct conn_rebuild_req *req, struct conn_rebuild_result *out,
-                 char *err, size_t errlen);
+/* Rebuilds the connections of req->client:req->cports[...] from the flows q reads (either
+ * backend, through query_hunt, under q's time limit). Returns 0, or a QUERY_E* code with a
+ * message in err (QUERY_ETIMEOUT: the time limit). */
+int conn_rebuild(struct query *q, const struct conn_rebuild_req *req,
+                 struct conn_rebuild_result *out, char *err, size_t errlen);
 void conn_rebuild_free(struct conn_rebuild_result *r);
 
 /* The same row as the connections table would hold it, as a JSON object with the table's

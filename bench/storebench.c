@@ -15,7 +15,13 @@
  * row, (e) its first page of 100 as the web API asks for it, (f) the first page of the whole
  * store without a filter; it prints the median of --runs runs of each. (b) to (f) go
  * through the query layer (query/query.h) exactly as `flowhound query` and the web API
- * do, with its default threads (--threads to change). */
+ * do, with its default threads (--threads to change).
+ *
+ * DB may be a ClickHouse store URL (clickhouse://HOST:PORT/DATABASE): insert then sends the
+ * flows through the collector's own sender (storage/ch_sink.h) in blocks of --txn rows, as the
+ * writer commits them, and reports the rate at which ClickHouse took them (the server's CPU,
+ * on the same machine, is not in the CPU column); query runs the same six through the query
+ * layer, (a) as query_hunt. */
 #include "config.h"
 
 #include <stdio.h>
@@ -27,8 +33,11 @@
 #include "common/args.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
+#include "collector/exporters.h"
 #include "query/query.h"
+#include "storage/ch_sink.h"
 #include "storage/store.h"
+#include "storage/store_url.h"
 #include "query/filter.h"
 
 #define T0         1795392000000LL /* 2026-11-23 00:00 UTC: received time of flow 0 */
@@ -170,8 +179,94 @@ static void usage(FILE *f)
     args_help(query_opts, f);
 }
 
+static bool is_clickhouse(const char *db)
+{
+    return !strncmp(db, "clickhouse", 10);
+}
+
+/* Flows already in a store (either kind), through the query layer. */
+static int64_t stored_flows(const char *db, int64_t *end)
+{
+    char err[512];
+    struct query *q = query_open(db, err, sizeof(err));
+    struct query_summary s = {0};
+    if (q)
+        query_summary(q, &s, err, sizeof(err));
+    query_close(q);
+    if (end)
+        *end = s.last_ms;
+    return s.flows;
+}
+
+static void print_slice(uint64_t done, uint64_t every, double *t, double *c, double t_all)
+{
+    double t2 = now_s(), c2 = cpu_s();
+    printf("%12llu %10.0f %10.2f %8.1f\n", (unsigned long long)done, (double)every / (t2 - *t),
+           (c2 - *c) * 1e6 / (double)every, t2 - t_all);
+    fflush(stdout);
+    *t = t2;
+    *c = c2;
+}
+
+/* Insert into ClickHouse as flowhoundd does: blocks of a transaction's rows through the sender
+ * thread, which inserts them while the next are encoded. */
+static int insert_clickhouse(const char *db, uint64_t rows, const char *const *val)
+{
+    char err[512], warn[512];
+    struct ch_sink_options o = {.instance = "storebench", .buffer_bytes = (int64_t)1 << 30,
+                                .stop_wait_ms = 600000};
+    if (store_url_parse(db, &o.url, err, sizeof(err))) {
+        fprintf(stderr, "storebench: %s\n", err);
+        return 1;
+    }
+    struct exporter_table et;
+    exporters_init(&et, 64, 8);
+    struct ch_sink *s = ch_sink_start(&o, &et, warn, sizeof(warn), err, sizeof(err));
+    if (!s || warn[0]) {
+        fprintf(stderr, "storebench: %s%s\n", err, warn);
+        return 1;
+    }
+    uint64_t have = (uint64_t)stored_flows(db, NULL), txn = strtoull(val[B_TXN], NULL, 10);
+    uint64_t every = strtoull(val[B_EVERY], NULL, 10), total = strtoull(val[B_TOTAL], NULL, 10);
+    double step_ms = atof(val[B_HOURS]) * 3600000.0 / (double)(total ? total : have + rows);
+    struct flow_sink fs = ch_sink_flow_sink(s);
+    printf("# insert %llu rows into %s (already %llu), blocks of %llu\n", (unsigned long long)rows,
+           db, (unsigned long long)have, (unsigned long long)txn);
+    printf("%12s %10s %10s %8s\n", "inserted", "rows/s", "cpu_us/row", "secs");
+    double t_all = now_s(), t = t_all, c = cpu_s(), c_all = c;
+    uint64_t next_print = every;
+    struct flow f;
+    for (uint64_t i = have; i < have + rows; i++) {
+        make_flow(i, T0 + (int64_t)((double)i * step_ms), &f);
+        fs.add(fs.ctx, &f, err, sizeof(err));
+        if ((i - have + 1) % txn == 0 || i + 1 == have + rows)
+            fs.committed(fs.ctx);
+        /* the sender's pace, not the encoder's: wait while 4 blocks are queued */
+        struct ch_sink_stats st;
+        for (ch_sink_get_stats(s, &st); st.rows_queued > 4 * txn; ch_sink_get_stats(s, &st)) {
+            struct timespec ts = {0, 2000000};
+            nanosleep(&ts, NULL);
+        }
+        for (; st.rows_inserted >= next_print; next_print += every)
+            print_slice(have + next_print, every, &t, &c, t_all);
+    }
+    fs.finish(fs.ctx);
+    struct ch_sink_stats st;
+    ch_sink_get_stats(s, &st);
+    double el = now_s() - t_all;
+    printf("# total %llu rows in %.1f s: %.0f rows/s, %.2f CPU s per 1M rows (flowhound's "
+           "side), %llu dropped\n",
+           (unsigned long long)st.rows_inserted, el, (double)st.rows_inserted / el,
+           (cpu_s() - c_all) * 1e6 / (double)rows, (unsigned long long)st.rows_dropped);
+    ch_sink_free(s);
+    exporters_free(&et);
+    return st.rows_inserted == rows ? 0 : 1;
+}
+
 static int do_insert(const char *db, const char *rows_text, const char *const *val)
 {
+    if (is_clickhouse(db))
+        return insert_clickhouse(db, strtoull(rows_text, NULL, 10), val);
     char err[512];
     uint64_t rows = strtoull(rows_text, NULL, 10);
     struct store_options o = {
@@ -312,14 +407,42 @@ static double timed_layer(struct query *qy, int i, int64_t from, int64_t to, int
     return now_s() - t;
 }
 
+struct hunt_count {
+    int64_t rows;
+};
+
+static int count_flow(void *ctx, const struct flow *f)
+{
+    (void)f;
+    ((struct hunt_count *)ctx)->rows++;
+    return 0;
+}
+
+/* (a) through the query layer (the ClickHouse store has no SQL of its own for it). */
+static double timed_hunt(struct query *qy, int64_t from, int64_t to, int64_t *rows)
+{
+    char err[512];
+    struct query_hunt h = {.port = 722, .from_ms = from, .to_ms = to, .proto = -1};
+    addr_from_str("10.99.0.1", &h.addr);
+    struct hunt_count n = {0};
+    double t = now_s();
+    if (query_hunt(qy, &h, count_flow, &n, err, sizeof(err))) {
+        fprintf(stderr, "storebench: %s\n", err);
+        return -1;
+    }
+    *rows = n.rows;
+    return now_s() - t;
+}
+
 static int do_query(const char *db, const char *const *val)
 {
     char err[512];
     int runs = atoi(val[B_RUNS]);
     if (runs < 1 || runs > 100)
         runs = 5;
-    struct store *s = store_open(db, STORE_RO, NULL, err, sizeof(err));
-    struct query *qy = s ? query_open(db, err, sizeof(err)) : NULL;
+    bool ch = is_clickhouse(db);
+    struct store *s = ch ? NULL : store_open(db, STORE_RO, NULL, err, sizeof(err));
+    struct query *qy = s || ch ? query_open(db, err, sizeof(err)) : NULL;
     if (!qy) {
         fprintf(stderr, "storebench: %s\n", err);
         return 1;
@@ -327,10 +450,9 @@ static int do_query(const char *db, const char *const *val)
     query_set_time_limit(qy, 0);
     if (val[B_THREADS])
         query_set_threads(qy, atoi(val[B_THREADS]));
-    int64_t flows = db_int(s, "SELECT sum(rows) FROM partitions");
-    int64_t end = db_int(s, "SELECT max(max_last) FROM partitions");
-    int64_t parts = db_int(s, "SELECT count(*) FROM partitions");
-    printf("# %s: %lld flows in %lld partitions\n", db, (long long)flows, (long long)parts);
+    int64_t end;
+    int64_t flows = stored_flows(db, &end);
+    printf("# %s: %lld flows\n", db, (long long)flows);
     const char *names[] = {"(a) client 10.99.0.1:722, both directions, 24 h",
                            "(b) dst port 515 and flags S, 1 h",
                            "(c) top-10 dst ports by bytes, 1 h",
@@ -347,8 +469,8 @@ static int do_query(const char *db, const char *const *val)
         int64_t rows = 0;
         for (int r = 0; r < runs; r++) {
             double c0 = cpu_s();
-            if (q > 0) {
-                t[r] = timed_layer(qy, q, from, to, &rows);
+            if (q > 0 || ch) {
+                t[r] = q ? timed_layer(qy, q, from, to, &rows) : timed_hunt(qy, from, to, &rows);
                 cpu[r] = cpu_s() - c0;
                 if (t[r] < 0)
                     return 1;

@@ -20,7 +20,9 @@
 #include "common/args.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
+#include "query/query.h"
 #include "storage/store.h"
+#include "storage/store_url.h"
 
 #define CHUNK 512
 
@@ -40,6 +42,8 @@ enum {
 /* --help without -h: analyze never took one, and none of its options has a letter. */
 static const struct arg_opt options[] = {
     {"db", 0, ARG_VALUE, OPT_DB, "PATH", "the store to analyze (only read)", NULL},
+    {"store", 0, ARG_VALUE, OPT_DB, "URL",
+     "the same as flowhoundd's store: sqlite:PATH or\nclickhouse://HOST:8123/DATABASE", NULL},
     {"from", 0, ARG_VALUE, OPT_FROM, "T", "flows ending at or after T (Unix ms or RFC 3339)", NULL},
     {"to", 0, ARG_VALUE, OPT_TO, "T", "flows starting at or before T", NULL},
     {"out", 0, ARG_VALUE, OPT_OUT, "PATH",
@@ -59,7 +63,7 @@ static const struct arg_opt options[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: flowhound analyze --db PATH [--from T] [--to T] [--out PATH]\n"
+    fprintf(f, "Usage: flowhound analyze --db PATH|--store URL [--from T] [--to T] [--out PATH]\n"
                "         [--stale-window D] [--alert-quiet D] [--alert-hold D]\n"
                "         [--max-conns N] [--clock-skew D]\n"
                "         [--vantage-inner ADDR[/DOMAIN]|*/DOMAIN]...\n"
@@ -184,6 +188,49 @@ static long long feed_all(struct store *in, int64_t from, int64_t to, struct sto
     return total;
 }
 
+/* A ClickHouse store's flows come through the query layer in receive order (query_replay),
+ * a chunk at a time. */
+struct feeding {
+    struct store *out;
+    struct analyzer *a;
+    struct flow chunk[CHUNK];
+    size_t n;
+    long long total;
+    int64_t last_recv;
+};
+
+static int feed_flow(void *ctx, const struct flow *f)
+{
+    struct feeding *fd = ctx;
+    fd->chunk[fd->n] = *f;
+    if (f->received_ms > fd->last_recv)
+        fd->last_recv = f->received_ms;
+    if (++fd->n == CHUNK) {
+        consume_chunk(fd->out, fd->a, fd->chunk, fd->n, false, 0);
+        fd->total += (long long)fd->n;
+        fd->n = 0;
+    }
+    return 0;
+}
+
+static long long feed_clickhouse(struct query *in, int64_t from, int64_t to, struct store *out,
+                                 struct analyzer *a)
+{
+    char err[512];
+    static struct feeding fd;
+    fd = (struct feeding){.out = out, .a = a};
+    int rc = query_replay(in, from, to, 6, feed_flow, &fd, err, sizeof(err));
+    if (fd.n)
+        consume_chunk(out, a, fd.chunk, fd.n, false, 0);
+    fd.total += (long long)fd.n;
+    consume_chunk(out, a, NULL, 0, true, fd.last_recv);
+    if (rc) {
+        fprintf(stderr, "flowhound analyze: %s\n", err);
+        return -1;
+    }
+    return fd.total;
+}
+
 static int print_alerts(struct store *out)
 {
     sqlite3_stmt *st;
@@ -280,7 +327,7 @@ static int parse_args(int argc, char **argv, struct analyze_args *g)
     }
     g->o.vantage_inner = g->inner;
     if (rc < 0 && !g->db) {
-        args_usage_error(&a, "--db PATH is required");
+        args_usage_error(&a, "--db PATH or --store URL is required");
         rc = 2;
     }
     return rc;
@@ -297,15 +344,23 @@ int cmd_analyze(int argc, char **argv)
         return rc;
     }
     char err[512];
-    struct store *in = store_open(g.db, STORE_RO, NULL, err, sizeof(err));
+    struct store_url u;
+    bool ch = store_url_parse(g.db, &u, err, sizeof(err)) == 0 && u.kind == STORE_CLICKHOUSE;
+    const char *path = !ch && u.kind == STORE_SQLITE && u.path[0] ? u.path : g.db;
+    struct query *chin = ch ? query_open_store(g.db, NULL, err, sizeof(err)) : NULL;
+    struct store *in = ch ? NULL : store_open(path, STORE_RO, NULL, err, sizeof(err));
+    if (chin)
+        query_set_time_limit(chin, 0); /* a replay of the whole store takes what it takes */
     struct store *out =
-        in ? store_open(g.out ? g.out : ":memory:", STORE_RW, NULL, err, sizeof(err)) : NULL;
+        in || chin ? store_open(g.out ? g.out : ":memory:", STORE_RW, NULL, err, sizeof(err))
+                   : NULL;
     struct analyzer *a = out ? analyzer_new(&g.o, out, err, sizeof(err)) : NULL;
     rc = 1;
     if (!a) {
         fprintf(stderr, "flowhound analyze: %s\n", err);
     } else {
-        long long n = feed_all(in, g.from, g.to, out, a);
+        long long n =
+            ch ? feed_clickhouse(chin, g.from, g.to, out, a) : feed_all(in, g.from, g.to, out, a);
         struct analyzer_stats st;
         analyzer_get_stats(a, &st);
         if (n < 0 || st.store_errors)
@@ -318,6 +373,7 @@ int cmd_analyze(int argc, char **argv)
     analyzer_free(a);
     store_close(out);
     store_close(in);
+    query_close(chin);
     free(g.inner);
     return rc;
 }

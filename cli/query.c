@@ -22,6 +22,8 @@ enum { OPT_OFFSET = 1, OPT_TIME_LIMIT, OPT_THREADS };
 
 static const struct arg_opt options[] = {
     {"read", 'r', ARG_VALUE, 'r', "DB", "the store (flowhoundd --db)", NULL},
+    {"store", 0, ARG_VALUE, 'r', "URL",
+     "the store as flowhoundd's store: sqlite:PATH or\nclickhouse://HOST:8123/DATABASE", NULL},
     {"filter", 'f', ARG_VALUE, 'f', "FILTER",
      "the filter, e.g. 'dst port 515 and flags S and\n"
      "not flags A'; or give it as the remaining\n"
@@ -93,7 +95,7 @@ static const struct arg_opt options[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: flowhound query -r DB [-f FILTER | FILTER...] [-t FROM[-TO]]\n"
+    fprintf(f, "Usage: flowhound query -r DB|--store URL [-f FILTER | FILTER...] [-t FROM[-TO]]\n"
                "                       [-s STAT[/ORDER]]... [-A FIELDS | -a | -b] [-n N]\n"
                "                       [-O ORDER] [-o line|long|csv|json|fmt:FORMAT] [-N] [-q]\n"
                "                       [--offset N] [--time-limit MS] [--threads N]\n"

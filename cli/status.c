@@ -97,6 +97,23 @@ static void print_receiving(const struct samples *m)
         }
 }
 
+/* With a ClickHouse store: its sender's queue and what it did (the store line above is then
+ * the collector's own state file). */
+static void print_clickhouse(const struct samples *m)
+{
+    char b1[32], b2[32];
+    if (!metrics_has(m, "flowhound_clickhouse_rows_inserted_total"))
+        return;
+    printf("  ClickHouse %llu inserted, %llu retries; queue %llu rows, %s of %s%s%s\n",
+           N(total(m, "flowhound_clickhouse_rows_inserted_total")),
+           N(total(m, "flowhound_clickhouse_insert_retries_total")),
+           N(total(m, "flowhound_clickhouse_queue_rows")),
+           bytes(total(m, "flowhound_clickhouse_queue_bytes"), b1, sizeof(b1)),
+           bytes(total(m, "flowhound_clickhouse_queue_limit_bytes"), b2, sizeof(b2)),
+           total(m, "flowhound_clickhouse_full") ? " (full: the rest waits in the journal)" : "",
+           total(m, "flowhound_clickhouse_failing") ? "; INSERTS FAILING" : "");
+}
+
 static void print_storing(const struct samples *m)
 {
     char b1[32], b2[32], b3[32], b4[32];
@@ -115,6 +132,7 @@ static void print_storing(const struct samples *m)
            bytes(total(m, "flowhound_store_size_bytes"), b1, sizeof(b1)),
            bytes(total(m, "flowhound_store_wal_size_bytes"), b2, sizeof(b2)),
            ret ? span(ret, b3, sizeof(b3)) : "none", max ? bytes(max, b4, sizeof(b4)) : "none");
+    print_clickhouse(m);
 }
 
 static void print_exporters(const struct samples *m)

@@ -21,6 +21,15 @@
 /* How often templates not refreshed are looked for (the timeout is minutes by default; a
  * second is also the finest a test may set). */
 #define EXPIRY_EVERY_MS 1000
+#define DAY_MS          86400000LL
+/* While the store's mark is not known yet (the replay's gate), how often it is asked. */
+#define GATE_POLL_MS 100
+
+int decode_mark_cmp(struct decode_mark a, struct decode_mark b)
+{
+    int c = journal_pos_cmp(a.pos, b.pos);
+    return c ? c : (a.part > b.part) - (a.part < b.part);
+}
 
 void decoder_init(struct decoder *d, struct journal *j, struct exporter_table *t,
                   struct flow_queue *q)
@@ -29,10 +38,18 @@ void decoder_init(struct decoder *d, struct journal *j, struct exporter_table *t
     d->journal = j;
     d->exporters = t;
     d->queue = q;
+    d->held_known = true; /* no replay (decoder_set_replay) */
     struct log_limit lim = LOG_LIMIT_INIT(1.0, 10.0);
     d->reject_log = lim;
     d->expiry_log = lim;
     COUNTER_SET(d->beat_ms, mono_ms());
+}
+
+void decoder_set_replay(struct decoder *d, const struct decoder_replay *r)
+{
+    d->replay = *r;
+    d->replaying = r->state_end.seg != 0;
+    d->held_known = !r->held_mark;
 }
 
 static void push(struct decoder *d)
@@ -51,6 +68,7 @@ static struct flow_batch *new_batch(struct decoder *d, const struct journal_pos 
     b->src_seg = at->seg;
     b->src_off = at->off;
     b->src_whole = true;
+    b->store_only = d->store_only;
     d->cur_since = mono_ms();
     return b;
 }
@@ -58,12 +76,15 @@ static struct flow_batch *new_batch(struct decoder *d, const struct journal_pos 
 /* Adds f to the current batch; false when there is no room (never waits). */
 static bool put(struct decoder *d, const struct journal_pos *at, const struct flow *f)
 {
-    if (d->cur && d->cur->n == FLOW_BATCH_CAP)
-        push(d); /* ends inside this datagram: not whole (see decoder.h) */
+    if (d->cur && d->cur->n == FLOW_BATCH_CAP) {
+        d->cur->src_part = d->dgram_passed; /* ends inside this datagram (see decoder.h) */
+        push(d);
+    }
     if (!d->cur && !(d->cur = new_batch(d, at)))
         return false;
     d->cur->flows[d->cur->n++] = *f;
     d->cur->src_whole = false;
+    d->dgram_passed++;
     COUNTER_ADD(d->flows_queued, 1);
     return true;
 }
@@ -80,6 +101,10 @@ static bool emit_to_batch(void *arg, const struct flow *f)
 {
     struct emit_ctx *c = arg;
     struct decoder *d = c->d;
+    if (!d->n_aside && d->dgram_passed < d->dgram_skip) {
+        d->dgram_passed++; /* the store holds it already (the replay) */
+        return true;
+    }
     if (d->n_aside || !put(d, c->before, f)) {
         if (d->n_aside == d->cap_aside) {
             d->cap_aside = d->cap_aside ? 2 * d->cap_aside : FLOW_BATCH_CAP;
@@ -104,22 +129,66 @@ static void queue_aside(struct decoder *d, const struct journal_pos *before)
 }
 
 /* A datagram longer than the receive buffer was cut by the kernel: rejected, never decoded. */
-static enum reject_reason reject_truncated(struct decoder *d, const struct journal_rec *r)
+static enum reject_reason reject_truncated(struct exporter_table *t, const struct journal_rec *r)
 {
-    exporters_count_rejected(d->exporters, &r->from, r->received_ms, REJ_BAD_LENGTH);
+    exporters_count_rejected(t, &r->from, r->received_ms, REJ_BAD_LENGTH);
     return REJ_BAD_LENGTH;
+}
+
+enum fate { DECODE, STORE_ONLY, SKIP };
+
+/* What the replay makes of a datagram (see decoder.h). */
+static enum fate replay_fate(struct decoder *d, const struct journal_pos *before,
+                             const struct journal_pos *after)
+{
+    const struct decoder_replay *r = &d->replay;
+    d->dgram_skip = 0;
+    if (!d->replaying)
+        return DECODE;
+    if (journal_pos_cmp(*after, r->held.pos) <= 0)
+        return SKIP;
+    if (journal_pos_cmp(*after, r->state_end) <= 0) {
+        if (journal_pos_cmp(*before, r->held.pos) == 0)
+            d->dgram_skip = r->held.part;
+        return STORE_ONLY;
+    }
+    d->replaying = false; /* past what the state has: as usual from here on */
+    return DECODE;
+}
+
+/* A datagram's flows start a new batch when they go elsewhere than the current one's: to the
+ * store only, or into another receive day (decoder.h). Between two datagrams: whole. */
+static void start_datagram(struct decoder *d, const struct journal_rec *r, bool store_only)
+{
+    int64_t day = r->received_ms > 0 ? r->received_ms / DAY_MS : 0;
+    if (d->cur && (d->cur_day != day || d->store_only != store_only))
+        push(d);
+    d->cur_day = day;
+    d->store_only = store_only;
+    d->dgram_passed = 0;
 }
 
 static void decode_one(struct decoder *d, const struct journal_rec *r, const uint8_t *data,
                        const struct journal_pos *before, const struct journal_pos *after)
 {
+    enum fate fate = replay_fate(d, before, after);
+    if (fate == SKIP) {
+        COUNTER_ADD(d->skipped, 1);
+        return;
+    }
+    start_datagram(d, r, fate == STORE_ONLY);
+    struct exporter_table *t = fate == STORE_ONLY ? d->replay.table : d->exporters;
     struct emit_ctx c = {d, before};
     struct flow_emitter out = {emit_to_batch, &c};
-    enum reject_reason why =
-        r->truncated ? reject_truncated(d, r)
-                     : decode_packet(d->exporters, &r->from, data, r->len, r->received_ms, &out);
+    enum reject_reason why = r->truncated
+                                 ? reject_truncated(t, r)
+                                 : decode_packet(t, &r->from, data, r->len, r->received_ms, &out);
     queue_aside(d, before);
     COUNTER_ADD(d->datagrams, 1);
+    if (fate == STORE_ONLY) {
+        COUNTER_ADD(d->replayed, 1);
+        why = REJ_NONE; /* counted and logged when it was first decoded */
+    }
     if (why != REJ_NONE) {
         char a[FH_ADDR_STRLEN];
         COUNTER_ADD(d->rejected, 1);
@@ -164,10 +233,22 @@ static void expire_if_due(struct decoder *d)
     decode_expire_templates(d->exporters, now_ms(), log_expiry, d);
 }
 
+/* The replay's gate: the store's mark, asked until it knows it. */
+static bool held_known(struct decoder *d)
+{
+    if (d->held_known)
+        return true;
+    if (!d->replaying || d->replay.held_mark(d->replay.ctx, &d->replay.held) == 1)
+        d->held_known = true;
+    return d->held_known;
+}
+
 static bool done(struct decoder *d)
 {
     if (!atomic_load(&d->stop))
         return false;
+    if (!d->held_known)
+        return true; /* nothing can be decoded before the store says what it holds */
     if (journal_caught_up(d->journal)) {
         atomic_store(&d->drained, true);
         return true;
@@ -181,6 +262,10 @@ void decoder_run(struct decoder *d)
     char err[256];
     while (!done(d)) {
         COUNTER_SET(d->beat_ms, mono_ms());
+        if (!held_known(d)) {
+            poll(NULL, 0, GATE_POLL_MS);
+            continue;
+        }
         expire_if_due(d);
         struct journal_rec r;
         const uint8_t *data;

@@ -51,7 +51,8 @@ struct journal {
     /* published for the other thread (lock): the appender's segment, the reader's position */
     uint64_t pub_wseq;
     struct journal_pos pub_read;
-    bool pub_read_open; /* the reader holds pub_read.seg open: it reads it to its end */
+    bool pub_read_open;  /* the reader holds pub_read.seg open: it reads it to its end */
+    uint64_t first_wseq; /* the first segment this process appends to (set at open only) */
     /* the appender's */
     int wfd;
     uint64_t wseq;
@@ -224,7 +225,7 @@ static void place_reader(struct journal *j, struct journal_pos from)
     j->wseq = (j->n_segs ? j->segs[j->n_segs - 1].seq : from.seg) + 1;
     if (!j->n_segs)
         j->rseq = j->wseq;
-    j->pub_wseq = j->wseq;
+    j->pub_wseq = j->first_wseq = j->wseq;
     j->pub_read = (struct journal_pos){j->rseq, j->rfile};
     pthread_mutex_unlock(&j->lock);
 }
@@ -650,6 +651,11 @@ int journal_next(struct journal *j, struct journal_rec *r, const uint8_t **data,
             return 0;
         wait_more(j, wait_ms);
     }
+}
+
+struct journal_pos journal_append_start(struct journal *j)
+{
+    return (struct journal_pos){j->first_wseq, 0};
 }
 
 struct journal_pos journal_read_pos(struct journal *j)

@@ -43,6 +43,14 @@ struct journal_pos {
     uint64_t off; /* bytes into the segment file: the end of a record */
 };
 
+/* <0, 0, >0 as a is before, at, after b in the journal. */
+static inline int journal_pos_cmp(struct journal_pos a, struct journal_pos b)
+{
+    if (a.seg != b.seg)
+        return a.seg < b.seg ? -1 : 1;
+    return a.off < b.off ? -1 : a.off > b.off;
+}
+
 /* One datagram as the receiver saw it. */
 struct journal_rec {
     struct fh_addr from;
@@ -90,6 +98,9 @@ int journal_flush(struct journal *j);
  * wait_ms for the appender); -1 on an error (message in err). */
 int journal_next(struct journal *j, struct journal_rec *r, const uint8_t **data,
                  struct journal_pos *after, int wait_ms, char *err, size_t errlen);
+/* Where this process appends (the start of a new segment): every position before it was
+ * in the journal when it was opened. */
+struct journal_pos journal_append_start(struct journal *j);
 /* Where the reader is: the position before the record journal_next returns next. */
 struct journal_pos journal_read_pos(struct journal *j);
 /* Everything is read up to what the appender has flushed. */

@@ -47,7 +47,9 @@ struct flow_batch *flowq_get_free(struct flow_queue *q)
         b->next = NULL;
         b->n = 0;
         b->src_seg = b->src_off = 0; /* from no journal unless the decoder says so */
+        b->src_part = 0;
         b->src_whole = true;
+        b->store_only = false;
         q->n_free--;
     }
     pthread_mutex_unlock(&q->lock);
@@ -110,6 +112,14 @@ void flowq_close(struct flow_queue *q)
     q->closed = true;
     pthread_cond_broadcast(&q->nonempty);
     pthread_mutex_unlock(&q->lock);
+}
+
+bool flowq_closed(struct flow_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    bool r = q->closed;
+    pthread_mutex_unlock(&q->lock);
+    return r;
 }
 
 bool flowq_closed_and_empty(struct flow_queue *q)

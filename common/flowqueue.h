@@ -20,9 +20,15 @@ struct flow_batch {
     struct flow_batch *next;
     /* Where the flows came from (the receive journal, collector/decoder.h): every flow of the
      * datagrams before position (src_seg, src_off) is in this batch or an earlier one, and
-     * src_whole says this batch holds none after it (false: it ends inside a datagram). */
+     * src_whole says this batch holds none after it (false: it ends inside a datagram, and
+     * src_part of that datagram's flows are in this batch or earlier ones: the exact place of
+     * its end, the same whatever the batching, for a store that must resume there). */
     uint64_t src_seg, src_off;
+    uint32_t src_part;
     bool src_whole;
+    /* Decoded again from the journal for a store that lacks them, after the rest of the state
+     * (counters, alerts) had them already: they go to the store only (collector/decoder.h). */
+    bool store_only;
     struct flow flows[FLOW_BATCH_CAP];
 };
 
@@ -46,6 +52,7 @@ struct flow_batch *flowq_pop(struct flow_queue *q, int timeout_ms);
 void flowq_release(struct flow_queue *q, struct flow_batch *b);
 /* No more pushes: pop returns NULL once the queue is drained. */
 void flowq_close(struct flow_queue *q);
+bool flowq_closed(struct flow_queue *q);
 bool flowq_closed_and_empty(struct flow_queue *q);
 size_t flowq_depth(struct flow_queue *q);
 /* Batches free right now (the receiver reads only when enough are: see receiver.c). */

@@ -17,7 +17,14 @@
 
 /* Every key, its default and its help. --help, --check-config and the man page follow this. */
 const struct cfg_key config_keys[] = {
-    {"db", CFG_STR, OFF(db), 0, "flowhound.db", "PATH", "SQLite store (created if missing)"},
+    {"db", CFG_STR, OFF(db), 0, "flowhound.db", "PATH",
+     "SQLite store (created if missing); with a ClickHouse store, this collector's state"},
+    {"store", CFG_STR, OFF(store), 0, NULL, "URL",
+     "where flows go: sqlite:PATH (as db) or clickhouse://HOST:8123/DATABASE[?cluster=NAME]"},
+    {"instance", CFG_STR, OFF(instance), 0, NULL, "NAME",
+     "this collector's name in a shared ClickHouse [the host name]"},
+    {"clickhouse-buffer", CFG_SIZE, OFF(clickhouse_buffer), 0, "256M", "BYTES",
+     "flows held in memory while ClickHouse is slow or away (more wait in the journal)"},
     {"listen", CFG_STRLIST, OFF(listen), OFF(n_listen), "0.0.0.0:2055 0.0.0.0:4739", "[ADDR]:PORT",
      "UDP socket for exporters, any version (repeatable)"},
     {"web", CFG_STR, OFF(web), 0, "127.0.0.1:8080", "ADDR:PORT|off", "web UI and JSON API"},
@@ -361,34 +368,18 @@ int config_load_file(struct fh_config *c, const char *path, char *err, size_t er
 void config_dump(const struct fh_config *c, void *file)
 {
     FILE *f = file;
-    const char *base = (const char *)c;
+    char v[8192];
     for (const struct cfg_key *k = config_keys; k->key; k++) {
-        switch (k->type) {
-        case CFG_STR: {
-            const char *v = *(char *const *)(base + k->offset);
-            /* Secrets are not printed: --check-config output ends up in tickets. */
-            if (v)
-                fprintf(f, "%s = %s\n", k->key, k->arg && !strcmp(k->arg, "SECRET") ? "(set)" : v);
-            break;
-        }
-        case CFG_STRLIST: {
-            char *const *list = *(char **const *)(base + k->offset);
-            size_t n = *(const size_t *)(base + k->count_offset);
+        const char *p = (const char *)c + k->offset;
+        if (k->type == CFG_STRLIST) {
+            char *const *list = *(char **const *)p;
+            size_t n = *(const size_t *)((const char *)c + k->count_offset);
             for (size_t i = 0; i < n; i++)
                 fprintf(f, "%s = %s\n", k->key, list[i]);
-            break;
-        }
-        case CFG_BOOL:
-            fprintf(f, "%s = %s\n", k->key, *(const bool *)(base + k->offset) ? "yes" : "no");
-            break;
-        case CFG_INT:
-        case CFG_SIZE:
-            fprintf(f, "%s = %lld\n", k->key, (long long)*(const int64_t *)(base + k->offset));
-            break;
-        case CFG_DURATION:
-            fprintf(f, "%s = %llds\n", k->key,
-                    (long long)(*(const int64_t *)(base + k->offset) / 1000));
-            break;
+        } else if (k->type != CFG_STR || *(char *const *)p) {
+            /* as a reload logs it: secrets are not printed (this ends up in tickets) */
+            config_key_format(k, c, v, sizeof(v));
+            fprintf(f, "%s = %s\n", k->key, v);
         }
     }
 }
@@ -584,16 +575,39 @@ void config_key_copy(const struct cfg_key *k, struct fh_config *dst, const struc
     }
 }
 
+/* A URL's password (scheme://user:PASSWORD@host) is a secret too. */
+static void format_url(const char *v, char *buf, size_t len)
+{
+    const char *auth = strstr(v, "://");
+    const char *at = auth ? strchr(auth + 3, '@') : NULL;
+    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
+    const char *colon = auth && at ? memchr(auth + 3, ':', (size_t)(at - auth - 3)) : NULL;
+    if (!colon || (slash && slash < at))
+        snprintf(buf, len, "%s", v);
+    else
+        snprintf(buf, len, "%.*s:(set)%s", (int)(colon - v), v, at);
+}
+
+/* A string's value as logs and --check-config show it: secrets as "(set)". */
+static void format_str(const struct cfg_key *k, const char *v, char *buf, size_t len)
+{
+    if (!v)
+        snprintf(buf, len, "(unset)");
+    else if (k->arg && !strcmp(k->arg, "SECRET"))
+        snprintf(buf, len, "(set)");
+    else if (k->arg && !strcmp(k->arg, "URL"))
+        format_url(v, buf, len);
+    else
+        snprintf(buf, len, "%s", v);
+}
+
 void config_key_format(const struct cfg_key *k, const struct fh_config *c, char *buf, size_t len)
 {
     const char *p = (const char *)c + k->offset;
     switch (k->type) {
-    case CFG_STR: {
-        const char *v = *(char *const *)p;
-        bool secret = k->arg && !strcmp(k->arg, "SECRET");
-        snprintf(buf, len, "%s", !v ? "(unset)" : secret ? "(set)" : v);
+    case CFG_STR:
+        format_str(k, *(char *const *)p, buf, len);
         break;
-    }
     case CFG_STRLIST: {
         size_t n = *(const size_t *)((const char *)c + k->count_offset), off = 0;
         buf[0] = '\0';

@@ -13,6 +13,9 @@ struct args;
 
 struct fh_config {
     char *db;
+    char *store;    /* sqlite:PATH or clickhouse://...; NULL: sqlite:<db> */
+    char *instance; /* this collector's name in a shared ClickHouse; NULL: the host name */
+    int64_t clickhouse_buffer;
     char **listen;
     size_t n_listen;
     char *web;

@@ -1,6 +1,6 @@
-/* flowhoundd.c - the collector daemon: sockets -> receive journal -> decoder -> queue -> SQLite
- * writer (-> analyzer -> alerts). Signals only set flags; the main loop acts on them between two
- * turns of the receiver (daemon/runtime.h). */
+/* flowhoundd.c - the collector daemon: sockets -> receive journal -> decoder -> queue -> writer
+ * (-> SQLite, or ClickHouse through its sender) (-> analyzer -> alerts). Signals only set flags;
+ * the main loop acts on them between two turns of the receiver (daemon/runtime.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -53,13 +53,15 @@ static void on_user(int sig)
 static void usage(FILE *f, const struct arg_opt *opts)
 {
     fprintf(f, "Usage: flowhoundd [-c FILE] [OPTIONS]\n"
-               "NetFlow v5/v9 and IPFIX collector that stores flows in SQLite and alerts on\n"
-               "stale connection state.\n\n");
+               "NetFlow v5/v9 and IPFIX collector that stores flows in SQLite or ClickHouse and\n"
+               "alerts on stale connection state.\n\n");
     args_help(opts, f);
     fprintf(f, "\nExamples:\n"
                "  flowhoundd                                  # defaults: ./flowhound.db, UDP 2055 "
                "and 4739, web 127.0.0.1:8080\n"
                "  flowhoundd --db /var/lib/flowhound/flows.db --listen [::]:2055 --web off\n"
+               "  flowhoundd --store clickhouse://127.0.0.1:8123/flowhound   # flows to "
+               "ClickHouse\n"
                "Signals: SIGHUP reads -c FILE again and applies it (an invalid file is refused,\n"
                "the running settings stay); SIGTERM or SIGINT stops after storing what was\n"
                "received. Metrics: GET /metrics and /healthz on the web address.\n"
@@ -151,11 +153,22 @@ static void block_signals_for_threads(sigset_t *old)
 
 static char *probe_metrics(void *ctx, size_t *len)
 {
+    struct runtime *rt = ctx;
+    if (!atomic_load(&rt->running)) {
+        char *none = xstrdup("# flowhoundd is starting: no metrics yet\n");
+        *len = strlen(none);
+        return none;
+    }
     return runtime_metrics(ctx, len);
 }
 
 static bool probe_health(void *ctx, char *why, size_t len)
 {
+    struct runtime *rt = ctx;
+    if (!atomic_load(&rt->running)) {
+        snprintf(why, len, "starting");
+        return false;
+    }
     return runtime_healthy(ctx, true, why, len);
 }
 
@@ -188,6 +201,20 @@ static int open_listeners(struct runtime *rt)
     return 0;
 }
 
+void runtime_init_exporters(struct runtime *rt, struct exporter_table *t,
+                            const struct fh_prefix *allow)
+{
+    const struct fh_config *cfg = &rt->cfg;
+    exporters_init(t, (unsigned)cfg->max_exporters, 64);
+    t->free_proto_state = fixbuf_free_state;
+    t->templates.budget_all = (uint64_t)cfg->template_budget;
+    t->templates.budget_exporter = (uint64_t)cfg->template_budget_exporter;
+    t->templates.timeout_ms = cfg->template_timeout_ms;
+    t->templates.changes_per_min = (unsigned)cfg->template_changes;
+    t->clock = (struct flow_clock){cfg->clock_skew_ms, cfg->clock_max_age_ms};
+    exporters_set_allow(t, allow, cfg->n_allow_exporter);
+}
+
 static int open_store(struct runtime *rt)
 {
     char err[512];
@@ -201,20 +228,21 @@ static int open_store(struct runtime *rt)
     }
     rt->db_path = xstrdup(cfg->db);
     rt->journal_dir = xstrdup(cfg->journal_dir);
-    exporters_init(&rt->exporters, (unsigned)cfg->max_exporters, 64);
-    rt->exporters.free_proto_state = fixbuf_free_state;
-    rt->exporters.templates.budget_all = (uint64_t)cfg->template_budget;
-    rt->exporters.templates.budget_exporter = (uint64_t)cfg->template_budget_exporter;
-    rt->exporters.templates.timeout_ms = cfg->template_timeout_ms;
-    rt->exporters.templates.changes_per_min = (unsigned)cfg->template_changes;
-    rt->exporters.clock = (struct flow_clock){cfg->clock_skew_ms, cfg->clock_max_age_ms};
     rt->allow = xcalloc(cfg->n_allow_exporter, sizeof(*rt->allow));
     for (size_t i = 0; i < cfg->n_allow_exporter; i++)
         prefix_parse(cfg->allow_exporter[i], &rt->allow[i]);
-    exporters_set_allow(&rt->exporters, rt->allow, cfg->n_allow_exporter);
+    runtime_init_exporters(rt, &rt->exporters, rt->allow);
     if (store_load_exporters(rt->store, &rt->exporters, err, sizeof(err)))
         log_warn("exporter counters not restored: %s", err);
     return 0;
+}
+
+/* Segments of an eighth of journal-size, 1 to 64 MiB: the journal drops whole segments at its
+ * bound, so a small journal (a test's, a small disk's) keeps most of its size. */
+static uint64_t journal_segment_bytes(int64_t journal_size)
+{
+    uint64_t seg = (uint64_t)journal_size / 8;
+    return seg < (1u << 20) ? (1u << 20) : seg > (64u << 20) ? (64u << 20) : seg;
 }
 
 /* The journal, read from the position the store has taken: what a stop left there, or a
@@ -222,19 +250,20 @@ static int open_store(struct runtime *rt)
 static int open_journal(struct runtime *rt, char *err, size_t errlen)
 {
     const struct fh_config *cfg = &rt->cfg;
-    struct journal_pos from;
+    struct journal_pos state;
     char msg[256];
-    if (store_load_journal_pos(rt->store, &from, msg, sizeof(msg))) {
+    if (store_load_journal_pos(rt->store, &state, msg, sizeof(msg))) {
         snprintf(err, errlen, "the store's journal position: %s", msg);
         return -1;
     }
     struct journal_opts o = {.dir = rt->journal_dir,
+                             .segment_bytes = journal_segment_bytes(cfg->journal_size),
                              .max_bytes = (uint64_t)cfg->journal_size,
                              .min_free_bytes = (uint64_t)cfg->journal_min_free,
                              .no_sync = !cfg->journal_sync,
                              .on_lost = receiver_journal_lost,
                              .ctx = &rt->recv};
-    rt->journal = journal_open(&o, from, msg, sizeof(msg));
+    rt->journal = journal_open(&o, runtime_journal_from(rt, state), msg, sizeof(msg));
     if (!rt->journal) {
         snprintf(err, errlen, "cannot open the receive journal: %s", msg);
         return -1;
@@ -243,6 +272,7 @@ static int open_journal(struct runtime *rt, char *err, size_t errlen)
     rt->journal_limit = cfg->journal_size;
     writer_set_journal(rt->writer, rt->journal);
     decoder_init(&rt->decoder, rt->journal, &rt->exporters, &rt->queue);
+    runtime_clickhouse_journal(rt, state);
     struct journal_stats st;
     journal_get_stats(rt->journal, &st);
     if (st.backlog_bytes)
@@ -264,7 +294,10 @@ static int start_threads(struct runtime *rt)
     receiver_init(&rt->recv, rt->ls, rt->n_ls, &rt->exporters, NULL);
     sigset_t old;
     block_signals_for_threads(&old);
-    int rc = hooks_start(&rt->hooks, cfg, rt->writer, &rt->exporters, &probes, err, sizeof(err));
+    err[0] = '\0';
+    int rc = runtime_start_clickhouse(rt); /* it says why itself */
+    if (rc == 0)
+        rc = hooks_start(&rt->hooks, cfg, rt->writer, &rt->exporters, &probes, err, sizeof(err));
     /* Every socket is bound and the store open: nothing after this needs root. */
     if (rc == 0 && cfg->user &&
         privdrop_apply(cfg->user, cfg->db, rt->journal_dir, err, sizeof(err)))
@@ -281,8 +314,10 @@ static int start_threads(struct runtime *rt)
         writer_join(rt->writer);
         rc = -1;
     }
+    if (rc == 0)
+        atomic_store(&rt->running, true);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc)
+    if (rc && err[0])
         log_err("%s", err);
     return rc;
 }
@@ -293,6 +328,7 @@ static void free_runtime(struct runtime *rt)
     if (rt->writer)
         flowq_destroy(&rt->queue);
     writer_free(rt->writer);
+    runtime_clickhouse_free(rt);
     if (rt->store) {
         exporters_free(&rt->exporters);
         store_close(rt->store);
@@ -334,6 +370,14 @@ static void log_totals(struct runtime *rt)
     if (rt->exporters.not_allowed_packets)
         log_warn("rejected %llu datagrams from exporters not in allow-exporter",
                  (unsigned long long)rt->exporters.not_allowed_packets);
+    if (rt->ch) {
+        struct ch_sink_stats st;
+        ch_sink_get_stats(rt->ch, &st);
+        log_info("ClickHouse: %llu flows inserted in %llu inserts (%llu retried), %llu left in "
+                 "the receive journal",
+                 (unsigned long long)st.rows_inserted, (unsigned long long)st.inserts,
+                 (unsigned long long)st.retries, (unsigned long long)st.rows_left);
+    }
 }
 
 /* ---- the main loop ---- */
@@ -394,6 +438,17 @@ static void main_loop(struct runtime *rt)
     }
 }
 
+/* How long the stop decodes what the journal holds: not at all while ClickHouse takes no
+ * flows, or has no room for them (it stays in the journal, for the next start). */
+static int64_t stop_decode_ms(struct runtime *rt)
+{
+    struct ch_sink_stats st;
+    if (!rt->ch)
+        return STOP_DECODE_MS;
+    ch_sink_get_stats(rt->ch, &st);
+    return st.failing_since_ms || st.full ? 0 : STOP_DECODE_MS;
+}
+
 static int run(struct runtime *rt)
 {
     char err[256];
@@ -407,13 +462,15 @@ static int run(struct runtime *rt)
     }
     if (rt->cfg.ready_file && runtime_write_ready_file(rt))
         log_warn("cannot write %s: %s", rt->cfg.ready_file, strerror(errno));
-    log_info("storing flows in %s", rt->cfg.db);
+    if (!rt->ch)
+        log_info("storing flows in %s", rt->cfg.db);
     sdn_send(&rt->notify, "READY=1\nMAINPID=%ld\nSTATUS=running: %u listeners", (long)getpid(),
              rt->n_ls);
     main_loop(rt);
     sdn_send(&rt->notify, "STOPPING=1\nSTATUS=stopping: storing what was received");
     receiver_finish(&rt->recv);
-    decoder_stop(&rt->decoder, STOP_DECODE_MS);
+    writer_drain(rt->writer); /* a full ClickHouse queue must not hold the decoder's stop */
+    decoder_stop(&rt->decoder, stop_decode_ms(rt));
     log_info("stopping: flushing %zu queued batches", flowq_depth(&rt->queue));
     flowq_close(&rt->queue);
     writer_join(rt->writer);
@@ -434,7 +491,8 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     }
     config_finish(&rt.cfg);
-    if (runtime_validate(&rt.cfg, err, sizeof(err))) {
+    if (runtime_resolve_store(&rt.cfg, err, sizeof(err)) ||
+        runtime_validate(&rt.cfg, err, sizeof(err))) {
         fprintf(stderr, "flowhoundd: %s\n", err);
         config_free(&rt.cfg);
         return 2;

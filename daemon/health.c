@@ -2,7 +2,8 @@
  * monotonic clock at every turn of their loop (at least every 200 ms and 100 ms when idle);
  * a stamp older than STALL_MS means a thread is stuck. The writer's longest legitimate step
  * is the index built when a partition closes (about 1 s per million rows,
- * doc/performance.md), so 30 s leaves room for a slow disk without hiding a hang. */
+ * doc/performance.md), so 30 s leaves room for a slow disk without hiding a hang. With a
+ * ClickHouse store, its sender failing is the store failing. */
 #include "config.h"
 
 #include <stdatomic.h>
@@ -12,6 +13,25 @@
 #include "daemon/runtime.h"
 
 #define STALL_MS 30000
+
+/* The ClickHouse sender is the store's writer when there is one: failing, it is what the
+ * SQLite writer's failing is, but with room to wait before anything is lost (the journal's). */
+static bool clickhouse_healthy(struct runtime *rt, int64_t now, char *why, size_t whylen)
+{
+    struct ch_sink_stats st;
+    if (!rt->ch)
+        return true;
+    ch_sink_get_stats(rt->ch, &st);
+    if (!st.failing_since_ms)
+        return true;
+    snprintf(why, whylen,
+             "store: ClickHouse has taken no flows for %lld s; %llu flows (%llu of %llu MiB) wait "
+             "in memory, more in the receive journal (lost and counted beyond journal-size)",
+             (long long)((now - st.failing_since_ms) / 1000), (unsigned long long)st.rows_queued,
+             (unsigned long long)(st.bytes_queued >> 20),
+             (unsigned long long)(st.buffer_bytes >> 20));
+    return false;
+}
 
 bool runtime_healthy(struct runtime *rt, bool store_too, char *why, size_t whylen)
 {
@@ -39,5 +59,5 @@ bool runtime_healthy(struct runtime *rt, bool store_too, char *why, size_t whyle
                  "(dropped_store) until they work again");
         return false;
     }
-    return true;
+    return !store_too || clickhouse_healthy(rt, now, why, whylen);
 }

@@ -11,12 +11,18 @@
 #include "common/xmalloc.h"
 #include "daemon/alert_log.h"
 #include "daemon/hooks.h"
+#include "query/query.h"
+
+/* The resume reads a few ports' flows before the first datagram is taken: bounded, so that a
+ * store that does not answer (ClickHouse away) delays the start by this much at most. */
+#define RESUME_TIME_LIMIT_MS 30000
 
 static void web_options_from(const struct fh_config *cfg, struct web_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->listen = cfg->web;
     o->db = cfg->db;
+    o->store = cfg->store;
     o->user = cfg->web_user;
     o->password = cfg->web_password;
     o->token = cfg->web_token;
@@ -114,14 +120,23 @@ void hooks_analyzer_opts(const struct fh_config *cfg, struct analyzer_opts *o)
     o->clock_skew_ms = cfg->clock_skew_ms;
 }
 
-/* The open alerts of the previous run go on (rebuilt from the stored flows); a store that
- * cannot be read for it only costs that, not the start. */
-static void resume_alerts(struct analyzer *a)
+/* The open alerts of the previous run go on (rebuilt from the stored flows, wherever the
+ * store keeps them: this file or ClickHouse); a store that cannot be read for it only costs
+ * that, not the start. */
+static void resume_alerts(struct analyzer *a, const struct fh_config *cfg)
 {
     char err[256];
-    size_t resumed, open;
+    size_t resumed = 0, open = 0;
     int64_t t0 = mono_ms();
-    if (analyzer_resume(a, &resumed, &open, err, sizeof(err)))
+    struct query *flows = query_open_store(cfg->store, cfg->db, err, sizeof(err));
+    int rc = -1;
+    if (flows) {
+        query_set_time_limit(flows, RESUME_TIME_LIMIT_MS);
+        query_set_threads(flows, 1);
+        rc = analyzer_resume(a, flows, &resumed, &open, err, sizeof(err));
+        query_close(flows);
+    }
+    if (rc)
         log_warn("open alerts of the previous run not resumed: %s", err);
     else if (open)
         log_info("resumed %zu of %zu open alerts from the stored flows in %lld ms%s", resumed, open,
@@ -141,7 +156,7 @@ static int start_analyzer(struct hooks *h, const struct fh_config *cfg, struct w
     if (!a)
         return -1;
     h->analyzer = a;
-    resume_alerts(a);
+    resume_alerts(a, cfg);
     struct writer_consumer c = analyzer_consumer(a);
     if (writer_add_consumer(w, &c)) {
         snprintf(err, errlen, "analyzer: the writer has no room for another consumer");

@@ -226,6 +226,12 @@ static void receiver(FILE *f, struct runtime *rt)
             atomic_load(&r->datagrams));
     counter(f, "flowhound_datagrams_decoded_total", "Datagrams read back from the journal.",
             atomic_load(&d->datagrams));
+    counter(f, "flowhound_datagrams_replayed_total",
+            "Of them, decoded again at start for a store that lacked their flows (ClickHouse).",
+            atomic_load(&d->replayed));
+    counter(f, "flowhound_datagrams_skipped_total",
+            "Datagrams skipped at start: the store had their flows (ClickHouse).",
+            atomic_load(&d->skipped));
     counter(f, "flowhound_datagrams_rejected_total",
             "Datagrams rejected (every exporter and reason; per exporter below).",
             atomic_load(&d->rejected));
@@ -295,6 +301,36 @@ static void writer(FILE *f, struct runtime *rt)
     gauge(f, "flowhound_max_size_bytes", "max-size in force (0: no limit).", (double)ws.max_bytes);
     gauge(f, "flowhound_commit_interval_seconds", "commit-interval in force.",
           seconds(ws.commit_interval_ms));
+}
+
+/* The sender to ClickHouse (store = clickhouse://): what waits for it in memory (beyond, in the
+ * receive journal: flowhound_journal_backlog_bytes), what it inserted. */
+static void clickhouse(FILE *f, struct runtime *rt)
+{
+    struct ch_sink_stats st;
+    if (!rt->ch)
+        return;
+    ch_sink_get_stats(rt->ch, &st);
+    gauge(f, "flowhound_clickhouse_queue_rows", "Flow records committed, waiting for ClickHouse.",
+          (double)st.rows_queued);
+    gauge(f, "flowhound_clickhouse_queue_bytes", "Memory of the records waiting for ClickHouse.",
+          (double)st.bytes_queued);
+    gauge(f, "flowhound_clickhouse_queue_limit_bytes", "clickhouse-buffer: its most memory.",
+          (double)st.buffer_bytes);
+    counter(f, "flowhound_clickhouse_rows_inserted_total", "Flow records inserted into ClickHouse.",
+            st.rows_inserted);
+    gauge(f, "flowhound_clickhouse_full",
+          "1 while the queue is full: the writer waits, the datagrams wait in the journal.",
+          st.full);
+    counter(f, "flowhound_clickhouse_inserts_total", "INSERTs sent to ClickHouse.", st.inserts);
+    counter(f, "flowhound_clickhouse_insert_retries_total", "INSERTs that failed and are retried.",
+            st.retries);
+    counter(f, "flowhound_clickhouse_insert_checks_total",
+            "Failed INSERTs whose outcome was asked of the server (no duplicates).", st.checks);
+    counter(f, "flowhound_clickhouse_partitions_dropped_total",
+            "Receive days dropped by retention in ClickHouse.", st.partitions_dropped);
+    gauge(f, "flowhound_clickhouse_failing", "1 while ClickHouse takes no flows.",
+          st.failing_since_ms != 0);
 }
 
 static void analyzer(FILE *f, struct runtime *rt)
@@ -397,6 +433,7 @@ char *runtime_metrics(struct runtime *rt, size_t *len)
     journal(f, rt);
     listeners(f, rt);
     writer(f, rt);
+    clickhouse(f, rt);
     exporters(f, rt);
     analyzer(f, rt);
     delivery(f, rt);

@@ -241,7 +241,7 @@ void runtime_reload(struct runtime *rt)
     }
     log_info("reload: reading %s", rt->cfg.config_file);
     if (config_reread(&cfg, rt->cli, rt->argc, rt->argv, err, sizeof(err)) ||
-        runtime_validate(&cfg, err, sizeof(err))) {
+        runtime_resolve_store(&cfg, err, sizeof(err)) || runtime_validate(&cfg, err, sizeof(err))) {
         config_free(&cfg);
         refuse(rt, err);
         return;

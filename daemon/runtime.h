@@ -26,6 +26,8 @@
 #include "common/settings.h"
 #include "daemon/hooks.h"
 #include "daemon/sdnotify.h"
+#include "storage/ch_resume.h"
+#include "storage/ch_sink.h"
 #include "storage/store.h"
 #include "storage/writer.h"
 
@@ -43,13 +45,21 @@ struct runtime {
     struct fh_prefix *allow; /* exporters.allow */
     struct flow_queue queue;
     struct writer *writer;
+    struct ch_sink *ch;        /* flows to ClickHouse (store = clickhouse://); NULL: SQLite */
+    struct ch_resume ch_saved; /* how far ClickHouse had the journal, as the state saved it */
+    struct exporter_table replay_exporters; /* decodes what ClickHouse lacks again */
+    struct fh_prefix *replay_allow;         /* its allow-list: the start's (a reload's is not) */
+    bool replay_table;                      /* replay_exporters is set up */
     struct journal *journal; /* every datagram received, until the store has its flows */
     char *journal_dir;
-    int64_t journal_limit; /* journal-size as started (never reloaded; cfg is replaced) */
+    int64_t journal_limit;  /* journal-size as started (never reloaded; cfg is replaced) */
     struct receiver recv;   /* sockets -> journal */
     struct decoder decoder; /* journal -> queue */
     struct hooks hooks;
     struct sd_notifier notify;
+    /* Set once every thread runs: the web server, started first, answers its probes from
+     * then on (before, the journal and the decoder do not exist yet). */
+    _Atomic bool running;
 
     pthread_mutex_t lock; /* ls and n_ls: replaced by a reload, read by the metrics */
     struct listener *ls;
@@ -61,9 +71,32 @@ struct runtime {
     uint64_t reload_ticket; /* writer mailbox ticket of the reload not yet applied; 0: none */
 };
 
-/* daemon/validate.c: checks what can be checked without side effects; what is wrong in err,
- * naming the setting. */
+/* daemon/validate.c: `store` against `db`, at start and at each reload alike (so that a
+ * reload compares like with like): no store is sqlite:<db>; sqlite:PATH sets db to PATH (the
+ * two naming different files is refused); with ClickHouse, db is this collector's state and
+ * instance defaults to the host name. 0, or -1 with what is wrong in err. */
+int runtime_resolve_store(struct fh_config *cfg, char *err, size_t errlen);
+/* Checks what can be checked without side effects; what is wrong in err, naming the
+ * setting. */
 int runtime_validate(const struct fh_config *cfg, char *err, size_t errlen);
+
+/* daemon/flowhoundd.c: an exporter table as the configuration sets it up, with an allow-list
+ * (cfg.n_allow_exporter prefixes) the caller keeps. */
+void runtime_init_exporters(struct runtime *rt, struct exporter_table *t,
+                            const struct fh_prefix *allow);
+
+/* daemon/clickhouse.c: with store = clickhouse://, the sender (started with the signals
+ * blocked, as the other threads) becomes the writer's sink. 0 (nothing to do with SQLite), or
+ * -1 (logged). */
+int runtime_start_clickhouse(struct runtime *rt);
+/* Where the journal is read from, given the state's position: ClickHouse's record with a
+ * ClickHouse store (it lags the state), else the state's. */
+struct journal_pos runtime_journal_from(const struct runtime *rt, struct journal_pos state);
+/* Once the journal is open: the sender takes its positions, and the decoder decodes again for
+ * ClickHouse only the datagrams that the state has and ClickHouse may lack (decoder.h). */
+void runtime_clickhouse_journal(struct runtime *rt, struct journal_pos state);
+/* After the writer has finished. */
+void runtime_clickhouse_free(struct runtime *rt);
 
 /* daemon/reload.c: SIGHUP. Reads the config file and the command line again and applies what
  * changed, or refuses the whole new configuration (logged: file, line, problem). */

@@ -3,13 +3,58 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "collector/listener.h"
 #include "common/log.h"
 #include "common/prefix.h"
+#include "common/xmalloc.h"
 #include "daemon/privdrop.h"
 #include "daemon/runtime.h"
 #include "storage/store.h"
+#include "storage/store_url.h"
+
+/* The db setting's default (common/settings.c): a db left at it does not contradict a store. */
+#define DEFAULT_DB "flowhound.db"
+
+/* The host name, cut at its first character an instance name may not hold. */
+static char *default_instance(void)
+{
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    host[strspn(host, STORE_INSTANCE_CHARS)] = '\0';
+    return xstrdup(host[0] ? host : "flowhound");
+}
+
+int runtime_resolve_store(struct fh_config *cfg, char *err, size_t errlen)
+{
+    struct store_url u;
+    char msg[256];
+    if (!cfg->store) {
+        cfg->store = xasprintf("sqlite:%s", cfg->db);
+    } else if (store_url_parse(cfg->store, &u, msg, sizeof(msg))) {
+        snprintf(err, errlen, "store: %s", msg);
+        return -1;
+    } else if (u.kind == STORE_SQLITE) {
+        if (strcmp(cfg->db, DEFAULT_DB) && strcmp(cfg->db, u.path)) {
+            snprintf(err, errlen, "store = %s and db = %s name different files: give one",
+                     cfg->store, cfg->db);
+            return -1;
+        }
+        free(cfg->db);
+        cfg->db = xstrdup(u.path);
+    }
+    if (!cfg->instance)
+        cfg->instance = default_instance();
+    if (!store_instance_ok(cfg->instance)) {
+        snprintf(err, errlen, "instance: '%.64s': letters, digits, '_', '-' and '.' only",
+                 cfg->instance);
+        return -1;
+    }
+    return 0;
+}
 
 static int check_sockets(const struct fh_config *cfg, char *err, size_t errlen)
 {

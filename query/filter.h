@@ -72,6 +72,11 @@ int filter_param_count(const struct filter *f);
  * the filter alive while the statement runs. */
 int filter_bind(const struct filter *f, sqlite3_stmt *st, int first);
 
+/* The WHERE fragment in ClickHouse's dialect (filter_ch.c), over the columns of the flows
+ * table, selecting the same rows as filter_sql(); f NULL: every flow. The values are literals
+ * made from the parsed values only (ClickHouse 18.16 binds no parameters). Caller frees. */
+char *filter_ch_sql(const struct filter *f);
+
 /* Does the filter select every flow (empty or `any`)? Lets the query layer pick a plan. */
 bool filter_matches_all(const struct filter *f);
 

@@ -1,8 +1,9 @@
-/* filter_ast.h - the filter AST, shared by the parser (filter_parse.c), the SQL compiler
- * (filter_sql.c) and the C evaluator (filter_eval.c). Private to query/filter*. */
+/* filter_ast.h - the filter AST, shared by the parser (filter_parse.c), the SQL compilers
+ * (filter_sql.c, filter_ch.c) and the C evaluator (filter_eval.c). Private to query/filter*. */
 #ifndef FLOWHOUND_FILTER_AST_H
 #define FLOWHOUND_FILTER_AST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/flow.h"
@@ -65,6 +66,30 @@ struct filter {
     int nparams;
 };
 
+/* filter_sql.c, for both SQL dialects (filter_ch.c): the SQL being written, a growing
+ * string. */
+struct sbuf {
+    char *s;
+    size_t len, cap;
+};
+void sbuf_put(struct sbuf *b, const char *text);
+/* A dialect's primitives, each writing one node (FN_NUM, FN_IN, FN_FLAGS, FN_NET); ctx is
+ * the dialect's. */
+struct sql_dialect {
+    void (*num)(void *ctx, const struct fnode *n);
+    void (*in)(void *ctx, const struct fnode *n);
+    void (*flags)(void *ctx, const struct fnode *n);
+    void (*net)(void *ctx, const struct fnode *n);
+    const char *not_open, *not_close; /* written around a negated node */
+};
+/* Writes the tree at n into b: and/or/not here, the same for both dialects, the primitives
+ * through d. */
+void filter_emit(struct sbuf *b, const struct fnode *n, const struct sql_dialect *d, void *ctx);
+/* The column a field reads (NULL for the computed ones: bps, pps, duration), whether it may
+ * be NULL, a comparison's operator. */
+const char *filter_field_column(enum ffield fld);
+bool filter_field_nullable(enum ffield fld);
+const char *filter_cmp_op(enum fcmp c);
 /* filter_sql.c: fills f->sql and f->params from f->root. */
 void filter_build_sql(struct filter *f);
 /* filter_parse.c */

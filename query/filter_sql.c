@@ -27,12 +27,7 @@
 #include "storage/store.h"
 #include "query/filter_ast.h"
 
-struct sbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static void put(struct sbuf *b, const char *text)
+void sbuf_put(struct sbuf *b, const char *text)
 {
     size_t n = strlen(text);
     if (b->len + n + 1 > b->cap) {
@@ -66,11 +61,11 @@ static void placeholder(struct emitter *e, int *counter)
 {
     char num[16];
     if (!e->keyed) {
-        put(&e->b, "?");
+        sbuf_put(&e->b, "?");
         return;
     }
     snprintf(num, sizeof(num), "?%d", (*counter)++);
-    put(&e->b, num);
+    sbuf_put(&e->b, num);
 }
 
 static void param_int(struct emitter *e, int64_t v)
@@ -93,7 +88,7 @@ static void param_text(struct emitter *e, const char *s)
     f->params[f->nparams++] = (struct fparam){.type = FP_TEXT, .s = xstrdup(s)};
 }
 
-static const char *column(enum ffield fld)
+const char *filter_field_column(enum ffield fld)
 {
     switch (fld) {
     case FLD_SRC_ADDR:
@@ -114,15 +109,6 @@ static const char *column(enum ffield fld)
         return "packets";
     case FLD_BYTES:
         return "bytes";
-    /* nfdump's definitions: duration in ms, rates 0 for flows of no duration. */
-    case FLD_BPS:
-        return "(CASE WHEN last_ms > first_ms THEN bytes * 8000 / (last_ms - first_ms) ELSE 0 "
-               "END)";
-    case FLD_PPS:
-        return "(CASE WHEN last_ms > first_ms THEN packets * 1000 / (last_ms - first_ms) ELSE 0 "
-               "END)";
-    case FLD_DURATION:
-        return "(last_ms - first_ms)";
     case FLD_SRC_AS:
         return "src_as";
     case FLD_DST_AS:
@@ -131,17 +117,39 @@ static const char *column(enum ffield fld)
         return "in_if";
     case FLD_OUT_IF:
         return "out_if";
+    case FLD_BPS:
+    case FLD_PPS:
+    case FLD_DURATION:
+        break;
     }
-    return "NULL";
+    return NULL;
 }
 
-static bool nullable(enum ffield fld)
+/* The field as SQLite reads it: a column, or nfdump's definitions of the computed ones
+ * (duration in ms, rates 0 for flows of no duration). */
+static const char *column(enum ffield fld)
+{
+    switch (fld) {
+    case FLD_BPS:
+        return "(CASE WHEN last_ms > first_ms THEN bytes * 8000 / (last_ms - first_ms) ELSE 0 "
+               "END)";
+    case FLD_PPS:
+        return "(CASE WHEN last_ms > first_ms THEN packets * 1000 / (last_ms - first_ms) ELSE 0 "
+               "END)";
+    case FLD_DURATION:
+        return "(last_ms - first_ms)";
+    default:
+        return filter_field_column(fld);
+    }
+}
+
+bool filter_field_nullable(enum ffield fld)
 {
     return fld == FLD_TCP_FLAGS || fld == FLD_SRC_AS || fld == FLD_DST_AS || fld == FLD_IN_IF ||
            fld == FLD_OUT_IF;
 }
 
-static const char *op_text(enum fcmp c)
+const char *filter_cmp_op(enum fcmp c)
 {
     static const char *ops[] = {
         [CMP_EQ] = " = ", [CMP_LT] = " < ", [CMP_GT] = " > ", [CMP_LE] = " <= ", [CMP_GE] = " >= "};
@@ -151,17 +159,17 @@ static const char *op_text(enum fcmp c)
 /* "(col IS NOT NULL AND " for columns that may be NULL, so that the result is never NULL. */
 static void guard_open(struct sbuf *b, enum ffield fld)
 {
-    if (nullable(fld)) {
-        put(b, "(");
-        put(b, column(fld));
-        put(b, " IS NOT NULL AND ");
+    if (filter_field_nullable(fld)) {
+        sbuf_put(b, "(");
+        sbuf_put(b, column(fld));
+        sbuf_put(b, " IS NOT NULL AND ");
     }
 }
 
 static void guard_close(struct sbuf *b, enum ffield fld)
 {
-    if (nullable(fld))
-        put(b, ")");
+    if (filter_field_nullable(fld))
+        sbuf_put(b, ")");
 }
 
 /* The column as an operand: `+dst_port` keeps SQLite off the dst_port index when the key
@@ -169,39 +177,42 @@ static void guard_close(struct sbuf *b, enum ffield fld)
 static void operand(struct emitter *e, enum ffield fld)
 {
     if (e->no_port_index && fld == FLD_DST_PORT)
-        put(&e->b, "+");
-    put(&e->b, column(fld));
+        sbuf_put(&e->b, "+");
+    sbuf_put(&e->b, column(fld));
 }
 
-static void emit_num(struct emitter *e, const struct fnode *n)
+static void emit_num(void *ctx, const struct fnode *n)
 {
+    struct emitter *e = ctx;
     guard_open(&e->b, n->field);
     operand(e, n->field);
-    put(&e->b, op_text(n->cmp));
+    sbuf_put(&e->b, filter_cmp_op(n->cmp));
     param_int(e, n->value);
     guard_close(&e->b, n->field);
 }
 
-static void emit_in(struct emitter *e, const struct fnode *n)
+static void emit_in(void *ctx, const struct fnode *n)
 {
+    struct emitter *e = ctx;
     guard_open(&e->b, n->field);
     operand(e, n->field);
-    put(&e->b, " IN (");
+    sbuf_put(&e->b, " IN (");
     for (size_t i = 0; i < n->nlist; i++) {
-        put(&e->b, i ? ", " : "");
+        sbuf_put(&e->b, i ? ", " : "");
         param_int(e, n->list[i]);
     }
-    put(&e->b, ")");
+    sbuf_put(&e->b, ")");
     guard_close(&e->b, n->field);
 }
 
-static void emit_flags(struct emitter *e, const struct fnode *n)
+static void emit_flags(void *ctx, const struct fnode *n)
 {
-    put(&e->b, "(tcp_flags IS NOT NULL AND (tcp_flags & ");
+    struct emitter *e = ctx;
+    sbuf_put(&e->b, "(tcp_flags IS NOT NULL AND (tcp_flags & ");
     param_int(e, n->value);
-    put(&e->b, ") = ");
+    sbuf_put(&e->b, ") = ");
     param_int(e, n->value);
-    put(&e->b, ")");
+    sbuf_put(&e->b, ")");
 }
 
 /* The text every address of the network starts with: its leading whole octets (IPv4) or
@@ -251,8 +262,8 @@ static void emit_net_text(struct emitter *e, const struct fnode *n)
     unsigned full = n->net.addr.family == 4 ? 32 : 128;
     addr_to_str(&n->net.addr, text, sizeof(text));
     if (n->net.len == full) {
-        put(&e->b, col);
-        put(&e->b, " = ");
+        sbuf_put(&e->b, col);
+        sbuf_put(&e->b, " = ");
         param_text(e, text);
         return;
     }
@@ -262,90 +273,94 @@ static void emit_net_text(struct emitter *e, const struct fnode *n)
      * inet_ntop writes those leading groups literally, and only addresses of the network
      * start with them. */
     bool exact_range = lo[0] && n->net.len % (n->net.addr.family == 4 ? 8 : 16) == 0;
-    put(&e->b, "(");
+    sbuf_put(&e->b, "(");
     if (lo[0]) {
         char hi[sizeof(lo)];
         memcpy(hi, lo, sizeof(lo));
         hi[strlen(hi) - 1]++; /* "10.1." -> "10.1/", "2001:db8:" -> "2001:db8;" */
-        put(&e->b, col);
-        put(&e->b, " >= ");
+        sbuf_put(&e->b, col);
+        sbuf_put(&e->b, " >= ");
         param_text(e, lo);
-        put(&e->b, " AND ");
-        put(&e->b, col);
-        put(&e->b, " < ");
+        sbuf_put(&e->b, " AND ");
+        sbuf_put(&e->b, col);
+        sbuf_put(&e->b, " < ");
         param_text(e, hi);
         if (!exact_range)
-            put(&e->b, " AND ");
+            sbuf_put(&e->b, " AND ");
     }
     if (!exact_range) {
-        put(&e->b, "fh_net(");
-        put(&e->b, col);
-        put(&e->b, ", ");
+        sbuf_put(&e->b, "fh_net(");
+        sbuf_put(&e->b, col);
+        sbuf_put(&e->b, ", ");
         param_text(e, text);
-        put(&e->b, ", ");
+        sbuf_put(&e->b, ", ");
         param_int(e, n->net.len);
-        put(&e->b, ")");
+        sbuf_put(&e->b, ")");
     }
-    put(&e->b, ")");
+    sbuf_put(&e->b, ")");
 }
 
-static void emit_net(struct emitter *e, const struct fnode *n)
+static void emit_net(void *ctx, const struct fnode *n)
 {
+    struct emitter *e = ctx;
     if (!e->keyed || !keyable(n)) {
         emit_net_text(e, n);
         return;
     }
-    put(&e->b, "(src_key BETWEEN ");
+    sbuf_put(&e->b, "(src_key BETWEEN ");
     placeholder(e, &e->next_key);
-    put(&e->b, " AND ");
+    sbuf_put(&e->b, " AND ");
     placeholder(e, &e->next_key);
-    put(&e->b, " AND ");
+    sbuf_put(&e->b, " AND ");
     emit_net_text(e, n);
-    put(&e->b, ")");
+    sbuf_put(&e->b, ")");
 }
 
-static void emit(struct emitter *e, const struct fnode *n);
+static const struct sql_dialect sqlite_dialect = {emit_num, emit_in, emit_flags,
+                                                  emit_net, "NOT ",  ""};
 
 /* "a OR b OR c" without a parenthesis per operator: SQLite's parser stack (100 entries, about
  * 3 per parenthesized level) would overflow on a long chain of nested pairs. */
-static void emit_chain(struct emitter *e, const struct fnode *n, enum fnode_op op)
+static void emit_chain(struct sbuf *b, const struct fnode *n, enum fnode_op op,
+                       const struct sql_dialect *d, void *ctx)
 {
     if (n->op != op) {
-        emit(e, n);
+        filter_emit(b, n, d, ctx);
         return;
     }
-    emit_chain(e, n->a, op);
-    put(&e->b, op == FN_AND ? " AND " : " OR ");
-    emit_chain(e, n->b, op);
+    emit_chain(b, n->a, op, d, ctx);
+    sbuf_put(b, op == FN_AND ? " AND " : " OR ");
+    emit_chain(b, n->b, op, d, ctx);
 }
 
-static void emit(struct emitter *e, const struct fnode *n)
+void filter_emit(struct sbuf *b, const struct fnode *n, const struct sql_dialect *d, void *ctx)
 {
     switch (n->op) {
     case FN_ANY:
-        put(&e->b, "1");
+        sbuf_put(b, "1");
         break;
     case FN_AND:
     case FN_OR:
-        put(&e->b, "(");
-        emit_chain(e, n, n->op);
-        put(&e->b, ")");
+        sbuf_put(b, "(");
+        emit_chain(b, n, n->op, d, ctx);
+        sbuf_put(b, ")");
         break;
     case FN_NOT:
-        put(&e->b, "NOT ");
-        emit(e, n->a);
+        sbuf_put(b, d->not_open);
+        filter_emit(b, n->a, d, ctx);
+        sbuf_put(b, d->not_close);
         break;
     case FN_NUM:
-        emit_num(e, n);
+        d->num(ctx, n);
         break;
     case FN_IN:
-        emit_in(e, n);
+        d->in(ctx, n);
         break;
     case FN_FLAGS:
-        emit_flags(e, n);
+        d->flags(ctx, n);
         break;
     case FN_NET:
-        emit_net(e, n);
+        d->net(ctx, n);
         break;
     }
 }
@@ -353,9 +368,9 @@ static void emit(struct emitter *e, const struct fnode *n)
 void filter_build_sql(struct filter *f)
 {
     struct emitter e = {.f = f};
-    put(&e.b, "(");
-    emit(&e, f->root);
-    put(&e.b, ")");
+    sbuf_put(&e.b, "(");
+    filter_emit(&e.b, f->root, &sqlite_dialect, &e);
+    sbuf_put(&e.b, ")");
     f->sql = e.b.s;
 }
 
@@ -368,14 +383,14 @@ char *filter_sql_numbered(const struct filter *f, int first)
 {
     struct sbuf b = {0};
     char num[16];
-    put(&b, "");
+    sbuf_put(&b, "");
     for (const char *s = f->sql; *s; s++) {
         if (*s == '?') {
             snprintf(num, sizeof(num), "?%d", first++);
-            put(&b, num);
+            sbuf_put(&b, num);
         } else {
             char one[2] = {*s, '\0'};
-            put(&b, one);
+            sbuf_put(&b, one);
         }
     }
     return b.s;
@@ -400,7 +415,7 @@ int filter_bind(const struct filter *f, sqlite3_stmt *st, int first)
 
 /* ---- the keyed fragment of a partition arm ---- */
 
-/* The keyable primitives in emission order (emit_chain and emit visit a before b). */
+/* The keyable primitives in emission order (filter_emit visits a before b). */
 static size_t key_nodes(const struct fnode *n, const struct fnode **out, size_t at)
 {
     switch (n->op) {
@@ -471,9 +486,9 @@ char *filter_sql_keyed(const struct filter *f, int first, bool port_index)
                         .no_port_index = !port_index || prefer_key(f->root),
                         .next = first,
                         .next_key = first + f->nparams};
-    put(&e.b, "(");
-    emit(&e, f->root);
-    put(&e.b, ")");
+    sbuf_put(&e.b, "(");
+    filter_emit(&e.b, f->root, &sqlite_dialect, &e);
+    sbuf_put(&e.b, ")");
     return e.b.s;
 }
 

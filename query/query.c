@@ -19,6 +19,7 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/query_int.h"
+#include "storage/store_url.h"
 
 /* SQLite refuses compound SELECTs of more than 500 terms: nest groups of this many. */
 #define UNION_GROUP 200
@@ -78,6 +79,24 @@ static int default_threads(void)
 
 struct query *query_open(const char *path, char *err, size_t errlen)
 {
+    return query_open_store(path, NULL, err, errlen);
+}
+
+static struct query *open_clickhouse(const struct store_url *u, const char *state, char *err,
+                                     size_t errlen)
+{
+    struct query *q = xcalloc(1, sizeof(*q));
+    q->limit_ms = QUERY_DEFAULT_TIME_LIMIT_MS;
+    q->threads = 1;
+    if (query_ch_open(q, u, state, err, errlen)) {
+        query_close(q);
+        return NULL;
+    }
+    return q;
+}
+
+static struct query *open_sqlite(const char *path, char *err, size_t errlen)
+{
     struct store *s = store_open(path, STORE_RO, NULL, err, errlen);
     if (!s)
         return NULL;
@@ -93,6 +112,15 @@ struct query *query_open(const char *path, char *err, size_t errlen)
     return q;
 }
 
+struct query *query_open_store(const char *store, const char *state, char *err, size_t errlen)
+{
+    struct store_url u;
+    if (store_url_parse(store, &u, err, errlen))
+        return NULL;
+    return u.kind == STORE_CLICKHOUSE ? open_clickhouse(&u, state, err, errlen)
+                                      : open_sqlite(u.path, err, errlen);
+}
+
 void query_set_threads(struct query *q, int n)
 {
     q->threads = n < 1 ? 1 : n > 16 ? 16 : n;
@@ -105,6 +133,7 @@ void query_close(struct query *q)
     for (size_t i = 0; i < q->ncols; i++)
         free(q->cols[i]);
     free(q->cols);
+    query_ch_close(q);
     store_close(q->store);
     free(q);
 }
@@ -149,6 +178,8 @@ int query_partitions(struct query *q, int64_t from, int64_t to, const struct fil
         snprintf(err, errlen, "the time range ends before it starts");
         return QUERY_EINVALID;
     }
+    if (q->ch)
+        return 0; /* ClickHouse has no partition tables: a scan is one share (query_fanout) */
     /* Same pruning as store_partitions_for, plus whether the partition lies wholly inside. A
      * partition whose stats are not written yet (min_first NULL) may hold anything. */
     if (sqlite3_prepare_v2(q->db,
@@ -383,6 +414,11 @@ int query_flows(struct query *q, const struct query_flows *req, query_row_fn fn,
         snprintf(err, errlen, "cannot order by '%.64s': not a column of flows", req->order);
         return QUERY_EINVALID;
     }
+    if (q->ch) {
+        struct query_flows checked = *req;
+        checked.order = col;
+        return query_ch_flows(q, &checked, fn, ctx, err, errlen);
+    }
     struct qpart *parts;
     size_t n;
     int rc = query_partitions(q, req->from_ms, req->to_ms, req->filter, &parts, &n, err, errlen);
@@ -413,6 +449,8 @@ int query_count_flows(struct query *q, const struct query_flows *req, int64_t *c
 {
     static const char *const selects[] = {"1", NULL};
     *count = 0;
+    if (q->ch)
+        return query_ch_count(q, req, count, err, errlen);
     struct qpart *parts;
     size_t n;
     int rc = query_partitions(q, req->from_ms, req->to_ms, req->filter, &parts, &n, err, errlen);
@@ -434,4 +472,28 @@ int query_count_flows(struct query *q, const struct query_flows *req, int64_t *c
         return rc;
     query_bind_range(st, req->from_ms, req->to_ms, req->filter);
     return query_run(q, st, count_row, count, err, errlen);
+}
+
+int query_summary(struct query *q, struct query_summary *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (q->ch)
+        return query_ch_summary(q, out, err, errlen);
+    sqlite3_stmt *st;
+    /* the newest flow end taken no later than its receipt (newest_ms; in partitions older
+     * than that column, max_last no later than the end of their receive span) */
+    if (sqlite3_prepare_v2(q->db,
+                           "SELECT COALESCE(sum(rows), 0), COALESCE(min(min_first), 0), "
+                           "COALESCE(max(COALESCE(newest_ms, min(max_last, span_end))), 0), "
+                           "count(*) FROM partitions",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(q, err, errlen, "summing the partitions");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->flows = sqlite3_column_int64(st, 0);
+        out->first_ms = sqlite3_column_int64(st, 1);
+        out->last_ms = sqlite3_column_int64(st, 2);
+        out->partitions = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    return 0;
 }

@@ -36,6 +36,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "common/flow.h"
 #include "query/filter.h"
 
 enum {
@@ -49,8 +50,14 @@ enum {
 
 struct query;
 
-/* Opens the store at path read-only (storage/store.h STORE_RO). */
+/* Opens the store at path read-only (storage/store.h STORE_RO); a store URL works too
+ * (query_open_store). */
 struct query *query_open(const char *path, char *err, size_t errlen);
+/* Opens the store a URL names (storage/store_url.h): sqlite:PATH or a bare path as
+ * query_open, or clickhouse://..., whose flows are read from ClickHouse (query_ch.c). With
+ * ClickHouse, `state` is the collector's own SQLite file (alerts, exporters): the connection
+ * query_sqlite() gives (NULL: an empty in-memory database instead). */
+struct query *query_open_store(const char *store, const char *state, char *err, size_t errlen);
 void query_close(struct query *q);
 /* Every later query stops with QUERY_ETIMEOUT after ms milliseconds; 0 = no limit. */
 void query_set_time_limit(struct query *q, int64_t ms);
@@ -194,6 +201,36 @@ struct query_bucket {
 };
 int query_timeline(struct query *q, const struct filter *f, int64_t from_ms, int64_t to_ms,
                    int64_t step, struct query_bucket *buckets, size_t n, char *err, size_t errlen);
+
+/* What the store holds: flows, the smallest first_ms and the newest flow end, each flow's end
+ * taken no later than its receipt (0 and 0 when it holds none), and its partitions (SQLite
+ * tables; ClickHouse receive hours). */
+struct query_summary {
+    int64_t flows, first_ms, last_ms, partitions;
+};
+int query_summary(struct query *q, struct query_summary *out, char *err, size_t errlen);
+
+/* The story's hunt: every flow of one endpoint (address + port) over a time range, both
+ * directions (storage/store.h store_client_port_sql: flows from it, and replies to it from
+ * the endpoints it sent to), of one protocol (-1: any), in the order they were received, each
+ * as the struct flow that was stored (store_row_to_flow's fields). fn returns nonzero to
+ * stop. */
+struct query_hunt {
+    struct fh_addr addr;
+    uint16_t port;
+    int64_t from_ms, to_ms;
+    int proto;
+};
+typedef int (*query_flow_fn)(void *ctx, const struct flow *f);
+int query_hunt(struct query *q, const struct query_hunt *req, query_flow_fn fn, void *ctx,
+               char *err, size_t errlen);
+
+/* Every flow of one protocol (-1: any) overlapping [from_ms, to_ms] by flow time of a
+ * ClickHouse store, in the order the collectors received them, as the struct flow that was
+ * stored: what `flowhound analyze` feeds the analyzer, so that it decides as it did live.
+ * QUERY_EINVALID on a SQLite store, whose reader goes through its partitions itself. */
+int query_replay(struct query *q, int64_t from_ms, int64_t to_ms, int proto, query_flow_fn fn,
+                 void *ctx, char *err, size_t errlen);
 
 /* One row as a JSON object: column name -> integer, real, string or null. */
 json_t *query_row_json(sqlite3_stmt *row);

@@ -53,6 +53,8 @@ static char *union_sql(const struct qfanout *fo, const struct qpart *parts, size
 static int prepare_share(struct qshare *s, bool own, const struct qpart *parts, size_t n, char *err,
                          size_t errlen)
 {
+    if (s->q->ch)
+        return query_ch_prepare_share(s, err, errlen);
     s->db = own ? query_connect(s->q, err, errlen) : s->q->db;
     if (!s->db)
         return QUERY_EFAIL;

@@ -6,7 +6,10 @@
 #include "query/query.h"
 #include "storage/store.h"
 
+struct query_ch;
+
 struct query {
+    struct query_ch *ch; /* the ClickHouse backend (query_ch.c); NULL: SQLite */
     struct store *store;
     sqlite3 *db;
     int64_t limit_ms;
@@ -112,6 +115,43 @@ int query_flows_walk(struct query *q, const struct query_flows *req, struct qpar
 /* The same split for query_count_flows. */
 int query_count_parallel(struct query *q, const struct query_flows *req, const struct qpart *parts,
                          size_t n, int64_t *count, char *err, size_t errlen);
+
+/* ---- the ClickHouse backend (query_ch.c, query_ch_stats.c): the same requests ---- */
+struct store_url;
+int query_ch_open(struct query *q, const struct store_url *u, const char *state, char *err,
+                  size_t errlen);
+void query_ch_close(struct query *q);
+int query_ch_flows(struct query *q, const struct query_flows *req, query_row_fn fn, void *ctx,
+                   char *err, size_t errlen);
+int query_ch_count(struct query *q, const struct query_flows *req, int64_t *count, char *err,
+                   size_t errlen);
+int query_ch_top(struct query *q, const struct query_top *req, query_row_fn fn, void *ctx,
+                 char *err, size_t errlen);
+int query_ch_timeline(struct query *q, const struct filter *f, int64_t from, int64_t to,
+                      int64_t step, struct query_bucket *buckets, size_t n, char *err,
+                      size_t errlen);
+int query_ch_summary(struct query *q, struct query_summary *out, char *err, size_t errlen);
+int query_ch_hunt(struct query *q, const struct query_hunt *req, query_flow_fn fn, void *ctx,
+                  char *err, size_t errlen);
+int query_ch_replay(struct query *q, int64_t from, int64_t to, int proto, query_flow_fn fn,
+                    void *ctx, char *err, size_t errlen);
+/* ... and what its files share: the WHERE of a request (time range through flow_spans, and
+ * the filter), a SELECT's RowBinary rows read under the time limit, rows handed out. */
+char *query_ch_where(struct query *q, int64_t from, int64_t to, const struct filter *f, int *rc,
+                     char *err, size_t errlen);
+int query_ch_select(struct query *q, const char *sql, long (*row)(void *, const uint8_t *, size_t),
+                    void *ctx, char *err, size_t errlen);
+/* A SELECT of store_flow_columns: each row to fn as the struct flow it encodes. */
+int query_ch_select_flows(struct query *q, const char *sql, query_flow_fn fn, void *ctx, char *err,
+                          size_t errlen);
+sqlite3_stmt *query_ch_row_stmt(struct query *q, const char *sql, char *err, size_t errlen);
+struct ch_call;
+int query_ch_call(struct query *q, const struct ch_call *k, char *err, size_t errlen);
+/* A fan-out's one share on ClickHouse: its rows fetched into a temporary table that s->st
+ * reads (query_ch_scan.c). */
+struct qshare;
+int query_ch_prepare_share(struct qshare *s, char *err, size_t errlen);
+const char *query_ch_db(const struct query *q);
 
 int query_prepare(struct query *q, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
 /* The error of a statement of q's on db whose step returned rc (neither SQLITE_ROW nor

@@ -86,6 +86,8 @@ int query_timeline(struct query *q, const struct filter *f, int64_t from, int64_
         snprintf(err, errlen, "a timeline needs a step of at least 1 ms and a bucket");
         return QUERY_EINVALID;
     }
+    if (q->ch)
+        return query_ch_timeline(q, f, from, to, step, buckets, n, err, errlen);
     struct qpart *parts;
     size_t np;
     int rc = query_partitions(q, from, to, f, &parts, &np, err, errlen);

@@ -147,6 +147,8 @@ int query_top(struct query *q, const struct query_top *req, query_row_fn fn, voi
         snprintf(err, errlen, "unknown statistic or order");
         return QUERY_EINVALID;
     }
+    if (q->ch)
+        return query_ch_top(q, req, fn, ctx, err, errlen);
     struct qpart *parts;
     size_t n;
     int rc = query_partitions(q, req->from_ms, req->to_ms, req->filter, &parts, &n, err, errlen);

@@ -6,14 +6,17 @@
 set -eu
 
 BUILD="gcc make autoconf automake pkg-config libc6-dev
-libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev zlib1g-dev"
+libsqlite3-dev libfixbuf-dev libmicrohttpd-dev libjansson-dev libgnutls28-dev libcurl4-gnutls-dev
+zlib1g-dev"
 RUN="sqlite3"
 # prometheus: for promtool, which checks /metrics as Prometheus reads it (12 packages, 19 MB
 # to download, 96 MB installed, about 10 s, measured on Debian 12).
+# clickhouse-server: tests/test_clickhouse.c starts its own servers (the ClickHouse store).
 DEMO="softflowd"
-TEST="libcriterion-dev libcurl4-gnutls-dev python3 softflowd tshark rsyslog rsyslog-gnutls
-gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump prometheus groff-base
-build-essential dpkg-dev debhelper dh-autoreconf mmdebstrap systemd systemd-container curl"
+TEST="libcriterion-dev clickhouse-server clickhouse-client python3 softflowd tshark rsyslog
+rsyslog-gnutls gnutls-bin clang libclang-rt-14-dev chromium chromium-driver nodejs openssl nfdump
+prometheus groff-base build-essential dpkg-dev debhelper dh-autoreconf mmdebstrap systemd
+systemd-container curl"
 
 pkgs="$BUILD $RUN"
 [ "${1:-}" = "--demo" ] && pkgs="$pkgs $DEMO"

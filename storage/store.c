@@ -592,12 +592,6 @@ static int switch_partition(struct store *s, int64_t t, char *err, size_t errlen
 
 /* ---- flows ---- */
 
-/* Text forms of one row's addresses: bound SQLITE_STATIC, alive until the row is stepped
- * (inet_ntop and a copy per address were a visible share of the insert cost). */
-struct addr_texts {
-    char src[FH_ADDR_STRLEN], dst[FH_ADDR_STRLEN], hop[FH_ADDR_STRLEN];
-    char nat_src[FH_ADDR_STRLEN], nat_dst[FH_ADDR_STRLEN];
-};
 
 /* IPv4 dotted quad exactly as inet_ntop writes it: inet_ntop goes through snprintf, which
  * was 12% of the whole insert profile. */
@@ -643,16 +637,18 @@ static void bind_exporter(struct store *s, struct row_binder *b, int col, const 
     row_bind_text_kept(b, col, s->exp_text, changed);
 }
 
-/* Column numbers: 1 src_key, 2 dst_key, then store_flow_columns from 3. */
-#define C(n) ((n) + 2)
+/* Column n of store_flow_columns is parameter C(n): they start at `first`. */
+#define C(n) ((n) + first - 1)
 
-static void bind_flow(struct store *s, struct row_binder *b, const struct flow *f,
-                      struct addr_texts *t)
+/* The view's columns, from parameter `first`; the exporter's text cached in s when given. */
+static void bind_view(struct store *s, struct row_binder *b, int first, const struct flow *f,
+                      struct store_row_texts *t)
 {
     uint32_t p = f->present;
-    row_bind_int(b, 1, store_endpoint_key(&f->src_addr, f->src_port));
-    row_bind_int(b, 2, store_endpoint_key(&f->dst_addr, f->dst_port));
-    bind_exporter(s, b, C(1), &f->exporter);
+    if (s)
+        bind_exporter(s, b, C(1), &f->exporter);
+    else
+        bind_addr(b, C(1), &f->exporter, t->exp);
     row_bind_int(b, C(2), f->domain);
     row_bind_int(b, C(3), f->version);
     bind_addr(b, C(4), &f->src_addr, t->src);
@@ -699,6 +695,22 @@ static void bind_flow(struct store *s, struct row_binder *b, const struct flow *
     row_bind_int(b, C(37), f->received_ms);
 }
 
+/* Parameters 1 src_key, 2 dst_key, then store_flow_columns from 3. */
+static void bind_flow(struct store *s, struct row_binder *b, const struct flow *f,
+                      struct store_row_texts *t)
+{
+    row_bind_int(b, 1, store_endpoint_key(&f->src_addr, f->src_port));
+    row_bind_int(b, 2, store_endpoint_key(&f->dst_addr, f->dst_port));
+    bind_view(s, b, 3, f, t);
+}
+
+void store_bind_flow(sqlite3_stmt *st, int first, const struct flow *f, struct store_row_texts *t)
+{
+    struct row_binder b;
+    row_binder_reset(&b, st);
+    bind_view(NULL, &b, first, f, t);
+}
+
 int store_add_flow(struct store *s, const struct flow *f, char *err, size_t errlen)
 {
     struct partition *p = &s->cur;
@@ -706,7 +718,7 @@ int store_add_flow(struct store *s, const struct flow *f, char *err, size_t errl
         p->rows >= s->opt.partition_rows)
         if (switch_partition(s, f->received_ms, err, errlen))
             return -1;
-    struct addr_texts t;
+    struct store_row_texts t;
     bind_flow(s, &p->bind, f, &t);
     int rc = sqlite3_step(p->insert);
     sqlite3_reset(p->insert);

@@ -126,6 +126,14 @@ char *store_client_port_sql_db(sqlite3 *db, const struct fh_addr *a, uint16_t po
 void store_bind_hunt(sqlite3_stmt *st, const struct fh_addr *a, uint16_t port, int64_t from_ms,
                      int64_t to_ms);
 
+/* ---- named values of the state (storage/meta.c) ---- */
+
+/* Writes key = value (call in the transaction of what it describes). */
+int store_meta_set(struct store *s, const char *key, const char *value, char *err, size_t errlen);
+/* The value of key, "" when there is none. */
+int store_meta_get(struct store *s, const char *key, char *value, size_t vlen, char *err,
+                   size_t errlen);
+
 /* ---- the receive journal's position (storage/journal_pos.c) ---- */
 
 /* Writes the journal position the store has taken (call in the transaction of its flows). */
@@ -196,6 +204,17 @@ extern const char store_flow_columns[];
 
 /* The embedded schema text (storage/schema.sql). */
 extern const char flowhound_schema_sql[];
+
+/* Text forms of one row's addresses: bound SQLITE_STATIC, alive until the row is stepped
+ * (inet_ntop and a copy per address were a visible share of the insert cost). */
+struct store_row_texts {
+    char exp[FH_ADDR_STRLEN], src[FH_ADDR_STRLEN], dst[FH_ADDR_STRLEN], hop[FH_ADDR_STRLEN];
+    char nat_src[FH_ADDR_STRLEN], nat_dst[FH_ADDR_STRLEN];
+};
+/* Binds a flow's values as the store keeps them (text addresses, NULL for what the exporter
+ * did not send, counters clamped) to parameters first .. first + 36 of st, in the order of
+ * store_flow_columns: a flow read from elsewhere (ClickHouse) becomes a row of the view. */
+void store_bind_flow(sqlite3_stmt *st, int first, const struct flow *f, struct store_row_texts *t);
 
 /* ---- flows read back (storage/flow_row.c) ---- */
 

@@ -45,6 +45,7 @@ struct writer {
     /* Settings: written before the thread starts or by a task in its thread (writer_post);
      * atomic so that writer_get_stats can report the ones in force from any thread. */
     _Atomic int64_t commit_interval_ms, retention_ms, max_bytes;
+    struct flow_sink sink;
     struct writer_consumer consumers[WRITER_MAX_CONSUMERS];
     unsigned n_consumers;
     pthread_t thread;
@@ -63,6 +64,7 @@ struct writer {
     struct journal *journal;
     struct journal_pos txn_pos;
     bool txn_pos_set, txn_whole;
+    _Atomic bool draining; /* writer_drain */
     /* the WAL kept from being emptied by a reader: since when (monotonic ms, 0: it is not),
      * its largest size since, when to warn next, and whether a warning went out */
     int64_t wal_pinned_since, wal_peak, wal_warn_at;
@@ -75,10 +77,23 @@ struct writer {
     _Atomic uint64_t applied; /* tasks run */
 };
 
+/* The default sink: the store's own partitions. */
+static int sqlite_add(void *ctx, const struct flow *f, char *err, size_t errlen)
+{
+    return store_add_flow(ctx, f, err, errlen);
+}
+
+static int sqlite_expire(void *ctx, int64_t now, int64_t retention_ms, int64_t max_bytes, char *err,
+                         size_t errlen)
+{
+    return store_expire(ctx, now, retention_ms, max_bytes, 1, err, errlen);
+}
+
 struct writer *writer_new(struct store *s, struct flow_queue *q, struct exporter_table *t,
                           int64_t commit_interval_ms)
 {
     struct writer *w = xcalloc(1, sizeof(*w));
+    w->sink = (struct flow_sink){.add = sqlite_add, .expire = sqlite_expire, .ctx = s};
     w->store = s;
     w->queue = q;
     w->exporters = t;
@@ -96,6 +111,11 @@ void writer_set_journal(struct writer *w, struct journal *j)
     w->journal = j;
 }
 
+void writer_drain(struct writer *w)
+{
+    atomic_store(&w->draining, true);
+}
+
 void writer_free(struct writer *w)
 {
     if (!w)
@@ -103,6 +123,11 @@ void writer_free(struct writer *w)
     pthread_mutex_destroy(&w->mail_lock);
     free(w->txn);
     free(w);
+}
+
+void writer_set_sink(struct writer *w, const struct flow_sink *sink)
+{
+    w->sink = *sink;
 }
 
 int writer_add_consumer(struct writer *w, const struct writer_consumer *c)
@@ -196,24 +221,32 @@ static struct txn_count *txn_slot(struct writer *w, const struct flow *f)
     return c;
 }
 
-/* Records we dropped because the store failed: counted per exporter domain. */
-static void count_store_drops(struct writer *w, const struct fh_addr *a, uint32_t domain,
-                              uint8_t version, uint64_t n)
+void writer_count_dropped(struct exporter_table *t, const struct fh_addr *a, uint32_t domain,
+                          uint8_t version, uint64_t n)
 {
-    exporters_lock(w->exporters);
-    struct exporter *e = exporters_get(w->exporters, a, now_ms());
-    struct exporter_domain *d = e ? exporter_domain_get(w->exporters, e, domain, version) : NULL;
+    exporters_lock(t);
+    struct exporter *e = exporters_get(t, a, now_ms());
+    struct exporter_domain *d = e ? exporter_domain_get(t, e, domain, version) : NULL;
     if (d) {
         d->dropped_store += n;
         d->dirty = true;
     }
-    exporters_unlock(w->exporters);
+    exporters_unlock(t);
+}
+
+/* Records we dropped because the store failed: counted per exporter domain. */
+static void count_store_drops(struct writer *w, const struct fh_addr *a, uint32_t domain,
+                              uint8_t version, uint64_t n)
+{
+    writer_count_dropped(w->exporters, a, domain, version, n);
     atomic_fetch_add(&w->rows_failed, n);
 }
 
 /* Consumers learn the fate of the transaction they wrote in. */
 static void notify_committed(struct writer *w)
 {
+    if (w->sink.committed)
+        w->sink.committed(w->sink.ctx);
     for (unsigned i = 0; i < w->n_consumers; i++)
         if (w->consumers[i].committed)
             w->consumers[i].committed(w->consumers[i].ctx);
@@ -221,6 +254,8 @@ static void notify_committed(struct writer *w)
 
 static void notify_rolled_back(struct writer *w)
 {
+    if (w->sink.rolled_back)
+        w->sink.rolled_back(w->sink.ctx);
     for (unsigned i = 0; i < w->n_consumers; i++)
         if (w->consumers[i].rolled_back)
             w->consumers[i].rolled_back(w->consumers[i].ctx);
@@ -282,11 +317,12 @@ static void commit(struct writer *w)
         return;
     if (store_save_exporters(w->store, w->exporters, err, sizeof(err)) ||
         (w->txn_pos_set && store_save_journal_pos(w->store, w->txn_pos, err, sizeof(err))) ||
+        (w->sink.save && w->sink.save(w->sink.ctx, w->store, err, sizeof(err))) ||
         store_commit(w->store, err, sizeof(err))) {
         fail_txn(w, "commit", err);
         return;
     }
-    if (w->txn_pos_set && w->journal)
+    if (w->txn_pos_set && w->journal && !w->sink.reached)
         journal_taken(w->journal, w->txn_pos);
     w->txn_pos_set = false;
     atomic_fetch_add(&w->rows_stored, txn_rows(w));
@@ -313,9 +349,11 @@ static void note_position(struct writer *w, const struct flow_batch *b)
 {
     if (!b->src_seg)
         return; /* not from the journal (tests, tools) */
+    w->txn_whole = b->src_whole;
+    if (b->store_only)
+        return; /* the state had these datagrams: its position stays */
     w->txn_pos = (struct journal_pos){b->src_seg, b->src_off};
     w->txn_pos_set = true;
-    w->txn_whole = b->src_whole;
 }
 
 static void store_batch(struct writer *w, const struct flow_batch *b)
@@ -328,7 +366,7 @@ static void store_batch(struct writer *w, const struct flow_batch *b)
     }
     for (size_t i = 0; i < b->n; i++) {
         const struct flow *f = &b->flows[i];
-        if (store_add_flow(w->store, f, err, sizeof(err)) != 0) {
+        if (w->sink.add(w->sink.ctx, f, err, sizeof(err)) != 0) {
             /* One failed insert may have rolled the transaction back (SQLITE_FULL does):
              * abandon it whole rather than guess what survived. */
             fail_txn(w, "insert", err);
@@ -337,6 +375,8 @@ static void store_batch(struct writer *w, const struct flow_batch *b)
         }
         txn_slot(w, f)->rows++;
     }
+    if (w->sink.reached)
+        w->sink.reached(w->sink.ctx, b);
 }
 
 /* Retention, between transactions, once a second: at most one partition per call, so a drop
@@ -346,7 +386,7 @@ static void expire(struct writer *w)
     char err[512];
     if ((!w->retention_ms && !w->max_bytes) || store_in_transaction(w->store))
         return;
-    int n = store_expire(w->store, now_ms(), w->retention_ms, w->max_bytes, 1, err, sizeof(err));
+    int n = w->sink.expire(w->sink.ctx, now_ms(), w->retention_ms, w->max_bytes, err, sizeof(err));
     if (n < 0)
         log_ratelimited(&w->err_log, LOG_LVL_ERR, "retention: %s", err);
     else if (n > 0)
@@ -414,6 +454,8 @@ static void tick(struct writer *w, bool final)
 
 static void consume(struct writer *w, const struct flow_batch *b)
 {
+    if (b->store_only)
+        return;
     for (unsigned i = 0; i < w->n_consumers; i++)
         if (w->consumers[i].consume)
             w->consumers[i].consume(w->consumers[i].ctx, b->flows, b->n);
@@ -470,6 +512,12 @@ static void finish(struct writer *w)
     w->retry_at = 0;
     tick(w, true);
     commit(w);
+    if (w->sink.finish) {
+        /* what the sink could not deliver is counted per exporter: saved by one more commit */
+        w->sink.finish(w->sink.ctx);
+        open_txn(w);
+        commit(w);
+    }
     if (w->failing)
         save_final_counters(w);
 }
@@ -482,12 +530,21 @@ static void reserve(struct writer *w)
         log_warn("%s: if the disk fills, the final loss counters may not reach the store", err);
 }
 
+/* Back-pressure from the sink (flow_sink.room), waiting up to POP_TIMEOUT_MS, as a pop does;
+ * none inside a datagram (the transaction can commit only at its end: the rest of it comes
+ * first), nor once the stop has begun (writer_drain, or the queue closed). */
+static bool sink_has_room(struct writer *w)
+{
+    return !w->sink.room || !w->txn_whole || atomic_load(&w->draining) || flowq_closed(w->queue) ||
+           w->sink.room(w->sink.ctx, POP_TIMEOUT_MS);
+}
+
 void writer_run(struct writer *w)
 {
     reserve(w);
     int64_t last_tick = mono_ms();
     for (;;) {
-        struct flow_batch *b = flowq_pop(w->queue, POP_TIMEOUT_MS);
+        struct flow_batch *b = sink_has_room(w) ? flowq_pop(w->queue, POP_TIMEOUT_MS) : NULL;
         if (b) {
             store_batch(w, b);
             consume(w, b);

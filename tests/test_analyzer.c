@@ -188,7 +188,10 @@ static void expect_rebuild_identical(const char *db, const char *what)
         q.cports[q.n_cports++] = (uint16_t)sqlite3_column_int(ports, 1);
         struct conn_rebuild_result res;
         char err[256];
-        cr_assert_eq(conn_rebuild(h, &q, &res, err, sizeof(err)), 0, "%s", err);
+        struct query *qy = query_open(db, err, sizeof(err));
+        cr_assert(qy, "%s", err);
+        cr_assert_eq(conn_rebuild(qy, &q, &res, err, sizeof(err)), 0, "%s", err);
+        query_close(qy);
         char **got = calloc(res.n + 1, sizeof(char *));
         for (size_t i = 0; i < res.n; i++)
             got[i] = rebuilt_text(&res.rows[i]);

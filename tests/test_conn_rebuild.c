@@ -100,7 +100,10 @@ static void rebuild(struct conn_rebuild_result *res, const uint16_t *ports, size
     if (server)
         q.has_server = addr_from_str(server, &q.server);
     char err[256];
-    cr_assert_eq(conn_rebuild(store_sqlite(st), &q, res, err, sizeof(err)), 0, "%s", err);
+    struct query *qy = query_open(store_path(st), err, sizeof(err));
+    cr_assert(qy, "%s", err);
+    cr_assert_eq(conn_rebuild(qy, &q, res, err, sizeof(err)), 0, "%s", err);
+    query_close(qy);
 }
 
 static void expect_row(const struct conn_row *r, uint16_t cport, const char *server, int64_t start,
@@ -177,7 +180,10 @@ Test(rebuild, server_filter_time_range_and_ports, .init = story, .fini = done)
     addr_from_str(SV, &q.client);
     q.cports[q.n_cports++] = 515;
     char err[256];
-    cr_assert_eq(conn_rebuild(store_sqlite(st), &q, &res, err, sizeof(err)), 0);
+    struct query *qy = query_open(store_path(st), err, sizeof(err));
+    cr_assert(qy, "%s", err);
+    cr_assert_eq(conn_rebuild(qy, &q, &res, err, sizeof(err)), 0);
+    query_close(qy);
     cr_expect_eq(res.n, 0);
     cr_expect_gt(res.flows, 0, "its flows were read");
     conn_rebuild_free(&res);

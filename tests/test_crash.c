@@ -104,6 +104,12 @@ Test(crash, kill_9_with_a_backlog_then_restart_stores_each_flow_once, .timeout =
     cr_expect_eq(got + 30 * drops, sent, "stored %lld + dropped by the kernel %lld = sent %lld",
                  (long long)got, (long long)(30 * drops), (long long)sent);
     cr_expect_eq(duplicates(&d), 0, "no flow stored twice");
+    /* a checksum of the rows: every flow flowgen's way (1 packet, 60 bytes, 10.x.y.z:768 ->
+     * 192.0.2.1:80), its source one of exactly `sent` distinct ones */
+    cr_expect_eq(th_db_int(d.db, "SELECT sum(packets) + sum(bytes) FROM flows"), 61 * sent);
+    cr_expect_eq(th_db_int(d.db, "SELECT count(*) FROM flows WHERE src_port = 768 AND "
+                                 "dst_port = 80 AND dst_addr = '192.0.2.1' AND proto = 6"),
+                 sent);
     cr_expect_eq(th_system("test \"$(sqlite3 '%s' 'PRAGMA integrity_check')\" = ok", d.db), 0,
                  "integrity_check");
     th_system("sqlite3 -header '%s' 'SELECT packets, flows, seq_lost, seq_duplicates, seq_resets "

@@ -384,6 +384,34 @@ Test(reload, ten_reloads_under_load_lose_nothing, .timeout = 180)
     expect_nothing_lost(g, sent, "ten reloads under load");
 }
 
+/* The store cannot change while running. A reload that does not name it says nothing of it
+ * (the store is resolved from --db alike at start and at each reload); one that names another
+ * keeps the running store, says it needs a restart, and does not log the URL's password. */
+Test(reload, a_store_change_needs_a_restart_and_its_password_is_not_logged, .timeout = 60)
+{
+    struct rig *g = &rig_;
+    rig_start(g, "stale-window = 24h\n", NULL);
+    write_conf(g, "stale-window = 12h\n");
+    hup(g);
+    cr_assert_eq(metric_wait(g, "flowhound_config_reloads_total", "result=\"applied\"", 1, 10000),
+                 1);
+    cr_expect(log_has(g, "reload: stale-window: 86400s -> 43200s"));
+    cr_expect(!log_has(g, "reload: store:") && !log_has(g, "reload: db:") &&
+                  !log_has(g, "reload: instance:"),
+              "a reload that leaves the store alone says nothing of it");
+    write_conf(g, "stale-window = 12h\nstore = clickhouse://fh:s3cret@127.0.0.1:9/flowhound\n");
+    hup(g);
+    cr_assert_eq(metric_wait(g, "flowhound_config_reloads_total", "result=\"applied\"", 2, 10000),
+                 2);
+    cr_expect(log_has(g, "reload: store: sqlite:"));
+    cr_expect(log_has(g, "-> clickhouse://fh:(set)@127.0.0.1:9/flowhound needs a restart"));
+    cr_expect(!log_has(g, "s3cret"), "the password stays out of the log");
+    cr_assert_gt(th_replay(th_shared_path("scenarios/story/merged.v5.pcap"), g->d.port, 2000, 1),
+                 0);
+    cr_expect_eq(th_db_wait(g->d.db, "SELECT count(*) FROM flows", 26, 15000), 26,
+                 "flows still go to the running store");
+}
+
 /* ---- logs ---- */
 
 TestSuite(logs, .fini = teardown);

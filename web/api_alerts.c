@@ -119,15 +119,17 @@ json_t *api_alerts(struct web_req *r)
 static json_t *rebuilt_rows(struct web_req *r, const struct conn_rebuild_req *q, int64_t max,
                             bool keep_last, bool *more, json_t **err)
 {
-    sqlite3 *db = web_db(r, err);
-    if (!db)
+    struct query *qy = web_query(r, err);
+    if (!qy)
         return NULL;
     struct conn_rebuild_result res;
     char msg[512];
-    if (conn_rebuild(db, q, &res, msg, sizeof(msg))) {
-        *err = r->timed_out ? web_db_error(r, "connections")
-                            : web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, 0,
-                                        "store error (connections): %s", msg);
+    int code = conn_rebuild(qy, q, &res, msg, sizeof(msg));
+    if (code) {
+        *err = r->timed_out || code == QUERY_ETIMEOUT
+                   ? (r->timed_out = true, web_db_error(r, "connections"))
+                   : web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, 0, "store error (connections): %s",
+                               msg);
         return NULL;
     }
     size_t first = 0, n = res.n;

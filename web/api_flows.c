@@ -237,27 +237,27 @@ json_t *api_top(struct web_req *r)
 
 /* ---- timeline: flows, packets and bytes per time bucket ---- */
 
-/* The store's span of flow times for the default ranges, from the partitions table (cheap:
- * no flow is read): the smallest first_ms, and the newest flow end with each flow's end
- * taken no later than its receipt (newest_ms; in partitions older than that column, max_last
- * no later than the end of their receive span). One flow dated in the year 9999 must not
- * move the pages there (doc/storage.md "Exporters' clocks"); max_last stays exact for
- * pruning. */
-#define SPAN_FIRST "min(min_first)"
-#define SPAN_LAST  "max(COALESCE(newest_ms, min(max_last, span_end)))"
-
+/* The store's span of flow times for the default ranges (query_summary: cheap, no flow is
+ * read): the smallest first_ms, and the newest flow end with each flow's end taken no later
+ * than its receipt, so that one flow dated in the year 9999 does not move the pages there
+ * (doc/storage.md "Exporters' clocks"). */
 static bool data_span(struct web_req *r, int64_t *first, int64_t *last, json_t **err)
 {
-    sqlite3_stmt *st = web_prepare(r, "SELECT " SPAN_FIRST ", " SPAN_LAST " FROM partitions", err);
-    if (!st)
+    struct query *qy = web_query(r, err);
+    struct query_summary s;
+    char msg[512];
+    if (!qy)
         return false;
-    bool ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-    if (ok) {
-        *first = sqlite3_column_int64(st, 0);
-        *last = sqlite3_column_int64(st, 1);
+    int code = query_summary(qy, &s, msg, sizeof(msg));
+    if (code) {
+        *err = query_error(r, code, msg);
+        return false;
     }
-    sqlite3_finalize(st);
-    return ok;
+    if (s.flows == 0)
+        return false;
+    *first = s.first_ms;
+    *last = s.last_ms;
+    return true;
 }
 
 static json_t *timeline_points(struct web_req *r, const struct flows_query *q, int64_t step,
@@ -332,13 +332,19 @@ json_t *api_summary(struct web_req *r)
     json_t *err = NULL;
     if (!web_params_known(r, known, &err))
         return err;
+    struct query *qy = web_query(r, &err);
+    struct query_summary s;
+    char msg[512];
+    if (!qy)
+        return err;
+    int code = query_summary(qy, &s, msg, sizeof(msg));
+    if (code)
+        return query_error(r, code, msg);
+    /* exporters and alerts are this collector's (its own store, or its state file) */
     sqlite3_stmt *st = web_prepare(r,
-                                   "SELECT COALESCE(sum(rows), 0) AS flows, " SPAN_FIRST
-                                   " AS first_ms, " SPAN_LAST " AS last_ms, count(*) AS "
-                                   "partitions, "
-                                   "(SELECT count(*) FROM exporters) AS exporters, "
+                                   "SELECT (SELECT count(*) FROM exporters) AS exporters, "
                                    "(SELECT count(*) FROM alerts WHERE state = 'open') AS "
-                                   "alerts_open FROM partitions",
+                                   "alerts_open",
                                    &err);
     if (!st)
         return err;
@@ -346,6 +352,10 @@ json_t *api_summary(struct web_req *r)
     sqlite3_finalize(st);
     if (!o)
         return web_db_error(r, "summary");
+    json_object_set_new(o, "flows", json_integer(s.flows));
+    json_object_set_new(o, "first_ms", s.flows ? json_integer(s.first_ms) : json_null());
+    json_object_set_new(o, "last_ms", s.flows ? json_integer(s.last_ms) : json_null());
+    json_object_set_new(o, "partitions", json_integer(s.partitions));
     json_object_set_new(o, "now_ms", json_integer(now_ms()));
     return o;
 }

@@ -32,6 +32,7 @@ struct web_server {
     struct MHD_Daemon *mhd;
     char address[128]; /* as bound */
     char *db_path;
+    char *store;        /* the flows' store URL (query_open_store) */
     char *basic;        /* the expected "Basic BASE64" header, or NULL */
     char *bearer;       /* the expected "Bearer TOKEN" header, or NULL */
     bool loopback_only; /* no credentials: check Host against DNS rebinding */

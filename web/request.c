@@ -213,7 +213,7 @@ sqlite3 *web_db(struct web_req *r, json_t **err)
         char msg[512];
         /* The query layer's read-only connection: small cache, sorts in temporary files
          * (a broad query cannot grow the daemon), fh_net() registered for filters. */
-        r->query = query_open(s->db_path, msg, sizeof(msg));
+        r->query = query_open_store(s->store, s->db_path, msg, sizeof(msg));
         if (!r->query) {
             *err = web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, 0, "cannot open the store: %s", msg);
             return NULL; /* the slot is given back by web_db_release() */

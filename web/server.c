@@ -248,6 +248,7 @@ struct web_server *web_start(const struct web_options *o, char *err, size_t errl
     struct web_server *s = xcalloc(1, sizeof(*s));
     snprintf(s->address, sizeof(s->address), "%s", o->listen);
     s->db_path = xstrdup(o->db);
+    s->store = xstrdup(o->store ? o->store : o->db);
     s->query_timeout_ms = o->query_timeout_ms > 0 ? o->query_timeout_ms : 10000;
     s->max_rows = o->max_rows > 0 ? o->max_rows : 10000;
     s->clock_skew_ms = o->clock_skew_ms;
@@ -294,6 +295,7 @@ void web_stop(struct web_server *w)
     pthread_mutex_destroy(&w->pool_lock);
     pthread_cond_destroy(&w->slot_free);
     free(w->db_path);
+    free(w->store);
     free(w->basic);
     free(w->bearer);
     free(w->cert_pem);

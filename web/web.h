@@ -23,7 +23,8 @@ struct web_probes {
 
 struct web_options {
     const char *listen; /* "ADDR:PORT", "[V6]:PORT"; port 0 = ephemeral */
-    const char *db;     /* the store's path */
+    const char *db;     /* the store's path (with a ClickHouse store: the collector's state) */
+    const char *store;  /* where the flows are (storage/store_url.h); NULL: db */
     const char *user;   /* HTTP basic credentials (both or neither) */
     const char *password;
     const char *token; /* "Authorization: Bearer TOKEN" */
@@ -38,7 +39,7 @@ struct web_options {
     int64_t idle_timeout_ms;    /* a kept-alive connection's time for its next request */
     int64_t login_failures;     /* failed logins of one client address per login window */
     int64_t login_window_ms;
-    int64_t clock_skew_ms;    /* as the analyzer's, for connections rebuilt on request */
+    int64_t clock_skew_ms;           /* as the analyzer's, for connections rebuilt on request */
     const struct web_probes *probes; /* NULL: /metrics and /healthz answer 404 */
     /* "ADDR NAME" values of exporter-name: every answer naming an exporter carries its name */
     const char *const *exporter_names;
