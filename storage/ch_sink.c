@@ -38,6 +38,7 @@ struct exp_count {
 struct span {
     uint32_t rhour;
     int64_t min_first, max_last;
+    int64_t newest; /* the newest end taken no later than its receipt (SQLite's newest_ms) */
     uint64_t rows;
 };
 
@@ -147,13 +148,18 @@ static void note_span(struct block *b, const struct flow *f, uint32_t rhour)
         i++;
     if (i == b->n_spans) {
         /* a block holds one day: at most 24 hours */
-        b->spans[b->n_spans++] = (struct span){rhour, f->first_ms, f->last_ms, 0};
+        b->spans[b->n_spans++] = (struct span){rhour, f->first_ms, f->last_ms, INT64_MIN, 0};
     }
     struct span *s = &b->spans[i];
     if (f->first_ms < s->min_first)
         s->min_first = f->first_ms;
     if (f->last_ms > s->max_last)
         s->max_last = f->last_ms;
+    /* a flow dated in 9999 by a broken clock moves the pages' default range no further than
+     * its receipt */
+    int64_t seen = f->last_ms < f->received_ms ? f->last_ms : f->received_ms;
+    if (seen > s->newest)
+        s->newest = seen;
     s->rows++;
 }
 
@@ -381,13 +387,15 @@ static bool ensure_ready(struct ch_sink *s)
 
 static int insert_spans(struct ch_sink *s, const struct block *b, char *err, size_t errlen)
 {
-    char *sql = xasprintf("INSERT INTO %s.%s (instance, rhour, min_first, max_last, rows) VALUES",
+    char *sql = xasprintf("INSERT INTO %s.%s (instance, rhour, min_first, max_last, newest, rows) "
+                          "VALUES",
                           s->opt.url.database, ch_spans_table(&s->opt.url));
     for (unsigned i = 0; i < b->n_spans; i++) {
         const struct span *p = &b->spans[i];
         char *more =
-            xasprintf("%s%s ('%s', %u, %lld, %lld, %llu)", sql, i ? "," : "", s->instance, p->rhour,
-                      (long long)p->min_first, (long long)p->max_last, (unsigned long long)p->rows);
+            xasprintf("%s%s ('%s', %u, %lld, %lld, %lld, %llu)", sql, i ? "," : "", s->instance,
+                      p->rhour, (long long)p->min_first, (long long)p->max_last,
+                      (long long)p->newest, (unsigned long long)p->rows);
         free(sql);
         sql = more;
     }

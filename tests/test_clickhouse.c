@@ -307,6 +307,15 @@ Test(clickhouse, corpus_and_scenarios_read_back_as_from_sqlite, .timeout = 300)
     struct query *ql = query_open(lite.db, err, sizeof(err));
     struct query *qc = query_open_store(c.url, NULL, err, sizeof(err));
     cr_assert(ql && qc, "%s", err);
+    /* the store's extent, which the web pages' default ranges and storebench's queries start
+     * from (regression: ClickHouse's newest flow end was never written, 0) */
+    struct query_summary sl, sc;
+    cr_assert_eq(query_summary(ql, &sl, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(query_summary(qc, &sc, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(sc.flows, sl.flows);
+    cr_expect_eq(sc.first_ms, sl.first_ms);
+    cr_expect_eq(sc.last_ms, sl.last_ms, "newest flow end: ClickHouse %lld, SQLite %lld",
+                 (long long)sc.last_ms, (long long)sl.last_ms);
     static const char *const filters[] = {NULL,
                                           "proto tcp and flags S and not flags A",
                                           "src net 10.0.0.0/8 or dst port 515",
