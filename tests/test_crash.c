@@ -32,11 +32,15 @@ static int64_t duplicates(const struct th_daemon *d)
 
 static void kill9(struct th_daemon *d);
 
-/* Bytes of the daemon's journal segments (one 64 MiB segment holds these tests' sends). */
+/* Bytes of the daemon's journal segments, from their sizes (one 64 MiB segment holds these
+ * tests' sends). */
 static int64_t journal_bytes(const struct th_daemon *d)
 {
     char cmd[700];
-    snprintf(cmd, sizeof(cmd), "cat '%s.received'/*.fhj 2>/dev/null | wc -c", d->db);
+    snprintf(cmd, sizeof(cmd),
+             "find '%s.received' -name '*.fhj' -printf '%%s\\n' 2>/dev/null | "
+             "awk '{ n += $1 } END { print n + 0 }'",
+             d->db);
     FILE *p = popen(cmd, "r");
     long long n = 0;
     if (p) {
